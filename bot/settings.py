@@ -1,0 +1,104 @@
+"""Settings: read once from the environment (or `.env`), validated, secrets kept as `SecretStr`."""
+
+from __future__ import annotations
+
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BOT_TOKEN_SHAPE = r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it in one line."""
+
+
+class Settings(BaseSettings):
+    """Everything the process is configured with. Only the composition root creates one."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_secret: SecretStr | None = None
+    public_url: str = "http://127.0.0.1:8080"
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    zoom_client_id: str = ""
+    zoom_client_secret: SecretStr = SecretStr("")
+    zoom_webhook_secret_token: SecretStr = SecretStr("")
+    zoom_oauth_url: str = "https://zoom.us"
+    zoom_api_url: str = "https://api.zoom.us/v2"
+    database_url: str = "sqlite+aiosqlite:///data/bot.db"
+    encryption_key: SecretStr | None = None
+    default_timezone: str = "UTC"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        import re
+
+        if not re.fullmatch(BOT_TOKEN_SHAPE, value.get_secret_value()):
+            raise ValueError("must look like 123456:ABC-DEF... (the token BotFather gave you)")
+        return value
+
+    @field_validator("telegram_api_url", "public_url", "zoom_oauth_url", "zoom_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from exc
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.telegram_mode == "webhook":
+            secret = self.telegram_webhook_secret
+            if secret is None or not secret.get_secret_value():
+                raise ValueError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook")
+        return self
+
+    @property
+    def zoom_configured(self) -> bool:
+        return bool(self.zoom_client_id and self.zoom_client_secret.get_secret_value())
+
+    @property
+    def oauth_redirect_uri(self) -> str:
+        return f"{self.public_url}/zoom/oauth/callback"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a problem becomes one `SettingsError` line naming the setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = "_".join(str(part) for part in error["loc"]).upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "is required but not set"
+        raise SettingsError(f"{name}: {message}" if name else message) from None
