@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-BOT_TOKEN_SHAPE = r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$"
+BOTFATHER_FORMAT = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
 
 
 class SettingsError(Exception):
@@ -40,9 +41,7 @@ class Settings(BaseSettings):
     @field_validator("telegram_bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
-        import re
-
-        if not re.fullmatch(BOT_TOKEN_SHAPE, value.get_secret_value()):
+        if not BOTFATHER_FORMAT.fullmatch(value.get_secret_value()):
             raise ValueError("must look like 123456:ABC-DEF... (the token BotFather gave you)")
         return value
 

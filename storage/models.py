@@ -141,6 +141,8 @@ class OrderMessageRow(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[int] = mapped_column(BigInteger)
+    # "customer" or "owner": which buttons the card shows in that chat.
+    role: Mapped[str] = mapped_column(String(16))
 
 
 class JobRow(Base):

@@ -1,0 +1,85 @@
+"""Plain values that cross layer boundaries (never ORM rows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class OrderStatus(StrEnum):
+    NEW = "new"
+    CONFIRMED = "confirmed"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+ACTIVE_STATUSES = (OrderStatus.NEW, OrderStatus.CONFIRMED)
+
+
+class MeetingState(StrEnum):
+    NONE = "none"  # the order has no meeting and none is coming
+    PENDING = "pending"  # the worker is creating or updating it
+    READY = "ready"
+    WAITING_RECONNECT = "waiting_reconnect"  # the owner must reconnect Zoom first
+    WAITING_LIMIT = "waiting_limit"  # Zoom's daily limit for this host; resumes after 00:00 UTC
+    FAILED = "failed"  # Zoom refused; the owner was told why
+    DELETED_IN_ZOOM = "deleted_in_zoom"
+    DRIFTED = "drifted"  # changed in Zoom by the host; no longer matches the order
+
+
+class ConnectionStatus(StrEnum):
+    ACTIVE = "active"
+    NEEDS_RECONNECT = "needs_reconnect"
+    DISCONNECTED = "disconnected"
+
+
+@dataclass(frozen=True)
+class Service:
+    id: int
+    code: str
+    owner_id: int
+    name: str
+    duration_min: int
+    timezone: str
+    zoom_enabled: bool
+
+
+@dataclass(frozen=True)
+class Order:
+    id: int
+    service_id: int
+    service_name: str
+    owner_id: int
+    customer_id: int
+    customer_name: str
+    name: str
+    start_at: datetime
+    duration_min: int
+    timezone: str
+    status: OrderStatus
+    version: int
+    wants_meeting: bool
+    meeting_state: MeetingState
+    meeting_error: str | None
+    join_url: str | None
+
+    @property
+    def end_at(self) -> datetime:
+        return self.start_at + timedelta(minutes=self.duration_min)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+@dataclass(frozen=True)
+class ZoomAccount:
+    owner_id: int
+    email: str
+    status: ConnectionStatus

@@ -1,0 +1,304 @@
+"""Queries. Repositories never commit: the caller that opened the session owns the transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    DraftRow,
+    JobRow,
+    OAuthStateRow,
+    OrderMessageRow,
+    OrderRow,
+    ProcessedUpdateRow,
+    ServiceRow,
+    UserRow,
+    WebhookEventRow,
+    ZoomConnectionRow,
+)
+
+ACTIVE = ("new", "confirmed")
+
+
+def _for_update(session: AsyncSession) -> bool:
+    return session.bind.dialect.name == "postgresql" if session.bind else False
+
+
+# users -------------------------------------------------------------------------------------------
+
+
+async def upsert_user(
+    session: AsyncSession, user_id: int, first_name: str, username: str | None, now: datetime
+) -> UserRow:
+    row = await session.get(UserRow, user_id)
+    if row is None:
+        row = UserRow(id=user_id, first_name=first_name, username=username, created_at=now)
+        row.owner_menu_set = False
+        row.booking_seq = 0
+        session.add(row)
+        await session.flush()
+    elif (row.first_name, row.username) != (first_name, username):
+        row.first_name, row.username = first_name, username
+    return row
+
+
+async def lock_owner(session: AsyncSession, owner_id: int) -> None:
+    """Serialize bookings of one owner: the row update takes a write lock on SQLite and PostgreSQL alike."""
+    await session.execute(
+        update(UserRow).where(UserRow.id == owner_id).values(booking_seq=UserRow.booking_seq + 1)
+    )
+
+
+# services ----------------------------------------------------------------------------------------
+
+
+async def services_of(session: AsyncSession, owner_id: int) -> list[ServiceRow]:
+    result = await session.scalars(
+        select(ServiceRow).where(ServiceRow.owner_id == owner_id).order_by(ServiceRow.id)
+    )
+    return list(result)
+
+
+async def service_by_code(session: AsyncSession, code: str) -> ServiceRow | None:
+    return (await session.scalars(select(ServiceRow).where(ServiceRow.code == code))).first()
+
+
+# orders ------------------------------------------------------------------------------------------
+
+
+async def busy_intervals(
+    session: AsyncSession, owner_id: int, start: datetime, end: datetime, exclude_order: int | None = None
+) -> list[tuple[datetime, datetime]]:
+    query = select(OrderRow.start_at, OrderRow.end_at).where(
+        OrderRow.owner_id == owner_id,
+        OrderRow.status.in_(ACTIVE),
+        OrderRow.start_at < end,
+        OrderRow.end_at > start,
+    )
+    if exclude_order is not None:
+        query = query.where(OrderRow.id != exclude_order)
+    return [(row.start_at, row.end_at) for row in (await session.execute(query)).all()]
+
+
+async def orders_of_user(session: AsyncSession, user_id: int, limit: int, offset: int) -> list[OrderRow]:
+    query = (
+        select(OrderRow)
+        .where(or_(OrderRow.customer_id == user_id, OrderRow.owner_id == user_id))
+        .order_by(OrderRow.start_at.desc(), OrderRow.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(await session.scalars(query))
+
+
+async def count_orders_of_user(session: AsyncSession, user_id: int) -> int:
+    query = select(func.count(OrderRow.id)).where(
+        or_(OrderRow.customer_id == user_id, OrderRow.owner_id == user_id)
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def get_order(session: AsyncSession, order_id: int, *, lock: bool = False) -> OrderRow | None:
+    query = select(OrderRow).where(OrderRow.id == order_id)
+    if lock and _for_update(session):
+        query = query.with_for_update()
+    return (await session.scalars(query)).first()
+
+
+async def order_messages(session: AsyncSession, order_id: int) -> list[OrderMessageRow]:
+    query = select(OrderMessageRow).where(OrderMessageRow.order_id == order_id).order_by(OrderMessageRow.id)
+    return list(await session.scalars(query))
+
+
+async def add_order_message(
+    session: AsyncSession, order_id: int, chat_id: int, message_id: int, role: str
+) -> None:
+    exists = await session.scalar(
+        select(OrderMessageRow.id).where(
+            OrderMessageRow.order_id == order_id,
+            OrderMessageRow.chat_id == chat_id,
+            OrderMessageRow.message_id == message_id,
+        )
+    )
+    if exists is None:
+        session.add(OrderMessageRow(order_id=order_id, chat_id=chat_id, message_id=message_id, role=role))
+
+
+async def order_by_meeting(session: AsyncSession, meeting_id: int) -> OrderRow | None:
+    return (await session.scalars(select(OrderRow).where(OrderRow.meeting_id == meeting_id))).first()
+
+
+# zoom connections and OAuth states ----------------------------------------------------------------
+
+
+async def connection_of(
+    session: AsyncSession, owner_id: int, *, lock: bool = False
+) -> ZoomConnectionRow | None:
+    query = select(ZoomConnectionRow).where(ZoomConnectionRow.owner_id == owner_id)
+    if lock and _for_update(session):
+        query = query.with_for_update()
+    return (await session.scalars(query)).first()
+
+
+async def connections_of_zoom_user(session: AsyncSession, zoom_user_id: str) -> list[ZoomConnectionRow]:
+    query = select(ZoomConnectionRow).where(ZoomConnectionRow.zoom_user_id == zoom_user_id)
+    return list(await session.scalars(query))
+
+
+async def idle_connections(session: AsyncSession, refreshed_before: datetime) -> list[int]:
+    query = select(ZoomConnectionRow.owner_id).where(
+        ZoomConnectionRow.status == "active",
+        or_(ZoomConnectionRow.refreshed_at.is_(None), ZoomConnectionRow.refreshed_at < refreshed_before),
+    )
+    return list(await session.scalars(query))
+
+
+async def take_oauth_state(session: AsyncSession, state_hash: str) -> OAuthStateRow | None:
+    query = select(OAuthStateRow).where(OAuthStateRow.state_hash == state_hash)
+    if _for_update(session):
+        query = query.with_for_update()
+    return (await session.scalars(query)).first()
+
+
+async def purge_oauth_states(session: AsyncSession, before: datetime) -> None:
+    await session.execute(delete(OAuthStateRow).where(OAuthStateRow.expires_at < before))
+
+
+# drafts ------------------------------------------------------------------------------------------
+
+
+async def get_draft(session: AsyncSession, user_id: int) -> DraftRow | None:
+    return await session.get(DraftRow, user_id)
+
+
+async def put_draft(
+    session: AsyncSession, user_id: int, flow: str, step: str, nonce: str, data: dict[str, Any], now: datetime
+) -> DraftRow:
+    row = await session.get(DraftRow, user_id)
+    if row is None:
+        row = DraftRow(user_id=user_id, flow=flow, step=step, nonce=nonce, data=data, updated_at=now)
+        session.add(row)
+    else:
+        row.flow, row.step, row.nonce, row.data, row.updated_at = flow, step, nonce, dict(data), now
+    return row
+
+
+async def drop_draft(session: AsyncSession, user_id: int) -> None:
+    await session.execute(delete(DraftRow).where(DraftRow.user_id == user_id))
+
+
+# jobs --------------------------------------------------------------------------------------------
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    key: str,
+    now: datetime,
+    *,
+    order_id: int | None = None,
+    owner_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+    delay: timedelta = timedelta(0),
+) -> None:
+    """Add a job, or wake the existing job with that key (keeping its progress)."""
+    row = await session.scalar(select(JobRow).where(JobRow.key == key))
+    if row is None:
+        session.add(
+            JobRow(
+                kind=kind,
+                key=key,
+                order_id=order_id,
+                owner_id=owner_id,
+                payload=payload or {},
+                progress={},
+                status="pending",
+                attempts=0,
+                run_at=now + delay,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await session.flush()
+        return
+    row.status, row.run_at, row.updated_at, row.attempts = "pending", now + delay, now, 0
+    if payload is not None:
+        row.payload = payload
+
+
+async def claim_jobs(
+    session: AsyncSession, kinds: tuple[str, ...], now: datetime, lease: timedelta, limit: int
+) -> list[JobRow]:
+    """Lease up to `limit` due jobs; another worker (or process) skips them until the lease ends."""
+    query = (
+        select(JobRow)
+        .where(
+            JobRow.status == "pending",
+            JobRow.kind.in_(kinds),
+            JobRow.run_at <= now,
+            or_(JobRow.locked_until.is_(None), JobRow.locked_until < now),
+        )
+        .order_by(JobRow.run_at, JobRow.id)
+        .limit(limit)
+    )
+    if _for_update(session):
+        query = query.with_for_update(skip_locked=True)
+    rows = list(await session.scalars(query))
+    claimed = []
+    for row in rows:
+        result = await session.execute(
+            update(JobRow)
+            .where(JobRow.id == row.id, or_(JobRow.locked_until.is_(None), JobRow.locked_until < now))
+            .values(locked_until=now + lease, attempts=JobRow.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            await session.refresh(row)
+            claimed.append(row)
+    return claimed
+
+
+async def wake_owner_jobs(session: AsyncSession, owner_id: int, now: datetime) -> int:
+    result = await session.execute(
+        update(JobRow)
+        .where(JobRow.owner_id == owner_id, JobRow.status == "waiting")
+        .values(status="pending", run_at=now, attempts=0, locked_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def pending_jobs_exist(session: AsyncSession) -> bool:
+    return (await session.scalar(select(JobRow.id).where(JobRow.status == "pending").limit(1))) is not None
+
+
+# updates and webhook events ----------------------------------------------------------------------
+
+
+async def mark_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
+    """Record an update as processed; False when it already was."""
+    if await session.get(ProcessedUpdateRow, update_id) is not None:
+        return False
+    session.add(ProcessedUpdateRow(update_id=update_id, processed_at=now))
+    await session.flush()
+    return True
+
+
+async def last_update_id(session: AsyncSession) -> int | None:
+    return await session.scalar(select(func.max(ProcessedUpdateRow.update_id)))
+
+
+async def forget_updates(session: AsyncSession, before: datetime) -> None:
+    await session.execute(delete(ProcessedUpdateRow).where(ProcessedUpdateRow.processed_at < before))
+
+
+async def remember_event(session: AsyncSession, key: str, event: str, now: datetime) -> bool:
+    """Record a webhook event; False when it was seen before (Zoom delivers at least once)."""
+    if await session.get(WebhookEventRow, key) is not None:
+        return False
+    session.add(WebhookEventRow(key=key, event=event, received_at=now))
+    await session.flush()
+    return True
