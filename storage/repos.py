@@ -302,3 +302,8 @@ async def remember_event(session: AsyncSession, key: str, event: str, now: datet
     session.add(WebhookEventRow(key=key, event=event, received_at=now))
     await session.flush()
     return True
+
+
+async def release_leases(session: AsyncSession) -> None:
+    """Free every lease: only for a single process (SQLite) starting up after a crash."""
+    await session.execute(update(JobRow).where(JobRow.locked_until.is_not(None)).values(locked_until=None))

@@ -1,0 +1,61 @@
+"""Telling both parties what changed about an order, once, with the Join button."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.domain import ACTIVE_STATUSES
+from bot.services.outbox import Outbox
+from bot.views import join_keyboard, when
+from storage.models import OrderRow, ServiceRow
+
+
+def announced_values(row: OrderRow) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "start": row.start_at.isoformat(),
+        "duration": row.duration_min,
+        "join_url": row.join_url,
+    }
+
+
+def change_lines(row: OrderRow, before: dict[str, Any], meeting: bool) -> list[str]:
+    lines = []
+    if before.get("start") != row.start_at.isoformat():
+        old = datetime.fromisoformat(str(before["start"]))
+        lines.append(
+            texts.CHANGED_RESCHEDULED.format(
+                old=when(old, row.timezone), new=when(row.start_at, row.timezone)
+            )
+        )
+    if before.get("name") != row.name:
+        lines.append(texts.CHANGED_NAME.format(old=escape(str(before.get("name"))), new=escape(row.name)))
+    if before.get("duration") != row.duration_min:
+        lines.append(texts.CHANGED_DURATION.format(old=before.get("duration"), new=row.duration_min))
+    if lines and meeting and row.join_url:
+        lines.append(texts.CHANGED_MEETING_UPDATED)
+    return lines
+
+
+async def announce(session: AsyncSession, outbox: Outbox, row: OrderRow, *, meeting: bool) -> None:
+    """Send both parties what changed since they were last told, and refresh the order cards."""
+    before = row.announced or announced_values(row)
+    lines = change_lines(row, before, meeting)
+    new_link = bool(before.get("join_url")) and before.get("join_url") != row.join_url and row.join_url
+    row.announced = announced_values(row)
+    await outbox.refresh_cards(session, row.id)
+    if not lines and not new_link:
+        return
+    service = await session.get(ServiceRow, row.service_id)
+    header = texts.CHANGED_HEADER.format(id=row.id, service=escape(service.name if service else ""))
+    body = [header, *lines]
+    if new_link:
+        body.append(texts.NEW_MEETING_LINK.format(id=row.id))
+    keyboard = join_keyboard(row.join_url if row.status in ACTIVE_STATUSES else None)
+    for chat_id in dict.fromkeys((row.customer_id, row.owner_id)):
+        await outbox.send(session, chat_id, "\n".join(body), keyboard, order_id=row.id)

@@ -1,0 +1,237 @@
+"""Making an order's Zoom meeting match the order: the "sync meeting" job.
+
+The job reads the order's current fields, creates the meeting once (never a second one: an attempt
+whose outcome is unknown is followed by a search for the meeting by its marker) or updates it with
+one PATCH and reads it back, and only then tells both chats.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import texts
+from bot.domain import ACTIVE_STATUSES, ConnectionStatus, MeetingState, utcnow
+from bot.services.announcer import announce
+from bot.services.outbox import Outbox
+from bot.services.zoom_accounts import NoConnection, ZoomAccounts
+from bot.worker import Done, Fail, Job, Outcome, Retry, Wait
+from bot.zoom.client import Meeting, MeetingSpec, ZoomClient
+from bot.zoom.errors import (
+    ZoomAuthError,
+    ZoomError,
+    ZoomGrantError,
+    ZoomNotFound,
+    ZoomRateLimited,
+    ZoomRequestError,
+)
+from storage import repos
+from storage.models import OrderRow, ZoomConnectionRow
+
+log = logging.getLogger(__name__)
+
+SYNC = "meeting_sync"
+T = TypeVar("T")
+
+
+def marker(order_id: int) -> str:
+    return f"[telegram-order-{order_id}]"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    order_id: int
+    owner_id: int
+    version: int
+    meeting_id: int | None
+    spec: MeetingSpec
+    active: bool
+    wants_meeting: bool
+    in_sync: bool
+
+
+def sync_key(order_id: int) -> str:
+    return f"meeting:{order_id}"
+
+
+async def queue_sync(session: AsyncSession, outbox: Outbox, row: OrderRow) -> None:
+    await repos.enqueue(session, SYNC, sync_key(row.id), utcnow(), order_id=row.id, owner_id=row.owner_id)
+    outbox.wake()
+
+
+class MeetingSync:
+    """Runs "sync meeting" jobs."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        zoom: ZoomClient,
+        accounts: ZoomAccounts,
+        outbox: Outbox,
+    ) -> None:
+        self._sessions = sessions
+        self._zoom = zoom
+        self._accounts = accounts
+        self._outbox = outbox
+
+    async def run(self, job: Job) -> Outcome:
+        if job.order_id is None:
+            return Fail("no order")
+        snapshot = await self._snapshot(job.order_id)
+        if snapshot is None or not snapshot.wants_meeting or not snapshot.active or snapshot.in_sync:
+            return Done()
+        try:
+            return await self._sync(job, snapshot)
+        except NoConnection:
+            await self._set_state(snapshot.order_id, MeetingState.NONE, None)
+            return Done()
+        except ZoomGrantError:
+            await self._set_state(snapshot.order_id, MeetingState.WAITING_RECONNECT, None)
+            return Wait("waiting for the owner to reconnect Zoom")
+        except ZoomRateLimited as exc:
+            return await self._rate_limited(snapshot, exc)
+        except ZoomRequestError as exc:
+            reason = str(exc)
+            await self._set_state(snapshot.order_id, MeetingState.FAILED, reason, tell_owner=True)
+            return Fail(reason)
+        except ZoomError as exc:
+            return Retry(f"{type(exc).__name__}: {exc}")
+
+    async def _snapshot(self, order_id: int) -> Snapshot | None:
+        async with self._sessions() as session:
+            row = await repos.get_order(session, order_id)
+            if row is None:
+                return None
+            spec = MeetingSpec(
+                topic=row.name,
+                start=row.start_at,
+                duration_min=row.duration_min,
+                timezone=row.timezone,
+                agenda=f"Booked in Telegram: order #{row.id}. {marker(row.id)}",
+            )
+            in_sync = row.meeting_id is not None and row.synced_version >= row.version
+            return Snapshot(
+                order_id=row.id,
+                owner_id=row.owner_id,
+                version=row.version,
+                meeting_id=row.meeting_id,
+                spec=spec,
+                active=row.status in ACTIVE_STATUSES,
+                wants_meeting=row.wants_meeting,
+                in_sync=in_sync and row.meeting_state == MeetingState.READY,
+            )
+
+    async def _sync(self, job: Job, snapshot: Snapshot) -> Outcome:
+        if await self._writes_blocked(snapshot.owner_id):
+            raise ZoomRateLimited(
+                "daily limit", retry_at=await self._blocked_until(snapshot.owner_id), daily=True
+            )
+        if snapshot.meeting_id is None:
+            meeting = await self._create(job, snapshot)
+        else:
+            try:
+                meeting = await self._update(snapshot, snapshot.meeting_id)
+            except ZoomNotFound:
+                log.info("Meeting of order %s is gone in Zoom; creating a new one", snapshot.order_id)
+                meeting = await self._create(job, snapshot)
+        if meeting.start != snapshot.spec.start or meeting.duration_min != snapshot.spec.duration_min:
+            return Retry("Zoom did not apply the new start or duration yet")
+        await self._finish(snapshot, meeting)
+        await job.save_progress(create_sent=False)
+        return Done()
+
+    async def _create(self, job: Job, snapshot: Snapshot) -> Meeting:
+        if job.progress.get("create_sent"):
+            found = await self._find(snapshot)
+            if found is not None:
+                log.info("Adopted the meeting of order %s created by an earlier attempt", snapshot.order_id)
+                return found
+        await job.save_progress(create_sent=True)
+        return await self._call(
+            snapshot.owner_id, lambda token: self._zoom.create_meeting(token, snapshot.spec)
+        )
+
+    async def _find(self, snapshot: Snapshot) -> Meeting | None:
+        meetings = await self._call(snapshot.owner_id, self._zoom.upcoming_meetings)
+        tag = marker(snapshot.order_id)
+        for listed in meetings:
+            if tag in listed.agenda:
+                return await self._call(
+                    snapshot.owner_id, lambda token: self._zoom.get_meeting(token, listed.id)
+                )
+        return None
+
+    async def _update(self, snapshot: Snapshot, meeting_id: int) -> Meeting:
+        await self._call(
+            snapshot.owner_id, lambda token: self._zoom.update_meeting(token, meeting_id, snapshot.spec)
+        )
+        return await self._call(snapshot.owner_id, lambda token: self._zoom.get_meeting(token, meeting_id))
+
+    async def _call(self, owner_id: int, action: Callable[[str], Awaitable[T]]) -> T:
+        """Call Zoom with a fresh token; on 401 refresh once and try again."""
+        token = await self._accounts.access_token(owner_id)
+        try:
+            return await action(token)
+        except ZoomAuthError:
+            token = await self._accounts.access_token(owner_id, rejected=token)
+            return await action(token)
+
+    async def _finish(self, snapshot: Snapshot, meeting: Meeting) -> None:
+        async with self._sessions.begin() as session:
+            row = await repos.get_order(session, snapshot.order_id, lock=True)
+            if row is None:
+                return
+            row.meeting_id, row.join_url = meeting.id, meeting.join_url
+            row.meeting_error = None
+            if row.version == snapshot.version:
+                row.synced_version = snapshot.version
+                row.meeting_state = MeetingState.READY
+                await announce(session, self._outbox, row, meeting=True)
+            row.updated_at = utcnow()
+
+    async def _set_state(
+        self, order_id: int, state: MeetingState, error: str | None, tell_owner: bool = False
+    ) -> None:
+        async with self._sessions.begin() as session:
+            row = await repos.get_order(session, order_id, lock=True)
+            if row is None or (row.meeting_state == state and row.meeting_error == error):
+                return
+            row.meeting_state, row.meeting_error = state, error
+            row.updated_at = utcnow()
+            await self._outbox.refresh_cards(session, row.id)
+            if tell_owner and error:
+                await self._outbox.send(
+                    session, row.owner_id, texts.ZOOM_REFUSED.format(order=row.id, reason=escape(error))
+                )
+
+    async def _writes_blocked(self, owner_id: int) -> bool:
+        until = await self._blocked_until(owner_id)
+        return until is not None and until > utcnow()
+
+    async def _blocked_until(self, owner_id: int) -> datetime | None:
+        async with self._sessions() as session:
+            row = await repos.connection_of(session, owner_id)
+            return row.writes_blocked_until if row else None
+
+    async def _rate_limited(self, snapshot: Snapshot, exc: ZoomRateLimited) -> Outcome:
+        if not exc.daily:
+            return Retry("Zoom's per-second rate limit", at=exc.retry_at)
+        await self._set_state(snapshot.order_id, MeetingState.WAITING_LIMIT, None)
+        async with self._sessions.begin() as session:
+            row: ZoomConnectionRow | None = await repos.connection_of(session, snapshot.owner_id, lock=True)
+            if row is not None and row.status == ConnectionStatus.ACTIVE and exc.retry_at:
+                if row.writes_blocked_until is None or row.writes_blocked_until < exc.retry_at:
+                    first_time = row.writes_blocked_until is None or row.writes_blocked_until < utcnow()
+                    row.writes_blocked_until = exc.retry_at
+                    if first_time:
+                        await self._outbox.send(
+                            session, row.owner_id, texts.ZOOM_DAILY_LIMIT.format(email=escape(row.email))
+                        )
+        return Retry("Zoom's daily limit for this host", at=exc.retry_at)
+

@@ -1,0 +1,65 @@
+"""Telegram messages to send later, written as jobs in the caller's transaction (sent by the worker)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup
+
+from bot.domain import utcnow
+from storage import repos
+
+SEND = "send"
+CARDS = "cards"
+
+
+class Outbox:
+    """Queues messages and card refreshes; `wake()` tells the worker there is work."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def wake(self) -> None:
+        self._event.set()
+
+    async def wait(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._event.wait(), seconds)
+        except TimeoutError:
+            return
+        finally:
+            self._event.clear()
+
+    async def send(
+        self,
+        session: AsyncSession,
+        chat_id: int,
+        text: str,
+        keyboard: InlineKeyboardMarkup | None = None,
+        *,
+        order_id: int | None = None,
+        reconnect_button: bool = False,
+    ) -> None:
+        payload: dict[str, Any] = {"chat_id": chat_id, "text": text}
+        if keyboard is not None:
+            payload["keyboard"] = keyboard.to_dict()
+        if reconnect_button:
+            payload["reconnect_button"] = True
+        await repos.enqueue(
+            session, SEND, f"send:{uuid.uuid4().hex}", utcnow(), order_id=order_id, payload=payload
+        )
+        self.wake()
+
+    async def send_card(self, session: AsyncSession, order_id: int, chat_id: int, role: str) -> None:
+        """Send the order's card, rendered when it goes out; later refreshes edit it."""
+        payload = {"chat_id": chat_id, "card_role": role}
+        key = f"card:{order_id}:{chat_id}:{role}"
+        await repos.enqueue(session, SEND, key, utcnow(), order_id=order_id, payload=payload)
+        self.wake()
+
+    async def refresh_cards(self, session: AsyncSession, order_id: int) -> None:
+        await repos.enqueue(session, CARDS, f"cards:{order_id}", utcnow(), order_id=order_id)
+        self.wake()

@@ -1,0 +1,293 @@
+"""Owners' Zoom connections: connecting (OAuth with PKCE), tokens and their rotation, disconnecting."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from html import escape
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import texts
+from bot.crypto import TokenCipher
+from bot.domain import ConnectionStatus, ZoomAccount, utcnow
+from bot.errors import UserError
+from bot.services.outbox import Outbox
+from bot.zoom.client import ZoomClient
+from bot.zoom.errors import ZoomError, ZoomGrantError
+from bot.zoom.oauth import TokenSet, ZoomOAuth, new_code_verifier
+from storage import repos
+from storage.models import OAuthStateRow, ServiceRow, ZoomConnectionRow
+
+log = logging.getLogger(__name__)
+
+STATE_TTL = timedelta(minutes=10)
+REFRESH_MARGIN = timedelta(minutes=2)
+
+
+class NoConnection(Exception):
+    """The owner has no working Zoom connection."""
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    ok: bool
+    message: str
+
+
+def state_hash(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+class ZoomAccounts:
+    """Connect, use and remove owners' Zoom accounts."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        oauth: ZoomOAuth | None,
+        zoom: ZoomClient,
+        cipher: TokenCipher,
+        outbox: Outbox,
+    ) -> None:
+        self._sessions = sessions
+        self._oauth = oauth
+        self._zoom = zoom
+        self._cipher = cipher
+        self._outbox = outbox
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    @property
+    def configured(self) -> bool:
+        return self._oauth is not None
+
+    async def account(self, owner_id: int) -> ZoomAccount | None:
+        async with self._sessions() as session:
+            row = await repos.connection_of(session, owner_id)
+            if row is None or row.status == ConnectionStatus.DISCONNECTED:
+                return None
+            return ZoomAccount(owner_id=owner_id, email=row.email, status=ConnectionStatus(row.status))
+
+    async def connect_url(self, owner_id: int, service_id: int | None = None) -> str:
+        """A single-use login link bound to this owner (and service), valid for ten minutes."""
+        if self._oauth is None:
+            raise UserError(texts.ZOOM_NOT_CONFIGURED)
+        state = secrets.token_urlsafe(32)
+        verifier = new_code_verifier()
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            await repos.purge_oauth_states(session, now - timedelta(days=1))
+            session.add(
+                OAuthStateRow(
+                    state_hash=state_hash(state),
+                    owner_id=owner_id,
+                    service_id=service_id,
+                    code_verifier_enc=self._cipher.encrypt(verifier),
+                    expires_at=now + STATE_TTL,
+                    created_at=now,
+                )
+            )
+        return self._oauth.authorize_url(state, verifier)
+
+    async def complete(self, state: str | None, code: str | None, error: str | None) -> CallbackResult:
+        """Finish a login from Zoom's redirect. Anything wrong stores nothing and says why."""
+        claimed = await self._claim_state(state)
+        if isinstance(claimed, CallbackResult):
+            return claimed
+        owner_id, service_id, verifier = claimed
+        if error or not code:
+            reason = "the Zoom login was declined." if error else "Zoom sent no authorization code."
+            return await self._failed(owner_id, reason)
+        if self._oauth is None:
+            return CallbackResult(False, texts.ZOOM_NOT_CONFIGURED)
+        try:
+            tokens = await self._oauth.exchange_code(code, verifier)
+            me = await self._zoom.me(tokens.access_token)
+        except ZoomError as exc:
+            log.warning("Zoom login of owner %s failed: %s", owner_id, type(exc).__name__)
+            return await self._failed(owner_id, "Zoom did not accept the login.")
+        service_name = await self._store(owner_id, service_id, me.id, me.account_id, me.email, tokens)
+        await self._tell_connected(owner_id, me.email, service_name)
+        return CallbackResult(True, texts.CALLBACK_PAGE_OK)
+
+    async def _claim_state(self, state: str | None) -> tuple[int, int | None, str] | CallbackResult:
+        if not state or len(state) > 200:
+            return CallbackResult(False, "the login link is incomplete.")
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            row = await repos.take_oauth_state(session, state_hash(state))
+            if row is None:
+                return CallbackResult(False, "the login link is unknown.")
+            if row.used_at is not None:
+                return CallbackResult(False, "the login link was already used.")
+            row.used_at = now
+            if row.expires_at < now:
+                expired = row.owner_id
+            else:
+                return row.owner_id, row.service_id, self._cipher.decrypt(row.code_verifier_enc)
+        return await self._failed(expired, "the login link expired (links are valid for 10 minutes).")
+
+    async def _failed(self, owner_id: int, reason: str) -> CallbackResult:
+        async with self._sessions.begin() as session:
+            await self._outbox.send(session, owner_id, texts.ZOOM_CONNECT_FAILED.format(reason=reason))
+        return CallbackResult(False, reason)
+
+    async def _store(
+        self,
+        owner_id: int,
+        service_id: int | None,
+        zoom_user_id: str,
+        account_id: str,
+        email: str,
+        tokens: TokenSet,
+    ) -> str | None:
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            # Zoom keeps one live grant per Zoom user and app, so the account moves to whoever logged in last.
+            for other in await repos.connections_of_zoom_user(session, zoom_user_id):
+                if other.owner_id != owner_id and other.status != ConnectionStatus.DISCONNECTED:
+                    await self._switch_off(
+                        session, other, texts.ZOOM_ACCOUNT_MOVED.format(email=escape(email))
+                    )
+            row = await repos.connection_of(session, owner_id, lock=True)
+            if row is None:
+                row = ZoomConnectionRow(owner_id=owner_id, created_at=now, reconnect_notified=False)
+                session.add(row)
+            row.zoom_user_id, row.zoom_account_id, row.email = zoom_user_id, account_id, email
+            row.status = ConnectionStatus.ACTIVE
+            self._put_tokens(row, tokens)
+            row.reconnect_notified = False
+            row.writes_blocked_until = None
+            row.updated_at = now
+            service_name = None
+            service = await session.get(ServiceRow, service_id) if service_id else None
+            if service is not None and service.owner_id == owner_id:
+                service.zoom_enabled = True
+                service_name = service.name
+            await repos.wake_owner_jobs(session, owner_id, now)
+        self._outbox.wake()
+        return service_name
+
+    async def _tell_connected(self, owner_id: int, email: str, service_name: str | None) -> None:
+        text = texts.ZOOM_CONNECTED.format(email=escape(email))
+        if service_name:
+            text += "\n" + texts.ZOOM_CONNECTED_SERVICE.format(name=escape(service_name))
+        async with self._sessions.begin() as session:
+            await self._outbox.send(session, owner_id, text)
+
+    def _put_tokens(self, row: ZoomConnectionRow, tokens: TokenSet) -> None:
+        row.access_token_enc = self._cipher.encrypt(tokens.access_token)
+        row.refresh_token_enc = self._cipher.encrypt(tokens.refresh_token)
+        row.access_expires_at = tokens.expires_at
+        row.refreshed_at = utcnow()
+
+    async def _switch_off(self, session: AsyncSession, row: ZoomConnectionRow, message: str) -> None:
+        row.status = ConnectionStatus.DISCONNECTED
+        row.access_token_enc = row.refresh_token_enc = None
+        row.access_expires_at = None
+        row.updated_at = utcnow()
+        await session.execute(
+            update(ServiceRow).where(ServiceRow.owner_id == row.owner_id).values(zoom_enabled=False)
+        )
+        await self._outbox.send(session, row.owner_id, message)
+
+    async def disconnect(self, owner_id: int) -> bool:
+        """Revoke at Zoom, forget the tokens and switch Zoom Off everywhere. False when not connected."""
+        async with self._locks[owner_id], self._sessions.begin() as session:
+            row = await repos.connection_of(session, owner_id, lock=True)
+            if row is None or row.status == ConnectionStatus.DISCONNECTED:
+                return False
+            token = self._cipher.decrypt(row.refresh_token_enc) if row.refresh_token_enc else None
+            await self._switch_off(session, row, texts.ZOOM_DISCONNECTED)
+        if token and self._oauth is not None:
+            try:
+                await self._oauth.revoke(token)
+            except ZoomError as exc:
+                log.warning("Revoking the Zoom token of owner %s failed: %s", owner_id, type(exc).__name__)
+        return True
+
+    async def deauthorized(self, zoom_user_id: str, account_id: str) -> int:
+        """The app was removed in Zoom's Marketplace: forget that user's tokens. Idempotent."""
+        count = 0
+        async with self._sessions.begin() as session:
+            for row in await repos.connections_of_zoom_user(session, zoom_user_id):
+                if row.status == ConnectionStatus.DISCONNECTED:
+                    continue
+                if account_id and row.zoom_account_id and row.zoom_account_id != account_id:
+                    continue
+                await self._switch_off(session, row, texts.ZOOM_DEAUTHORIZED)
+                count += 1
+        return count
+
+    async def access_token(self, owner_id: int, *, rejected: str | None = None) -> str:
+        """A usable access token, refreshed when it is about to expire or Zoom just refused `rejected`.
+
+        Refreshing is serialized per connection (a lock in this process, a row lock on PostgreSQL across
+        processes); the rotated refresh token is saved before the new access token is used.
+        """
+        async with self._locks[owner_id]:
+            async with self._sessions.begin() as session:
+                row = await repos.connection_of(session, owner_id, lock=True)
+                if row is None or row.status != ConnectionStatus.ACTIVE or not row.refresh_token_enc:
+                    raise NoConnection(owner_id)
+                access = self._cipher.decrypt(row.access_token_enc or "")
+                fresh = row.access_expires_at and row.access_expires_at > utcnow() + REFRESH_MARGIN
+                if fresh and access != rejected:
+                    return access
+                refresh_token = self._cipher.decrypt(row.refresh_token_enc)
+                tokens = await self._refresh(session, row, refresh_token)
+            if tokens is None:
+                raise ZoomGrantError("the owner must reconnect Zoom")
+            return tokens.access_token
+
+    async def _refresh(
+        self, session: AsyncSession, row: ZoomConnectionRow, refresh_token: str
+    ) -> TokenSet | None:
+        if self._oauth is None:
+            raise NoConnection(row.owner_id)
+        try:
+            tokens = await self._oauth.refresh(refresh_token)
+        except ZoomGrantError:
+            log.warning("Zoom refused the refresh token of owner %s: reconnect needed", row.owner_id)
+            await self._needs_reconnect(session, row)
+            return None
+        self._put_tokens(row, tokens)
+        row.updated_at = utcnow()
+        return tokens
+
+    async def _needs_reconnect(self, session: AsyncSession, row: ZoomConnectionRow) -> None:
+        row.status = ConnectionStatus.NEEDS_RECONNECT
+        row.access_token_enc = row.refresh_token_enc = None
+        row.updated_at = utcnow()
+        if not row.reconnect_notified:
+            row.reconnect_notified = True
+            await self._outbox.send(
+                session,
+                row.owner_id,
+                texts.ZOOM_RECONNECT_NEEDED.format(email=escape(row.email)),
+                reconnect_button=True,
+            )
+
+    async def refresh_idle(self, older_than: timedelta) -> int:
+        """Refresh connections idle for `older_than`, so their refresh tokens never age out."""
+        async with self._sessions() as session:
+            owners = await repos.idle_connections(session, utcnow() - older_than)
+        refreshed = 0
+        for owner_id in owners:
+            async with self._locks[owner_id], self._sessions.begin() as session:
+                row = await repos.connection_of(session, owner_id, lock=True)
+                if row is None or row.status != ConnectionStatus.ACTIVE or not row.refresh_token_enc:
+                    continue
+                try:
+                    tokens = await self._refresh(session, row, self._cipher.decrypt(row.refresh_token_enc))
+                except ZoomError as exc:
+                    log.warning("Proactive refresh for owner %s failed: %s", owner_id, type(exc).__name__)
+                    continue
+                refreshed += tokens is not None
+        return refreshed

@@ -1,0 +1,189 @@
+"""Rendering: texts and inline keyboards for services and orders. Every user value is HTML-escaped."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import texts
+from bot.buttons import data
+from bot.domain import MeetingState, Order, OrderStatus, Service
+
+DURATION_CHOICES = (15, 30, 45, 60, 90, 120)
+View = tuple[str, InlineKeyboardMarkup | None]
+
+
+def when(moment: datetime, timezone: str, *, with_zone: bool = True) -> str:
+    local = moment.astimezone(ZoneInfo(timezone))
+    text = local.strftime("%a %d %b %Y, %H:%M")
+    return f"{text} ({escape(timezone)})" if with_zone else text
+
+
+def day_label(day: date) -> str:
+    return day.strftime("%a %d %b")
+
+
+def share_link(bot_username: str, service: Service) -> str:
+    return f"https://t.me/{bot_username}?start=s_{service.code}"
+
+
+def service_card(service: Service, bot_username: str) -> View:
+    text = texts.SERVICE_CARD.format(
+        name=escape(service.name),
+        duration=service.duration_min,
+        timezone=escape(service.timezone),
+        zoom="On" if service.zoom_enabled else "Off",
+        link=escape(share_link(bot_username, service)),
+    )
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    "Zoom: On" if service.zoom_enabled else "Zoom: Off", callback_data=data("zt", service.id)
+                ),
+                InlineKeyboardButton("Orders", callback_data=data("so", service.id)),
+            ]
+        ]
+    )
+    return text, keyboard
+
+
+def service_offer(service: Service) -> View:
+    text = texts.SERVICE_CARD_FOR_CUSTOMER.format(
+        name=escape(service.name), duration=service.duration_min, timezone=escape(service.timezone)
+    )
+    return text, InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Order", callback_data=data("ob", service.code))]]
+    )
+
+
+def duration_keyboard(verb: str, *prefix: object) -> InlineKeyboardMarkup:
+    row = [
+        InlineKeyboardButton(f"{minutes} min", callback_data=data(verb, *prefix, minutes))
+        for minutes in DURATION_CHOICES
+    ]
+    return InlineKeyboardMarkup([row[:3], row[3:]])
+
+
+def days_keyboard(days: list[date], verb: str, key: object) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(day_label(day), callback_data=data(verb, key, day.strftime("%Y%m%d")))
+        for day in days
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
+
+
+def times_keyboard(
+    starts: list[datetime], timezone: str, verb: str, key: object, back: str
+) -> InlineKeyboardMarkup:
+    zone = ZoneInfo(timezone)
+    buttons = [
+        InlineKeyboardButton(
+            start.astimezone(zone).strftime("%H:%M"),
+            callback_data=data(verb, key, start.astimezone(zone).strftime("%Y%m%d%H%M")),
+        )
+        for start in starts
+    ]
+    rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
+    rows.append([InlineKeyboardButton("« Other days", callback_data=back)])
+    return InlineKeyboardMarkup(rows)
+
+
+def meeting_line(order: Order) -> str:
+    if not order.wants_meeting and order.meeting_state == MeetingState.NONE:
+        return texts.MEETING_NONE
+    lines = {
+        MeetingState.READY: texts.MEETING_READY,
+        MeetingState.PENDING: texts.MEETING_UPDATING if order.join_url else texts.MEETING_PENDING,
+        MeetingState.WAITING_RECONNECT: texts.MEETING_WAITING_RECONNECT,
+        MeetingState.WAITING_LIMIT: texts.MEETING_WAITING_LIMIT,
+        MeetingState.DELETED_IN_ZOOM: texts.MEETING_DELETED,
+        MeetingState.DRIFTED: texts.MEETING_DRIFTED,
+        MeetingState.NONE: texts.MEETING_NONE,
+    }
+    if order.meeting_state == MeetingState.FAILED:
+        return texts.MEETING_FAILED.format(reason=escape(order.meeting_error or "unknown error"))
+    line = lines[order.meeting_state]
+    if not order.is_active and order.join_url:
+        return texts.MEETING_KEPT
+    return line
+
+
+def order_text(order: Order, role: str) -> str:
+    party = f"Customer: {escape(order.customer_name)}" if role == "owner" else ""
+    text = texts.ORDER_CARD.format(
+        id=order.id,
+        status=order.status.value.capitalize(),
+        service=escape(order.service_name),
+        name=escape(order.name),
+        start=when(order.start_at, order.timezone),
+        duration=order.duration_min,
+        party=party,
+        meeting=meeting_line(order),
+    )
+    return text.replace("\n\n", "\n")
+
+
+def join_row(order: Order) -> list[InlineKeyboardButton]:
+    if (
+        order.join_url
+        and order.is_active
+        and order.meeting_state in (MeetingState.READY, MeetingState.PENDING)
+    ):
+        return [InlineKeyboardButton("Join a meeting", url=order.join_url)]
+    return []
+
+
+def order_keyboard(
+    order: Order, role: str, *, can_create_meeting: bool = False
+) -> InlineKeyboardMarkup | None:
+    rows = [row for row in [join_row(order)] if row]
+    if order.is_active:
+        if role == "owner":
+            first = [InlineKeyboardButton("Done", callback_data=data("a", order.id, "dn"))]
+            if order.status == OrderStatus.NEW:
+                first.insert(0, InlineKeyboardButton("Confirm", callback_data=data("a", order.id, "cf")))
+            rows.append(first)
+        rows.append(
+            [
+                InlineKeyboardButton("Reschedule", callback_data=data("a", order.id, "rs")),
+                InlineKeyboardButton("Rename", callback_data=data("a", order.id, "rn")),
+                InlineKeyboardButton("Duration", callback_data=data("a", order.id, "du")),
+            ]
+        )
+        if role == "owner":
+            last = [InlineKeyboardButton("Reject", callback_data=data("a", order.id, "rj"))]
+            if order.meeting_state == MeetingState.DRIFTED:
+                last.append(InlineKeyboardButton("Restore meeting", callback_data=data("a", order.id, "fx")))
+            elif can_create_meeting and not order.join_url and order.meeting_state != MeetingState.PENDING:
+                last.append(InlineKeyboardButton("Create meeting", callback_data=data("a", order.id, "mk")))
+            rows.append(last)
+        else:
+            rows.append([InlineKeyboardButton("Cancel", callback_data=data("a", order.id, "cx"))])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def order_card(order: Order, role: str, *, can_create_meeting: bool = False) -> View:
+    return order_text(order, role), order_keyboard(order, role, can_create_meeting=can_create_meeting)
+
+
+def confirm_keyboard(order: Order, verb: str, *extra: object) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    "Confirm", callback_data=data("y", order.id, verb, order.version, *extra)
+                ),
+                InlineKeyboardButton("Back", callback_data=data("n", order.id)),
+            ]
+        ]
+    )
+
+
+def join_keyboard(join_url: str | None) -> InlineKeyboardMarkup | None:
+    if not join_url:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton("Join a meeting", url=join_url)]])
