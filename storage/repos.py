@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -84,10 +84,18 @@ async def busy_intervals(
     return [(row.start_at, row.end_at) for row in (await session.execute(query)).all()]
 
 
-async def orders_of_user(session: AsyncSession, user_id: int, limit: int, offset: int) -> list[OrderRow]:
+def _orders_filter(user_id: int, service_id: int | None) -> Any:
+    if service_id is not None:
+        return and_(OrderRow.owner_id == user_id, OrderRow.service_id == service_id)
+    return or_(OrderRow.customer_id == user_id, OrderRow.owner_id == user_id)
+
+
+async def orders_of_user(
+    session: AsyncSession, user_id: int, limit: int, offset: int, service_id: int | None = None
+) -> list[OrderRow]:
     query = (
         select(OrderRow)
-        .where(or_(OrderRow.customer_id == user_id, OrderRow.owner_id == user_id))
+        .where(_orders_filter(user_id, service_id))
         .order_by(OrderRow.start_at.desc(), OrderRow.id.desc())
         .limit(limit)
         .offset(offset)
@@ -95,10 +103,8 @@ async def orders_of_user(session: AsyncSession, user_id: int, limit: int, offset
     return list(await session.scalars(query))
 
 
-async def count_orders_of_user(session: AsyncSession, user_id: int) -> int:
-    query = select(func.count(OrderRow.id)).where(
-        or_(OrderRow.customer_id == user_id, OrderRow.owner_id == user_id)
-    )
+async def count_orders_of_user(session: AsyncSession, user_id: int, service_id: int | None = None) -> int:
+    query = select(func.count(OrderRow.id)).where(_orders_filter(user_id, service_id))
     return int(await session.scalar(query) or 0)
 
 

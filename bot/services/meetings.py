@@ -160,12 +160,10 @@ class MeetingSync:
     async def _find(self, snapshot: Snapshot) -> Meeting | None:
         meetings = await self._call(snapshot.owner_id, self._zoom.upcoming_meetings)
         tag = marker(snapshot.order_id)
-        for listed in meetings:
-            if tag in listed.agenda:
-                return await self._call(
-                    snapshot.owner_id, lambda token: self._zoom.get_meeting(token, listed.id)
-                )
-        return None
+        found = next((listed.id for listed in meetings if tag in listed.agenda), None)
+        if found is None:
+            return None
+        return await self._call(snapshot.owner_id, lambda token: self._zoom.get_meeting(token, found))
 
     async def _update(self, snapshot: Snapshot, meeting_id: int) -> Meeting:
         await self._call(
@@ -204,7 +202,8 @@ class MeetingSync:
                 return
             row.meeting_state, row.meeting_error = state, error
             row.updated_at = utcnow()
-            await self._outbox.refresh_cards(session, row.id)
+            # Zoom cannot be updated now: tell both parties about the change without claiming a meeting.
+            await announce(session, self._outbox, row, meeting=False)
             if tell_owner and error:
                 await self._outbox.send(
                     session, row.owner_id, texts.ZOOM_REFUSED.format(order=row.id, reason=escape(error))
@@ -234,4 +233,3 @@ class MeetingSync:
                             session, row.owner_id, texts.ZOOM_DAILY_LIMIT.format(email=escape(row.email))
                         )
         return Retry("Zoom's daily limit for this host", at=exc.retry_at)
-

@@ -1,0 +1,226 @@
+"""Ordering a slot: days, free times, the order name, the summary and the confirmation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from html import escape
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import slots, texts
+from bot.domain import ConnectionStatus, MeetingState, Order, Service, utcnow
+from bot.errors import StaleAction, UserError
+from bot.services.announcer import announced_values
+from bot.services.catalog import valid_name
+from bot.services.convert import order_of, service_of
+from bot.services.drafts import Draft, Drafts
+from bot.services.meetings import queue_sync
+from bot.services.outbox import Outbox
+from bot.services.people import Person
+from bot.views import when
+from storage import repos
+from storage.models import OrderRow, ServiceRow
+
+ORDER_NAME_MAX = 200
+FLOW = "order"
+
+
+@dataclass(frozen=True)
+class Summary:
+    service: Service
+    start: datetime
+    name: str
+    with_meeting: bool
+    nonce: str
+
+
+def parse_day(value: str | None) -> date | None:
+    try:
+        return datetime.strptime(value or "", "%Y%m%d").date()  # noqa: DTZ007 - a calendar date, no time
+    except ValueError:
+        return None
+
+
+def parse_local(value: str | None, timezone: str) -> datetime | None:
+    try:
+        naive = datetime.strptime(value or "", "%Y%m%d%H%M")  # noqa: DTZ007 - local wall time of the service
+    except ValueError:
+        return None
+    return naive.replace(tzinfo=ZoneInfo(timezone)).astimezone(ZoneInfo("UTC"))
+
+
+def default_order_name(service: Service, customer: Person) -> str:
+    return f"{service.name} — {customer.first_name}"[:ORDER_NAME_MAX]
+
+
+class Booking:
+    """The customer's side of ordering."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], drafts: Drafts, outbox: Outbox) -> None:
+        self._sessions = sessions
+        self._drafts = drafts
+        self._outbox = outbox
+
+    async def service(self, code: str | None) -> Service:
+        async with self._sessions() as session:
+            row = await repos.service_by_code(session, code or "") if code and len(code) <= 32 else None
+            if row is None:
+                raise UserError(texts.UNKNOWN_SERVICE)
+            return service_of(row)
+
+    async def free_days(self, service: Service, exclude_order: int | None = None) -> list[date]:
+        now = utcnow()
+        days = slots.bookable_days(now, service.timezone)
+        busy = await self._busy(service.owner_id, now, now + timedelta(days=len(days) + 1), exclude_order)
+        return [
+            day for day in days if slots.free_starts(day, service.timezone, service.duration_min, busy, now)
+        ]
+
+    async def free_times(
+        self,
+        service: Service,
+        day: date | None,
+        duration_min: int | None = None,
+        exclude_order: int | None = None,
+    ) -> list[datetime]:
+        now = utcnow()
+        if day is None or day not in slots.bookable_days(now, service.timezone):
+            raise StaleAction(texts.STALE_BUTTON)
+        busy = await self._busy(
+            service.owner_id, now - timedelta(days=1), now + timedelta(days=16), exclude_order
+        )
+        return slots.free_starts(day, service.timezone, duration_min or service.duration_min, busy, now)
+
+    async def _busy(
+        self, owner_id: int, start: datetime, end: datetime, exclude_order: int | None
+    ) -> list[tuple[datetime, datetime]]:
+        async with self._sessions() as session:
+            return await repos.busy_intervals(session, owner_id, start, end, exclude_order)
+
+    async def open(self, customer: Person, code: str | None) -> Service:
+        service = await self.service(code)
+        await self._drafts.put(customer.id, FLOW, "date", service_id=service.id)
+        return service
+
+    async def pick_time(self, customer: Person, code: str | None, value: str | None) -> tuple[Service, str]:
+        """Hold the chosen start in the draft and ask for the order name; returns the default name."""
+        service = await self.service(code)
+        start = parse_local(value, service.timezone)
+        if start is None or not slots.is_offered(start, service.timezone, service.duration_min, utcnow()):
+            raise UserError(texts.SLOT_NOT_OFFERED)
+        busy = await self._busy(
+            service.owner_id, start, start + timedelta(minutes=service.duration_min), None
+        )
+        if busy:
+            raise UserError(texts.SLOT_TAKEN.format(start=when(start, service.timezone)))
+        default = default_order_name(service, customer)
+        await self._drafts.put(
+            customer.id, FLOW, "name", service_id=service.id, start=start.isoformat(), default=default
+        )
+        return service, default
+
+    async def name(self, customer: Person, draft: Draft, text: str | None) -> Summary:
+        """Set the order name (None keeps the default) and return the summary to confirm."""
+        if draft.flow != FLOW or draft.step != "name":
+            raise StaleAction(texts.DRAFT_GONE)
+        chosen = valid_name(text, ORDER_NAME_MAX) if text is not None else str(draft.data["default"])
+        data = {**draft.data, "name": chosen}
+        updated = await self._drafts.put(customer.id, FLOW, "summary", **data)
+        return await self._summary(updated)
+
+    async def _summary(self, draft: Draft) -> Summary:
+        async with self._sessions() as session:
+            row = await session.get(ServiceRow, int(draft.data["service_id"]))
+            if row is None:
+                raise StaleAction(texts.DRAFT_GONE)
+            connection = await repos.connection_of(session, row.owner_id)
+            with_meeting = (
+                row.zoom_enabled
+                and connection is not None
+                and connection.status != ConnectionStatus.DISCONNECTED
+            )
+            return Summary(
+                service=service_of(row),
+                start=datetime.fromisoformat(str(draft.data["start"])),
+                name=str(draft.data["name"]),
+                with_meeting=with_meeting,
+                nonce=draft.nonce,
+            )
+
+    async def confirm(self, customer: Person, nonce: str | None, card_message_id: int) -> Order:
+        """Place the order: the order, its meeting job and the owner's notice in one transaction."""
+        draft = await self._drafts.get(customer.id)
+        if draft is None or draft.flow != FLOW or draft.step != "summary" or draft.nonce != nonce:
+            raise StaleAction(texts.DRAFT_GONE)
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            service = await session.get(ServiceRow, int(draft.data["service_id"]))
+            if service is None:
+                raise StaleAction(texts.DRAFT_GONE)
+            await repos.lock_owner(session, service.owner_id)
+            start = datetime.fromisoformat(str(draft.data["start"]))
+            end = start + timedelta(minutes=service.duration_min)
+            taken = await repos.busy_intervals(session, service.owner_id, start, end)
+            if taken or not slots.is_offered(start, service.timezone, service.duration_min, now):
+                raise UserError(texts.SLOT_TAKEN.format(start=when(start, service.timezone)))
+            await repos.upsert_user(session, customer.id, customer.first_name[:256], customer.username, now)
+            row = await self._insert(session, service, customer, draft, start, end)
+            await repos.add_order_message(session, row.id, customer.id, card_message_id, "customer")
+            await self._outbox.send_card(session, row.id, service.owner_id, "owner")
+            await repos.drop_draft(session, customer.id)
+            return await order_of(session, row)
+
+    async def _insert(
+        self,
+        session: AsyncSession,
+        service: ServiceRow,
+        customer: Person,
+        draft: Draft,
+        start: datetime,
+        end: datetime,
+    ) -> OrderRow:
+        now = utcnow()
+        connection = await repos.connection_of(session, service.owner_id)
+        connected = connection is not None and connection.status != ConnectionStatus.DISCONNECTED
+        wants = service.zoom_enabled and connected
+        state = MeetingState.NONE
+        if wants:
+            state = (
+                MeetingState.PENDING
+                if connection and connection.status == ConnectionStatus.ACTIVE
+                else MeetingState.WAITING_RECONNECT
+            )
+        row = OrderRow(
+            service_id=service.id,
+            owner_id=service.owner_id,
+            customer_id=customer.id,
+            name=str(draft.data["name"]),
+            start_at=start,
+            end_at=end,
+            duration_min=service.duration_min,
+            timezone=service.timezone,
+            status="new",
+            version=1,
+            wants_meeting=wants,
+            meeting_state=state,
+            synced_version=0,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        row.announced = announced_values(row)
+        if wants:
+            await queue_sync(session, self._outbox, row)
+        return row
+
+    async def summary_text(self, summary: Summary) -> str:
+        return texts.SUMMARY.format(
+            service=escape(summary.service.name),
+            name=escape(summary.name),
+            start=when(summary.start, summary.service.timezone),
+            duration=summary.service.duration_min,
+            zoom=texts.SUMMARY_ZOOM if summary.with_meeting else "",
+        ).rstrip()

@@ -1,0 +1,111 @@
+"""Owners' bookable services: creating them, listing them, and the per-service Zoom switch."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import texts
+from bot.domain import ConnectionStatus, Service, utcnow
+from bot.errors import NotAllowed, UserError
+from bot.services.convert import service_of
+from bot.services.people import People, Person
+from bot.services.zoom_accounts import ZoomAccounts
+from storage import repos
+from storage.models import ServiceRow
+
+SERVICE_NAME_MAX = 100
+DURATION_MIN = 5
+DURATION_MAX = 720
+
+
+def valid_name(value: str, limit: int) -> str:
+    name = " ".join(value.split())
+    if not name:
+        raise UserError(texts.NAME_EMPTY.format(max=limit))
+    if len(name) > limit:
+        raise UserError(texts.NAME_TOO_LONG.format(length=len(name), max=limit))
+    return name
+
+
+def valid_duration(value: str | int) -> int:
+    text = str(value).strip().removesuffix("min").strip()
+    if not text.isdigit() or len(text) > 4 or not DURATION_MIN <= int(text) <= DURATION_MAX:
+        raise UserError(texts.DURATION_BAD.format(min=DURATION_MIN, max=DURATION_MAX))
+    return int(text)
+
+
+@dataclass(frozen=True)
+class ZoomToggle:
+    service: Service
+    connect_url: str | None  # set when the owner must connect Zoom first
+
+
+class Catalog:
+    """Use cases of an owner's services."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], people: People, accounts: ZoomAccounts
+    ) -> None:
+        self._sessions = sessions
+        self._people = people
+        self._accounts = accounts
+
+    async def create(self, owner: Person, name: str, duration: str | int) -> Service:
+        clean_name = valid_name(name, SERVICE_NAME_MAX)
+        minutes = valid_duration(duration)
+        timezone = await self._people.timezone_of(owner.id)
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            await repos.upsert_user(session, owner.id, owner.first_name[:256], owner.username, now)
+            row = ServiceRow(
+                code=secrets.token_urlsafe(9),
+                owner_id=owner.id,
+                name=clean_name,
+                duration_min=minutes,
+                timezone=timezone,
+                zoom_enabled=False,
+                created_at=now,
+            )
+            session.add(row)
+            await session.flush()
+            return service_of(row)
+
+    async def of_owner(self, owner_id: int) -> list[Service]:
+        async with self._sessions() as session:
+            return [service_of(row) for row in await repos.services_of(session, owner_id)]
+
+    async def by_code(self, code: str) -> Service | None:
+        if not code or len(code) > 32:
+            return None
+        async with self._sessions() as session:
+            row = await repos.service_by_code(session, code)
+            return service_of(row) if row else None
+
+    async def get(self, service_id: int) -> Service | None:
+        async with self._sessions() as session:
+            row = await session.get(ServiceRow, service_id)
+            return service_of(row) if row else None
+
+    async def owned(self, owner_id: int, service_id: int | None) -> Service:
+        service = await self.get(service_id) if service_id is not None else None
+        if service is None:
+            raise UserError(texts.STALE_BUTTON)
+        if service.owner_id != owner_id:
+            raise NotAllowed(texts.NOT_YOURS)
+        return service
+
+    async def toggle_zoom(self, owner_id: int, service_id: int | None) -> ZoomToggle:
+        service = await self.owned(owner_id, service_id)
+        if not service.zoom_enabled:
+            account = await self._accounts.account(owner_id)
+            if account is None or account.status != ConnectionStatus.ACTIVE:
+                return ZoomToggle(service, await self._accounts.connect_url(owner_id, service.id))
+        async with self._sessions.begin() as session:
+            row = await session.get(ServiceRow, service.id)
+            if row is None:
+                raise UserError(texts.STALE_BUTTON)
+            row.zoom_enabled = not row.zoom_enabled
+            return ZoomToggle(service_of(row), None)

@@ -1,0 +1,120 @@
+"""Runs the outbox's jobs: sends messages and keeps order cards current, within Telegram's limits."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot import texts
+from bot.domain import utcnow
+from bot.errors import UserError
+from bot.services.order_desk import OrderDesk
+from bot.services.zoom_accounts import ZoomAccounts
+from bot.worker import Done, Fail, Job, Outcome, Retry
+from storage import repos
+
+log = logging.getLogger(__name__)
+
+GONE = ("chat not found", "message to edit not found", "message can't be edited")
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    value: Any = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class Delivery:
+    """Job runners for "send" and "cards"."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], bot: Bot, desk: OrderDesk, accounts: ZoomAccounts
+    ) -> None:
+        self._sessions = sessions
+        self._bot = bot
+        self._desk = desk
+        self._accounts = accounts
+
+    async def send(self, job: Job) -> Outcome:
+        chat_id = int(job.payload["chat_id"])
+        role = job.payload.get("card_role")
+        if role and job.order_id is not None:
+            view = await self._desk.card(job.order_id, str(role))
+            if view is None:
+                return Done()
+            text, keyboard = view
+            if role == "owner":
+                text = await self._owner_header(job.order_id) + text
+        else:
+            text, keyboard = str(job.payload["text"]), await self._keyboard(job)
+        return await self._deliver(job, chat_id, text, keyboard, role)
+
+    async def _owner_header(self, order_id: int) -> str:
+        order = await self._desk.card_order(order_id)
+        return texts.NEW_ORDER_FOR_OWNER.format(customer=order) + "\n" if order else ""
+
+    async def _keyboard(self, job: Job) -> InlineKeyboardMarkup | None:
+        if job.payload.get("reconnect_button"):
+            try:
+                url = await self._accounts.connect_url(int(job.payload["chat_id"]))
+            except UserError:
+                return None
+            return InlineKeyboardMarkup([[InlineKeyboardButton(texts.ZOOM_RECONNECT_BUTTON, url=url)]])
+        markup = job.payload.get("keyboard")
+        return InlineKeyboardMarkup.de_json(markup, self._bot) if markup else None
+
+    async def _deliver(
+        self, job: Job, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None, role: object
+    ) -> Outcome:
+        try:
+            message = await self._bot.send_message(chat_id, text, reply_markup=keyboard)
+        except (Forbidden, BadRequest, RetryAfter, NetworkError) as exc:
+            return self._outcome(exc, chat_id)
+        if role and job.order_id is not None:
+            async with self._sessions.begin() as session:
+                await repos.add_order_message(session, job.order_id, chat_id, message.message_id, str(role))
+        return Done()
+
+    async def cards(self, job: Job) -> Outcome:
+        if job.order_id is None:
+            return Done()
+        async with self._sessions() as session:
+            targets = [
+                (m.chat_id, m.message_id, m.role) for m in await repos.order_messages(session, job.order_id)
+            ]
+        for chat_id, message_id, role in targets:
+            view = await self._desk.card(job.order_id, role)
+            if view is None:
+                return Done()
+            try:
+                await self._bot.edit_message_text(
+                    view[0], chat_id=chat_id, message_id=message_id, reply_markup=view[1]
+                )
+            except BadRequest as exc:
+                if "not modified" in exc.message.lower():
+                    continue
+                outcome = self._outcome(exc, chat_id)
+                if not isinstance(outcome, Done):
+                    return outcome
+            except (Forbidden, RetryAfter, NetworkError) as exc:
+                outcome = self._outcome(exc, chat_id)
+                if not isinstance(outcome, Done):
+                    return outcome
+        return Done()
+
+    def _outcome(self, exc: TelegramError, chat_id: int) -> Outcome:
+        if isinstance(exc, RetryAfter):
+            return Retry("Telegram flood control", at=utcnow() + timedelta(seconds=retry_seconds(exc) + 0.1))
+        if isinstance(exc, Forbidden):
+            log.info("Chat %s blocked the bot; message dropped", chat_id)
+            return Done()
+        if isinstance(exc, BadRequest):
+            if any(reason in exc.message.lower() for reason in GONE):
+                log.info("Chat %s: %s; nothing to deliver", chat_id, exc.message)
+                return Done()
+            return Fail(f"Telegram refused: {exc.message}")
+        return Retry(f"Telegram unreachable: {type(exc).__name__}")

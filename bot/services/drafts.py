@@ -1,0 +1,46 @@
+"""Conversation drafts: the step each user is at, kept in the database so a restart loses nothing."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.domain import utcnow
+from storage import repos
+
+
+@dataclass(frozen=True)
+class Draft:
+    user_id: int
+    flow: str
+    step: str
+    nonce: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Drafts:
+    """One draft per user; starting a new flow replaces the old one."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def get(self, user_id: int) -> Draft | None:
+        async with self._sessions() as session:
+            row = await repos.get_draft(session, user_id)
+            return Draft(row.user_id, row.flow, row.step, row.nonce, dict(row.data)) if row else None
+
+    async def put(self, user_id: int, flow: str, step: str, **data: Any) -> Draft:
+        """Start or advance a flow; a fresh nonce makes buttons of earlier steps stale."""
+        nonce = secrets.token_hex(4)
+        async with self._sessions.begin() as session:
+            await repos.put_draft(session, user_id, flow, step, nonce, data, utcnow())
+        return Draft(user_id, flow, step, nonce, data)
+
+    async def drop(self, user_id: int) -> bool:
+        async with self._sessions.begin() as session:
+            existed = await repos.get_draft(session, user_id) is not None
+            await repos.drop_draft(session, user_id)
+            return existed

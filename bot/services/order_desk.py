@@ -1,0 +1,199 @@
+"""What owners and customers do with placed orders: view, reschedule, rename, change duration,
+confirm, mark done, cancel, reject, and ask for a Zoom meeting. Only the parties act; no order is
+ever deleted, and no Zoom meeting is ever deleted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from html import escape
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import slots, texts
+from bot.domain import ACTIVE_STATUSES, ConnectionStatus, MeetingState, Order, OrderStatus, utcnow
+from bot.errors import NotAllowed, StaleAction, UserError
+from bot.services.announcer import announce
+from bot.services.catalog import valid_duration, valid_name
+from bot.services.convert import order_of
+from bot.services.meetings import queue_sync
+from bot.services.outbox import Outbox
+from bot.views import View, order_card, when
+from storage import repos
+from storage.models import OrderRow, ServiceRow
+
+ORDER_NAME_MAX = 200
+PAGE_SIZE = 5
+
+CUSTOMER_VERBS = {"rs", "rn", "du", "cx"}
+OWNER_VERBS = {"rs", "rn", "du", "rj", "cf", "dn", "mk", "fx"}
+FIELD_VERBS = {"rs", "rn", "du", "fx"}
+STATUS_CHANGES = {
+    "cx": (OrderStatus.CANCELLED, texts.TOLD_CANCELLED),
+    "rj": (OrderStatus.REJECTED, texts.TOLD_REJECTED),
+    "cf": (OrderStatus.CONFIRMED, texts.TOLD_CONFIRMED),
+    "dn": (OrderStatus.DONE, texts.TOLD_DONE),
+}
+
+
+def role_of(row: OrderRow, user_id: int, verb: str | None = None) -> str:
+    """The acting user's role for this order (and verb), or NotAllowed."""
+    roles = []
+    if row.owner_id == user_id:
+        roles.append("owner")
+    if row.customer_id == user_id:
+        roles.append("customer")
+    if not roles:
+        raise NotAllowed(texts.NOT_YOURS)
+    if verb is None:
+        return roles[0]
+    for role in roles:
+        if verb in (OWNER_VERBS if role == "owner" else CUSTOMER_VERBS):
+            return role
+    raise NotAllowed(texts.NOT_YOURS)
+
+
+@dataclass(frozen=True)
+class Applied:
+    order: Order
+    role: str
+    message: str
+
+
+class OrderDesk:
+    """Order use cases after placement."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbox: Outbox) -> None:
+        self._sessions = sessions
+        self._outbox = outbox
+
+    async def page(
+        self, user_id: int, offset: int, service_id: int | None = None
+    ) -> tuple[list[tuple[Order, str]], int]:
+        """One page of the user's orders (as customer and as owner), newest start first."""
+        async with self._sessions() as session:
+            total = await repos.count_orders_of_user(session, user_id, service_id)
+            rows = await repos.orders_of_user(session, user_id, PAGE_SIZE, max(0, offset), service_id)
+            return [(await order_of(session, row), role_of(row, user_id)) for row in rows], total
+
+    async def order_for(
+        self, user_id: int, order_id: int | None, verb: str | None = None
+    ) -> tuple[Order, str]:
+        async with self._sessions() as session:
+            row = await repos.get_order(session, order_id) if order_id is not None else None
+            if row is None:
+                raise StaleAction(texts.STALE_BUTTON)
+            role = role_of(row, user_id, verb)
+            return await order_of(session, row), role
+
+    async def active_order_for(self, user_id: int, order_id: int | None, verb: str) -> tuple[Order, str]:
+        order, role = await self.order_for(user_id, order_id, verb)
+        if not order.is_active:
+            raise UserError(texts.ORDER_CLOSED.format(id=order.id, status=order.status.value))
+        return order, role
+
+    async def card(self, order_id: int, role: str) -> View | None:
+        async with self._sessions() as session:
+            row = await repos.get_order(session, order_id)
+            if row is None:
+                return None
+            can_create = False
+            if role == "owner":
+                service = await session.get(ServiceRow, row.service_id)
+                connection = await repos.connection_of(session, row.owner_id)
+                can_create = bool(
+                    service
+                    and service.zoom_enabled
+                    and connection
+                    and connection.status == ConnectionStatus.ACTIVE
+                )
+            return order_card(await order_of(session, row), role, can_create_meeting=can_create)
+
+    async def card_order(self, order_id: int) -> str | None:
+        """The customer's name as the owner's notice shows it."""
+        async with self._sessions() as session:
+            row = await repos.get_order(session, order_id)
+            return escape((await order_of(session, row)).customer_name) if row else None
+
+    async def apply(
+        self,
+        user_id: int,
+        order_id: int | None,
+        verb: str,
+        version: int | None,
+        value: str | int | datetime | None,
+    ) -> Applied:
+        """Apply a confirmed action if the order is still as the user saw it."""
+        async with self._sessions.begin() as session:
+            row = await repos.get_order(session, order_id, lock=True) if order_id is not None else None
+            if row is None:
+                raise StaleAction(texts.STALE_BUTTON)
+            role = role_of(row, user_id, verb)
+            if row.status not in ACTIVE_STATUSES:
+                raise UserError(texts.ORDER_CLOSED.format(id=row.id, status=row.status))
+            if version != row.version:
+                raise StaleAction(texts.ORDER_CHANGED_MEANWHILE.format(id=row.id))
+            await repos.lock_owner(session, row.owner_id)
+            if verb in STATUS_CHANGES:
+                message = await self._set_status(session, row, verb)
+            elif verb == "mk":
+                message = await self._want_meeting(session, row)
+            else:
+                message = await self._change_fields(session, row, verb, value)
+            row.updated_at = utcnow()
+            return Applied(await order_of(session, row), role, message)
+
+    async def _set_status(self, session: AsyncSession, row: OrderRow, verb: str) -> str:
+        status, told = STATUS_CHANGES[verb]
+        row.status = status.value
+        row.version += 1
+        text = told.format(id=row.id, name=escape(row.name), start=when(row.start_at, row.timezone))
+        if status in (OrderStatus.CANCELLED, OrderStatus.REJECTED) and row.join_url:
+            text += "\n" + texts.MEETING_KEPT
+        other = row.owner_id if verb == "cx" else row.customer_id
+        await self._outbox.send(session, other, text, order_id=row.id)
+        await self._outbox.refresh_cards(session, row.id)
+        return text
+
+    async def _want_meeting(self, session: AsyncSession, row: OrderRow) -> str:
+        if row.join_url and row.meeting_state in (MeetingState.READY, MeetingState.PENDING):
+            return texts.MEETING_READY
+        row.wants_meeting = True
+        row.meeting_id, row.join_url = None, None
+        row.meeting_state, row.meeting_error = MeetingState.PENDING, None
+        row.version += 1
+        await queue_sync(session, self._outbox, row)
+        await self._outbox.refresh_cards(session, row.id)
+        return texts.MEETING_PENDING
+
+    async def _change_fields(
+        self, session: AsyncSession, row: OrderRow, verb: str, value: str | int | datetime | None
+    ) -> str:
+        if verb == "rs" and isinstance(value, datetime):
+            await self._check_free(session, row, value, row.duration_min)
+            row.start_at, row.end_at = value, value + timedelta(minutes=row.duration_min)
+        elif verb == "rn" and isinstance(value, str):
+            row.name = valid_name(value, ORDER_NAME_MAX)
+        elif verb == "du" and value is not None and not isinstance(value, datetime):
+            minutes = valid_duration(value)
+            end = row.start_at + timedelta(minutes=minutes)
+            if await repos.busy_intervals(session, row.owner_id, row.start_at, end, exclude_order=row.id):
+                raise UserError(texts.DURATION_CLASH.format(id=row.id, new=minutes))
+            row.duration_min, row.end_at = minutes, end
+        elif verb != "fx":
+            raise StaleAction(texts.STALE_BUTTON)
+        row.version += 1
+        if row.wants_meeting and (row.meeting_id is not None or row.meeting_state != MeetingState.NONE):
+            row.meeting_state = MeetingState.PENDING
+            await queue_sync(session, self._outbox, row)
+            await self._outbox.refresh_cards(session, row.id)
+        else:
+            await announce(session, self._outbox, row, meeting=False)
+        return texts.MEETING_UPDATING if row.meeting_state == MeetingState.PENDING else ""
+
+    async def _check_free(self, session: AsyncSession, row: OrderRow, start: datetime, minutes: int) -> None:
+        if not slots.is_offered(start, row.timezone, minutes, utcnow()):
+            raise UserError(texts.SLOT_NOT_OFFERED)
+        end = start + timedelta(minutes=minutes)
+        if await repos.busy_intervals(session, row.owner_id, start, end, exclude_order=row.id):
+            raise UserError(texts.SLOT_TAKEN.format(start=when(start, row.timezone)))
