@@ -181,3 +181,16 @@ ZOOM_ACCOUNT_MOVED = (
 )
 ZOOM_RECONNECT_BUTTON = "Reconnect Zoom"
 ZOOM_RECONNECT_HINT = "If the link has expired, use /zoom for a fresh one."
+KEPT_ZOOM = "Zoom stays connected."
+ACTION_DONE = "Order #{id}: {what}."
+ACTION_RESULTS = {
+    "rs": "rescheduled to {start}",
+    "rn": "renamed to <b>{name}</b>",
+    "du": "now {minutes} min long",
+    "cx": "cancelled",
+    "rj": "rejected",
+    "cf": "confirmed",
+    "dn": "marked done",
+    "mk": "a Zoom meeting is being created",
+    "fx": "the Zoom meeting is being put back to the order's values",
+}

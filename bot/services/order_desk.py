@@ -109,6 +109,11 @@ class OrderDesk:
                 )
             return order_card(await order_of(session, row), role, can_create_meeting=can_create)
 
+    async def refresh_cards_now(self, order_id: int) -> None:
+        """Queue a refresh of the order's cards (after a handler rendered one itself)."""
+        async with self._sessions.begin() as session:
+            await self._outbox.refresh_cards(session, order_id)
+
     async def card_order(self, order_id: int) -> str | None:
         """The customer's name as the owner's notice shows it."""
         async with self._sessions() as session:

@@ -187,7 +187,7 @@ class ZoomAccounts:
         row.access_expires_at = tokens.expires_at
         row.refreshed_at = utcnow()
 
-    async def _switch_off(self, session: AsyncSession, row: ZoomConnectionRow, message: str) -> None:
+    async def _switch_off(self, session: AsyncSession, row: ZoomConnectionRow, message: str | None) -> None:
         row.status = ConnectionStatus.DISCONNECTED
         row.access_token_enc = row.refresh_token_enc = None
         row.access_expires_at = None
@@ -195,7 +195,8 @@ class ZoomAccounts:
         await session.execute(
             update(ServiceRow).where(ServiceRow.owner_id == row.owner_id).values(zoom_enabled=False)
         )
-        await self._outbox.send(session, row.owner_id, message)
+        if message:
+            await self._outbox.send(session, row.owner_id, message)
 
     async def disconnect(self, owner_id: int) -> bool:
         """Revoke at Zoom, forget the tokens and switch Zoom Off everywhere. False when not connected."""
@@ -204,7 +205,7 @@ class ZoomAccounts:
             if row is None or row.status == ConnectionStatus.DISCONNECTED:
                 return False
             token = self._cipher.decrypt(row.refresh_token_enc) if row.refresh_token_enc else None
-            await self._switch_off(session, row, texts.ZOOM_DISCONNECTED)
+            await self._switch_off(session, row, None)
         if token and self._oauth is not None:
             try:
                 await self._oauth.revoke(token)

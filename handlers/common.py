@@ -1,0 +1,98 @@
+"""Greeting, help, leaving a step, time zone, and everything the bot does not handle."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot import texts
+from bot.errors import UserError
+from handlers.deps import Context, deps, person
+from handlers.ordering import open_service
+
+log = logging.getLogger(__name__)
+
+
+async def start(update: Update, context: Context) -> None:
+    """Greet, or open ordering when the deep link carries a service code."""
+    me = person(update)
+    await deps(context).people.touch(me)
+    payload = context.args[0] if context.args else ""
+    if payload.startswith("s_"):
+        await open_service(update, context, payload[2:])
+        return
+    await reply(update, texts.GREETING.format(name=escape(me.first_name)))
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """List what the user can do."""
+    await reply(update, texts.GREETING.format(name=escape(person(update).first_name)))
+
+
+async def cancel(update: Update, context: Context) -> None:
+    """Leave the current step."""
+    dropped = await deps(context).drafts.drop(person(update).id)
+    await reply(update, texts.CANCELLED if dropped else texts.NOTHING_TO_CANCEL)
+
+
+async def timezone(update: Update, context: Context) -> None:
+    """Show or set the user's time zone."""
+    me = person(update)
+    people = deps(context).people
+    if not context.args:
+        await reply(update, texts.TIMEZONE_USAGE.format(current=escape(await people.timezone_of(me.id))))
+        return
+    zone = await people.set_timezone(me, " ".join(context.args))
+    await reply(update, texts.TIMEZONE_SET.format(zone=escape(zone)))
+
+
+async def group_message(update: Update, context: Context) -> None:
+    """Groups are not served."""
+    if update.effective_message and update.effective_message.text:
+        await update.effective_message.reply_text(texts.GROUPS_UNSUPPORTED)
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """A command the bot does not have."""
+    await reply(update, texts.UNKNOWN_COMMAND)
+
+
+async def not_text(update: Update, context: Context) -> None:
+    """Stickers, photos and the like."""
+    await reply(update, texts.ONLY_TEXT)
+
+
+async def edited(update: Update, context: Context) -> None:
+    """Edits of earlier messages are not re-read."""
+    if update.edited_message is not None:
+        await update.edited_message.reply_text(texts.EDITS_IGNORED)
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the failure (type and place only: no update contents, no secrets) and tell the user."""
+    error = context.error
+    if isinstance(error, UserError) and isinstance(update, Update):
+        await _tell(update, str(error))
+        return
+    log.error("Handler failed: %s", type(error).__name__, exc_info=error)
+    if isinstance(update, Update):
+        await _tell(update, texts.INTERNAL_ERROR)
+
+
+async def _tell(update: Update, text: str) -> None:
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text[:200], show_alert=True)
+        elif update.effective_chat is not None:
+            await update.effective_chat.send_message(text)
+    except TelegramError as exc:
+        log.warning("Could not tell the user about an error: %s", type(exc).__name__)
+
+
+async def reply(update: Update, text: str) -> None:
+    chat = update.effective_chat
+    if chat is not None:
+        await chat.send_message(text)

@@ -1,0 +1,43 @@
+"""What handlers may call: the services, put into `bot_data` by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.services.booking import Booking
+from bot.services.catalog import Catalog
+from bot.services.drafts import Drafts
+from bot.services.order_desk import OrderDesk
+from bot.services.people import People, Person
+from bot.services.zoom_accounts import ZoomAccounts
+
+KEY = "deps"
+Context = ContextTypes.DEFAULT_TYPE
+
+
+@dataclass(frozen=True)
+class Deps:
+    people: People
+    catalog: Catalog
+    booking: Booking
+    desk: OrderDesk
+    drafts: Drafts
+    accounts: ZoomAccounts
+    owner_commands: list[tuple[str, str]]
+
+
+def deps(context: Context) -> Deps:
+    value = context.application.bot_data[KEY]
+    if not isinstance(value, Deps):
+        raise TypeError("bot_data has no Deps")
+    return value
+
+
+def person(update: Update) -> Person:
+    user = update.effective_user
+    if user is None:
+        raise ValueError("update without a user")
+    return Person(id=user.id, first_name=user.first_name or "", username=user.username)

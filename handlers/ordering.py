@@ -1,0 +1,143 @@
+"""The customer's ordering steps: service card, days, times, order name, summary, confirmation."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot import slots, texts, views
+from bot.buttons import Press, data
+from bot.errors import UserError
+from bot.services.booking import Summary, parse_day
+from bot.services.drafts import Draft
+from handlers.deps import Context, deps, person
+from handlers.render import edit_or_send, plain
+
+
+async def open_service(update: Update, context: Context, code: str) -> None:
+    """Show the service a deep link points to, with the Order button."""
+    service = await deps(context).booking.open(person(update), code)
+    text, keyboard = views.service_offer(service)
+    await edit_or_send(update, text, keyboard)
+
+
+async def show_days(update: Update, context: Context, press: Press) -> None:
+    """The bookable days of a service."""
+    booking = deps(context).booking
+    service = await booking.open(person(update), press.arg(0))
+    days = await booking.free_days(service)
+    if not days:
+        await edit_or_send(update, texts.NO_DAYS.format(days=slots.BOOKABLE_DAYS), None)
+        return
+    text = texts.PICK_DATE.format(
+        name=escape(service.name), duration=service.duration_min, timezone=escape(service.timezone)
+    )
+    await edit_or_send(update, text, views.days_keyboard(days, "od", service.code))
+
+
+async def show_times(update: Update, context: Context, press: Press) -> None:
+    """The free start times of one day."""
+    booking = deps(context).booking
+    service = await booking.service(press.arg(0))
+    day = parse_day(press.arg(1))
+    if day is None:
+        raise UserError(texts.STALE_BUTTON)
+    starts = await booking.free_times(service, day)
+    if not starts:
+        await _answer(update, plain(texts.NO_TIMES.format(day=views.day_label(day))))
+        return
+    text = texts.PICK_TIME.format(
+        name=escape(service.name), day=views.day_label(day), timezone=escape(service.timezone)
+    )
+    keyboard = views.times_keyboard(starts, service.timezone, "ot", service.code, data("ob", service.code))
+    await edit_or_send(update, text, keyboard)
+
+
+async def ask_name(update: Update, context: Context, press: Press) -> None:
+    """Hold the chosen time and ask for the order name."""
+    me = person(update)
+    booking = deps(context).booking
+    try:
+        _, default = await booking.pick_time(me, press.arg(0), press.arg(1))
+    except UserError as exc:
+        await _answer(update, plain(str(exc)))
+        await show_days(update, context, Press("ob", (press.arg(0) or "",)))
+        return
+    draft = await deps(context).drafts.get(me.id)
+    nonce = draft.nonce if draft else "x"
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Skip", callback_data=data("os", nonce))]])
+    text = texts.ASK_ORDER_NAME.format(max=200, default=escape(default))
+    await edit_or_send(update, text, keyboard)
+
+
+async def name_typed(update: Update, context: Context, draft: Draft, text: str) -> None:
+    """The customer typed the order name."""
+    summary = await deps(context).booking.name(person(update), draft, text)
+    await _show_summary(update, context, summary, edit=False)
+
+
+async def skip_name(update: Update, context: Context, press: Press) -> None:
+    """Keep the default order name."""
+    me = person(update)
+    draft = await deps(context).drafts.get(me.id)
+    if draft is None or draft.nonce != press.arg(0):
+        raise UserError(texts.DRAFT_GONE)
+    summary = await deps(context).booking.name(me, draft, None)
+    await _show_summary(update, context, summary, edit=True)
+
+
+async def _show_summary(update: Update, context: Context, summary: Summary, *, edit: bool) -> None:
+    text = await deps(context).booking.summary_text(summary)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Confirm", callback_data=data("ok", summary.nonce)),
+                InlineKeyboardButton("Cancel", callback_data=data("ox", summary.nonce)),
+            ]
+        ]
+    )
+    if edit:
+        await edit_or_send(update, text, keyboard)
+    elif update.effective_chat is not None:
+        await update.effective_chat.send_message(text, reply_markup=keyboard)
+
+
+async def confirm(update: Update, context: Context, press: Press) -> None:
+    """Place the order and turn the summary into the order card."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    services = deps(context)
+    try:
+        order = await services.booking.confirm(person(update), press.arg(0), query.message.message_id)
+    except UserError as exc:
+        await _answer(update, plain(str(exc)))
+        if texts.SLOT_TAKEN.split("{")[0] in str(exc):
+            await show_days(update, context, Press("ob", (await _draft_service_code(update, context),)))
+        return
+    text, keyboard = views.order_card(order, "customer")
+    await edit_or_send(update, text, keyboard)
+    await services.desk.refresh_cards_now(order.id)
+
+
+async def _draft_service_code(update: Update, context: Context) -> str:
+    draft = await deps(context).drafts.get(person(update).id)
+    if draft is None:
+        return ""
+    service = await deps(context).catalog.get(int(draft.data.get("service_id", 0)))
+    return service.code if service else ""
+
+
+async def abort(update: Update, context: Context, press: Press) -> None:
+    """Cancel on the summary: nothing is ordered."""
+    me = person(update)
+    draft = await deps(context).drafts.get(me.id)
+    if draft is not None and draft.nonce == press.arg(0):
+        await deps(context).drafts.drop(me.id)
+    await edit_or_send(update, texts.CANCELLED, None)
+
+
+async def _answer(update: Update, text: str) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer(text[:200], show_alert=True)

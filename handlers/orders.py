@@ -1,0 +1,204 @@
+"""Orders after placement: /orders, and the actions on order cards (each confirmed first)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot import texts, views
+from bot.buttons import Press, data
+from bot.domain import Order
+from bot.errors import UserError
+from bot.services.booking import parse_day, parse_local
+from bot.services.catalog import DURATION_MAX, DURATION_MIN, valid_duration, valid_name
+from bot.services.drafts import Draft
+from bot.services.order_desk import ORDER_NAME_MAX, PAGE_SIZE
+from handlers.deps import Context, deps, person
+from handlers.render import edit_or_send, send
+
+Value = str | int | datetime | None
+RENAME = "rename"
+DURATION = "duration"
+
+
+async def list_orders(update: Update, context: Context) -> None:
+    """/orders: the user's orders, as customer and as owner."""
+    await show_page(update, context, 0, None)
+
+
+async def show_page(update: Update, context: Context, offset: int, service_id: int | None) -> None:
+    me = person(update)
+    if service_id is not None:
+        await deps(context).catalog.owned(me.id, service_id)
+    orders, total = await deps(context).desk.page(me.id, offset, service_id)
+    if not orders:
+        await send(update, texts.NO_ORDERS)
+        return
+    header = texts.ORDERS_HEADER.format(first=offset + 1, last=offset + len(orders), total=total)
+    await send(update, header)
+    for order, role in orders:
+        view = await deps(context).desk.card(order.id, role)
+        if view is not None:
+            await send(update, *view)
+    if offset + PAGE_SIZE < total:
+        more = data("pg", offset + PAGE_SIZE, service_id or 0)
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("More orders", callback_data=more)]])
+        await send(update, f"{total - offset - PAGE_SIZE} more.", keyboard)
+
+
+async def next_page(update: Update, context: Context, press: Press) -> None:
+    """The More orders button."""
+    service_id = press.int_arg(1) or None
+    await show_page(update, context, press.int_arg(0) or 0, service_id)
+
+
+async def service_orders(update: Update, context: Context, press: Press) -> None:
+    """The Orders button on a service card."""
+    await show_page(update, context, 0, press.int_arg(0))
+
+
+async def begin(update: Update, context: Context, press: Press) -> None:
+    """An action button on an order card: ask for details or for confirmation in a new message."""
+    verb = press.arg(1) or ""
+    desk = deps(context).desk
+    order, _ = await desk.active_order_for(person(update).id, press.int_arg(0), verb)
+    if verb == "rs":
+        await _reschedule_days(update, context, order, edit=False)
+    elif verb == "rn":
+        await deps(context).drafts.put(person(update).id, RENAME, "name", order_id=order.id)
+        await send(update, texts.ASK_NEW_NAME.format(id=order.id, max=ORDER_NAME_MAX))
+    elif verb == "du":
+        await deps(context).drafts.put(person(update).id, DURATION, "minutes", order_id=order.id)
+        text = texts.ASK_NEW_DURATION.format(id=order.id, min=DURATION_MIN, max=DURATION_MAX)
+        await send(update, text, views.duration_keyboard("dv", order.id))
+    elif verb in ("cf", "dn"):
+        await _apply(update, context, order.id, verb, order.version, None, edit=False)
+    elif verb in texts.ACTION_ASK:
+        await send(update, texts.ACTION_ASK[verb].format(id=order.id), views.confirm_keyboard(order, verb))
+    else:
+        raise UserError(texts.STALE_BUTTON)
+
+
+async def _reschedule_days(update: Update, context: Context, order: Order, *, edit: bool) -> None:
+    service = await deps(context).catalog.get(order.service_id)
+    if service is None:
+        raise UserError(texts.STALE_BUTTON)
+    days = await deps(context).booking.free_days(service, exclude_order=order.id)
+    text = texts.PICK_NEW_DATE.format(id=order.id, timezone=escape(order.timezone))
+    keyboard = views.days_keyboard(days, "rd", order.id)
+    await (edit_or_send(update, text, keyboard) if edit else send(update, text, keyboard))
+
+
+async def reschedule_day(update: Update, context: Context, press: Press) -> None:
+    """Free times of the chosen day for a reschedule."""
+    order, _ = await deps(context).desk.active_order_for(person(update).id, press.int_arg(0), "rs")
+    service = await deps(context).catalog.get(order.service_id)
+    day = parse_day(press.arg(1))
+    if service is None or day is None:
+        raise UserError(texts.STALE_BUTTON)
+    starts = await deps(context).booking.free_times(service, day, order.duration_min, exclude_order=order.id)
+    starts = [start for start in starts if start != order.start_at]
+    text = texts.PICK_NEW_TIME.format(id=order.id, day=views.day_label(day), timezone=escape(order.timezone))
+    keyboard = views.times_keyboard(starts, order.timezone, "rt", order.id, data("a", order.id, "rs"))
+    await edit_or_send(update, text, keyboard)
+
+
+async def reschedule_time(update: Update, context: Context, press: Press) -> None:
+    """Ask to confirm the new start."""
+    order, _ = await deps(context).desk.active_order_for(person(update).id, press.int_arg(0), "rs")
+    start = parse_local(press.arg(1), order.timezone)
+    if start is None:
+        raise UserError(texts.STALE_BUTTON)
+    text = texts.ACTION_ASK["rs"].format(
+        id=order.id, old=views.when(order.start_at, order.timezone), new=views.when(start, order.timezone)
+    )
+    await edit_or_send(update, text, views.confirm_keyboard(order, "rs", press.arg(1)))
+
+
+async def duration_picked(update: Update, context: Context, press: Press) -> None:
+    """A duration button for an order."""
+    await _ask_duration(update, context, press.int_arg(0), press.arg(1) or "", edit=True)
+
+
+async def _ask_duration(
+    update: Update, context: Context, order_id: int | None, value: str, *, edit: bool
+) -> None:
+    order, _ = await deps(context).desk.active_order_for(person(update).id, order_id, "du")
+    minutes = valid_duration(value)
+    text = texts.ACTION_ASK["du"].format(id=order.id, old=order.duration_min, new=minutes)
+    keyboard = views.confirm_keyboard(order, "du", minutes)
+    await (edit_or_send(update, text, keyboard) if edit else send(update, text, keyboard))
+
+
+async def draft_text(update: Update, context: Context, draft: Draft, text: str) -> None:
+    """Typed new name or duration for an order."""
+    order_id = int(draft.data.get("order_id", 0))
+    if draft.flow == DURATION:
+        await _ask_duration(update, context, order_id, text, edit=False)
+        return
+    order, _ = await deps(context).desk.active_order_for(person(update).id, order_id, "rn")
+    name = valid_name(text, ORDER_NAME_MAX)
+    await deps(context).drafts.put(person(update).id, RENAME, "confirm", order_id=order.id, name=name)
+    ask = texts.ACTION_ASK["rn"].format(id=order.id, old=escape(order.name), new=escape(name))
+    await send(update, ask, views.confirm_keyboard(order, "rn"))
+
+
+async def confirmed(update: Update, context: Context, press: Press) -> None:
+    """Confirm pressed on an action question."""
+    verb = press.arg(1) or ""
+    order_id = press.int_arg(0)
+    value: Value = press.arg(3)
+    if verb == "rs":
+        order, _ = await deps(context).desk.order_for(person(update).id, order_id, "rs")
+        value = parse_local(press.arg(3), order.timezone)
+    elif verb == "rn":
+        draft = await deps(context).drafts.get(person(update).id)
+        if draft is None or draft.flow != RENAME or draft.data.get("order_id") != order_id:
+            raise UserError(texts.STALE_BUTTON)
+        value = str(draft.data.get("name", ""))
+    await _apply(update, context, order_id, verb, press.int_arg(2), value, edit=True)
+
+
+async def _apply(
+    update: Update,
+    context: Context,
+    order_id: int | None,
+    verb: str,
+    version: int | None,
+    value: Value,
+    *,
+    edit: bool,
+) -> None:
+    """Apply the action; the pressed card is redrawn, a question becomes a one-line result."""
+    services = deps(context)
+    me = person(update)
+    applied = await services.desk.apply(me.id, order_id, verb, version, value)
+    if verb in ("rn", "du"):
+        await services.drafts.drop(me.id)
+    if not edit:
+        text, keyboard = await _card(context, applied.order.id, applied.role)
+        await edit_or_send(update, text, keyboard)
+        return
+    order = applied.order
+    what = texts.ACTION_RESULTS[verb].format(
+        start=views.when(order.start_at, order.timezone), name=escape(order.name), minutes=order.duration_min
+    )
+    text = texts.ACTION_DONE.format(id=order.id, what=what)
+    if applied.message:
+        text += "\n" + applied.message
+    await edit_or_send(update, text, None)
+
+
+async def _card(context: Context, order_id: int, role: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    view = await deps(context).desk.card(order_id, role)
+    if view is None:
+        raise UserError(texts.STALE_BUTTON)
+    return view
+
+
+async def keep(update: Update, context: Context, press: Press) -> None:
+    """Back on an action question: nothing changes."""
+    await deps(context).drafts.drop(person(update).id)
+    await edit_or_send(update, texts.KEPT_AS_IS.format(id=press.int_arg(0) or "?"), None)

@@ -1,0 +1,168 @@
+"""Owners: creating services, their cards, the Zoom switch and the Zoom connection."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+
+from bot import texts, views
+from bot.buttons import Press, data
+from bot.domain import ConnectionStatus, Service
+from bot.errors import UserError
+from bot.services.catalog import DURATION_MAX, DURATION_MIN, SERVICE_NAME_MAX, valid_name
+from bot.services.drafts import Draft
+from handlers.deps import Context, deps, person
+from handlers.render import edit_or_send, plain, send
+
+log = logging.getLogger(__name__)
+FLOW = "newservice"
+
+
+async def new_service(update: Update, context: Context) -> None:
+    """Create a service: `/newservice` asks step by step, `/newservice 60 Name` does it at once."""
+    me = person(update)
+    services = deps(context)
+    args = context.args or []
+    if args:
+        if len(args) < 2 or not args[0].isdigit():
+            raise UserError(texts.NEW_SERVICE_USAGE)
+        await _created(update, context, await services.catalog.create(me, " ".join(args[1:]), args[0]))
+        return
+    await services.drafts.put(me.id, FLOW, "name")
+    await send(update, texts.NEW_SERVICE_ASK_NAME.format(max=SERVICE_NAME_MAX))
+
+
+async def new_service_text(update: Update, context: Context, draft: Draft, text: str) -> None:
+    """The name, then the duration, typed during /newservice."""
+    services = deps(context)
+    me = person(update)
+    if draft.step == "name":
+        name = valid_name(text, SERVICE_NAME_MAX)
+        new = await services.drafts.put(me.id, FLOW, "duration", name=name)
+        await _ask_duration(update, new)
+        return
+    service = await services.catalog.create(me, str(draft.data.get("name", "")), text)
+    await services.drafts.drop(me.id)
+    await _created(update, context, service)
+
+
+async def _ask_duration(update: Update, draft: Draft) -> None:
+    text = texts.NEW_SERVICE_ASK_DURATION.format(
+        name=escape(str(draft.data["name"])), min=DURATION_MIN, max=DURATION_MAX
+    )
+    await send(update, text, views.duration_keyboard("nd", draft.nonce))
+
+
+async def duration_picked(update: Update, context: Context, press: Press) -> None:
+    """A duration button of /newservice."""
+    services = deps(context)
+    me = person(update)
+    draft = await services.drafts.get(me.id)
+    if draft is None or draft.flow != FLOW or draft.step != "duration" or draft.nonce != press.arg(0):
+        raise UserError(texts.STALE_BUTTON)
+    service = await services.catalog.create(me, str(draft.data.get("name", "")), press.arg(1) or "")
+    await services.drafts.drop(me.id)
+    await edit_or_send(update, texts.SERVICE_CREATED, None)
+    await _created(update, context, service, intro=False)
+
+
+async def _created(update: Update, context: Context, service: Service, intro: bool = True) -> None:
+    if intro:
+        await send(update, texts.SERVICE_CREATED)
+    text, keyboard = views.service_card(service, context.bot.username)
+    await send(update, text, keyboard)
+    await _owner_menu(context, service.owner_id)
+
+
+async def _owner_menu(context: Context, owner_id: int) -> None:
+    services = deps(context)
+    if not await services.people.mark_owner_menu(owner_id):
+        return
+    commands = [BotCommand(name, description) for name, description in services.owner_commands]
+    try:
+        await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(owner_id))
+    except TelegramError as exc:
+        log.warning("Could not set the owner's command menu: %s", type(exc).__name__)
+
+
+async def list_services(update: Update, context: Context) -> None:
+    """The owner's service cards."""
+    services = await deps(context).catalog.of_owner(person(update).id)
+    if not services:
+        await send(update, texts.NO_SERVICES)
+        return
+    for service in services:
+        text, keyboard = views.service_card(service, context.bot.username)
+        await send(update, text, keyboard)
+
+
+async def toggle_zoom(update: Update, context: Context, press: Press) -> None:
+    """The Zoom switch on a service card."""
+    outcome = await deps(context).catalog.toggle_zoom(person(update).id, press.int_arg(0))
+    if outcome.connect_url:
+        text = texts.ZOOM_NEEDS_CONNECT.format(name=escape(outcome.service.name))
+        await send(update, text, _connect_keyboard(outcome.connect_url))
+        return
+    text, keyboard = views.service_card(outcome.service, context.bot.username)
+    await edit_or_send(update, text, keyboard)
+    template = texts.ZOOM_NOW_ON if outcome.service.zoom_enabled else texts.ZOOM_NOW_OFF
+    if update.callback_query is not None:
+        await update.callback_query.answer(plain(template.format(name=escape(outcome.service.name)))[:200])
+
+
+def _connect_keyboard(url: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton("Connect Zoom", url=url)]])
+
+
+async def zoom_status(update: Update, context: Context) -> None:
+    """/zoom: connected as whom, with connect or disconnect buttons."""
+    account = await deps(context).accounts.account(person(update).id)
+    if account is None:
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Connect Zoom", callback_data=data("zc"))]])
+        await send(update, texts.ZOOM_STATUS_NONE, keyboard)
+        return
+    if account.status == ConnectionStatus.NEEDS_RECONNECT:
+        text = texts.ZOOM_STATUS_RECONNECT.format(email=escape(account.email))
+        first = InlineKeyboardButton(texts.ZOOM_RECONNECT_BUTTON, callback_data=data("zc"))
+    else:
+        text = texts.ZOOM_STATUS_CONNECTED.format(email=escape(account.email))
+        first = InlineKeyboardButton("Reconnect", callback_data=data("zc"))
+    keyboard = InlineKeyboardMarkup([[first, InlineKeyboardButton("Disconnect", callback_data=data("zd"))]])
+    await send(update, text, keyboard)
+
+
+async def connect_link(update: Update, context: Context, press: Press) -> None:
+    """A fresh login link."""
+    url = await deps(context).accounts.connect_url(person(update).id)
+    await edit_or_send(update, texts.ZOOM_CONNECT_LINK, _connect_keyboard(url))
+
+
+async def disconnect_ask(update: Update, context: Context, press: Press) -> None:
+    """Confirm before disconnecting."""
+    account = await deps(context).accounts.account(person(update).id)
+    if account is None:
+        await edit_or_send(update, texts.ZOOM_STATUS_NONE, None)
+        return
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Disconnect", callback_data=data("zy")),
+                InlineKeyboardButton("Back", callback_data=data("zn")),
+            ]
+        ]
+    )
+    await edit_or_send(update, texts.ZOOM_DISCONNECT_ASK.format(email=escape(account.email)), keyboard)
+
+
+async def disconnect(update: Update, context: Context, press: Press) -> None:
+    """Disconnect Zoom (the confirmation message is sent by the service)."""
+    done = await deps(context).accounts.disconnect(person(update).id)
+    await edit_or_send(update, texts.ZOOM_DISCONNECTED if done else texts.ZOOM_STATUS_NONE, None)
+
+
+async def keep_connection(update: Update, context: Context, press: Press) -> None:
+    """Back from the disconnect question."""
+    await edit_or_send(update, texts.KEPT_ZOOM, None)

@@ -1,0 +1,35 @@
+"""Small helpers for answering: edit the pressed message or send a new one; plain text for alerts."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain(text: str) -> str:
+    """HTML text as plain text (for callback answers, which have no parse mode)."""
+    return html.unescape(_TAG.sub("", text))
+
+
+async def edit_or_send(update: Update, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
+    """Replace the pressed message, or send a new one when there is nothing to replace."""
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        try:
+            await query.edit_message_text(text, reply_markup=keyboard)
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                raise
+        return
+    if update.effective_chat is not None:
+        await update.effective_chat.send_message(text, reply_markup=keyboard)
+
+
+async def send(update: Update, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
+    if update.effective_chat is not None:
+        await update.effective_chat.send_message(text, reply_markup=keyboard)

@@ -1,0 +1,121 @@
+"""All registration in one visible place, and the dispatch of buttons and typed text."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot import texts
+from bot.buttons import Press, parse
+from bot.errors import UserError
+from bot.services import booking
+from handlers import common, ordering, orders, owner
+from handlers.deps import Context, deps, person
+from handlers.render import plain, send
+
+ButtonHandler = Callable[[Update, Context, Press], Awaitable[None]]
+
+BUTTONS: dict[str, ButtonHandler] = {
+    "zt": owner.toggle_zoom,
+    "nd": owner.duration_picked,
+    "zc": owner.connect_link,
+    "zd": owner.disconnect_ask,
+    "zy": owner.disconnect,
+    "zn": owner.keep_connection,
+    "ob": ordering.show_days,
+    "od": ordering.show_times,
+    "ot": ordering.ask_name,
+    "os": ordering.skip_name,
+    "ok": ordering.confirm,
+    "ox": ordering.abort,
+    "so": orders.service_orders,
+    "pg": orders.next_page,
+    "a": orders.begin,
+    "rd": orders.reschedule_day,
+    "rt": orders.reschedule_time,
+    "dv": orders.duration_picked,
+    "y": orders.confirmed,
+    "n": orders.keep,
+}
+
+CUSTOMER_COMMANDS = [
+    ("start", "What I can do"),
+    ("orders", "Your orders"),
+    ("timezone", "Set your time zone"),
+    ("newservice", "Offer a bookable service"),
+    ("help", "Help"),
+    ("cancel", "Leave the current step"),
+]
+OWNER_COMMANDS = [
+    ("services", "Your services"),
+    ("orders", "Orders of your services and your own"),
+    ("newservice", "Create a service"),
+    ("zoom", "Your Zoom connection"),
+    ("timezone", "Set your time zone"),
+    ("help", "Help"),
+    ("cancel", "Leave the current step"),
+]
+
+
+async def on_button(update: Update, context: Context) -> None:
+    """Dispatch a button press; anything stale, forged or not allowed gets a short alert."""
+    query = update.callback_query
+    if query is None:
+        return
+    press = parse(query.data)
+    handler = BUTTONS.get(press.verb) if press else None
+    if handler is None or press is None:
+        await query.answer(plain(texts.STALE_BUTTON), show_alert=True)
+        return
+    try:
+        await handler(update, context, press)
+    except UserError as exc:
+        await query.answer(plain(str(exc))[:200], show_alert=True)
+        return
+    await query.answer()
+
+
+async def on_text(update: Update, context: Context) -> None:
+    """Typed text: the answer to whatever step the user's draft is at."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    draft = await deps(context).drafts.get(person(update).id)
+    try:
+        if draft is None:
+            await send(update, texts.NOT_UNDERSTOOD)
+        elif draft.flow == owner.FLOW:
+            await owner.new_service_text(update, context, draft, message.text)
+        elif draft.flow == booking.FLOW and draft.step == "name":
+            await ordering.name_typed(update, context, draft, message.text)
+        elif draft.flow in (orders.RENAME, orders.DURATION) and draft.step in ("name", "minutes"):
+            await orders.draft_text(update, context, draft, message.text)
+        else:
+            await send(update, texts.NOT_UNDERSTOOD)
+    except UserError as exc:
+        await send(update, str(exc))
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    commands = {
+        "start": common.start,
+        "help": common.help_command,
+        "cancel": common.cancel,
+        "timezone": common.timezone,
+        "newservice": owner.new_service,
+        "services": owner.list_services,
+        "zoom": owner.zoom_status,
+        "orders": orders.list_orders,
+    }
+    application.add_handler(MessageHandler(~private & filters.UpdateType.MESSAGES, common.group_message))
+    for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback, filters=private & filters.UpdateType.MESSAGE))
+    application.add_handler(CallbackQueryHandler(on_button))
+    application.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, common.edited))
+    application.add_handler(MessageHandler(private & filters.COMMAND, common.unknown_command))
+    application.add_handler(MessageHandler(private & filters.TEXT, on_text))
+    application.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, common.not_text))
+    application.add_error_handler(common.on_error)
