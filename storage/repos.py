@@ -313,3 +313,7 @@ async def remember_event(session: AsyncSession, key: str, event: str, now: datet
 async def release_leases(session: AsyncSession) -> None:
     """Free every lease: only for a single process (SQLite) starting up after a crash."""
     await session.execute(update(JobRow).where(JobRow.locked_until.is_not(None)).values(locked_until=None))
+
+
+async def is_processed(session: AsyncSession, update_id: int) -> bool:
+    return await session.get(ProcessedUpdateRow, update_id) is not None

@@ -1,0 +1,57 @@
+"""`python -m bot` runs the bot; `python -m bot demo` plays a whole story against the sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.logs import configure_logging
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Bookable services in Telegram with Zoom."
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the bot (the default)")
+    sub.add_parser("demo", help="run the real bot against the sandbox emulators and print the story")
+    sub.add_parser("genkey", help="print a new ENCRYPTION_KEY")
+    args = parser.parse_args(argv)
+    if args.command == "genkey":
+        from cryptography.fernet import Fernet
+
+        print(Fernet.generate_key().decode())
+        return 0
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        return run_demo()
+    return run_bot()
+
+
+def run_bot() -> int:
+    from bot.app import build, serve
+    from bot.crypto import EncryptionKeyError
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, settings)
+        runtime = build(settings)
+    except (SettingsError, EncryptionKeyError) as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(runtime))
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:
+        logging.getLogger("bot").critical("The bot stopped: %s", type(exc).__name__, exc_info=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""The composition root: builds every long-lived object once, wires them, and runs them together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import uvicorn
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+
+from bot.crypto import TokenCipher, load_or_create_key_file, split_keys
+from bot.services.booking import Booking
+from bot.services.catalog import Catalog
+from bot.services.delivery import Delivery
+from bot.services.drafts import Drafts
+from bot.services.meetings import SYNC, MeetingSync
+from bot.services.order_desk import OrderDesk
+from bot.services.outbox import CARDS, SEND, Outbox
+from bot.services.people import People
+from bot.services.zoom_accounts import ZoomAccounts
+from bot.services.zoom_events import EVENT, ZoomEvents
+from bot.settings import Settings, SettingsError
+from bot.telegram_updates import UpdateIntake
+from bot.web import create_web_app
+from bot.worker import Lane, Worker
+from bot.zoom.client import ZoomClient
+from bot.zoom.oauth import ZoomOAuth
+from handlers.deps import KEY, Deps
+from handlers.router import CUSTOMER_COMMANDS, OWNER_COMMANDS, register
+from storage import repos
+from storage.db import create_engine, create_sessionmaker, is_sqlite, migrate
+
+log = logging.getLogger(__name__)
+
+IDLE_REFRESH = timedelta(days=7)
+ZOOM_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
+    application: Application  # type: ignore[type-arg]
+    web: Starlette
+    worker: Worker
+    intake: UpdateIntake
+    accounts: ZoomAccounts
+
+
+def cipher_for(settings: Settings) -> TokenCipher:
+    """The configured keys; on the embedded SQLite default without one, a generated key file."""
+    if settings.encryption_key is not None and settings.encryption_key.get_secret_value().strip():
+        return TokenCipher(split_keys(settings.encryption_key.get_secret_value()))
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite":
+        raise SettingsError(
+            "ENCRYPTION_KEY: is required with PostgreSQL (generate one: python -m bot genkey)"
+        )
+    folder = Path(url.database).parent if url.database and url.database != ":memory:" else Path("data")
+    return TokenCipher([load_or_create_key_file(folder / "secret.key")])
+
+
+def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+    token = settings.telegram_bot_token.get_secret_value()
+    return (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{settings.telegram_api_url}/bot")
+        .base_file_url(f"{settings.telegram_api_url}/file/bot")
+        .updater(None)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .defaults(
+            Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
+        )
+        .build()
+    )
+
+
+def build(settings: Settings) -> Runtime:
+    engine = create_engine(settings.database_url)
+    sessions = create_sessionmaker(engine)
+    http = httpx.AsyncClient(timeout=ZOOM_TIMEOUT, follow_redirects=False)
+    cipher = cipher_for(settings)
+    application = build_application(settings)
+    outbox = Outbox()
+    oauth = None
+    if settings.zoom_configured:
+        oauth = ZoomOAuth(
+            http,
+            settings.zoom_oauth_url,
+            settings.zoom_client_id,
+            settings.zoom_client_secret.get_secret_value(),
+            settings.oauth_redirect_uri,
+        )
+    zoom = ZoomClient(http, settings.zoom_api_url)
+    accounts = ZoomAccounts(sessions, oauth, zoom, cipher, outbox)
+    people = People(sessions, settings.default_timezone)
+    drafts = Drafts(sessions)
+    desk = OrderDesk(sessions, outbox)
+    application.bot_data[KEY] = Deps(
+        people=people,
+        catalog=Catalog(sessions, people, accounts),
+        booking=Booking(sessions, drafts, outbox),
+        desk=desk,
+        drafts=drafts,
+        accounts=accounts,
+        owner_commands=OWNER_COMMANDS,
+    )
+    register(application)
+    events = ZoomEvents(sessions, settings.zoom_webhook_secret_token.get_secret_value(), accounts, outbox)
+    delivery = Delivery(sessions, application.bot, desk, accounts)
+    meetings = MeetingSync(sessions, zoom, accounts, outbox)
+
+    worker = Worker(
+        sessions,
+        outbox,
+        runners={SYNC: meetings.run, SEND: delivery.send, CARDS: delivery.cards, EVENT: events.run},
+        lanes=[Lane("zoom", (SYNC, EVENT), concurrency=4), Lane("telegram", (SEND, CARDS), concurrency=1)],
+    )
+    intake = UpdateIntake(application, sessions)
+    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
+    web = create_web_app(engine, accounts, events, intake, secret)
+    return Runtime(settings, engine, sessions, http, application, web, worker, intake, accounts)
+
+
+async def set_customer_menu(application: Application) -> None:  # type: ignore[type-arg]
+    commands = [BotCommand(name, description) for name, description in CUSTOMER_COMMANDS]
+    await application.bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
+
+
+async def refresh_idle_loop(runtime: Runtime, stopping: asyncio.Event) -> None:
+    """Keep idle Zoom connections alive: refresh tokens unused for a week (checked hourly)."""
+    while not stopping.is_set():
+        try:
+            count = await runtime.accounts.refresh_idle(IDLE_REFRESH)
+            if count:
+                log.info("Refreshed %s idle Zoom connection(s)", count)
+        except Exception:
+            log.exception("Proactive Zoom refresh failed; will try again")
+        try:
+            await asyncio.wait_for(stopping.wait(), 3600)
+        except TimeoutError:
+            continue
+
+
+async def serve(runtime: Runtime) -> None:
+    """Run the bot, the web server and the worker until SIGINT/SIGTERM."""
+    settings = runtime.settings
+    await migrate(runtime.engine)
+    if is_sqlite(runtime.engine):
+        async with runtime.sessions.begin() as session:
+            await repos.release_leases(session)
+    application = runtime.application
+    server = uvicorn.Server(
+        uvicorn.Config(
+            runtime.web, host=settings.web_host, port=settings.web_port, log_level="warning", lifespan="off"
+        )
+    )
+    stopping = asyncio.Event()
+    async with application:
+        await set_customer_menu(application)
+        if settings.telegram_mode == "webhook":
+            secret = (
+                settings.telegram_webhook_secret.get_secret_value()
+                if settings.telegram_webhook_secret
+                else None
+            )
+            await application.bot.set_webhook(
+                f"{settings.public_url}/telegram/webhook",
+                secret_token=secret,
+                allowed_updates=["message", "edited_message", "callback_query"],
+            )
+        else:
+            await application.bot.delete_webhook()
+        await application.start()
+        tasks = [
+            asyncio.create_task(runtime.worker.run(), name="worker"),
+            asyncio.create_task(refresh_idle_loop(runtime, stopping)),
+        ]
+        if settings.telegram_mode == "polling":
+            tasks.append(asyncio.create_task(runtime.intake.poll(), name="polling"))
+        log.info(
+            "Bot @%s is running (%s); web server on %s:%s",
+            application.bot.username,
+            settings.telegram_mode,
+            settings.web_host,
+            settings.web_port,
+        )
+        try:
+            await server.serve()
+        finally:
+            stopping.set()
+            runtime.worker.stop()
+            runtime.intake.stop()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await application.stop()
+    await runtime.http.aclose()
+    await runtime.engine.dispose()
+    log.info("Stopped")

@@ -1,0 +1,81 @@
+"""The web server's routes: Zoom's OAuth callback and webhooks, Telegram's webhook, and health."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from html import escape
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from bot import texts
+from bot.services.zoom_accounts import ZoomAccounts
+from bot.services.zoom_events import ZoomEvents
+from bot.telegram_updates import UpdateIntake
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1_000_000
+PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: sans-serif; max-width: 32em; margin: 3em auto">
+<h1>{title}</h1><p>{message}</p></body></html>"""
+
+
+def page(title: str, message: str, status: int) -> HTMLResponse:
+    return HTMLResponse(PAGE.format(title=escape(title), message=escape(message)), status_code=status)
+
+
+def create_web_app(
+    engine: AsyncEngine,
+    accounts: ZoomAccounts,
+    events: ZoomEvents,
+    intake: UpdateIntake,
+    webhook_secret: str | None,
+) -> Starlette:
+    async def healthz(request: Request) -> Response:
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("Health check: the database is unreachable")
+            return JSONResponse({"ok": False, "database": "unreachable"}, status_code=503)
+        return JSONResponse({"ok": True})
+
+    async def oauth_callback(request: Request) -> Response:
+        params = request.query_params
+        result = await accounts.complete(params.get("state"), params.get("code"), params.get("error"))
+        if result.ok:
+            return page("Zoom connected", result.message, 200)
+        return page("Zoom not connected", texts.CALLBACK_PAGE_FAILED.format(reason=result.message), 400)
+
+    async def zoom_webhook(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return JSONResponse({"error": "too large"}, status_code=413)
+        answer = await events.receive({k.lower(): v for k, v in request.headers.items()}, body)
+        return JSONResponse(answer.body, status_code=answer.status)
+
+    async def telegram_webhook(request: Request) -> Response:
+        given = request.headers.get("x-telegram-bot-api-secret-token", "")
+        if webhook_secret is None or not hmac.compare_digest(given.encode(), webhook_secret.encode()):
+            return JSONResponse({"error": "wrong secret token"}, status_code=403)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return JSONResponse({"error": "too large"}, status_code=413)
+        status = await intake.receive_json(body)
+        return Response(status_code=status)
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/zoom/oauth/callback", oauth_callback),
+            Route("/zoom/webhook", zoom_webhook, methods=["POST"]),
+            Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
+        ]
+    )
