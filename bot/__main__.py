@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from bot.demo import run_demo
 
-        return run_demo()
+        return int(run_demo())
     return run_bot()
 
 
