@@ -14,12 +14,14 @@ class BotApiError(Exception):
         description: str,
         parameters: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        html_body: str | None = None,
     ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.parameters = parameters
         self.headers = headers or {}
+        self.html_body = html_body  # gateway errors (502...) are nginx pages, not JSON
 
     def envelope(self) -> dict[str, Any]:
         """The JSON body Telegram sends for this error."""

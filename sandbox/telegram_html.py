@@ -13,15 +13,20 @@ from dataclasses import dataclass
 from sandbox.telegram_links import normalize_link
 from sandbox.telegram_text import Entity, EntityParseError, FormattedText, make_entity
 
-_SUPPORTED_TAGS = frozenset(
-    {"a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins", "tg-spoiler", "tg-emoji", "span",
-     "pre", "code", "blockquote"}
-)
 _SIMPLE_TYPES = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline", "ins": "underline",
-    "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough", "tg-spoiler": "spoiler",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
     "span": "spoiler",
 }
+_SUPPORTED_TAGS = frozenset(_SIMPLE_TYPES) | {"a", "tg-emoji", "pre", "code", "blockquote"}
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _SPACES = " \t\r\n\v\0"
 
@@ -52,9 +57,7 @@ class _HtmlParser:
         while self.pos < len(self.text):
             self._step()
         if self.open:
-            raise EntityParseError(
-                f'Can\'t find end tag corresponding to start tag "{self.open[-1].name}"'
-            )
+            raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{self.open[-1].name}"')
         return FormattedText("".join(self.out), self.entities)
 
     def _char(self, pos: int) -> str:

@@ -17,8 +17,15 @@ _RESERVED = "_*[]()~`>#+-=|{}.!"
 _SPACES = " \t\r\n\v\0"
 _CODE_KINDS = ("code", "pre")
 _TDLIB_NAMES = {
-    "bold": "Bold", "italic": "Italic", "underline": "Underline", "strikethrough": "Strikethrough",
-    "spoiler": "Spoiler", "code": "Code", "pre": "Pre", "text_link": "TextUrl", "custom_emoji": "CustomEmoji",
+    "bold": "Bold",
+    "italic": "Italic",
+    "underline": "Underline",
+    "strikethrough": "Strikethrough",
+    "spoiler": "Spoiler",
+    "code": "Code",
+    "pre": "Pre",
+    "text_link": "TextUrl",
+    "custom_emoji": "CustomEmoji",
 }
 _SIMPLE_OPENERS = {"*": "bold", "~": "strikethrough", "[": "text_link"}
 

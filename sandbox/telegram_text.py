@@ -72,9 +72,7 @@ def detect_entities(text: str) -> list[Entity]:
     found: list[Entity] = []
     for kind, pattern in _AUTO_PATTERNS:
         for match in pattern.finditer(text):
-            candidate = make_entity(
-                kind, utf16_len(text[: match.start()]), utf16_len(match.group(0))
-            )
+            candidate = make_entity(kind, utf16_len(text[: match.start()]), utf16_len(match.group(0)))
             if not _overlaps_any(candidate, found):
                 found.append(candidate)
     return found
