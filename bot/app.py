@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -43,6 +46,14 @@ log = logging.getLogger(__name__)
 
 IDLE_REFRESH = timedelta(days=7)
 ZOOM_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+class WebServer(uvicorn.Server):
+    """uvicorn without its own signal handling: `serve` stops it, then cleans up everything else."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 @dataclass
@@ -162,12 +173,15 @@ async def serve(runtime: Runtime) -> None:
         async with runtime.sessions.begin() as session:
             await repos.release_leases(session)
     application = runtime.application
-    server = uvicorn.Server(
+    server = WebServer(
         uvicorn.Config(
             runtime.web, host=settings.web_host, port=settings.web_port, log_level="warning", lifespan="off"
         )
     )
     stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
     async with application:
         await set_customer_menu(application)
         if settings.telegram_mode == "webhook":

@@ -62,9 +62,7 @@ class UpdateIntake:
         delay = 1.0
         while not self._stopping.is_set():
             try:
-                updates = await self._application.bot.get_updates(
-                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED
-                )
+                updates = await self._fetch(offset)
                 delay = 1.0
             except InvalidToken:
                 log.error("Telegram refused the bot token; stopping")
@@ -84,6 +82,19 @@ class UpdateIntake:
             for update in updates:
                 await self.process(update)
                 offset = update.update_id + 1
+
+    async def _fetch(self, offset: int | None) -> tuple[Update, ...]:
+        """One long poll, abandoned at once when stopping (unconfirmed updates come again next time)."""
+        fetch = asyncio.ensure_future(
+            self._application.bot.get_updates(offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED)
+        )
+        stop = asyncio.ensure_future(self._stopping.wait())
+        done, _ = await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if fetch not in done:
+            fetch.cancel()
+            return ()
+        return fetch.result()
 
     async def _sleep(self, seconds: float) -> None:
         try:
