@@ -85,7 +85,7 @@ class UpdateIntake:
 
     async def _fetch(self, offset: int | None) -> tuple[Update, ...]:
         """One long poll, abandoned at once when stopping (unconfirmed updates come again next time)."""
-        fetch = asyncio.ensure_future(
+        fetch: asyncio.Future[tuple[Update, ...]] = asyncio.ensure_future(
             self._application.bot.get_updates(offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED)
         )
         stop = asyncio.ensure_future(self._stopping.wait())
