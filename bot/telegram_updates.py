@@ -88,8 +88,9 @@ class UpdateIntake:
         fetch: asyncio.Future[tuple[Update, ...]] = asyncio.ensure_future(
             self._application.bot.get_updates(offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED)
         )
-        stop = asyncio.ensure_future(self._stopping.wait())
-        done, _ = await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop: asyncio.Future[object] = asyncio.ensure_future(self._stopping.wait())
+        waiting: set[asyncio.Future[object]] = {fetch, stop}  # type: ignore[arg-type]
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         stop.cancel()
         if fetch not in done:
             fetch.cancel()
