@@ -1,0 +1,166 @@
+"""Booking on a real database (SQLite and PostgreSQL): slots, drafts, confirmation races."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.crypto import TokenCipher
+from bot.domain import OrderStatus, utcnow
+from bot.errors import NotAllowed, StaleAction, UserError
+from bot.services.booking import Booking, parse_day
+from bot.services.catalog import Catalog
+from bot.services.drafts import Drafts
+from bot.services.order_desk import OrderDesk
+from bot.services.outbox import Outbox
+from bot.services.people import People, Person
+from bot.services.zoom_accounts import ZoomAccounts
+from bot.zoom.client import ZoomClient
+from storage.db import create_engine, create_sessionmaker, migrate
+from storage.models import JobRow, OrderRow
+
+OWNER = Person(1, "Olivia")
+ALICE = Person(2, "Alice")
+BOB = Person(3, "Bob")
+
+
+@dataclass
+class Services:
+    catalog: Catalog
+    booking: Booking
+    desk: OrderDesk
+    drafts: Drafts
+    sessions: async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture
+async def services(any_database_url: str) -> AsyncIterator[Services]:
+    engine = create_engine(any_database_url)
+    await migrate(engine)
+    sessions = create_sessionmaker(engine)
+    outbox = Outbox()
+    async with httpx.AsyncClient() as http:
+        accounts = ZoomAccounts(
+            sessions,
+            None,
+            ZoomClient(http, "http://127.0.0.1:9/v2"),
+            TokenCipher([Fernet.generate_key().decode()]),
+            outbox,
+        )
+        people = People(sessions, "Europe/Berlin")
+        drafts = Drafts(sessions)
+        yield Services(
+            Catalog(sessions, people, accounts),
+            Booking(sessions, drafts, outbox),
+            OrderDesk(sessions, outbox),
+            drafts,
+            sessions,
+        )
+    await engine.dispose()
+
+
+async def _to_summary(services: Services, customer: Person, code: str, local: str) -> str:
+    await services.booking.open(customer, code)
+    await services.booking.pick_time(customer, code, local)
+    draft = await services.drafts.get(customer.id)
+    assert draft is not None
+    summary = await services.booking.name(customer, draft, None)
+    return summary.nonce
+
+
+def _tomorrow_ten(timezone: str = "Europe/Berlin") -> str:
+    day = (utcnow().astimezone(ZoneInfo(timezone)) + timedelta(days=1)).date()
+    return day.strftime("%Y%m%d") + "1000"
+
+
+async def test_two_customers_confirming_the_same_slot_at_once_get_one_order(services: Services) -> None:
+    service = await services.catalog.create(OWNER, "Consultation", 60)
+    slot = _tomorrow_ten()
+    nonce_a = await _to_summary(services, ALICE, service.code, slot)
+    nonce_b = await _to_summary(services, BOB, service.code, slot)
+    results = await asyncio.gather(
+        services.booking.confirm(ALICE, nonce_a, 100),
+        services.booking.confirm(BOB, nonce_b, 200),
+        return_exceptions=True,
+    )
+    placed = [result for result in results if not isinstance(result, BaseException)]
+    refused = [result for result in results if isinstance(result, UserError)]
+    assert len(placed) == 1 and len(refused) == 1, results
+    assert "just taken" in str(refused[0])
+    async with services.sessions() as session:
+        assert await session.scalar(select(func.count(OrderRow.id))) == 1
+
+
+async def test_taken_slots_are_not_offered_and_overlaps_are_refused(services: Services) -> None:
+    service = await services.catalog.create(OWNER, "Consultation", 60)
+    other = await services.catalog.create(OWNER, "Long session", 120)
+    slot = _tomorrow_ten()
+    await services.booking.confirm(ALICE, await _to_summary(services, ALICE, service.code, slot), 100)
+    starts = await services.booking.free_times(other, parse_day(slot[:8]))
+    labels = {start.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M") for start in starts}
+    assert "10:00" not in labels and "09:00" not in labels and "09:30" not in labels and "11:00" in labels
+    with pytest.raises(UserError, match="just taken"):
+        await services.booking.pick_time(BOB, other.code, slot[:8] + "0930")
+
+
+async def test_confirming_twice_or_with_an_old_summary_places_nothing_more(services: Services) -> None:
+    service = await services.catalog.create(OWNER, "Consultation", 30)
+    nonce = await _to_summary(services, ALICE, service.code, _tomorrow_ten())
+    order = await services.booking.confirm(ALICE, nonce, 100)
+    assert order.status == OrderStatus.NEW and order.name == "Consultation — Alice"
+    with pytest.raises(StaleAction):
+        await services.booking.confirm(ALICE, nonce, 100)
+    async with services.sessions() as session:
+        assert await session.scalar(select(func.count(OrderRow.id))) == 1
+        # Zoom is Off: no meeting job; the owner's card is queued.
+        kinds = list(await session.scalars(select(JobRow.kind)))
+        assert "meeting_sync" not in kinds and kinds.count("send") == 1
+
+
+async def test_only_the_parties_change_an_order_and_only_within_their_role(services: Services) -> None:
+    service = await services.catalog.create(OWNER, "Consultation", 30)
+    order = await services.booking.confirm(
+        ALICE, await _to_summary(services, ALICE, service.code, _tomorrow_ten()), 1
+    )
+    with pytest.raises(NotAllowed):
+        await services.desk.apply(BOB.id, order.id, "cx", order.version, None)
+    with pytest.raises(NotAllowed):
+        await services.desk.apply(ALICE.id, order.id, "rj", order.version, None)
+    with pytest.raises(NotAllowed):
+        await services.desk.apply(OWNER.id, order.id, "cx", order.version, None)
+    with pytest.raises(StaleAction):
+        await services.desk.apply(ALICE.id, order.id, "cx", order.version + 5, None)
+    applied = await services.desk.apply(ALICE.id, order.id, "cx", order.version, None)
+    assert applied.order.status == OrderStatus.CANCELLED
+    with pytest.raises(UserError, match="cancelled"):
+        await services.desk.apply(OWNER.id, order.id, "rn", applied.order.version, "New name")
+    # The slot is free again.
+    nonce = await _to_summary(services, BOB, service.code, _tomorrow_ten())
+    assert (await services.booking.confirm(BOB, nonce, 2)).customer_id == BOB.id
+
+
+async def test_names_and_durations_are_validated(services: Services) -> None:
+    with pytest.raises(UserError, match="limit is 100"):
+        await services.catalog.create(OWNER, "x" * 101, 60)
+    with pytest.raises(UserError, match="cannot be empty"):
+        await services.catalog.create(OWNER, "   \n ", 60)
+    for bad in ["4", "721", "sixty", "-5", "99999999999999"]:
+        with pytest.raises(UserError, match="5 to 720"):
+            await services.catalog.create(OWNER, "Ok", bad)
+    created = await services.catalog.create(OWNER, "  Tutoring   <b>maths</b> ", "45")
+    assert (
+        created.name == "Tutoring <b>maths</b>"
+        and created.duration_min == 45
+        and created.timezone == "Europe/Berlin"
+    )
+    assert len(created.code) >= 12 and await services.catalog.by_code(created.code) == created
+    assert await services.catalog.by_code("nope") is None
