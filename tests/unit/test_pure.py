@@ -150,7 +150,8 @@ def test_rate_limit_retry_after_seconds_date_or_next_utc_midnight() -> None:
     daily = error_from_response(
         _response(
             429,
-            '{"code":429,"message":"You have exceeded the daily rate limit (100) of Meeting Create/Update API requests"}',
+            '{"code":429,"message":"You have exceeded the daily rate limit (100) of Meeting Create/Update '
+            'API requests permitted for this particular user."}',
         ),
         "x",
     )
