@@ -71,6 +71,12 @@ def _positive_int(value: Any) -> int:
     return value
 
 
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(value)
+    return value
+
+
 def _meeting_type(value: Any) -> int:
     if isinstance(value, bool) or value not in _MEETING_TYPES:
         raise ValueError(value)
@@ -117,6 +123,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "type": _meeting_type,
     "duration": _positive_int,
     "password": _password,
+    "default_password": _flag,
     "timezone": _timezone,
     "settings": _settings,
 }

@@ -227,6 +227,8 @@ def _apply(meeting: Meeting, values: dict[str, Any]) -> tuple[dict[str, Any], di
     old: dict[str, Any] = {}
     new: dict[str, Any] = {}
     for name, value in values.items():
+        if name == "default_password":
+            continue  # only means "generate a passcode", which creating does anyway when none is given
         if name == "settings":
             _apply_settings(meeting, value, old, new)
         elif getattr(meeting, name) != value:
