@@ -156,7 +156,6 @@ TOLD_CANCELLED = "Order #{id} ({name}, {start}) was cancelled by the customer."
 TOLD_REJECTED = "Order #{id} ({name}, {start}) was rejected by the owner."
 TOLD_CONFIRMED = "Order #{id} ({name}, {start}) was confirmed by the owner."
 TOLD_DONE = "Order #{id} ({name}) was marked done by the owner."
-NEW_ORDER_FOR_OWNER = "New order from {customer}:"
 
 CHANGED_HEADER = "<b>Order #{id} changed</b> ({service})"
 CHANGED_RESCHEDULED = "<b>Rescheduled</b>: from {old} to {new}"

@@ -41,8 +41,10 @@ def service_card(service: Service, bot_username: str) -> View:
     keyboard = InlineKeyboardMarkup(
         [
             [
+                # Carries the state asked for, so pressing a stale card twice cannot flip it back.
                 InlineKeyboardButton(
-                    "Zoom: On" if service.zoom_enabled else "Zoom: Off", callback_data=data("zt", service.id)
+                    "Zoom: On" if service.zoom_enabled else "Zoom: Off",
+                    callback_data=data("zt", service.id, 0 if service.zoom_enabled else 1),
                 ),
                 InlineKeyboardButton("Orders", callback_data=data("so", service.id)),
             ]

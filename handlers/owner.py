@@ -101,7 +101,9 @@ async def list_services(update: Update, context: Context) -> None:
 
 async def toggle_zoom(update: Update, context: Context, press: Press) -> None:
     """The Zoom switch on a service card."""
-    outcome = await deps(context).catalog.toggle_zoom(person(update).id, press.int_arg(0))
+    outcome = await deps(context).catalog.toggle_zoom(
+        person(update).id, press.int_arg(0), press.arg(1) == "1"
+    )
     if outcome.connect_url:
         text = texts.ZOOM_NEEDS_CONNECT.format(name=escape(outcome.service.name))
         await send(update, text, _connect_keyboard(outcome.connect_url))

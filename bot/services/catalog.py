@@ -97,9 +97,12 @@ class Catalog:
             raise NotAllowed(texts.NOT_YOURS)
         return service
 
-    async def toggle_zoom(self, owner_id: int, service_id: int | None) -> ZoomToggle:
+    async def toggle_zoom(self, owner_id: int, service_id: int | None, turn_on: bool) -> ZoomToggle:
+        """Switch Zoom on or off for a service; switching on without a connection returns a login link."""
         service = await self.owned(owner_id, service_id)
-        if not service.zoom_enabled:
+        if service.zoom_enabled == turn_on:
+            return ZoomToggle(service, None)
+        if turn_on:
             account = await self._accounts.account(owner_id)
             if account is None or account.status != ConnectionStatus.ACTIVE:
                 return ZoomToggle(service, await self._accounts.connect_url(owner_id, service.id))
@@ -107,5 +110,5 @@ class Catalog:
             row = await session.get(ServiceRow, service.id)
             if row is None:
                 raise UserError(texts.STALE_BUTTON)
-            row.zoom_enabled = not row.zoom_enabled
+            row.zoom_enabled = turn_on
             return ZoomToggle(service_of(row), None)

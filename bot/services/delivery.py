@@ -47,15 +47,9 @@ class Delivery:
             if view is None:
                 return Done()
             text, keyboard = view
-            if role == "owner":
-                text = await self._owner_header(job.order_id) + text
         else:
             text, keyboard = str(job.payload["text"]), await self._keyboard(job)
         return await self._deliver(job, chat_id, text, keyboard, role)
-
-    async def _owner_header(self, order_id: int) -> str:
-        order = await self._desk.card_order(order_id)
-        return texts.NEW_ORDER_FOR_OWNER.format(customer=order) + "\n" if order else ""
 
     async def _keyboard(self, job: Job) -> InlineKeyboardMarkup | None:
         if job.payload.get("reconnect_button"):

@@ -114,12 +114,6 @@ class OrderDesk:
         async with self._sessions.begin() as session:
             await self._outbox.refresh_cards(session, order_id)
 
-    async def card_order(self, order_id: int) -> str | None:
-        """The customer's name as the owner's notice shows it."""
-        async with self._sessions() as session:
-            row = await repos.get_order(session, order_id)
-            return escape((await order_of(session, row)).customer_name) if row else None
-
     async def apply(
         self,
         user_id: int,
