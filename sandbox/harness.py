@@ -121,10 +121,14 @@ class BotProcess:
     starts: int = field(default=0)
 
     def start(self, wait: bool = True) -> BotProcess:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot"], cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT
-        )
+        with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot"],
+                cwd=self.cwd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.starts += 1
         if wait:
             self.wait_healthy()
