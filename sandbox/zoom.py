@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from sandbox.zoom_api import MeetingsApi
-from sandbox.zoom_control import control_routes
+from sandbox.zoom_control import ControlEndpoints
 from sandbox.zoom_edge import RequestLog, ZoomEdge
 from sandbox.zoom_errors import ApiError, api_error_handler
 from sandbox.zoom_events import ZoomEvents
@@ -75,7 +75,7 @@ class ZoomSandbox:
             ZoomEdge, faults=self.faults, runner=FaultRunner(self.limits, self.holds), log=self.log
         )
         return Starlette(
-            routes=[*oauth.routes(), *api.routes(), *control_routes(self)],
+            routes=[*oauth.routes(), *api.routes(), *ControlEndpoints(self).routes()],
             middleware=[edge],
             exception_handlers={ApiError: api_error_handler},
         )
@@ -179,6 +179,10 @@ class ZoomSandbox:
     def set_emit_api_events(self, enabled: bool) -> None:
         """Whether the app's own PATCH/DELETE calls are echoed as webhooks, as real Zoom does."""
         self.webhooks.emit_api_events = enabled
+
+    def set_webhook_retry_delays(self, delays: Sequence[float]) -> None:
+        """Pauses before Zoom re-sends an event that got no 2xx (real Zoom: 300, 1200, 3600); empty: none."""
+        self.webhooks.retry_delays = tuple(float(delay) for delay in delays)
 
     def sign(self, body: bytes, timestamp: int) -> dict[str, str]:
         """The headers Zoom would send with this body at this time (reference §4.2)."""

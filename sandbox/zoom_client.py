@@ -175,6 +175,10 @@ class ZoomControl:
         """Echo the app's own PATCH/DELETE as webhooks, as real Zoom does."""
         self._settings(emit_api_events=enabled)
 
+    def set_webhook_retry_delays(self, delays: list[float]) -> None:
+        """Pauses before re-sending an event that got no 2xx (real Zoom: 300, 1200, 3600 s); [] for none."""
+        self._settings(webhook_retry_delays=delays)
+
     def send_webhook(self, event: str, *, variant: str = "signed", **params: Any) -> httpx.Response:
         """Make `event` happen and deliver it; returns the bot's answer as an httpx.Response.
 

@@ -60,9 +60,12 @@ class ZoomEvents:
         if variant == "replay":
             return await self._sender.deliver(self._sender.previous(event), variant)
         payload, check = self._build(event, params, variant == "signed")
-        report = await self._sender.deliver(self._sender.compose(event, payload, variant), variant)
+        outgoing = self._sender.compose(event, payload, variant)
+        report = await self._sender.deliver(outgoing, variant)
         if check is not None:
             report["url_validation"] = "passed" if check(report) else "failed"
+        elif variant == "signed":
+            self._sender.retry_if_failed(outgoing, report)
         return report
 
     def _build(self, event: str, params: dict[str, Any], real: bool) -> Built:
@@ -156,9 +159,11 @@ class ZoomEvents:
         return BackgroundTask(self._deliver_echo, event, payload)
 
     async def _deliver_echo(self, event: str, payload: Callable[[], dict[str, Any]]) -> None:
-        report = await self._sender.deliver(self._sender.compose(event, payload(), "signed"), "signed")
+        outgoing = self._sender.compose(event, payload(), "signed")
+        report = await self._sender.deliver(outgoing, "signed")
         if not report["delivered"]:
             _log.warning("echo of %s not delivered: %s", event, report["error"])
+        self._sender.retry_if_failed(outgoing, report)
 
 
 def _brief(meeting: Meeting) -> dict[str, Any]:

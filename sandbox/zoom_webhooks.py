@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -48,18 +49,22 @@ class WebhookSender:
     """Signs and posts events to the app's endpoint and remembers what it sent and what came back.
 
     `emit_api_events` says whether changes the app itself makes through the API are echoed back as
-    events, as real Zoom does; it is off by default so tests opt in to echoes.
+    events, as real Zoom does; it is off by default so tests opt in to echoes. `retry_delays` are the
+    pauses before re-sending an event the endpoint did not take with a 2xx (Zoom: 300, 1200, 3600
+    seconds); empty, the default, means no retries.
     """
 
     def __init__(self, secret: str, url: str | None, clock: Clock, timeout: float = DELIVERY_TIMEOUT) -> None:
         self.url = url
         self.timeout = timeout
         self.emit_api_events = False
+        self.retry_delays: tuple[float, ...] = ()
         self._secret = secret
         self._clock = clock
         self._lock = threading.Lock()
         self._last: dict[str, Outgoing] = {}
         self._deliveries: list[dict[str, Any]] = []
+        self._retries: set[asyncio.Task[None]] = set()
 
     def compose(self, event: str, payload: dict[str, Any], variant: str) -> Outgoing:
         """Serialize and sign an event; `variant` is signed, forged, stale or unsigned."""
@@ -73,6 +78,13 @@ class WebhookSender:
             headers = {"content-type": "application/json"}
         headers["user-agent"] = "Zoom Marketplace/1.0a"
         return Outgoing(event, body, headers)
+
+    def _resigned(self, outgoing: Outgoing) -> Outgoing:
+        headers = {
+            **sign(self._secret, outgoing.body, int(self._clock.time())),
+            "user-agent": "Zoom Marketplace/1.0a",
+        }
+        return Outgoing(outgoing.event, outgoing.body, headers)
 
     def encrypted_token(self, plain_token: str) -> str:
         """The `encryptedToken` a correct answer to url_validation carries."""
@@ -103,6 +115,21 @@ class WebhookSender:
             self._deliveries.append(report)
         return report
 
+    def retry_if_failed(self, outgoing: Outgoing, report: dict[str, Any]) -> None:
+        """Schedule Zoom's retries of a signed event the endpoint did not accept (runs on the server loop)."""
+        if _accepted(report) or not self.retry_delays:
+            return
+        task = asyncio.get_running_loop().create_task(self._retry(outgoing, self.retry_delays))
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
+
+    async def _retry(self, outgoing: Outgoing, delays: tuple[float, ...]) -> None:
+        # The same body (so the same event_ts), signed again at the time of each attempt.
+        for attempt, delay in enumerate(delays, start=1):
+            await asyncio.sleep(delay)
+            if _accepted(await self.deliver(self._resigned(outgoing), f"retry-{attempt}")):
+                return
+
     async def _post(self, url: str, outgoing: Outgoing) -> dict[str, Any]:
         try:
             async with httpx.AsyncClient(timeout=self.timeout, trust_env=False) as client:
@@ -122,3 +149,8 @@ class WebhookSender:
         """Every delivery report so far, oldest first."""
         with self._lock:
             return [dict(report) for report in self._deliveries]
+
+
+def _accepted(report: dict[str, Any]) -> bool:
+    status = report.get("status")
+    return isinstance(status, int) and 200 <= status < 300

@@ -64,6 +64,7 @@ class FakeBot:
     verifiers: dict[str, str] = field(default_factory=dict)
     tokens: list[dict[str, Any]] = field(default_factory=list)
     received: list[dict[str, Any]] = field(default_factory=list)
+    failures: int = 0  # how many of the next events to answer with 500
 
     def app(self) -> Starlette:
         return Starlette(
@@ -116,6 +117,9 @@ class FakeBot:
             plain = event["payload"]["plainToken"]
             digest = hmac.new(WEBHOOK_SECRET.encode(), plain.encode(), hashlib.sha256).hexdigest()
             return JSONResponse({"plainToken": plain, "encryptedToken": digest})
+        if self.failures > 0:
+            self.failures -= 1
+            return Response(status_code=500)
         return Response(status_code=204)
 
 
@@ -864,13 +868,37 @@ def test_api_changes_echo_only_when_switched_on(world: World, client: httpx.Clie
     assert world.bot.received == []
     world.control.set_emit_api_events(True)
     client.patch(f"/meetings/{meeting['id']}", json={"topic": "Echoed"})
-    deadline = time.monotonic() + 5
-    while not world.bot.received and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_for(lambda: world.bot.received)
     event = json.loads(world.bot.received[-1]["body"])
     assert event["event"] == "meeting.updated"
     assert event["payload"]["operator_id"] == meeting["host_id"]
     assert event["payload"]["object"] == {"id": meeting["id"], "topic": "Echoed"}
+
+
+def wait_for(condition: Any, seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def test_failed_events_are_retried_with_the_same_body(world: World, client: httpx.Client) -> None:
+    meeting = create(client).json()
+    world.bot.failures = 2
+    world.control.set_webhook_retry_delays([0.05, 0.05, 0.05])
+    first = world.control.send_webhook(
+        "meeting.updated", meeting_id=meeting["id"], changes={"topic": "Retried"}
+    )
+    assert first.status_code == 500
+    wait_for(lambda: len(world.bot.received) == 3)
+    time.sleep(0.2)
+    reports = world.control.deliveries()
+    assert [(r["variant"], r["status"]) for r in reports] == [
+        ("signed", 500),
+        ("retry-1", 500),
+        ("retry-2", 204),
+    ]
+    assert len({r["sent"]["body"] for r in reports}) == 1
 
 
 def test_an_unreachable_webhook_endpoint_is_reported(world: World) -> None:
