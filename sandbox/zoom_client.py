@@ -7,6 +7,9 @@ from typing import Any
 
 import httpx
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_MAX_REDIRECTS = 10
+
 
 class SandboxControlError(Exception):
     """The control API refused a call (bad parameters, unknown user or meeting)."""
@@ -68,9 +71,20 @@ class ZoomControl:
         self._call("POST", "/consent/decline-next")
 
     def open_authorize_link(self, url: str) -> httpx.Response:
-        """Do what a browser does with a Connect Zoom link; returns the last page (the bot's callback)."""
-        with httpx.Client(follow_redirects=True, timeout=self._timeout, trust_env=False) as browser:
-            return browser.get(url)
+        """Do what a browser does with a Connect Zoom link; returns the last page (the bot's callback).
+
+        Redirects are followed, with cookies, only between the link's host, the sandbox and loopback; a
+        redirect anywhere else (say, back to t.me) is returned as it is instead of leaving the machine.
+        """
+        local = {httpx.URL(url).host, httpx.URL(self.url).host, *_LOOPBACK}
+        with httpx.Client(timeout=self._timeout, trust_env=False) as browser:
+            response = browser.get(url)
+            for _ in range(_MAX_REDIRECTS):
+                follow = response.next_request
+                if follow is None or follow.url.host not in local:
+                    return response
+                response = browser.send(follow)
+            return response
 
     # What happened
 

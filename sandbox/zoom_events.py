@@ -72,8 +72,8 @@ class ZoomEvents:
         if event == URL_VALIDATION:
             return self._url_validation(params)
         if event == APP_DEAUTHORIZED:
-            return self._deauthorized(self._directory.require(str(params["email"])), real), None
-        meeting = self._book.find(int(params["meeting_id"]))
+            return self._deauthorized(self._directory.require(str(_param(params, "email"))), real), None
+        meeting = self._book.find(int(_param(params, "meeting_id")))
         if event == MEETING_DELETED:
             return self._deleted(meeting, real), None
         return self._updated(meeting, dict(params.get("changes", {})), real), None
@@ -164,6 +164,12 @@ class ZoomEvents:
         if not report["delivered"]:
             _log.warning("echo of %s not delivered: %s", event, report["error"])
         self._sender.retry_if_failed(outgoing, report)
+
+
+def _param(params: dict[str, Any], name: str) -> Any:
+    if name not in params:
+        raise ValueError(f"this event needs {name}=")
+    return params[name]
 
 
 def _brief(meeting: Meeting) -> dict[str, Any]:

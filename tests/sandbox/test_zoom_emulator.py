@@ -72,6 +72,7 @@ class FakeBot:
                 Route("/connect", self.connect),
                 Route("/zoom/callback", self.callback),
                 Route("/webhook", self.webhook, methods=["POST"]),
+                Route("/to-telegram", self.to_telegram),
             ]
         )
 
@@ -106,6 +107,9 @@ class FakeBot:
             )
         self.tokens.append(dict(token))
         return HTMLResponse("Zoom connected")
+
+    async def to_telegram(self, request: Request) -> Response:
+        return RedirectResponse("https://t.me/sandbox_bot?start=done", status_code=302)
 
     async def webhook(self, request: Request) -> Response:
         body = await request.body()
@@ -227,6 +231,11 @@ def test_declined_consent_redirects_with_access_denied(world: World) -> None:
     world.control.decline_next_consent()
     assert world.control.open_authorize_link(f"{bot_url(world)}/connect").text == "declined: access_denied"
     assert redirect_params(authorize(world, state="s1"))["state"] == "s1"  # the next consent is granted
+
+
+def test_the_browser_does_not_leave_the_machine(world: World) -> None:
+    page = world.control.open_authorize_link(f"{bot_url(world)}/to-telegram")
+    assert page.status_code == 302 and page.headers["location"].startswith("https://t.me/")
 
 
 def test_authlib_sync_client_exchanges_and_refreshes(world: World) -> None:
