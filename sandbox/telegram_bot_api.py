@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox.telegram_api_types import Described, Handler, MethodCall
 from sandbox.telegram_errors import BotApiError, method_not_found, unauthorized
 from sandbox.telegram_params import Params, read_params
 from sandbox.telegram_state import SandboxState
+
+
+@dataclass(frozen=True)
+class MethodCall:
+    """What a method implementation receives."""
+
+    params: Params
+    request: Request
+
+
+@dataclass(frozen=True)
+class Described:
+    """A result that comes with a `description`, like setWebhook's "Webhook was set"."""
+
+    result: Any
+    description: str
+
+
+Handler = Callable[[MethodCall], Awaitable[Any]]
 
 
 class BotApi:

@@ -21,7 +21,11 @@ POLL_INTERVAL = 0.05
 
 
 class TelegramSandboxError(Exception):
-    """The control API refused a call (bad parameters, unknown chat, a button that is not there...)."""
+    """The control API refused a call: 400 bad parameters, 404 unknown chat, 409 not possible in Telegram."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,8 @@ class _ControlHttp:
                 verb, url, json=body, params=params, timeout=self._timeout, trust_env=False
             )
         if response.is_error:
-            raise TelegramSandboxError(f"{verb} /sandbox{path}: {response.status_code} {response.text}")
+            message = f"{verb} /sandbox{path}: {response.status_code} {response.text}"
+            raise TelegramSandboxError(message, response.status_code)
         return response.json()
 
 
@@ -177,7 +182,9 @@ class TelegramUser(_ControlHttp):
         try:
             pressed = self._call("POST", "/press", body)
         except TelegramSandboxError as exc:
-            raise LookupError(str(exc)) from exc
+            if exc.status == 409:  # no such button (or message) in this chat
+                raise LookupError(str(exc)) from exc
+            raise
         if pressed["callback_query_id"] is not None:
             self._last_query_id = pressed["callback_query_id"]
             return None
@@ -202,7 +209,7 @@ class TelegramUser(_ControlHttp):
         try:
             chat = self._call("GET", f"/chats/{self.user_id}")
         except TelegramSandboxError as exc:
-            if " 404 " in str(exc):
+            if exc.status == 404:  # the person never wrote to the bot
                 return []
             raise
         return [SentMessage.from_json(item) for item in chat["messages"]]
@@ -263,8 +270,10 @@ class TelegramUser(_ControlHttp):
         """The labels of the reply keyboard the bot last set in this chat (None when removed or never set)."""
         try:
             keyboard = self._call("GET", f"/chats/{self.user_id}")["reply_keyboard"]
-        except TelegramSandboxError:
-            return None
+        except TelegramSandboxError as exc:
+            if exc.status == 404:
+                return None
+            raise
         return (
             None if keyboard is None else [[button["text"] for button in row] for row in keyboard["keyboard"]]
         )

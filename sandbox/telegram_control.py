@@ -43,8 +43,8 @@ class ControlApi:
             ("/sandbox/edit", self.edit, post),
             ("/sandbox/press", self.press, post),
             ("/sandbox/block", self.block, post),
-            ("/sandbox/chats/{chat_id:int}", self.chat, get),
-            ("/sandbox/chats/{chat_id:int}/commands", self.commands, get),
+            ("/sandbox/chats/{chat_id}", self.chat, get),
+            ("/sandbox/chats/{chat_id}/commands", self.commands, get),
             ("/sandbox/callback_queries/{query_id}", self.callback_query, get),
             ("/sandbox/calls", self.calls, get),
             ("/sandbox/calls", self.clear_calls, delete),
@@ -103,13 +103,13 @@ class ControlApi:
     # What tests inspect.
 
     async def chat(self, request: Request) -> JSON:
-        transcript = self._state.world.transcript(request.path_params["chat_id"])
+        transcript = self._state.world.transcript(_chat_id(request))
         if transcript is None:
             raise ControlError(404, "no such chat: nobody has written to the bot there yet")
         return transcript
 
     async def commands(self, request: Request) -> JSON:
-        chat_id: int = request.path_params["chat_id"]
+        chat_id = _chat_id(request)
         language = request.query_params.get("language_code", "")
         user_id = request.query_params.get("user_id")
         menus = self._state.commands
@@ -242,6 +242,14 @@ def _person(body: JSON) -> Person:
         username=user.get("username"),
         language_code=user.get("language_code"),
     )
+
+
+def _chat_id(request: Request) -> int:
+    """Chat ids in paths may be negative (groups), which Starlette's int convertor does not match."""
+    try:
+        return int(request.path_params["chat_id"])
+    except ValueError as exc:
+        raise ControlError(404, "chat ids are integers") from exc
 
 
 def _string(body: JSON, name: str) -> str:

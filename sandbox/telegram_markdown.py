@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sandbox.telegram_links import normalize_link
-from sandbox.telegram_text import Entity, EntityParseError, FormattedText, make_entity
+from sandbox.telegram_text import Entity, EntityParseError, FormattedText, make_entity, normalize_link
 
 _RESERVED = "_*[]()~`>#+-=|{}.!"
 _SPACES = " \t\r\n\v\0"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sandbox.telegram_errors import bad_request
-from sandbox.telegram_links import link_host
+from sandbox.telegram_text import link_host
 
 MarkupKind = Literal["inline", "keyboard", "remove", "force_reply"]
 MAX_CALLBACK_DATA_BYTES = 64

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.telegram_api_types import Handler, MethodCall
+from sandbox.telegram_bot_api import Handler, MethodCall
 from sandbox.telegram_commands import ScopeKey, parse_commands, parse_scope
 from sandbox.telegram_errors import bad_request
 from sandbox.telegram_markup import parse_inline_markup, parse_reply_markup

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
-from sandbox.telegram_api_types import Described, Handler, MethodCall
+from sandbox.telegram_bot_api import Described, Handler, MethodCall
 from sandbox.telegram_errors import bad_request
 from sandbox.telegram_params import Params
 from sandbox.telegram_state import SandboxState

@@ -1,4 +1,4 @@
-"""Message text as the server stores it: parse mode applied, trimmed, entities in UTF-16 code units.
+"""Message text as the server stores it: trimmed, entities in UTF-16 code units, links normalized.
 
 Like Telegram, the server also detects `bot_command`, `url`, `mention` and `hashtag` entities in any text
 (but not inside code, pre or links). Bare domains (`example.com`) and e-mail addresses are not detected.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 Entity = dict[str, Any]
 _TRIMMED = " \t\n\r\v\f"
@@ -81,3 +82,31 @@ def detect_entities(text: str) -> list[Entity]:
 def _overlaps_any(entity: Entity, others: list[Entity]) -> bool:
     start, stop = entity["offset"], entity["offset"] + entity["length"]
     return any(start < o["offset"] + o["length"] and o["offset"] < stop for o in others)
+
+
+_HTTP_SCHEMES = ("http", "https")
+_OTHER_SCHEMES = ("tg", "ton", "tonsite")
+
+
+def normalize_link(url: str) -> str | None:
+    """The URL Telegram stores for a text_link, or None when it drops the link.
+
+    A missing scheme means http, and a bare host gets a trailing slash ("example.com" -> "http://example.com/").
+    """
+    url = url.strip()
+    if not url:
+        return None
+    if "://" not in url and not url.lower().startswith(("tg:", "ton:", "tonsite:")):
+        url = f"http://{url}"
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in _OTHER_SCHEMES:
+        return urlunsplit(parts._replace(scheme=scheme))
+    if scheme not in _HTTP_SCHEMES or not parts.hostname or " " in url:
+        return None
+    return urlunsplit(parts._replace(scheme=scheme, path=parts.path or "/"))
+
+
+def link_host(url: str) -> str:
+    """The host part of an http(s) URL, lower-cased ("" when there is none)."""
+    return (urlsplit(url).hostname or "").lower()

@@ -34,6 +34,7 @@ class WebhookDelivery:
         self._waker: Waker | None = None
         self._client: httpx.AsyncClient | None = None
         self._busy_keys: set[str] = set()
+        self._connections = asyncio.Semaphore(1)  # setWebhook's max_connections, replaced on restart
         self._drains: set[asyncio.Task[None]] = set()
         self.attempts: list[JSON] = []
 
@@ -43,6 +44,8 @@ class WebhookDelivery:
         self._waker = Waker()
         self._updates.add_waker(self._waker)
         self._client = httpx.AsyncClient(timeout=10.0, trust_env=False)
+        config = self._updates.webhook()
+        self._connections = asyncio.Semaphore(config.max_connections if config else 1)
         self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch(self._waker, self._client))
 
     async def stop(self) -> None:
@@ -90,7 +93,8 @@ class WebhookDelivery:
             current = self._updates.webhook()
             if current is None or current.generation != config.generation:
                 return  # the webhook changed: the update stays pending for whatever comes next
-            error = await _post(client, config, update)
+            async with self._connections:
+                error = await _post(client, config, update)
             self.attempts.append(
                 {
                     "update_id": update["update_id"],

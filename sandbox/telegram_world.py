@@ -91,7 +91,7 @@ class StoredMessage:
             **self.as_message(),
             "from_bot": self.from_bot,
             "edits": len(self.history),
-            "history": self.history,
+            "history": list(self.history),
         }
 
 

@@ -264,6 +264,17 @@ async def test_long_poll_returns_as_soon_as_a_message_arrives(served: Served, bo
     assert time.monotonic() - started >= 0.9
 
 
+def test_a_long_poll_abandoned_by_its_client_ends_with_it() -> None:
+    server = ServedApp(TelegramSandbox(TOKEN).app).start()
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(
+            f"{server.url}/bot{TOKEN}/getUpdates", data={"timeout": "40"}, timeout=0.5, trust_env=False
+        )
+    started = time.monotonic()
+    server.stop()  # uvicorn waits for requests in flight: the poll must have ended with its connection
+    assert time.monotonic() - started < 3
+
+
 async def test_a_second_poller_terminates_the_first(served: Served, bot: Bot) -> None:
     first = asyncio.create_task(bot.get_updates(timeout=20))
     await asyncio.sleep(0.3)
@@ -304,6 +315,12 @@ async def test_person_side_updates(served: Served, bot: Bot) -> None:
     group = updates[3].message
     assert (group.chat.type, group.text, len(updates)) == ("group", "/start@sandbox_booking_bot", 4)
     assert (await bot.send_message(-500, "Groups are not supported")).chat.id == -500
+    group_chat = [(m.from_bot, m.text) for m in served.control.chat(-500)]
+    assert group_chat == [
+        (False, "hello everyone"),
+        (False, "/start@sandbox_booking_bot"),
+        (True, "Groups are not supported"),
+    ]
 
 
 # Buttons and callback queries
