@@ -8,6 +8,7 @@ with native values; `Params` reads both the same way.
 from __future__ import annotations
 
 import json
+import re
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -17,6 +18,8 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 
 from sandbox.telegram_errors import bad_request
+
+_LEADING_INTEGER = re.compile(r"-?\d+")
 
 
 async def read_params(request: Request) -> Params:
@@ -85,7 +88,7 @@ class Params:
         return value if isinstance(value, str) else json.dumps(value)
 
     def integer(self, name: str, default: int, low: int | None = None, high: int | None = None) -> int:
-        """Like the server's get_integer_arg: unparsable means default, out of range is clamped."""
+        """Like the server's get_integer_arg: absent means default, out of range is clamped."""
         value = _to_int(self.values.get(name))
         result = default if value is None else value
         if low is not None:
@@ -121,19 +124,15 @@ class Params:
 
 
 def _to_int(value: Any) -> int | None:
-    if isinstance(value, bool):
+    """None when absent or empty; otherwise like TDLib's to_integer: leading digits, else 0."""
+    if isinstance(value, bool | int):
         return int(value)
-    if isinstance(value, int):
-        return value
     if isinstance(value, float):
         return int(value)
-    if not isinstance(value, str):
+    if not isinstance(value, str) or value == "":
         return None
-    stripped = value.strip()
-    try:
-        return int(stripped)
-    except ValueError:
-        return None
+    digits = _LEADING_INTEGER.match(value)
+    return int(digits.group(0)) if digits else 0
 
 
 def _decode_if_structured(value: Any) -> Any:

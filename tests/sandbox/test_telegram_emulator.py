@@ -25,8 +25,11 @@ from telegram import (
     InlineKeyboardMarkup,
     MessageEntity,
     ReplyKeyboardMarkup,
+    ReplyParameters,
+    Update,
 )
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
+from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from sandbox.server import ServedApp, free_port
 from sandbox.telegram import TelegramSandbox
@@ -138,6 +141,11 @@ async def test_send_edit_and_not_modified(served: Served, bot: Bot) -> None:
     seen = ann.last()
     assert (seen.text, seen.edits, seen.button("Order").callback_data) == ("Slot 10:00", 1, "order:1")
     assert seen.raw["history"][0]["text"] == "Pick a slot"
+
+    reply = await bot.send_message(ANN, "Got it", reply_parameters=ReplyParameters(1))
+    assert reply.reply_to_message is not None and reply.reply_to_message.text == "/start"
+    with pytest.raises(BadRequest, match="Message to be replied not found"):
+        await bot.send_message(ANN, "?", reply_parameters=ReplyParameters(99))
 
 
 async def test_edit_without_reply_markup_removes_the_keyboard(served: Served, bot: Bot) -> None:
@@ -285,10 +293,11 @@ async def test_a_second_poller_terminates_the_first(served: Served, bot: Bot) ->
 
 
 async def test_get_updates_conflicts_with_a_webhook(served: Served, bot: Bot) -> None:
+    served.user().send("/start")
     assert await bot.set_webhook(f"http://127.0.0.1:{free_port()}/telegram/webhook")
     with pytest.raises(Conflict, match="can't use getUpdates method while webhook is active"):
         await bot.get_updates()
-    assert await bot.delete_webhook()
+    assert await bot.delete_webhook(drop_pending_updates=True)
     assert await bot.get_updates() == ()
 
 
@@ -324,6 +333,36 @@ async def test_person_side_updates(served: Served, bot: Bot) -> None:
 
 
 # Buttons and callback queries
+
+
+async def test_a_real_application_polls_answers_and_edits(served: Served) -> None:
+    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None
+        toggle = keyboard(InlineKeyboardButton("Zoom: Off", callback_data="zoom"))
+        await update.message.reply_text(f"Service {context.args[0]}", reply_markup=toggle)
+
+    async def zoom(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.callback_query is not None
+        await update.callback_query.answer("Zoom is on")
+        toggle = keyboard(InlineKeyboardButton("Zoom: On", callback_data="zoom"))
+        await update.callback_query.edit_message_reply_markup(toggle)
+
+    application = ApplicationBuilder().token(TOKEN).base_url(f"{served.url}/bot").build()
+    application.add_handlers([CommandHandler("start", start), CallbackQueryHandler(zoom)])
+    ann = served.user()
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(timeout=10)
+        await asyncio.to_thread(ann.send, "/start s_abc")
+        card = await asyncio.to_thread(ann.wait_for_text, "Service s_abc")
+        await asyncio.to_thread(ann.press, card, "Zoom")
+        await asyncio.to_thread(ann.wait_for, lambda m: m.buttons[0][0].text == "Zoom: On")
+        answer = await asyncio.to_thread(ann.callback_answer)
+        await application.updater.stop()
+        await application.stop()
+    assert answer is not None and answer.text == "Zoom is on"
+    assert ann.transcript() == "user: /start s_abc\nbot (edited 1x): Service s_abc\n  [Zoom: On]"
 
 
 async def test_callback_query_and_its_answer(served: Served, bot: Bot) -> None:
@@ -434,6 +473,10 @@ async def test_per_chat_flood_limit_and_gateway_errors(served: Served, bot: Bot)
     served.control.fail_next("sendMessage", status=500)
     with pytest.raises(NetworkError, match="Internal Server Error"):
         await bot.send_message(ANN, "5")
+    served.control.set_delay(0.5, "sendMessage")
+    started = time.monotonic()
+    await bot.send_message(ANN, "slow")
+    assert time.monotonic() - started >= 0.5
 
 
 async def test_blocked_user(served: Served, bot: Bot) -> None:
