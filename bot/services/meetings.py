@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 from typing import TypeVar
 
@@ -37,6 +37,8 @@ from storage.models import OrderRow, ZoomConnectionRow
 log = logging.getLogger(__name__)
 
 SYNC = "meeting_sync"
+# Edits wait this long for more edits, so a burst of changes reaches Zoom as one PATCH.
+EDIT_SETTLE = timedelta(seconds=3)
 T = TypeVar("T")
 
 
@@ -60,8 +62,13 @@ def sync_key(order_id: int) -> str:
     return f"meeting:{order_id}"
 
 
-async def queue_sync(session: AsyncSession, outbox: Outbox, row: OrderRow) -> None:
-    await repos.enqueue(session, SYNC, sync_key(row.id), utcnow(), order_id=row.id, owner_id=row.owner_id)
+async def queue_sync(
+    session: AsyncSession, outbox: Outbox, row: OrderRow, delay: timedelta = timedelta(0)
+) -> None:
+    """(Re)queue the order's one sync job; a delay lets a burst of edits become one PATCH."""
+    await repos.enqueue(
+        session, SYNC, sync_key(row.id), utcnow(), order_id=row.id, owner_id=row.owner_id, delay=delay
+    )
     outbox.wake()
 
 

@@ -16,7 +16,7 @@ from bot.errors import NotAllowed, StaleAction, UserError
 from bot.services.announcer import announce
 from bot.services.catalog import valid_duration, valid_name
 from bot.services.convert import order_of
-from bot.services.meetings import queue_sync
+from bot.services.meetings import EDIT_SETTLE, queue_sync
 from bot.services.outbox import Outbox
 from bot.views import View, order_card, when
 from storage import repos
@@ -184,7 +184,7 @@ class OrderDesk:
         row.version += 1
         if row.wants_meeting and (row.meeting_id is not None or row.meeting_state != MeetingState.NONE):
             row.meeting_state = MeetingState.PENDING
-            await queue_sync(session, self._outbox, row)
+            await queue_sync(session, self._outbox, row, EDIT_SETTLE if row.meeting_id else timedelta(0))
             await self._outbox.refresh_cards(session, row.id)
         else:
             await announce(session, self._outbox, row, meeting=False)
