@@ -1,5 +1,4 @@
-"""Changes after ordering reach Zoom and both chats; statuses; switching Zoom off, disconnecting, uninstalling.
-\n"""
+"""After ordering: changes reach Zoom and both chats; statuses; Zoom off, disconnect, uninstall."""
 
 from __future__ import annotations
 
