@@ -11,7 +11,6 @@ import argparse
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -29,8 +28,9 @@ class TelegramSandbox:
     """One emulated bot with its chats, updates, commands and webhook, served as a Starlette app.
 
     All state lives in memory behind one lock, so the app can be served by uvicorn in one thread while a
-    test inspects or drives it from another (`sandbox.state`, or the shortcuts below). Long polls and
-    webhook deliveries run in the server's event loop.
+    test inspects or drives it from another through `state` (e.g. `state.faults.fail_next(...)`,
+    `state.calls.calls()`, `state.people.send(...)`). Long polls and webhook deliveries run in the server's
+    event loop. Out of process, `sandbox.telegram_client` offers the same over HTTP.
     """
 
     def __init__(
@@ -45,29 +45,6 @@ class TelegramSandbox:
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         yield
         await self.state.delivery.stop()
-
-    @property
-    def bot_user(self) -> dict[str, Any]:
-        return self.state.bot_user
-
-    def fail_next(
-        self,
-        method: str,
-        status: int = 429,
-        retry_after: int | None = None,
-        count: int = 1,
-        description: str | None = None,
-    ) -> None:
-        """Make the next `count` calls of `method` ("*" for any) fail like Telegram would."""
-        self.state.faults.fail_next(method, status, retry_after, count, description)
-
-    def set_flood_limit(self, max_messages: int | None, per_seconds: float = 1.0) -> None:
-        """Answer 429 once a chat gets more than `max_messages` sends within `per_seconds` (None: off)."""
-        self.state.faults.set_flood_limit(max_messages, per_seconds)
-
-    def calls(self, method: str | None = None) -> list[dict[str, Any]]:
-        """The Bot API calls made so far (method, params, status, description, at)."""
-        return self.state.calls.calls(method)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sandbox.telegram_text import Entity, EntityParseError, FormattedText, make_entity, normalize_link
+from sandbox.telegram_text import EntityParseError, FormattedText, ParseCursor, make_entity, normalize_link
 
 _SIMPLE_TYPES = {
     "b": "bold",
@@ -43,44 +43,30 @@ class _OpenTag:
     result_start: int
 
 
-class _HtmlParser:
+class _HtmlParser(ParseCursor):
     def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-        self.out: list[str] = []
-        self.utf16 = 0
+        super().__init__(text)
         self.open: list[_OpenTag] = []
-        self.entities: list[Entity] = []
 
     def parse(self) -> FormattedText:
         while self.pos < len(self.text):
             self._step()
         if self.open:
             raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{self.open[-1].name}"')
-        return FormattedText("".join(self.out), self.entities)
-
-    def _char(self, pos: int) -> str:
-        return self.text[pos] if pos < len(self.text) else "\0"
-
-    def _byte_offset(self, pos: int) -> int:
-        return len(self.text[:pos].encode("utf-8"))
-
-    def _emit(self, char: str) -> None:
-        self.out.append(char)
-        self.utf16 += 2 if ord(char) > 0xFFFF else 1
+        return self.result()
 
     def _step(self) -> None:
         char = self.text[self.pos]
         if char == "&":
             decoded = _decode_entity(self.text, self.pos)
             if decoded is not None:
-                self._emit(decoded[0])
+                self.emit(decoded[0])
                 self.pos = decoded[1]
                 return
         if char != "<":
-            self._emit(char)
+            self.emit(char)
             self.pos += 1
-        elif self._char(self.pos + 1) == "/":
+        elif self.char(self.pos + 1) == "/":
             self._end_tag()
         else:
             self._start_tag()
@@ -89,28 +75,28 @@ class _HtmlParser:
         begin = self.pos
         self.pos += 1
         name_start = self.pos
-        while self._char(self.pos) not in _SPACES and self._char(self.pos) != ">":
+        while self.char(self.pos) not in _SPACES and self.char(self.pos) != ">":
             self.pos += 1
         if self.pos >= len(self.text):
-            raise EntityParseError(f"Unclosed start tag at byte offset {self._byte_offset(begin)}")
+            raise EntityParseError(f"Unclosed start tag at byte offset {self.byte_offset(begin)}")
         name = self.text[name_start : self.pos].lower()
         if name not in _SUPPORTED_TAGS:
-            offset = self._byte_offset(begin)
+            offset = self.byte_offset(begin)
             raise EntityParseError(f'Unsupported start tag "{name}" at byte offset {offset}')
         argument = self._attributes(name, begin)
         self.pos += 1  # the closing '>'
         if name == "span" and argument != "spoiler":
             raise EntityParseError(
-                f'Tag "span" must have class "tg-spoiler" at byte offset {self._byte_offset(begin)}'
+                f'Tag "span" must have class "tg-spoiler" at byte offset {self.byte_offset(begin)}'
             )
         self.open.append(_OpenTag(name, argument, self.utf16, len(self.out)))
 
     def _attributes(self, tag: str, begin: int) -> str:
         argument = ""
-        while self._char(self.pos) != ">":
-            while self.pos < len(self.text) and self._char(self.pos) in _SPACES:
+        while self.char(self.pos) != ">":
+            while self.pos < len(self.text) and self.char(self.pos) in _SPACES:
                 self.pos += 1
-            if self._char(self.pos) == ">":
+            if self.char(self.pos) == ">":
                 break
             name, value = self._attribute(tag, begin)
             argument = _tag_argument(tag, name, value, argument)
@@ -118,15 +104,15 @@ class _HtmlParser:
 
     def _attribute(self, tag: str, begin: int) -> tuple[str, str | None]:
         name_start = self.pos
-        while self._char(self.pos) not in _SPACES and self._char(self.pos) not in "=>":
+        while self.char(self.pos) not in _SPACES and self.char(self.pos) not in "=>":
             self.pos += 1
         name = self.text[name_start : self.pos]
-        offset = self._byte_offset(begin)
+        offset = self.byte_offset(begin)
         if not name:
             raise EntityParseError(f'Empty attribute name in the tag "{tag}" at byte offset {offset}')
-        while self.pos < len(self.text) and self._char(self.pos) in _SPACES:
+        while self.pos < len(self.text) and self.char(self.pos) in _SPACES:
             self.pos += 1
-        if self._char(self.pos) != "=":
+        if self.char(self.pos) != "=":
             if tag == "blockquote" and name == "expandable":
                 return name, None
             raise EntityParseError(
@@ -134,7 +120,7 @@ class _HtmlParser:
                 f"at byte offset {offset}"
             )
         self.pos += 1
-        while self.pos < len(self.text) and self._char(self.pos) in _SPACES:
+        while self.pos < len(self.text) and self.char(self.pos) in _SPACES:
             self.pos += 1
         if self.pos >= len(self.text):
             raise EntityParseError(f'Unclosed start tag "{tag}" at byte offset {offset}')
@@ -144,13 +130,13 @@ class _HtmlParser:
         return name, value
 
     def _attribute_value(self) -> str:
-        quote = self._char(self.pos)
+        quote = self.char(self.pos)
         if quote not in "'\"":
             start = self.pos
-            while self._char(self.pos).isalnum() or self._char(self.pos) in ".-":
+            while self.char(self.pos).isalnum() or self.char(self.pos) in ".-":
                 self.pos += 1
-            if self._char(self.pos) not in _SPACES and self._char(self.pos) != ">":
-                offset = self._byte_offset(start)
+            if self.char(self.pos) not in _SPACES and self.char(self.pos) != ">":
+                offset = self.byte_offset(start)
                 raise EntityParseError(f"Unexpected end of name token at byte offset {offset}")
             return self.text[start : self.pos].lower()
         self.pos += 1
@@ -163,28 +149,28 @@ class _HtmlParser:
             else:
                 value.append(decoded[0])
                 self.pos = decoded[1]
-        if self._char(self.pos) == quote:
+        if self.char(self.pos) == quote:
             self.pos += 1
         return "".join(value)
 
     def _end_tag(self) -> None:
         begin = self.pos
         if not self.open:
-            raise EntityParseError(f"Unexpected end tag at byte offset {self._byte_offset(begin)}")
+            raise EntityParseError(f"Unexpected end tag at byte offset {self.byte_offset(begin)}")
         self.pos += 2
         name_start = self.pos
-        while self._char(self.pos) not in _SPACES and self._char(self.pos) != ">":
+        while self.char(self.pos) not in _SPACES and self.char(self.pos) != ">":
             self.pos += 1
         end_name = self.text[name_start : self.pos].lower()
-        while self.pos < len(self.text) and self._char(self.pos) in _SPACES:
+        while self.pos < len(self.text) and self.char(self.pos) in _SPACES:
             self.pos += 1
-        if self._char(self.pos) != ">":
-            raise EntityParseError(f"Unclosed end tag at byte offset {self._byte_offset(begin)}")
+        if self.char(self.pos) != ">":
+            raise EntityParseError(f"Unclosed end tag at byte offset {self.byte_offset(begin)}")
         self.pos += 1
         opened = self.open.pop()
         if end_name and end_name != opened.name:
             raise EntityParseError(
-                f"Unmatched end tag at byte offset {self._byte_offset(begin)}, "
+                f"Unmatched end tag at byte offset {self.byte_offset(begin)}, "
                 f'expected "</{opened.name}>", found "</{end_name}>"'
             )
         if self.utf16 > opened.utf16_start:

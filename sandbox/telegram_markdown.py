@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sandbox.telegram_text import Entity, EntityParseError, FormattedText, make_entity, normalize_link
+from sandbox.telegram_text import EntityParseError, FormattedText, ParseCursor, make_entity, normalize_link
 
 _RESERVED = "_*[]()~`>#+-=|{}.!"
 _SPACES = " \t\r\n\v\0"
@@ -48,25 +48,8 @@ class _Open:
     result_start: int
 
 
-class _Cursor:
-    """Shared bookkeeping: position in the source, the text produced so far, its UTF-16 length."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-        self.out: list[str] = []
-        self.utf16 = 0
-        self.entities: list[Entity] = []
-
-    def char(self, pos: int) -> str:
-        return self.text[pos] if 0 <= pos < len(self.text) else "\0"
-
-    def byte_offset(self, pos: int) -> int:
-        return len(self.text[:pos].encode("utf-8"))
-
-    def emit(self, char: str) -> None:
-        self.out.append(char)
-        self.utf16 += 2 if ord(char) > 0xFFFF else 1
+class _Cursor(ParseCursor):
+    """What both Markdown flavours share: links and the header of ``` blocks."""
 
     def add_link(self, start: int, result_start: int, url: str | None) -> None:
         """Close a [text](url) entity; without "(url)" the text itself is the link."""
@@ -104,7 +87,7 @@ class _MarkdownV2Parser(_Cursor):
             raise EntityParseError(
                 f"Can't find end of {_TDLIB_NAMES[last.kind]} entity at byte offset {last.byte_offset}"
             )
-        return FormattedText("".join(self.out), self.entities)
+        return self.result()
 
     def _in_code(self) -> bool:
         return bool(self.open) and self.open[-1].kind in _CODE_KINDS
@@ -229,7 +212,7 @@ class _LegacyParser(_Cursor):
         while self.pos < len(self.text):
             self._step()
             self.pos += 1
-        return FormattedText("".join(self.out), self.entities)
+        return self.result()
 
     def _step(self) -> None:
         char = self.text[self.pos]

@@ -34,6 +34,32 @@ class FormattedText:
     entities: list[Entity] = field(default_factory=list)
 
 
+class ParseCursor:
+    """Shared state of the parse-mode parsers: source position, output so far and its UTF-16 length."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.out: list[str] = []
+        self.utf16 = 0
+        self.entities: list[Entity] = []
+
+    def char(self, pos: int) -> str:
+        """The source character at `pos`, or NUL past either end (as in TDLib's C strings)."""
+        return self.text[pos] if 0 <= pos < len(self.text) else "\0"
+
+    def byte_offset(self, pos: int) -> int:
+        """UTF-8 byte offset of `pos`, the unit of Telegram's parse error messages."""
+        return len(self.text[:pos].encode("utf-8"))
+
+    def emit(self, char: str) -> None:
+        self.out.append(char)
+        self.utf16 += 2 if ord(char) > 0xFFFF else 1
+
+    def result(self) -> FormattedText:
+        return FormattedText("".join(self.out), self.entities)
+
+
 def utf16_len(text: str) -> int:
     """Length in UTF-16 code units, the unit of entity offsets and of the 4096 limit."""
     return len(text.encode("utf-16-le")) // 2
