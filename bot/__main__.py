@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
-from bot.logs import configure_logging
+# Opt in to python-telegram-bot's timedelta periods (RetryAfter.retry_after) before it is imported.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+from bot.logs import configure_logging  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+os.environ.setdefault("PTB_TIMEDELTA", "1")  # as `python -m bot` does, before telegram is imported
+
+import pytest  # noqa: E402
 
 from tests.support import (
     BotProcess,

@@ -20,12 +20,15 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 from authlib.common.security import generate_token
-from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2Client
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.zoom.errors import ZoomGrantError
+from bot.zoom.oauth import ZoomOAuth, new_code_verifier
 from sandbox.server import ServedApp, free_port
 from sandbox.zoom import ZoomSandbox
 from sandbox.zoom_client import SandboxControlError, ZoomControl
@@ -76,22 +79,17 @@ class FakeBot:
             ]
         )
 
-    def oauth(self) -> AsyncOAuth2Client:
-        return AsyncOAuth2Client(
-            CLIENT_ID,
-            CLIENT_SECRET,
-            redirect_uri=self.redirect_uri,
-            code_challenge_method="S256",
-            token_endpoint_auth_method="client_secret_basic",
-            trust_env=False,
-        )
-
     async def connect(self, request: Request) -> Response:
-        verifier = generate_token(64)
-        async with self.oauth() as client:
-            url, state = client.create_authorization_url(
-                f"{self.zoom_url}/oauth/authorize", code_verifier=verifier
-            )
+        verifier, state = generate_token(64), generate_token(32)
+        url = prepare_grant_uri(
+            f"{self.zoom_url}/oauth/authorize",
+            CLIENT_ID,
+            "code",
+            redirect_uri=self.redirect_uri,
+            state=state,
+            code_challenge=create_s256_code_challenge(verifier),
+            code_challenge_method="S256",
+        )
         self.verifiers[state] = verifier
         return RedirectResponse(url, status_code=302)
 
@@ -99,13 +97,21 @@ class FakeBot:
         if "error" in request.query_params:
             return HTMLResponse(f"declined: {request.query_params['error']}")
         verifier = self.verifiers.pop(request.query_params["state"])
-        async with self.oauth() as client:
-            token = await client.fetch_token(
+        body = prepare_token_request(
+            "authorization_code",
+            code=request.query_params["code"],
+            redirect_uri=self.redirect_uri,
+            code_verifier=verifier,
+        )
+        async with httpx.AsyncClient(trust_env=False) as client:
+            answer = await client.post(
                 f"{self.zoom_url}/oauth/token",
-                authorization_response=str(request.url),
-                code_verifier=verifier,
+                content=body,
+                auth=httpx.BasicAuth(CLIENT_ID, CLIENT_SECRET),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
             )
-        self.tokens.append(dict(token))
+        answer.raise_for_status()
+        self.tokens.append(answer.json())
         return HTMLResponse("Zoom connected")
 
     async def to_telegram(self, request: Request) -> Response:
@@ -238,44 +244,20 @@ def test_the_browser_does_not_leave_the_machine(world: World) -> None:
     assert page.status_code == 302 and page.headers["location"].startswith("https://t.me/")
 
 
-def test_authlib_sync_client_exchanges_and_refreshes(world: World) -> None:
-    client = OAuth2Client(
-        CLIENT_ID,
-        CLIENT_SECRET,
-        redirect_uri=world.redirect_uri,
-        code_challenge_method="S256",
-        token_endpoint_auth_method="client_secret_basic",
-        trust_env=False,
-    )
-    verifier = generate_token(48)
-    url, state = client.create_authorization_url(f"{world.zoom}/oauth/authorize", code_verifier=verifier)
-    location = httpx.get(url).headers["location"]
-    token_url = f"{world.zoom}/oauth/token"
-    token = client.fetch_token(token_url, authorization_response=location, code_verifier=verifier)
-    renewed = client.refresh_token(token_url, refresh_token=token["refresh_token"])
-    assert renewed["refresh_token"] != token["refresh_token"]
-    assert renewed["access_token"] != token["access_token"]
-    client.close()
-
-
-async def test_authlib_async_client_exchanges_and_refreshes(world: World) -> None:
-    async with AsyncOAuth2Client(
-        CLIENT_ID,
-        CLIENT_SECRET,
-        redirect_uri=world.redirect_uri,
-        code_challenge_method="S256",
-        token_endpoint_auth_method="client_secret_basic",
-        trust_env=False,
-    ) as client:
-        verifier = generate_token(48)
-        url, _ = client.create_authorization_url(f"{world.zoom}/oauth/authorize", code_verifier=verifier)
-        async with httpx.AsyncClient() as browser:
-            location = (await browser.get(url)).headers["location"]
-        token_url = f"{world.zoom}/oauth/token"
-        token = await client.fetch_token(token_url, authorization_response=location, code_verifier=verifier)
-        renewed = await client.refresh_token(token_url, refresh_token=token["refresh_token"])
-    assert renewed["refresh_token"] != token["refresh_token"]
-    assert [c["grant_type"] for c in world.control.token_calls()] == ["authorization_code", "refresh_token"]
+async def test_the_bots_own_oauth_client_exchanges_and_refreshes(world: World) -> None:
+    async with httpx.AsyncClient(trust_env=False) as http:
+        oauth = ZoomOAuth(http, world.zoom, CLIENT_ID, CLIENT_SECRET, world.redirect_uri)
+        verifier = new_code_verifier()
+        url = oauth.authorize_url("state-1", verifier)
+        location = (await http.get(url)).headers["location"]
+        code = parse_qs(urlparse(location).query)["code"][0]
+        token = await oauth.exchange_code(code, verifier)
+        renewed = await oauth.refresh(token.refresh_token)
+        assert renewed.refresh_token != token.refresh_token and renewed.access_token != token.access_token
+        with pytest.raises(ZoomGrantError):
+            await oauth.refresh(token.refresh_token)  # rotated: the old one is dead at once
+    calls = [c["grant_type"] for c in world.control.token_calls()]
+    assert calls == ["authorization_code", "refresh_token", "refresh_token"]
 
 
 def test_state_is_echoed_verbatim_and_omitted_when_absent(world: World) -> None:
