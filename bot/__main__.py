@@ -22,17 +22,37 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="run the bot (the default)")
     sub.add_parser("demo", help="run the real bot against the sandbox emulators and print the story")
     sub.add_parser("genkey", help="print a new ENCRYPTION_KEY")
+    sub.add_parser("rotate-keys", help="re-encrypt stored tokens with the first ENCRYPTION_KEY")
     args = parser.parse_args(argv)
     if args.command == "genkey":
         from cryptography.fernet import Fernet
 
         print(Fernet.generate_key().decode())
         return 0
+    if args.command == "rotate-keys":
+        return rotate_keys()
     if args.command == "demo":
         from bot.demo import run_demo
 
         return int(run_demo())
     return run_bot()
+
+
+def rotate_keys() -> int:
+    from bot.app import cipher_for
+    from bot.crypto import EncryptionKeyError
+    from bot.key_rotation import rotate_keys as rotate
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, settings)
+        count = asyncio.run(rotate(settings.database_url, cipher_for(settings)))
+    except (SettingsError, EncryptionKeyError) as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Re-encrypted {count} stored secret(s) with the first key; older keys may now be removed.")
+    return 0
 
 
 def run_bot() -> int:

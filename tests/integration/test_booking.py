@@ -164,3 +164,37 @@ async def test_names_and_durations_are_validated(services: Services) -> None:
     )
     assert len(created.code) >= 12 and await services.catalog.by_code(created.code) == created
     assert await services.catalog.by_code("nope") is None
+
+
+async def test_rotating_keys_re_encrypts_stored_tokens_so_the_old_key_can_go(any_database_url: str) -> None:
+    from bot.key_rotation import rotate_keys
+    from storage.models import UserRow, ZoomConnectionRow
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    engine = create_engine(any_database_url)
+    await migrate(engine)
+    sessions = create_sessionmaker(engine)
+    now = utcnow()
+    async with sessions.begin() as session:
+        session.add(UserRow(id=1, first_name="O", created_at=now, owner_menu_set=False, booking_seq=0))
+        await session.flush()
+        session.add(
+            ZoomConnectionRow(
+                owner_id=1,
+                zoom_user_id="u",
+                zoom_account_id="a",
+                email="e@x",
+                status="active",
+                access_token_enc=TokenCipher([old]).encrypt("access-1"),
+                refresh_token_enc=TokenCipher([old]).encrypt("refresh-1"),
+                reconnect_notified=False,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    assert await rotate_keys(any_database_url, TokenCipher([new, old])) == 2
+    async with sessions() as session:
+        row = (await session.scalars(select(ZoomConnectionRow))).one()
+        assert TokenCipher([new]).decrypt(row.refresh_token_enc or "") == "refresh-1"
+        assert "refresh-1" not in (row.refresh_token_enc or "")
+    await engine.dispose()
