@@ -13,3 +13,7 @@ class NotAllowed(UserError):
 
 class StaleAction(UserError):
     """A button or step is out of date."""
+
+
+class SlotTaken(UserError):
+    """The chosen time was booked by someone else meanwhile."""

@@ -8,7 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import slots, texts, views
 from bot.buttons import Press, data
-from bot.errors import UserError
+from bot.errors import SlotTaken, UserError
 from bot.services.booking import Summary, parse_day
 from bot.services.drafts import Draft
 from handlers.deps import Context, deps, person
@@ -111,10 +111,9 @@ async def confirm(update: Update, context: Context, press: Press) -> None:
     services = deps(context)
     try:
         order = await services.booking.confirm(person(update), press.arg(0), query.message.message_id)
-    except UserError as exc:
+    except SlotTaken as exc:
         await _answer(update, plain(str(exc)))
-        if texts.SLOT_TAKEN.split("{")[0] in str(exc):
-            await show_days(update, context, Press("ob", (await _draft_service_code(update, context),)))
+        await show_days(update, context, Press("ob", (await _draft_service_code(update, context),)))
         return
     text, keyboard = views.order_card(order, "customer")
     await edit_or_send(update, text, keyboard)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import slots, texts
 from bot.domain import ConnectionStatus, MeetingState, Order, Service, utcnow
-from bot.errors import StaleAction, UserError
+from bot.errors import SlotTaken, StaleAction, UserError
 from bot.services.announcer import announced_values
 from bot.services.catalog import valid_name
 from bot.services.convert import order_of, service_of
@@ -114,7 +114,7 @@ class Booking:
             service.owner_id, start, start + timedelta(minutes=service.duration_min), None
         )
         if busy:
-            raise UserError(texts.SLOT_TAKEN.format(start=when(start, service.timezone)))
+            raise SlotTaken(texts.SLOT_TAKEN.format(start=when(start, service.timezone)))
         default = default_order_name(service, customer)
         await self._drafts.put(
             customer.id, FLOW, "name", service_id=service.id, start=start.isoformat(), default=default
@@ -164,7 +164,7 @@ class Booking:
             end = start + timedelta(minutes=service.duration_min)
             taken = await repos.busy_intervals(session, service.owner_id, start, end)
             if taken or not slots.is_offered(start, service.timezone, service.duration_min, now):
-                raise UserError(texts.SLOT_TAKEN.format(start=when(start, service.timezone)))
+                raise SlotTaken(texts.SLOT_TAKEN.format(start=when(start, service.timezone)))
             await repos.upsert_user(session, customer.id, customer.first_name[:256], customer.username, now)
             row = await self._insert(session, service, customer, draft, start, end)
             await repos.add_order_message(session, row.id, customer.id, card_message_id, "customer")

@@ -94,6 +94,9 @@ class MeetingSync:
         if snapshot is None or not snapshot.wants_meeting or not snapshot.active or snapshot.in_sync:
             return Done()
         try:
+            # The token first: a refresh may take a while, and the order is read afresh after it.
+            await self._accounts.access_token(snapshot.owner_id)
+            snapshot = await self._snapshot(job.order_id) or snapshot
             return await self._sync(job, snapshot)
         except NoConnection:
             await self._set_state(snapshot.order_id, MeetingState.NONE, None)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import slots, texts
 from bot.domain import ACTIVE_STATUSES, ConnectionStatus, MeetingState, Order, OrderStatus, utcnow
-from bot.errors import NotAllowed, StaleAction, UserError
+from bot.errors import NotAllowed, SlotTaken, StaleAction, UserError
 from bot.services.announcer import announce
 from bot.services.catalog import valid_duration, valid_name
 from bot.services.convert import order_of
@@ -182,7 +182,9 @@ class OrderDesk:
         elif verb != "fx":
             raise StaleAction(texts.STALE_BUTTON)
         row.version += 1
-        if row.wants_meeting and (row.meeting_id is not None or row.meeting_state != MeetingState.NONE):
+        # A meeting the owner deleted in Zoom is not brought back by an edit; "Create meeting" does that.
+        gone = row.meeting_state in (MeetingState.NONE, MeetingState.DELETED_IN_ZOOM)
+        if row.wants_meeting and (row.meeting_id is not None or not gone):
             row.meeting_state = MeetingState.PENDING
             await queue_sync(session, self._outbox, row, EDIT_SETTLE if row.meeting_id else timedelta(0))
             await self._outbox.refresh_cards(session, row.id)
@@ -195,4 +197,4 @@ class OrderDesk:
             raise UserError(texts.SLOT_NOT_OFFERED)
         end = start + timedelta(minutes=minutes)
         if await repos.busy_intervals(session, row.owner_id, start, end, exclude_order=row.id):
-            raise UserError(texts.SLOT_TAKEN.format(start=when(start, row.timezone)))
+            raise SlotTaken(texts.SLOT_TAKEN.format(start=when(start, row.timezone)))
