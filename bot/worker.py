@@ -24,7 +24,7 @@ from storage.models import JobRow
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=45)
+LEASE = timedelta(seconds=15)
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 600.0
 MAX_ATTEMPTS = 25
@@ -164,12 +164,27 @@ class Worker:
 
     async def _run_one(self, job: Job) -> None:
         runner = self._runners.get(job.kind)
+        heartbeat = asyncio.create_task(self._keep_lease(job.id))
         try:
             outcome: Outcome = await runner(job) if runner else Fail(f"no runner for {job.kind}")
         except Exception as exc:
             log.exception("Job %s (%s) crashed", job.id, job.kind)
             outcome = Retry(f"{type(exc).__name__}")
+        finally:
+            heartbeat.cancel()
         await self._record(job, outcome)
+
+    async def _keep_lease(self, job_id: int) -> None:
+        """Extend the lease while the job runs, so a short lease only expires when the worker is gone."""
+        while True:
+            await asyncio.sleep(LEASE.total_seconds() / 3)
+            try:
+                async with self._sessions.begin() as session:
+                    row = await session.get(JobRow, job_id)
+                    if row is not None and row.locked_until is not None:
+                        row.locked_until = utcnow() + LEASE
+            except Exception:
+                log.warning("Could not extend the lease of job %s", job_id, exc_info=True)
 
     async def _record(self, job: Job, outcome: Outcome) -> None:
         now = utcnow()

@@ -235,6 +235,8 @@ class ZoomAccounts:
         async with self._locks[owner_id]:
             async with self._sessions.begin() as session:
                 row = await repos.connection_of(session, owner_id, lock=True)
+                if row is not None and row.status == ConnectionStatus.NEEDS_RECONNECT:
+                    raise ZoomGrantError("the owner must reconnect Zoom")
                 if row is None or row.status != ConnectionStatus.ACTIVE or not row.refresh_token_enc:
                     raise NoConnection(owner_id)
                 access = self._cipher.decrypt(row.access_token_enc or "")

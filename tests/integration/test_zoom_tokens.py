@@ -1,0 +1,133 @@
+"""Zoom token lifecycle against the Zoom emulator and a real database: one refresh however many ask,
+rotation saved before use, reconnect on a dead grant, proactive refresh of idle connections."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.crypto import TokenCipher
+from bot.domain import ConnectionStatus, utcnow
+from bot.services.outbox import Outbox
+from bot.services.people import People, Person
+from bot.services.zoom_accounts import ZoomAccounts
+from bot.zoom.client import ZoomClient
+from bot.zoom.errors import ZoomGrantError
+from bot.zoom.oauth import ZoomOAuth
+from sandbox.server import ServedApp
+from sandbox.zoom import ZoomSandbox
+from sandbox.zoom_client import ZoomControl
+from storage.db import create_engine, create_sessionmaker, migrate
+from storage.models import JobRow, ZoomConnectionRow
+
+REDIRECT = "http://127.0.0.1:9/zoom/oauth/callback"
+OWNER = Person(7, "Olivia")
+
+
+@dataclass
+class World:
+    accounts: ZoomAccounts
+    sessions: async_sessionmaker[AsyncSession]
+    control: ZoomControl
+    http: httpx.AsyncClient
+    cipher: TokenCipher
+
+
+@pytest.fixture
+async def world(any_database_url: str) -> AsyncIterator[World]:
+    zoom = ZoomSandbox("client-id", "client-secret", REDIRECT, "hook-secret")
+    with ServedApp(zoom.app) as served, ZoomControl(served.url) as control:
+        engine = create_engine(any_database_url)
+        await migrate(engine)
+        sessions = create_sessionmaker(engine)
+        cipher = TokenCipher([Fernet.generate_key().decode()])
+        async with httpx.AsyncClient() as http:
+            oauth = ZoomOAuth(http, served.url, "client-id", "client-secret", REDIRECT)
+            accounts = ZoomAccounts(sessions, oauth, ZoomClient(http, f"{served.url}/v2"), cipher, Outbox())
+            await People(sessions, "UTC").touch(OWNER)
+            yield World(accounts, sessions, control, http, cipher)
+        await engine.dispose()
+
+
+async def connect(world: World) -> None:
+    url = await world.accounts.connect_url(OWNER.id)
+    location = (await world.http.get(url)).headers["location"]
+    query = parse_qs(urlparse(location).query)
+    result = await world.accounts.complete(query["state"][0], query["code"][0], None)
+    assert result.ok, result.message
+
+
+def refreshes(world: World) -> int:
+    return sum(1 for call in world.control.token_calls() if call["grant_type"] == "refresh_token")
+
+
+async def expire_locally(world: World) -> None:
+    async with world.sessions.begin() as session:
+        await session.execute(
+            update(ZoomConnectionRow).values(access_expires_at=utcnow() - timedelta(seconds=1))
+        )
+
+
+async def test_tokens_are_stored_encrypted(world: World) -> None:
+    await connect(world)
+    token = await world.accounts.access_token(OWNER.id)
+    async with world.sessions() as session:
+        row = (await session.scalars(select(ZoomConnectionRow))).one()
+    assert row.access_token_enc and token not in row.access_token_enc
+    assert world.cipher.decrypt(row.access_token_enc) == token and row.email == "owner@example.com"
+
+
+async def test_ten_callers_after_expiry_cause_one_refresh(world: World) -> None:
+    await connect(world)
+    await expire_locally(world)
+    tokens = await asyncio.gather(*(world.accounts.access_token(OWNER.id) for _ in range(10)))
+    assert refreshes(world) == 1 and len(set(tokens)) == 1
+    # The rotated refresh token was saved: the next refresh works.
+    await expire_locally(world)
+    await world.accounts.access_token(OWNER.id)
+    assert refreshes(world) == 2
+
+
+async def test_a_token_zoom_refused_is_refreshed_once(world: World) -> None:
+    await connect(world)
+    first = await world.accounts.access_token(OWNER.id)
+    again = await asyncio.gather(*(world.accounts.access_token(OWNER.id, rejected=first) for _ in range(5)))
+    assert refreshes(world) == 1 and first not in again
+
+
+async def test_a_dead_grant_asks_the_owner_once_to_reconnect(world: World) -> None:
+    await connect(world)
+    world.control.revoke_user_grants("owner@example.com")
+    await expire_locally(world)
+    for _ in range(3):
+        with pytest.raises(ZoomGrantError):
+            await world.accounts.access_token(OWNER.id)
+    assert refreshes(world) == 1
+    account = await world.accounts.account(OWNER.id)
+    assert account is not None and account.status == ConnectionStatus.NEEDS_RECONNECT
+    async with world.sessions() as session:
+        messages = [job.payload for job in await session.scalars(select(JobRow).where(JobRow.kind == "send"))]
+    reconnects = [m for m in messages if m.get("reconnect_button")]
+    assert len(reconnects) == 1 and "reconnect" in reconnects[0]["text"]
+    await connect(world)
+    assert (await world.accounts.account(OWNER.id)) is not None
+    await world.accounts.access_token(OWNER.id)
+
+
+async def test_idle_connections_are_refreshed_weekly(world: World) -> None:
+    await connect(world)
+    assert await world.accounts.refresh_idle(timedelta(days=7)) == 0
+    async with world.sessions.begin() as session:
+        await session.execute(update(ZoomConnectionRow).values(refreshed_at=utcnow() - timedelta(days=8)))
+    assert await world.accounts.refresh_idle(timedelta(days=7)) == 1
+    assert await world.accounts.refresh_idle(timedelta(days=7)) == 0
+    assert refreshes(world) == 1
