@@ -150,6 +150,13 @@ class TelegramUser(_ControlHttp):
         self.username = username
         self.language_code = language_code
         self._last_query_id: str | None = None
+        self._since = 0  # the sandbox's change counter at this person's last action
+
+    def _act(self, path: str, body: JSON) -> JSON:
+        """Do something in the app; remember when, so `wait_for` looks only at what the bot did since."""
+        answer: JSON = self._call("POST", path, {"user": self.profile, **body})
+        self._since = answer["seq"]
+        return answer
 
     @property
     def profile(self) -> JSON:
@@ -164,29 +171,27 @@ class TelegramUser(_ControlHttp):
 
     def send(self, text: str) -> int:
         """Type a message in the private chat; returns its message_id."""
-        message_id: int = self._call("POST", "/send", {"user": self.profile, "text": text})["message_id"]
+        message_id: int = self._act("/send", {"text": text})["message_id"]
         return message_id
 
     def send_in_group(self, group_id: int, text: str) -> int:
         """Write in a group chat (negative id) that the bot is a member of."""
-        body = {"user": self.profile, "text": text, "group_id": group_id}
-        message_id: int = self._call("POST", "/send", body)["message_id"]
+        message_id: int = self._act("/send", {"text": text, "group_id": group_id})["message_id"]
         return message_id
 
     def send_sticker(self) -> None:
         """Send a sticker: a message without text."""
-        self._call("POST", "/sticker", {"user": self.profile})
+        self._act("/sticker", {})
 
     def edit(self, message_id: int, new_text: str) -> None:
         """Edit one of the person's own messages (the bot gets an edited_message update)."""
-        self._call("POST", "/edit", {"user": self.profile, "message_id": message_id, "text": new_text})
+        self._act("/edit", {"message_id": message_id, "text": new_text})
 
     def press(self, message: SentMessage | int, label_substring: str) -> str | None:
         """Press an inline button: None for a callback button, the URL for a URL button."""
         message_id = message.message_id if isinstance(message, SentMessage) else message
-        body = {"user": self.profile, "message_id": message_id, "label": label_substring}
         try:
-            pressed = self._call("POST", "/press", body)
+            pressed = self._act("/press", {"message_id": message_id, "label": label_substring})
         except TelegramSandboxError as exc:
             if exc.status == 409:  # no such button (or message) in this chat
                 raise LookupError(str(exc)) from exc
@@ -199,14 +204,15 @@ class TelegramUser(_ControlHttp):
 
     def press_data(self, message_id: int, data: str) -> None:
         """A forged press: any callback data on any message id, as a modified client could send."""
-        body = {"user": self.profile, "message_id": message_id, "data": data}
-        self._last_query_id = self._call("POST", "/press", body)["callback_query_id"]
+        self._last_query_id = self._act("/press", {"message_id": message_id, "data": data})[
+            "callback_query_id"
+        ]
 
     def block_bot(self) -> None:
-        self._call("POST", "/block", {"user": self.profile, "blocked": True})
+        self._act("/block", {"blocked": True})
 
     def unblock_bot(self) -> None:
-        self._call("POST", "/block", {"user": self.profile, "blocked": False})
+        self._act("/block", {"blocked": False})
 
     # Seeing things
 
@@ -233,18 +239,33 @@ class TelegramUser(_ControlHttp):
     def wait_for(
         self, predicate: Callable[[SentMessage], bool], timeout: float = 10.0, description: str = ""
     ) -> SentMessage:
-        """The newest bot message (edits included) that satisfies `predicate`, polling until `timeout`."""
+        """The newest bot message sent or edited since this person's last action that satisfies `predicate`.
+
+        Only what changed after the last send/press/edit/block counts, so waiting for the reply to an action
+        never returns an older message with the same text. Polls until `timeout`, then fails with the chat.
+        """
         deadline = time.monotonic() + timeout
         while True:
-            for message in reversed(self.bot_messages()):
-                if predicate(message):
-                    return message
+            bot_messages = self.bot_messages()
+            fresh = [message for message in bot_messages if message.raw.get("seq", 0) > self._since]
+            found = next((message for message in reversed(fresh) if predicate(message)), None)
+            if found is not None:
+                return found
             if time.monotonic() >= deadline:
-                wanted = description or "a matching bot message"
-                raise AssertionError(
-                    f"no {wanted} within {timeout:g}s. Chat with {self.first_name}:\n{self.transcript()}"
-                )
+                raise AssertionError(self._nothing_came(bot_messages, predicate, timeout, description))
             time.sleep(POLL_INTERVAL)
+
+    def _nothing_came(
+        self,
+        bot_messages: list[SentMessage],
+        predicate: Callable[[SentMessage], bool],
+        timeout: float,
+        wanted: str,
+    ) -> str:
+        older = [message.message_id for message in bot_messages if predicate(message)]
+        note = f" (message {older[-1]}, from before the last action, matches)" if older else ""
+        wanted = wanted or "matching bot message"
+        return f"no new {wanted} within {timeout:g}s{note}. Chat with {self.first_name}:\n{self.transcript()}"
 
     def wait_for_text(self, substring: str, timeout: float = 10.0) -> SentMessage:
         return self.wait_for(

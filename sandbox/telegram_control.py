@@ -72,33 +72,35 @@ class ControlApi:
             message = self._state.people.send_in_group(person, group_id, text)
         else:
             raise ControlError(400, "group_id must be a negative integer")
-        return {"message_id": message.message_id, "chat_id": message.chat["id"]}
+        return self._done({"message_id": message.message_id, "chat_id": message.chat["id"]})
 
     async def sticker(self, request: Request) -> JSON:
         message = self._state.people.send_sticker(_person(await _body(request)))
-        return {"message_id": message.message_id, "chat_id": message.chat["id"]}
+        return self._done({"message_id": message.message_id, "chat_id": message.chat["id"]})
 
     async def edit(self, request: Request) -> JSON:
         body = await _body(request)
         message = self._state.people.edit(_person(body), _integer(body, "message_id"), _string(body, "text"))
-        return {"message_id": message.message_id, "chat_id": message.chat["id"]}
+        return self._done({"message_id": message.message_id, "chat_id": message.chat["id"]})
 
     async def press(self, request: Request) -> JSON:
         body = await _body(request)
         person, message_id = _person(body), _integer(body, "message_id")
         if isinstance(body.get("data"), str):
-            return {
-                "callback_query_id": self._state.people.press_data(person, message_id, body["data"]),
-                "url": None,
-            }
+            query_id = self._state.people.press_data(person, message_id, body["data"])
+            return self._done({"callback_query_id": query_id, "url": None})
         pressed = self._state.people.press(person, message_id, _string(body, "label"))
-        return {"callback_query_id": pressed.query_id, "url": pressed.url}
+        return self._done({"callback_query_id": pressed.query_id, "url": pressed.url})
 
     async def block(self, request: Request) -> JSON:
         body = await _body(request)
         blocked = bool(body.get("blocked", True))
         self._state.people.set_blocked(_person(body), blocked)
-        return {"blocked": blocked}
+        return self._done({"blocked": blocked})
+
+    def _done(self, answer: JSON) -> JSON:
+        """An action's answer plus `seq`: whatever the bot sends or edits after it has a higher one."""
+        return {**answer, "seq": self._state.world.changes()}
 
     # What tests inspect.
 

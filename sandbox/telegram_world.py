@@ -60,6 +60,7 @@ class StoredMessage:
     edit_date: int | None = None
     history: list[JSON] = field(default_factory=list)
     deleted: bool = False
+    seq: int = 0  # the world's change counter when this message was last sent or edited
 
     def as_message(self, with_reply: bool = True) -> JSON:
         """The Bot API Message object."""
@@ -92,6 +93,7 @@ class StoredMessage:
             "from_bot": self.from_bot,
             "edits": len(self.history),
             "history": list(self.history),
+            "seq": self.seq,
         }
 
 
@@ -134,9 +136,19 @@ class World:
         self._lock = lock
         self._chats: dict[int, Chat] = {}
         self._blocked: set[int] = set()
+        self._changes = 0
 
     def now(self) -> int:
         return int(self._clock.time())
+
+    def changes(self) -> int:
+        """How many messages were sent or edited so far; lets a client ask for what changed since."""
+        with self._lock:
+            return self._changes
+
+    def _touch(self, message: StoredMessage) -> None:
+        self._changes += 1
+        message.seq = self._changes
 
     # What people do.
 
@@ -161,6 +173,7 @@ class World:
             if text is not None:
                 message.text, message.entities = text.text, text.entities
             message.extra = extra
+            self._touch(message)
             return message
 
     def edit_user_message(
@@ -177,6 +190,7 @@ class World:
                 raise LookupError(f"no text message {message_id} of user {person.id} in chat {chat_id}")
             _remember_version(message)
             message.text, message.entities, message.edit_date = text.text, text.entities, self.now()
+            self._touch(message)
             return message
 
     def set_blocked(self, person_id: int, blocked: bool) -> bool:
@@ -210,6 +224,7 @@ class World:
             message = chat.add(_bot_sender(self.bot_user), from_bot=True, date=self.now())
             message.text, message.entities, message.reply_to = text.text, text.entities, replied
             message.reply_markup = markup
+            self._touch(message)
             return message
 
     def _replied(self, chat: Chat, reply_to: Reply | None) -> StoredMessage | None:
@@ -234,6 +249,7 @@ class World:
             _remember_version(message)
             message.text, message.entities = new_text
             message.reply_markup, message.edit_date = markup, self.now()
+            self._touch(message)
             return message
 
     def _editable(self, chat: Chat, message_id: int, needs_text: bool) -> StoredMessage:
@@ -281,6 +297,7 @@ class World:
                 "blocked": chat.id in self._blocked,
                 "reply_keyboard": chat.reply_keyboard,
                 "messages": [message.transcript_entry() for message in chat.visible()],
+                "seq": self._changes,
             }
 
 

@@ -550,10 +550,10 @@ async def test_webhook_delivery_is_per_chat_ordered_with_retries(served: Served,
 # The person's view and the CLI
 
 
-async def test_wait_for_reports_the_transcript(served: Served, bot: Bot) -> None:
+async def test_wait_for_sees_what_changed_since_the_last_action(served: Served, bot: Bot) -> None:
     ann = served.user()
     ann.send("/start")
-    await bot.send_message(
+    hello = await bot.send_message(
         ANN,
         "Hello <b>Ann</b>",
         parse_mode="HTML",
@@ -563,9 +563,14 @@ async def test_wait_for_reports_the_transcript(served: Served, bot: Bot) -> None
         ),
     )
     assert ann.wait_for_text("Hello").text == "Hello Ann"
+    ann.send("/start")  # asked again: the earlier answer is not the answer to this
     with pytest.raises(AssertionError) as timeout:
-        ann.wait_for_text("Goodbye", timeout=0.2)
-    assert "user: /start\nbot: Hello Ann\n  [Order] [Site](https://example.com/)" in str(timeout.value)
+        ann.wait_for_text("Hello", timeout=0.2)
+    assert "message 2, from before the last action, matches" in str(timeout.value)
+    dump = "user: /start\nbot: Hello Ann\n  [Order] [Site](https://example.com/)\nuser: /start"
+    assert dump in str(timeout.value)
+    await bot.edit_message_text("Hello again", ANN, hello.message_id)
+    assert ann.wait_for_text("Hello").text == "Hello again"  # an edit is a change
 
 
 def test_command_line_serves_the_emulator() -> None:
