@@ -202,6 +202,10 @@ async def test_html_is_parsed_into_utf16_entities(served: Served, bot: Bot) -> N
     assert kinds == [("bold", 3, 4), ("text_link", 13, 4), ("code", 18, 3)]
     assert sent.parse_entities([MessageEntity.BOLD]) == {sent.entities[0]: "Zoom"}
     assert sent.entities[1].url == "https://example.com/j/1"
+    # Like Telegram, an "&" that starts no entity is kept as it is (only "<" must be escaped).
+    assert (await bot.send_message(ANN, "Q&A <b>now</b>", parse_mode="HTML")).text == "Q&A now"
+    markdown = await bot.send_message(ANN, "*Order* \\#1\\.", parse_mode="MarkdownV2")
+    assert (markdown.text, markdown.entities[0].type, markdown.entities[0].length) == ("Order #1.", "bold", 5)
 
 
 async def test_bad_markup_and_lengths_are_refused(served: Served, bot: Bot) -> None:
