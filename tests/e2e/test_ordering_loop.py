@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -77,7 +78,9 @@ def test_new_service_step_by_step_and_the_owner_menu(sandbox: Sandbox, bot: BotP
     assert "Career coaching" in card.text and "90 min" in card.text and "Zoom: Off" in card.text
     assert [b.text for b in card.buttons[0]] == ["Zoom: Off", "Orders"]
     assert "t.me/sandbox_booking_bot?start=s_" in card.text
-    menu = [name for name, _ in owner.commands()]
+    deadline = time.monotonic() + 10  # the owner's menu is set right after the card is sent
+    while "services" not in (menu := [name for name, _ in owner.commands()]) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert "services" in menu and "zoom" in menu
     stranger.send("/start")
     stranger.wait_for_text("/newservice")
