@@ -29,7 +29,8 @@ async def new_service(update: Update, context: Context) -> None:
     if args:
         if len(args) < 2 or not args[0].isdigit():
             raise UserError(texts.NEW_SERVICE_USAGE)
-        await _created(update, context, await services.catalog.create(me, " ".join(args[1:]), args[0]))
+        service = await services.catalog.create(me, " ".join(args[1:]), args[0], update.update_id)
+        await _created(update, context, service)
         return
     await services.drafts.put(me.id, FLOW, "name")
     await send(update, texts.NEW_SERVICE_ASK_NAME.format(max=SERVICE_NAME_MAX))
@@ -44,7 +45,7 @@ async def new_service_text(update: Update, context: Context, draft: Draft, text:
         new = await services.drafts.put(me.id, FLOW, "duration", name=name)
         await _ask_duration(update, new)
         return
-    service = await services.catalog.create(me, str(draft.data.get("name", "")), text)
+    service = await services.catalog.create(me, str(draft.data.get("name", "")), text, update.update_id)
     await services.drafts.drop(me.id)
     await _created(update, context, service)
 
@@ -63,7 +64,8 @@ async def duration_picked(update: Update, context: Context, press: Press) -> Non
     draft = await services.drafts.get(me.id)
     if draft is None or draft.flow != FLOW or draft.step != "duration" or draft.nonce != press.arg(0):
         raise UserError(texts.STALE_BUTTON)
-    service = await services.catalog.create(me, str(draft.data.get("name", "")), press.arg(1) or "")
+    name = str(draft.data.get("name", ""))
+    service = await services.catalog.create(me, name, press.arg(1) or "", update.update_id)
     await services.drafts.drop(me.id)
     await edit_or_send(update, texts.SERVICE_CREATED, None)
     await _created(update, context, service, intro=False)

@@ -68,6 +68,8 @@ class ServiceRow(Base):
     duration_min: Mapped[int] = mapped_column(Integer)
     timezone: Mapped[str] = mapped_column(String(64))
     zoom_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The Telegram update that created it: a replay after a crash finds this service instead of adding one.
+    source_update: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     created_at: Mapped[datetime]
 
 

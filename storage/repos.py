@@ -67,6 +67,20 @@ async def service_by_code(session: AsyncSession, code: str) -> ServiceRow | None
     return (await session.scalars(select(ServiceRow).where(ServiceRow.code == code))).first()
 
 
+async def service_by_source_update(session: AsyncSession, update_id: int) -> ServiceRow | None:
+    return (await session.scalars(select(ServiceRow).where(ServiceRow.source_update == update_id))).first()
+
+
+async def order_by_card(session: AsyncSession, chat_id: int, message_id: int) -> OrderRow | None:
+    """The order whose card is that message (the customer's summary turns into it)."""
+    query = (
+        select(OrderRow)
+        .join(OrderMessageRow, OrderMessageRow.order_id == OrderRow.id)
+        .where(OrderMessageRow.chat_id == chat_id, OrderMessageRow.message_id == message_id)
+    )
+    return (await session.scalars(query)).first()
+
+
 # orders ------------------------------------------------------------------------------------------
 
 

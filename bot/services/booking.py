@@ -153,6 +153,9 @@ class Booking:
         """Place the order: the order, its meeting job and the owner's notice in one transaction."""
         draft = await self._drafts.get(customer.id)
         if draft is None or draft.flow != FLOW or draft.step != "summary" or draft.nonce != nonce:
+            placed = await self._placed_from(customer, card_message_id)
+            if placed is not None:
+                return placed  # the same Confirm again (a replay after a crash, or a double tap)
             raise StaleAction(texts.DRAFT_GONE)
         now = utcnow()
         async with self._sessions.begin() as session:
@@ -169,7 +172,17 @@ class Booking:
             row = await self._insert(session, service, customer, draft, start, end)
             await repos.add_order_message(session, row.id, customer.id, card_message_id, "customer")
             await self._outbox.send_card(session, row.id, service.owner_id, "owner")
+            await self._outbox.refresh_cards(
+                session, row.id
+            )  # the card appears even if this process dies now
             await repos.drop_draft(session, customer.id)
+            return await order_of(session, row)
+
+    async def _placed_from(self, customer: Person, card_message_id: int) -> Order | None:
+        async with self._sessions() as session:
+            row = await repos.order_by_card(session, customer.id, card_message_id)
+            if row is None or row.customer_id != customer.id:
+                return None
             return await order_of(session, row)
 
     async def _insert(

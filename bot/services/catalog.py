@@ -53,12 +53,19 @@ class Catalog:
         self._people = people
         self._accounts = accounts
 
-    async def create(self, owner: Person, name: str, duration: str | int) -> Service:
+    async def create(
+        self, owner: Person, name: str, duration: str | int, source_update: int | None = None
+    ) -> Service:
+        """Create a service; the same `source_update` (a replayed Telegram update) returns the same one."""
         clean_name = valid_name(name, SERVICE_NAME_MAX)
         minutes = valid_duration(duration)
         timezone = await self._people.timezone_of(owner.id)
         now = utcnow()
         async with self._sessions.begin() as session:
+            if source_update is not None:
+                existing = await repos.service_by_source_update(session, source_update)
+                if existing is not None and existing.owner_id == owner.id:
+                    return service_of(existing)
             await repos.upsert_user(session, owner.id, owner.first_name[:256], owner.username, now)
             row = ServiceRow(
                 code=secrets.token_urlsafe(9),
@@ -67,6 +74,7 @@ class Catalog:
                 duration_min=minutes,
                 timezone=timezone,
                 zoom_enabled=False,
+                source_update=source_update,
                 created_at=now,
             )
             session.add(row)
