@@ -117,8 +117,10 @@ async def test_confirming_twice_or_with_an_old_summary_places_nothing_more(servi
     nonce = await _to_summary(services, ALICE, service.code, _tomorrow_ten())
     order = await services.booking.confirm(ALICE, nonce, 100)
     assert order.status == OrderStatus.NEW and order.name == "Consultation — Alice"
+    again = await services.booking.confirm(ALICE, nonce, 100)  # the same press replayed after a crash
+    assert again.id == order.id
     with pytest.raises(StaleAction):
-        await services.booking.confirm(ALICE, nonce, 100)
+        await services.booking.confirm(ALICE, nonce, 101)  # an old summary elsewhere places nothing
     async with services.sessions() as session:
         assert await session.scalar(select(func.count(OrderRow.id))) == 1
         # Zoom is Off: no meeting job; the owner's card is queued.
