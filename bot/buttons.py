@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 _PATTERN = re.compile(r"^[a-z]{1,3}(:[A-Za-z0-9_-]{1,24}){0,5}$")
 MAX_BYTES = 64
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,9 @@ class Press:
 
     def int_arg(self, index: int) -> int | None:
         value = self.args[index] if index < len(self.args) else ""
-        return int(value) if value.isdigit() and len(value) <= 18 else None
+        if not (value.isascii() and value.isdecimal()) or len(value) > 10 or int(value) > MAX_ID:
+            return None
+        return int(value)
 
     def arg(self, index: int) -> str | None:
         return self.args[index] if index < len(self.args) else None
@@ -30,14 +33,14 @@ class Press:
 
 def data(verb: str, *args: object) -> str:
     value = ":".join([verb, *(str(arg) for arg in args)])
-    if len(value.encode()) > MAX_BYTES or not _PATTERN.match(value):
+    if len(value.encode()) > MAX_BYTES or not _PATTERN.fullmatch(value):
         raise ValueError(f"callback data would be invalid: {value!r}")
     return value
 
 
 def parse(value: str | None) -> Press | None:
     """The press, or None for anything that is not data this bot could have made."""
-    if not value or len(value.encode()) > MAX_BYTES or not _PATTERN.match(value):
+    if not value or len(value.encode()) > MAX_BYTES or not _PATTERN.fullmatch(value):
         return None
     verb, *args = value.split(":")
     return Press(verb, tuple(args))

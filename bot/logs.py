@@ -8,7 +8,10 @@ import re
 from bot.settings import Settings
 
 _BOT_TOKEN = re.compile(r"\d{5,20}:[A-Za-z0-9_-]{30,}")
-_BEARER = re.compile(r"(?i)(bearer\s+|access_token=|refresh_token=|code=|token=)[A-Za-z0-9._~+/=-]+")
+_BEARER = re.compile(
+    r"(?i)(bearer\s+|access_token=|refresh_token=|code=|token=|state=|code_challenge=|code_verifier=)"
+    r"[A-Za-z0-9._~+/%=-]+"
+)
 
 
 class SecretMask(logging.Filter):

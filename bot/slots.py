@@ -26,9 +26,11 @@ def day_starts(day: date, timezone: str, duration_min: int) -> list[datetime]:
     opening = datetime.combine(day, DAY_START)
     closing = datetime.combine(day, DAY_END)
     length = timedelta(minutes=duration_min)
+    # A service longer than the working day can still start at opening time.
+    last = max(closing - length, opening)
     starts = []
     wall = opening
-    while wall + length <= closing:
+    while wall <= last:
         starts.append(wall.replace(tzinfo=zone))
         wall += STEP
     return starts

@@ -23,13 +23,19 @@ POLL_TIMEOUT = 10
 
 
 class UpdateIntake:
-    """Feeds updates to the application, skipping any already processed."""
+    """Feeds updates to the application, skipping any already processed.
+
+    Chats are served side by side, each chat's updates in order, so one busy or flooding chat does not
+    hold up the others. Polling confirms an update to Telegram only once it and every earlier one are
+    done, so a crash loses nothing; the database says which of the returned ones were already handled.
+    """
 
     def __init__(self, application: Application, sessions: async_sessionmaker[AsyncSession]) -> None:  # type: ignore[type-arg]
         self._application = application
         self._sessions = sessions
         self._stopping = asyncio.Event()
-        self._lock = asyncio.Lock()
+        self._chains: dict[int, asyncio.Task[None]] = {}
+        self._inflight: set[int] = set()
 
     async def process(self, update: Update) -> None:
         async with self._sessions() as session:
@@ -42,10 +48,14 @@ class UpdateIntake:
     async def receive_json(self, body: bytes) -> int:
         try:
             data = json.loads(body)
-            update = Update.de_json(data, self._application.bot)
-        except (ValueError, TypeError, KeyError):
+        except ValueError:
             return 400
-        if update is None:
+        update_id = data.get("update_id") if isinstance(data, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < 2**63:
+            return 400
+        try:
+            update = Update.de_json(data, self._application.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
             return 400
         await self.process(update)
         return 200
@@ -54,11 +64,10 @@ class UpdateIntake:
         self._stopping.set()
 
     async def poll(self) -> None:
-        """Long-poll getUpdates until stopped; confirmed offsets come from the database after a restart."""
+        """Long-poll getUpdates until stopped, then let the chats being served finish."""
         async with self._sessions.begin() as session:
             await repos.forget_updates(session, utcnow() - timedelta(days=2))
-            last = await repos.last_update_id(session)
-        offset = last + 1 if last is not None else None
+        offset: int | None = None  # Telegram keeps everything not yet confirmed
         delay = 1.0
         while not self._stopping.is_set():
             try:
@@ -79,9 +88,44 @@ class UpdateIntake:
                 await self._sleep(delay)
                 delay = min(delay * 2, 30)
                 continue
-            for update in updates:
-                await self.process(update)
-                offset = update.update_id + 1
+            fresh = [update for update in updates if update.update_id not in self._inflight]
+            for update in fresh:
+                self._dispatch(update)
+            if updates:
+                newest = max(update.update_id for update in updates) + 1
+                offset = min(self._inflight, default=newest)
+            if updates and not fresh:
+                await self._sleep(0.3)  # only updates still being handled came back: don't spin
+        await self._drain()
+
+    def _dispatch(self, update: Update) -> None:
+        """Handle the update after the previous one of the same chat."""
+        chat = update.effective_chat or update.effective_user
+        key = chat.id if chat is not None else 0
+        previous = self._chains.get(key)
+        self._inflight.add(update.update_id)
+        task = asyncio.create_task(self._after(previous, update))
+        self._chains[key] = task
+
+        def finished(done: asyncio.Task[None]) -> None:
+            self._inflight.discard(update.update_id)
+            if self._chains.get(key) is done:
+                del self._chains[key]
+
+        task.add_done_callback(finished)
+
+    async def _after(self, previous: asyncio.Task[None] | None, update: Update) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})
+        try:
+            await self.process(update)
+        except Exception:
+            log.exception("Update %s could not be handled", update.update_id)
+
+    async def _drain(self, seconds: float = 15) -> None:
+        chains = list(self._chains.values())
+        if chains:
+            await asyncio.wait(chains, timeout=seconds)
 
     async def _fetch(self, offset: int | None) -> tuple[Update, ...]:
         """One long poll, abandoned at once when stopping (unconfirmed updates come again next time)."""

@@ -40,4 +40,6 @@ def person(update: Update) -> Person:
     user = update.effective_user
     if user is None:
         raise ValueError("update without a user")
-    return Person(id=user.id, first_name=user.first_name or "", username=user.username)
+    first_name = "".join(ch for ch in user.first_name or "" if ch.isprintable())[:256]
+    username = "".join(ch for ch in user.username or "" if ch.isprintable())[:64] or None
+    return Person(id=user.id, first_name=first_name, username=username)

@@ -12,7 +12,7 @@ from bot.errors import SlotTaken, UserError
 from bot.services.booking import Summary, parse_day
 from bot.services.drafts import Draft
 from handlers.deps import Context, deps, person
-from handlers.render import edit_or_send, plain
+from handlers.render import edit_or_send
 
 
 async def open_service(update: Update, context: Context, code: str) -> None:
@@ -45,8 +45,7 @@ async def show_times(update: Update, context: Context, press: Press) -> None:
         raise UserError(texts.STALE_BUTTON)
     starts = await booking.free_times(service, day)
     if not starts:
-        await _answer(update, plain(texts.NO_TIMES.format(day=views.day_label(day))))
-        return
+        raise UserError(texts.NO_TIMES.format(day=views.day_label(day)))
     text = texts.PICK_TIME.format(
         name=escape(service.name), day=views.day_label(day), timezone=escape(service.timezone)
     )
@@ -60,10 +59,9 @@ async def ask_name(update: Update, context: Context, press: Press) -> None:
     booking = deps(context).booking
     try:
         _, default = await booking.pick_time(me, press.arg(0), press.arg(1))
-    except UserError as exc:
-        await _answer(update, plain(str(exc)))
+    except UserError:
         await show_days(update, context, Press("ob", (press.arg(0) or "",)))
-        return
+        raise
     draft = await deps(context).drafts.get(me.id)
     nonce = draft.nonce if draft else "x"
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Skip", callback_data=data("os", nonce))]])
@@ -111,10 +109,9 @@ async def confirm(update: Update, context: Context, press: Press) -> None:
     services = deps(context)
     try:
         order = await services.booking.confirm(person(update), press.arg(0), query.message.message_id)
-    except SlotTaken as exc:
-        await _answer(update, plain(str(exc)))
+    except SlotTaken:
         await show_days(update, context, Press("ob", (await _draft_service_code(update, context),)))
-        return
+        raise
     text, keyboard = views.order_card(order, "customer")
     await edit_or_send(update, text, keyboard)
     await services.desk.refresh_cards_now(order.id)
@@ -135,8 +132,3 @@ async def abort(update: Update, context: Context, press: Press) -> None:
     if draft is not None and draft.nonce == press.arg(0):
         await deps(context).drafts.drop(me.id)
     await edit_or_send(update, texts.CANCELLED, None)
-
-
-async def _answer(update: Update, text: str) -> None:
-    if update.callback_query is not None:
-        await update.callback_query.answer(text[:200], show_alert=True)

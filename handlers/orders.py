@@ -7,9 +7,9 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import texts, views
+from bot import slots, texts, views
 from bot.buttons import Press, data
-from bot.domain import Order
+from bot.domain import Order, utcnow
 from bot.errors import UserError
 from bot.services.booking import parse_day, parse_local
 from bot.services.catalog import DURATION_MAX, DURATION_MIN, valid_duration, valid_name
@@ -109,8 +109,8 @@ async def reschedule_time(update: Update, context: Context, press: Press) -> Non
     """Ask to confirm the new start."""
     order, _ = await deps(context).desk.active_order_for(person(update).id, press.int_arg(0), "rs")
     start = parse_local(press.arg(1), order.timezone)
-    if start is None:
-        raise UserError(texts.STALE_BUTTON)
+    if start is None or not slots.is_offered(start, order.timezone, order.duration_min, utcnow()):
+        raise UserError(texts.SLOT_NOT_OFFERED)
     text = texts.ACTION_ASK["rs"].format(
         id=order.id, old=views.when(order.start_at, order.timezone), new=views.when(start, order.timezone)
     )
@@ -199,6 +199,9 @@ async def _card(context: Context, order_id: int, role: str) -> tuple[str, Inline
 
 
 async def keep(update: Update, context: Context, press: Press) -> None:
-    """Back on an action question: nothing changes."""
-    await deps(context).drafts.drop(person(update).id)
+    """Back on an action question: nothing changes (and only that order's pending edit is dropped)."""
+    drafts = deps(context).drafts
+    draft = await drafts.get(person(update).id)
+    if draft and draft.flow in (RENAME, DURATION) and draft.data.get("order_id") == press.int_arg(0):
+        await drafts.drop(person(update).id)
     await edit_or_send(update, texts.KEPT_AS_IS.format(id=press.int_arg(0) or "?"), None)

@@ -27,7 +27,7 @@ async def new_service(update: Update, context: Context) -> None:
     services = deps(context)
     args = context.args or []
     if args:
-        if len(args) < 2 or not args[0].isdigit():
+        if len(args) < 2 or not (args[0].isascii() and args[0].isdecimal()):
             raise UserError(texts.NEW_SERVICE_USAGE)
         service = await services.catalog.create(me, " ".join(args[1:]), args[0], update.update_id)
         await _created(update, context, service)
@@ -101,20 +101,19 @@ async def list_services(update: Update, context: Context) -> None:
         await send(update, text, keyboard)
 
 
-async def toggle_zoom(update: Update, context: Context, press: Press) -> None:
-    """The Zoom switch on a service card."""
+async def toggle_zoom(update: Update, context: Context, press: Press) -> str | None:
+    """The Zoom switch on a service card; returns the toast to show."""
     outcome = await deps(context).catalog.toggle_zoom(
         person(update).id, press.int_arg(0), press.arg(1) == "1"
     )
     if outcome.connect_url:
         text = texts.ZOOM_NEEDS_CONNECT.format(name=escape(outcome.service.name))
         await send(update, text, _connect_keyboard(outcome.connect_url))
-        return
+        return None
     text, keyboard = views.service_card(outcome.service, context.bot.username)
     await edit_or_send(update, text, keyboard)
     template = texts.ZOOM_NOW_ON if outcome.service.zoom_enabled else texts.ZOOM_NOW_OFF
-    if update.callback_query is not None:
-        await update.callback_query.answer(plain(template.format(name=escape(outcome.service.name)))[:200])
+    return plain(template.format(name=escape(outcome.service.name)))
 
 
 def _connect_keyboard(url: str) -> InlineKeyboardMarkup:

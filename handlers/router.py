@@ -15,7 +15,8 @@ from handlers import common, ordering, orders, owner
 from handlers.deps import Context, deps, person
 from handlers.render import plain, send
 
-ButtonHandler = Callable[[Update, Context, Press], Awaitable[None]]
+# A button handler may return a short text to show as a toast; it raises UserError for an alert.
+ButtonHandler = Callable[[Update, Context, Press], Awaitable[str | None]]
 
 BUTTONS: dict[str, ButtonHandler] = {
     "zt": owner.toggle_zoom,
@@ -70,11 +71,11 @@ async def on_button(update: Update, context: Context) -> None:
         await query.answer(plain(texts.STALE_BUTTON), show_alert=True)
         return
     try:
-        await handler(update, context, press)
+        toast = await handler(update, context, press)
     except UserError as exc:
         await query.answer(plain(str(exc))[:200], show_alert=True)
         return
-    await query.answer()
+    await query.answer(toast[:200] if toast else None)
 
 
 async def on_text(update: Update, context: Context) -> None:

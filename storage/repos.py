@@ -307,10 +307,6 @@ async def mark_update(session: AsyncSession, update_id: int, now: datetime) -> b
     return True
 
 
-async def last_update_id(session: AsyncSession) -> int | None:
-    return await session.scalar(select(func.max(ProcessedUpdateRow.update_id)))
-
-
 async def forget_updates(session: AsyncSession, before: datetime) -> None:
     await session.execute(delete(ProcessedUpdateRow).where(ProcessedUpdateRow.processed_at < before))
 

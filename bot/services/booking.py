@@ -48,7 +48,10 @@ def parse_local(value: str | None, timezone: str) -> datetime | None:
         naive = datetime.strptime(value or "", "%Y%m%d%H%M")  # noqa: DTZ007 - local wall time of the service
     except ValueError:
         return None
-    return naive.replace(tzinfo=ZoneInfo(timezone)).astimezone(ZoneInfo("UTC"))
+    try:
+        return naive.replace(tzinfo=ZoneInfo(timezone)).astimezone(ZoneInfo("UTC"))
+    except OverflowError:  # year 1 or 9999 shifted out of range
+        return None
 
 
 def default_order_name(service: Service, customer: Person) -> str:

@@ -21,8 +21,13 @@ DURATION_MIN = 5
 DURATION_MAX = 720
 
 
+def printable(value: str) -> str:
+    """The text without control characters (NUL cannot even be stored in PostgreSQL)."""
+    return "".join(ch if ch.isprintable() else " " for ch in value)
+
+
 def valid_name(value: str, limit: int) -> str:
-    name = " ".join(value.split())
+    name = " ".join(printable(value).split())
     if not name:
         raise UserError(texts.NAME_EMPTY.format(max=limit))
     if len(name) > limit:
@@ -32,7 +37,11 @@ def valid_name(value: str, limit: int) -> str:
 
 def valid_duration(value: str | int) -> int:
     text = str(value).strip().removesuffix("min").strip()
-    if not text.isdigit() or len(text) > 4 or not DURATION_MIN <= int(text) <= DURATION_MAX:
+    if (
+        not (text.isascii() and text.isdecimal())
+        or len(text) > 4
+        or not DURATION_MIN <= int(text) <= DURATION_MAX
+    ):
         raise UserError(texts.DURATION_BAD.format(min=DURATION_MIN, max=DURATION_MAX))
     return int(text)
 

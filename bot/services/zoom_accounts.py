@@ -108,10 +108,15 @@ class ZoomAccounts:
             return CallbackResult(False, texts.ZOOM_NOT_CONFIGURED)
         try:
             tokens = await self._oauth.exchange_code(code, verifier)
-            me = await self._zoom.me(tokens.access_token)
         except ZoomError as exc:
             log.warning("Zoom login of owner %s failed: %s", owner_id, type(exc).__name__)
             return await self._failed(owner_id, "Zoom did not accept the login.")
+        try:
+            me = await self._zoom.me(tokens.access_token)
+        except ZoomError as exc:
+            log.warning("Reading the Zoom user of owner %s failed: %s", owner_id, type(exc).__name__)
+            await self._revoke_quietly(tokens.refresh_token, owner_id)
+            return await self._failed(owner_id, "Zoom did not tell which account logged in.")
         service_name = await self._store(owner_id, service_id, me.id, me.account_id, me.email, tokens)
         await self._tell_connected(owner_id, me.email, service_name)
         return CallbackResult(True, texts.CALLBACK_PAGE_OK)
@@ -206,12 +211,18 @@ class ZoomAccounts:
                 return False
             token = self._cipher.decrypt(row.refresh_token_enc) if row.refresh_token_enc else None
             await self._switch_off(session, row, None)
-        if token and self._oauth is not None:
-            try:
-                await self._oauth.revoke(token)
-            except ZoomError as exc:
-                log.warning("Revoking the Zoom token of owner %s failed: %s", owner_id, type(exc).__name__)
+        if token:
+            await self._revoke_quietly(token, owner_id)
         return True
+
+    async def _revoke_quietly(self, token: str, owner_id: int) -> None:
+        """Best effort: the tokens are already forgotten here whatever Zoom answers."""
+        if self._oauth is None:
+            return
+        try:
+            await self._oauth.revoke(token)
+        except ZoomError as exc:
+            log.warning("Revoking the Zoom token of owner %s failed: %s", owner_id, type(exc).__name__)
 
     async def deauthorized(self, zoom_user_id: str, account_id: str) -> int:
         """The app was removed in Zoom's Marketplace: forget that user's tokens. Idempotent."""

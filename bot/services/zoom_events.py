@@ -35,9 +35,13 @@ class Answer:
     body: dict[str, Any]
 
 
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def event_key(data: dict[str, Any]) -> str:
-    payload = data.get("payload") or {}
-    obj = payload.get("object") or {}
+    payload = _object(data.get("payload"))
+    obj = _object(payload.get("object"))
     subject = obj.get("uuid") or obj.get("id") or payload.get("user_id") or ""
     return f"{data.get('event')}:{data.get('event_ts')}:{subject}"[:256]
 
@@ -65,7 +69,7 @@ class ZoomEvents:
             return Answer(400, {"error": "body is not an object"})
         event = str(data.get("event", ""))
         if event == "endpoint.url_validation":
-            plain = str((data.get("payload") or {}).get("plainToken", ""))
+            plain = str(_object(data.get("payload")).get("plainToken", ""))[:256]
             return Answer(200, webhook.url_validation_answer(self._secret, plain))
         if event in HANDLED:
             async with self._sessions.begin() as session:
@@ -77,24 +81,26 @@ class ZoomEvents:
 
     async def run(self, job: Job) -> Outcome:
         event = str(job.payload.get("event", ""))
-        payload = job.payload.get("payload") or {}
+        payload = _object(job.payload.get("payload"))
         if event == "app_deauthorized":
             count = await self._accounts.deauthorized(
                 str(payload.get("user_id", "")), str(payload.get("account_id", ""))
             )
             log.info("Zoom app removed by a user: %s connection(s) switched off", count)
         elif event == "meeting.deleted":
-            await self._meeting_deleted(payload.get("object") or {})
+            await self._meeting_deleted(_object(payload.get("object")))
         elif event == "meeting.updated":
-            await self._meeting_updated(payload.get("object") or {})
+            await self._meeting_updated(_object(payload.get("object")))
         return Done()
 
     async def _order(self, session: AsyncSession, obj: dict[str, Any]) -> OrderRow | None:
         try:
             meeting_id = int(obj.get("id", 0))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
-        row = await repos.order_by_meeting(session, meeting_id) if meeting_id else None
+        if not 0 < meeting_id < 2**63:
+            return None
+        row = await repos.order_by_meeting(session, meeting_id)
         return row if row is not None and row.status in ACTIVE_STATUSES else None
 
     async def _meeting_deleted(self, obj: dict[str, Any]) -> None:

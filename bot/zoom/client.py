@@ -206,7 +206,7 @@ def retry_at(response: httpx.Response, *, daily: bool, now: datetime | None = No
     """When to try again: Retry-After as seconds or as a date; a daily limit without it ends at 00:00 UTC."""
     now = now or datetime.now(UTC)
     header = response.headers.get("retry-after", "").strip()
-    if header.isdigit():
+    if header.isascii() and header.isdecimal() and len(header) <= 9:
         return now + timedelta(seconds=int(header))
     if header:
         try:

@@ -20,7 +20,7 @@ def verify(secret: str, headers: dict[str, str], body: bytes, now: float | None 
         return False
     timestamp = headers.get("x-zm-request-timestamp", "")
     given = headers.get("x-zm-signature", "")
-    if not timestamp.isdigit() or not given:
+    if not (timestamp.isascii() and timestamp.isdecimal()) or len(timestamp) > 12 or not given:
         return False
     current = time.time() if now is None else now
     if abs(current - int(timestamp)) > MAX_AGE_SECONDS:
