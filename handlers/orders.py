@@ -49,14 +49,19 @@ async def show_page(update: Update, context: Context, offset: int, service_id: i
 
 
 async def next_page(update: Update, context: Context, press: Press) -> None:
-    """The More orders button."""
-    service_id = press.int_arg(1) or None
-    await show_page(update, context, press.int_arg(0) or 0, service_id)
+    """The More orders button (service 0: all the user's orders)."""
+    offset, service_id = press.int_arg(0), press.int_arg(1)
+    if offset is None or service_id is None:
+        raise UserError(texts.STALE_BUTTON)
+    await show_page(update, context, offset, service_id or None)
 
 
 async def service_orders(update: Update, context: Context, press: Press) -> None:
     """The Orders button on a service card."""
-    await show_page(update, context, 0, press.int_arg(0))
+    service_id = press.int_arg(0)
+    if service_id is None:
+        raise UserError(texts.STALE_BUTTON)
+    await show_page(update, context, 0, service_id)
 
 
 async def begin(update: Update, context: Context, press: Press) -> None:
