@@ -1,0 +1,23 @@
+"""Fixtures of the fault tests: the Telegram sandbox's control client and the `soak` marker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sandbox.harness import Sandbox
+from sandbox.telegram_client import TelegramControl
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "soak: a long test under random faults; runs only with RUN_SOAK=1 (bench and CI scripts)"
+    )
+
+
+@pytest.fixture
+def telegram(sandbox: Sandbox) -> Iterator[TelegramControl]:
+    """Faults and the call log of the Telegram emulator."""
+    with TelegramControl(sandbox.telegram_server.url) as control:
+        yield control

@@ -1,0 +1,273 @@
+"""Steps and checks shared by the fault tests: many customers ordering at once, what Zoom and Telegram saw."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sandbox.harness import Sandbox
+from sandbox.telegram_client import SentMessage, TelegramUser
+from tests.e2e.journeys import Shop, connect_zoom, create_service, join_url, person
+
+T = TypeVar("T")
+CREATE_PATH = "/v2/users/me/meetings"
+ORDER_HEADER = re.compile(r"^Order #(\d+) ·")
+SLOTS_PER_DAY = 18  # a 30-minute service: 09:00 … 17:30
+
+
+def eventually(check: Callable[[], T | None], timeout: float, description: str, interval: float = 0.1) -> T:
+    """The first truthy value of `check()`, polling until `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not within {timeout:g}s: {description}")
+        time.sleep(interval)
+
+
+def stays_the_same(measure: Callable[[], T], seconds: float) -> T:
+    """Assert that `measure()` does not change during a short bounded window; returns its value."""
+    first = measure()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = measure()
+        assert now == first, f"changed from {first!r} to {now!r} while it should stay the same"
+    return first
+
+
+def zoom_requests(sandbox: Sandbox, method: str, path: str) -> list[dict[str, Any]]:
+    """Requests the bot made to the emulated Zoom with this method and exact path."""
+    return [r for r in sandbox.zoom_control.requests() if r["method"] == method and r["path"] == path]
+
+
+def creates(sandbox: Sandbox) -> list[dict[str, Any]]:
+    """Every meeting-create request, whatever its outcome."""
+    return zoom_requests(sandbox, "POST", CREATE_PATH)
+
+
+def refreshes(sandbox: Sandbox) -> list[dict[str, Any]]:
+    return [c for c in sandbox.zoom_control.token_calls() if c["grant_type"] == "refresh_token"]
+
+
+def live_meetings(sandbox: Sandbox, email: str | None = None) -> list[dict[str, Any]]:
+    return [m for m in sandbox.zoom_control.meetings(email) if not m["deleted"]]
+
+
+def marker_of(meeting: dict[str, Any]) -> int | None:
+    """The order number in a meeting's agenda marker `[telegram-order-N]`."""
+    found = re.search(r"\[telegram-order-(\d+)\]", str(meeting.get("agenda", "")))
+    return int(found.group(1)) if found else None
+
+
+def slot(index: int) -> tuple[int, str]:
+    """The day (from tomorrow) and start label of the index-th half-hour slot of a 30-minute service."""
+    day, within = divmod(index, SLOTS_PER_DAY)
+    return 1 + day, f"{9 + within // 2:02d}:{(within % 2) * 30:02d}"
+
+
+def order_number(message: SentMessage) -> int | None:
+    found = ORDER_HEADER.match(message.text)
+    return int(found.group(1)) if found else None
+
+
+def reach_summary(customer: TelegramUser, code: str, day_index: int, time_label: str) -> SentMessage:
+    """Open the service link, pick the day and time, skip the name: the summary with Confirm."""
+    customer.send(f"/start s_{code}")
+    offer = customer.wait_for(
+        lambda m: any(b.text == "Order" for row in m.buttons for b in row), 20, "the Order button"
+    )
+    customer.press(offer, "Order")
+    days = customer.wait_for(lambda m: "Pick a day" in m.text, 20, "the days")
+    customer.press(days, days.buttons[day_index // 3][day_index % 3].text)
+    times = customer.wait_for(lambda m: "Pick a start time" in m.text, 20, "the times")
+    customer.press(times, time_label)
+    ask = customer.wait_for(lambda m: "What should the order be called" in m.text, 20, "the name step")
+    customer.press(ask, "Skip")
+    return customer.wait_for(lambda m: "Please check your order" in m.text, 20, "the summary")
+
+
+def confirm(customer: TelegramUser, summary: SentMessage) -> SentMessage:
+    """Press Confirm; returns the order card the summary turned into."""
+    customer.press(summary, "Confirm")
+    return customer.wait_for(
+        lambda m: m.message_id == summary.message_id and order_number(m) is not None, 20, "the order card"
+    )
+
+
+@dataclass
+class Placed:
+    """One placed order as the customer saw it."""
+
+    customer: TelegramUser
+    number: int
+    card_id: int
+
+
+def customers(sandbox: Sandbox, count: int, first_id: int, prefix: str = "Customer") -> list[TelegramUser]:
+    return [person(sandbox, first_id + i, f"{prefix}{first_id + i}") for i in range(count)]
+
+
+def place_orders(shop: Shop, people: Sequence[TelegramUser], first_slot: int = 0) -> list[Placed]:
+    """Every customer reaches the summary at the same time, then all confirm in quick succession."""
+
+    def summary(index: int) -> SentMessage:
+        day, label = slot(first_slot + index)
+        return reach_summary(people[index], shop.code, day, label)
+
+    def confirmed(index: int, summary: SentMessage) -> Placed:
+        card = confirm(people[index], summary)
+        number = order_number(card)
+        assert number is not None
+        return Placed(people[index], number, card.message_id)
+
+    with ThreadPoolExecutor(max_workers=min(10, len(people))) as pool:
+        summaries = list(pool.map(summary, range(len(people))))
+        return list(pool.map(confirmed, range(len(people)), summaries))
+
+
+def owner_cards(owner: TelegramUser) -> dict[int, SentMessage]:
+    """The owner's order cards by order number (the newest message for each)."""
+    cards: dict[int, SentMessage] = {}
+    for message in owner.bot_messages():
+        number = order_number(message)
+        if number is not None:
+            cards[number] = message
+    return cards
+
+
+def customer_card(placed: Placed) -> SentMessage:
+    return next(m for m in placed.customer.bot_messages() if m.message_id == placed.card_id)
+
+
+def links_in_both_chats(owner: TelegramUser, orders: Sequence[Placed], timeout: float) -> dict[int, str]:
+    """Wait until every order's card carries the Join button in both chats; the join URL per order."""
+
+    def all_there() -> dict[int, str] | None:
+        cards = owner_cards(owner)
+        links: dict[int, str] = {}
+        for placed in orders:
+            mine, theirs = customer_card(placed), cards.get(placed.number)
+            if theirs is None or join_url(mine) is None or join_url(mine) != join_url(theirs):
+                return None
+            links[placed.number] = str(join_url(mine))
+        return links
+
+    try:
+        return eventually(all_there, timeout, "the Join link on every order in both chats", interval=0.3)
+    except AssertionError:
+        missing = [p.number for p in orders if join_url(customer_card(p)) is None]
+        raise AssertionError(
+            f"orders without a Join link in the customer's chat: {missing}\n"
+            f"owner's chat:\n{owner.transcript()[-4000:]}"
+        ) from None
+
+
+def assert_one_meeting_per_order(sandbox: Sandbox, links: dict[int, str], email: str | None = None) -> None:
+    """Zoom holds exactly one live meeting per order, and its join URL is the one both chats show."""
+    meetings = live_meetings(sandbox, email)
+    by_order: dict[int, list[dict[str, Any]]] = {}
+    for meeting in meetings:
+        number = marker_of(meeting)
+        assert number is not None, f"a meeting without an order marker: {meeting['agenda']!r}"
+        by_order.setdefault(number, []).append(meeting)
+    duplicates = {n: len(found) for n, found in by_order.items() if len(found) != 1}
+    assert not duplicates, f"orders with more than one meeting: {duplicates}"
+    assert set(by_order) == set(links), f"meetings for {sorted(by_order)}, orders {sorted(links)}"
+    for number, link in links.items():
+        assert by_order[number][0]["join_url"] == link, f"order {number} shows another meeting's link"
+
+
+def texts_of(user: TelegramUser, needle: str) -> list[SentMessage]:
+    return [m for m in user.bot_messages() if needle in m.text]
+
+
+def has_button(message: SentMessage, label: str) -> bool:
+    return any(b.text == label for row in message.buttons for b in row)
+
+
+# Load: several owners, many orders placed by customers in parallel (the soak test and the benchmark).
+
+
+def zoom_owners(sandbox: Sandbox, count: int, first_id: int = 1000) -> list[Shop]:
+    """Owners with a 30-minute service each and their own Zoom account, connected and On."""
+    shops = []
+    for index in range(count):
+        owner = person(sandbox, first_id + index, f"Owner{index}")
+        email = f"owner{index}@example.com"
+        sandbox.zoom_control.add_user(email)
+        shop = create_service(owner, 30, f"Service{index}")
+        connect_zoom(sandbox, shop, email)
+        shops.append(shop)
+    return shops
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One order to place: which shop, which slot of that shop."""
+
+    shop: Shop
+    slot_index: int
+
+
+@dataclass
+class Booked:
+    """A placed order with the moment Confirm was pressed (epoch seconds, the sandbox's clock)."""
+
+    placed: Placed
+    shop: Shop
+    confirmed_at: float
+
+
+def plan_orders(shops: Sequence[Shop], count: int) -> list[Planned]:
+    """`count` orders spread round-robin over the shops, each on its own free slot."""
+    return [Planned(shops[i % len(shops)], i // len(shops)) for i in range(count)]
+
+
+def place_in_parallel(
+    people: Sequence[TelegramUser],
+    plan: Sequence[Planned],
+    on_placed: Callable[[int], None] = lambda placed_so_far: None,
+    restarts: Counter[str] | None = None,
+) -> list[Booked]:
+    """Each customer places its share of the plan one order after another; customers run in parallel.
+
+    With `restarts`, a customer whose conversation stalls before Confirm (say, the bot was killed
+    between two steps) opens the link again, as a person would; `restarts` counts how often.
+    """
+    lanes = [list(plan[i :: len(people)]) for i in range(len(people))]
+    booked: list[Booked] = []
+
+    def summary(customer: TelegramUser, planned: Planned) -> SentMessage:
+        day, label = slot(planned.slot_index)
+        for attempt in range(3):
+            try:
+                return reach_summary(customer, planned.shop.code, day, label)
+            except (AssertionError, LookupError):
+                if restarts is None or attempt == 2:
+                    raise
+                restarts[customer.first_name] += 1
+        raise AssertionError("unreachable")
+
+    def run(customer: TelegramUser, mine: list[Planned]) -> None:
+        for planned in mine:
+            ready = summary(customer, planned)
+            pressed = time.time()
+            card = confirm(customer, ready)
+            number = order_number(card)
+            assert number is not None
+            booked.append(Booked(Placed(customer, number, card.message_id), planned.shop, pressed))
+            on_placed(len(booked))
+
+    with ThreadPoolExecutor(max_workers=len(people)) as pool:
+        futures = [pool.submit(run, customer, mine) for customer, mine in zip(people, lanes, strict=True)]
+        for future in futures:
+            future.result()
+    return booked

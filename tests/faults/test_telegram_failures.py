@@ -1,0 +1,123 @@
+"""Telegram failing the bot: flood control, a customer who blocked the bot, edits that change nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.harness import BotProcess, Sandbox
+from sandbox.telegram_client import BotCall, TelegramControl
+from tests.e2e.journeys import Shop, connect_zoom, create_service, has_join, join_url, person
+from tests.faults.steps import (
+    CREATE_PATH,
+    confirm,
+    customers,
+    eventually,
+    owner_cards,
+    reach_summary,
+    slot,
+    stays_the_same,
+    texts_of,
+)
+
+SORRY = "something went wrong"
+
+
+@pytest.fixture
+def shop(sandbox: Sandbox, bot: BotProcess) -> Shop:
+    owner = person(sandbox, 11, "Olivia")
+    created = create_service(owner, 30, "Tutoring")
+    connect_zoom(sandbox, created)
+    return created
+
+
+def sends_to(telegram: TelegramControl, chat_id: int) -> list[BotCall]:
+    return [c for c in telegram.calls("sendMessage") if c.params.get("chat_id") in (chat_id, str(chat_id))]
+
+
+def calls_to(telegram: TelegramControl, chat_id: int, status: int) -> list[BotCall]:
+    return [
+        c
+        for c in telegram.calls()
+        if c.params.get("chat_id") in (chat_id, str(chat_id)) and c.status == status
+    ]
+
+
+def test_flood_control_on_send_message_delays_the_message_but_it_arrives_once(
+    sandbox: Sandbox, shop: Shop, telegram: TelegramControl
+) -> None:
+    customer = customers(sandbox, 1, 100)[0]
+    day, label = slot(0)
+    summary = reach_summary(customer, shop.code, day, label)
+    # More 429s than the bot retries in place: the delivery job itself must come back later.
+    telegram.fail_next("sendMessage", status=429, retry_after=2, count=4)
+    card = confirm(customer, summary)
+
+    owners = shop.owner.wait_for(has_join, timeout=40, description="the owner's order with the Join button")
+    mine = customer.wait_for(has_join, timeout=20, description="the customer's Join button")
+    assert join_url(owners) == join_url(mine) and mine.message_id == card.message_id
+    assert len(owner_cards(shop.owner)) == 1
+    assert len([m for m in shop.owner.bot_messages() if m.text.startswith("Order #1 ·")]) == 1
+    attempts = sends_to(telegram, shop.owner.user_id)
+    refused = [c for c in attempts if c.status == 429]
+    assert len(refused) == 4, [(c.status, c.at) for c in attempts]
+    for before, after in zip(attempts, attempts[1:], strict=False):
+        if before.status == 429:  # every retry waited the retry_after Telegram asked for
+            assert after.at - before.at >= 2 - 0.05, [(c.status, c.at) for c in attempts]
+    assert not texts_of(customer, SORRY) and not texts_of(shop.owner, SORRY)
+
+
+def test_a_customer_who_blocked_the_bot_does_not_stop_the_owner_or_cause_retries(
+    sandbox: Sandbox, shop: Shop, telegram: TelegramControl
+) -> None:
+    owner = shop.owner
+    customer = customers(sandbox, 1, 100)[0]
+    sandbox.zoom_control.fault("POST", CREATE_PATH, "delay", count=1, seconds=2)
+    day, label = slot(0)
+    confirm(customer, reach_summary(customer, shop.code, day, label))
+    customer.block_bot()  # before the meeting exists
+
+    owners = owner.wait_for(has_join, timeout=30, description="the owner's order with the Join button")
+    owner.press(owners, "Rename")
+    owner.wait_for_text("Send the new name")
+    owner.send("Renamed while blocked")
+    owner.press(owner.wait_for_text("Rename Order"), "Confirm")
+    told = owner.wait_for(lambda m: "Order #1 changed" in m.text, timeout=30, description="the change notice")
+    assert "Renamed while blocked" in told.text and join_url(told) == join_url(owners)
+
+    refused = [c for c in sends_to(telegram, customer.user_id) if c.status == 403]
+    assert len(refused) == 1, "the change notice to the customer was tried once and dropped"
+    # Every later event may try its own edit of the customer's card once; nothing is retried.
+    blocked = stays_the_same(lambda: len(calls_to(telegram, customer.user_id, status=403)), 3)
+    assert blocked <= 6, calls_to(telegram, customer.user_id, status=403)
+    assert not texts_of(owner, SORRY)
+
+
+def test_an_edit_that_changes_nothing_is_not_an_error(
+    sandbox: Sandbox, bot: BotProcess, shop: Shop, telegram: TelegramControl
+) -> None:
+    customer = person(sandbox, 100, "Carl")
+    customer.send(f"/start s_{shop.code}")
+    customer.press(customer.wait_for_text("Tutoring"), "Order")
+    days = customer.wait_for_text("Pick a day")
+    customer.press(days, days.buttons[0][1].text)
+    times = customer.wait_for_text("Pick a start time")
+    back = times.button("Other days").callback_data
+    assert back is not None
+    # A double tap: both presses reach the bot before the first edit shows; the second changes nothing.
+    customer.press_data(times.message_id, back)
+    customer.press_data(times.message_id, back)
+
+    def not_modified() -> list[BotCall]:
+        return [c for c in telegram.calls("editMessageText") if "not modified" in (c.description or "")]
+
+    eventually(not_modified, 10, "Telegram answering 'message is not modified'")
+    again = customer.wait_for(lambda m: m.message_id == times.message_id and "Pick a day" in m.text)
+    customer.press(again, again.buttons[0][1].text)
+    customer.press(customer.wait_for_text("Pick a start time"), slot(0)[1])
+    customer.press(customer.wait_for_text("What should the order be called"), "Skip")
+    card = confirm(customer, customer.wait_for_text("Please check your order"))
+
+    mine = customer.wait_for(lambda m: m.message_id == card.message_id and has_join(m), timeout=30)
+    assert join_url(mine) == join_url(shop.owner.wait_for(has_join, timeout=20))
+    assert not texts_of(customer, SORRY) and not texts_of(shop.owner, SORRY)
+    assert "Handler failed" not in bot.logs() and "crashed" not in bot.logs()

@@ -1,0 +1,108 @@
+"""The Zoom token lifecycle under load: one refresh for many orders, and a revoked grant end to end."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.harness import BotProcess, Sandbox
+from sandbox.telegram_client import SentMessage, TelegramUser
+from tests.e2e.journeys import connect_zoom, create_service, has_join, person
+from tests.faults.steps import (
+    Placed,
+    assert_one_meeting_per_order,
+    creates,
+    customer_card,
+    customers,
+    eventually,
+    has_button,
+    links_in_both_chats,
+    live_meetings,
+    owner_cards,
+    place_orders,
+    refreshes,
+    stays_the_same,
+    texts_of,
+)
+
+WAITING_RECONNECT = "waiting for the owner to reconnect Zoom"
+
+
+@pytest.mark.parametrize(("expiry", "count"), [("expired_at_zoom", 10), ("about_to_expire", 4)])
+def test_orders_at_once_after_token_expiry_cause_exactly_one_refresh(
+    sandbox: Sandbox, bot: BotProcess, expiry: str, count: int
+) -> None:
+    owner = person(sandbox, 11, "Olivia")
+    shop = create_service(owner, 30, "Tutoring")
+    if expiry == "about_to_expire":
+        # The bot refreshes two minutes before expiry: this token is inside that margin within a second.
+        sandbox.zoom_control.set_token_lifetime(121)
+    connect_zoom(sandbox, shop)
+    sandbox.zoom_control.set_token_lifetime(3599)
+    if expiry == "expired_at_zoom":
+        sandbox.zoom_control.expire_access_tokens()  # the bot still believes its token is good: 401s
+    # A slow token endpoint keeps the first refresh in flight while the other orders' jobs arrive.
+    sandbox.zoom_control.fault("POST", "/oauth/token", "delay", count=1, seconds=2)
+
+    placed = place_orders(shop, customers(sandbox, count, 100))
+
+    links = links_in_both_chats(owner, placed, timeout=60)
+    assert len(set(links.values())) == count
+    calls = refreshes(sandbox)
+    assert len(calls) == 1, calls
+    assert calls[0]["status"] == 200
+    assert_one_meeting_per_order(sandbox, links)
+    assert len([r for r in creates(sandbox) if r["status"] == 201]) == count
+    assert not texts_of(owner, "Zoom stopped accepting")
+
+
+def test_a_revoked_grant_asks_the_owner_once_and_waiting_meetings_follow_the_reconnect(
+    sandbox: Sandbox, bot: BotProcess
+) -> None:
+    owner = person(sandbox, 11, "Olivia")
+    shop = create_service(owner, 30, "Tutoring")
+    connect_zoom(sandbox, shop)
+    sandbox.zoom_control.revoke_user_grants("owner@example.com")
+    # Two orders whose jobs meet the revoked grant together (the refused refresh is slow)...
+    sandbox.zoom_control.fault("POST", "/oauth/token", "delay", count=1, seconds=2)
+    placed = place_orders(shop, customers(sandbox, 2, 100))
+    asked = owner.wait_for(
+        lambda m: has_button(m, "Reconnect Zoom"), timeout=30, description="a Reconnect Zoom button"
+    )
+    assert "reconnect" in asked.text and "owner@example.com" in asked.text
+    # ...and one placed while the bot already knows the owner must reconnect.
+    placed += place_orders(shop, customers(sandbox, 1, 200), first_slot=2)
+
+    eventually(lambda: all_waiting(owner, placed), 30, "every order card saying it waits for a reconnect")
+    cards = owner_cards(owner)
+    for p in placed:
+        for card in (customer_card(p), cards[p.number]):
+            assert not has_join(card) and "Join" not in card.text, card.text
+    assert stays_the_same(lambda: len(texts_of(owner, "Zoom stopped accepting")), 2) == 1
+    assert live_meetings(sandbox) == []
+
+    reconnect(sandbox, owner, asked)
+
+    links = links_in_both_chats(owner, placed, timeout=40)
+    assert_one_meeting_per_order(sandbox, links)
+    assert len(texts_of(owner, "Zoom stopped accepting")) == 1
+    assert len(texts_of(owner, "Zoom is connected")) == 2
+
+
+def all_waiting(owner: TelegramUser, placed: list[Placed]) -> bool:
+    """Every order card, in both chats, says the meeting waits for the owner to reconnect Zoom."""
+    cards = owner_cards(owner)
+    return all(
+        WAITING_RECONNECT in customer_card(p).text
+        and p.number in cards
+        and WAITING_RECONNECT in cards[p.number].text
+        for p in placed
+    )
+
+
+def reconnect(sandbox: Sandbox, owner: TelegramUser, asked: SentMessage) -> None:
+    """The owner opens the Reconnect Zoom link from the message and logs in again."""
+    url = owner.press(asked, "Reconnect Zoom")
+    assert url is not None
+    sandbox.zoom_control.login("owner@example.com")
+    page = sandbox.zoom_control.open_authorize_link(url)
+    assert page.status_code == 200, page.text
