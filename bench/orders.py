@@ -108,7 +108,10 @@ def measure(sandbox: Sandbox, bot: BotProcess, orders: int, owners: int, paralle
     baseline_tokens = len(sandbox.zoom_control.token_calls())
     people = customers(sandbox, parallel, 10_000)
     started = time.time()
-    booked = place_in_parallel(people, plan_orders(shops, orders))
+    try:
+        booked = place_in_parallel(people, plan_orders(shops, orders))
+    except AssertionError as exc:
+        raise SystemExit(f"bench.orders: a conversation stalled: {str(exc).splitlines()[0]}") from exc
     placed = time.time()
     with TelegramControl(sandbox.telegram_server.url) as telegram:
         linked = wait_for_links(telegram, booked, timeout=600)

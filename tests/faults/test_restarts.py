@@ -8,14 +8,10 @@ from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram_client import SentMessage, TelegramControl
 from tests.e2e.journeys import Shop, connect_zoom, create_service, person
 from tests.faults.steps import (
-    CREATE_PATH,
     Placed,
     assert_one_meeting_per_order,
     confirm,
-    creates,
-    eventually,
     links_in_both_chats,
-    live_meetings,
     order_number,
     reach_summary,
     slot,
@@ -68,26 +64,6 @@ def test_kill_9_mid_conversation_continues_from_the_step_and_answers_each_update
     assert len(customer.bot_messages()) == len(calm.bot_messages())
     assert sorted(order_cards_of_owner(shop)) == [1, 2]
     assert not texts_of(customer, DRAFT_GONE)
-
-
-def test_kill_9_while_zoom_creates_the_meeting_resumes_and_adopts_it(
-    sandbox: Sandbox, bot: BotProcess
-) -> None:
-    shop = zoom_shop(sandbox)
-    sandbox.zoom_control.fault("POST", CREATE_PATH, "delay", count=1, seconds=4)
-    customer = person(sandbox, 100, "Carl")
-    day, label = slot(0)
-    card = confirm(customer, reach_summary(customer, shop.code, day, label))
-    eventually(lambda: creates(sandbox), 15, "the create request reaching Zoom")
-    bot.kill()  # while Zoom is still working on the create
-    eventually(lambda: live_meetings(sandbox), 15, "Zoom finishing the create nobody waits for")
-    bot.start()
-
-    placed = [Placed(customer, order_number(card) or 0, card.message_id)]
-    links = links_in_both_chats(shop.owner, placed, timeout=45)
-    assert_one_meeting_per_order(sandbox, links)
-    assert len(creates(sandbox)) == 1, "the meeting was found by its marker, not created again"
-    assert order_cards_of_owner(shop) == [1]
 
 
 def test_kill_9_after_an_order_is_placed_but_before_its_update_is_recorded(
