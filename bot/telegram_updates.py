@@ -36,6 +36,7 @@ class UpdateIntake:
         self._stopping = asyncio.Event()
         self._chains: dict[int, asyncio.Task[None]] = {}
         self._inflight: set[int] = set()
+        self._done: set[int] = set()  # handled ids Telegram may still return (not yet confirmed)
 
     async def process(self, update: Update) -> None:
         async with self._sessions() as session:
@@ -88,15 +89,22 @@ class UpdateIntake:
                 await self._sleep(delay)
                 delay = min(delay * 2, 30)
                 continue
-            fresh = [update for update in updates if update.update_id not in self._inflight]
+            fresh = [
+                u for u in updates if u.update_id not in self._inflight and u.update_id not in self._done
+            ]
             for update in fresh:
                 self._dispatch(update)
             if updates:
-                newest = max(update.update_id for update in updates) + 1
-                offset = min(self._inflight, default=newest)
+                offset = self._next_offset(max(update.update_id for update in updates) + 1)
             if updates and not fresh:
                 await self._sleep(0.3)  # only updates still being handled came back: don't spin
         await self._drain()
+
+    def _next_offset(self, after_newest: int) -> int:
+        """Confirm everything before the oldest update still being handled (or all that were seen)."""
+        offset = min(self._inflight, default=after_newest)
+        self._done = {update_id for update_id in self._done if update_id >= offset}
+        return offset
 
     def _dispatch(self, update: Update) -> None:
         """Handle the update after the previous one of the same chat."""
@@ -109,6 +117,7 @@ class UpdateIntake:
 
         def finished(done: asyncio.Task[None]) -> None:
             self._inflight.discard(update.update_id)
+            self._done.add(update.update_id)
             if self._chains.get(key) is done:
                 del self._chains[key]
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import utcnow
@@ -187,25 +188,22 @@ class Worker:
                 log.warning("Could not extend the lease of job %s", job_id, exc_info=True)
 
     async def _record(self, job: Job, outcome: Outcome) -> None:
+        """Write the outcome, unless the job was queued again while it ran: then it simply runs again."""
         now = utcnow()
+        values: dict[str, Any] = {"locked_until": None, "updated_at": now, "progress": dict(job.progress)}
+        if isinstance(outcome, Done):
+            values.update(status="done", last_error=None)
+        elif isinstance(outcome, Wait):
+            values.update(status="waiting", last_error=outcome.error)
+        elif isinstance(outcome, Fail) or job.attempts >= MAX_ATTEMPTS:
+            values.update(status="failed", last_error=outcome.error)
+            log.warning("Job %s (%s) failed for good: %s", job.id, job.kind, outcome.error)
+        else:
+            retry_at = outcome.at or now + backoff(job.attempts)
+            values.update(status="pending", last_error=outcome.error, run_at=retry_at)
         async with self._sessions.begin() as session:
-            row = await session.get(JobRow, job.id)
-            if row is None:
-                return
-            if row.status == "pending" and row.attempts == 0:
-                # Woken again while running (a newer edit re-queued it): run once more, promptly.
-                row.locked_until = None
-                return
-            row.locked_until = None
-            row.updated_at = now
-            row.progress = dict(job.progress)
-            if isinstance(outcome, Done):
-                row.status, row.last_error = "done", None
-            elif isinstance(outcome, Wait):
-                row.status, row.last_error = "waiting", outcome.error
-            elif isinstance(outcome, Fail) or row.attempts >= MAX_ATTEMPTS:
-                row.status, row.last_error = "failed", outcome.error
-                log.warning("Job %s (%s) failed for good: %s", job.id, job.kind, outcome.error)
-            else:
-                row.status, row.last_error = "pending", outcome.error
-                row.run_at = outcome.at or now + backoff(row.attempts)
+            # `attempts` is what this claim set; a re-queue meanwhile reset it, and that must win.
+            claimed = (JobRow.id == job.id) & (JobRow.attempts == job.attempts) & (JobRow.status == "pending")
+            result = await session.execute(update(JobRow).where(claimed).values(**values))
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                await session.execute(update(JobRow).where(JobRow.id == job.id).values(locked_until=None))
