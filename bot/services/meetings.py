@@ -107,9 +107,8 @@ class MeetingSync:
         except ZoomRateLimited as exc:
             return await self._rate_limited(snapshot, exc)
         except ZoomRequestError as exc:
-            reason = str(exc)
-            await self._set_state(snapshot.order_id, MeetingState.FAILED, reason, tell_owner=True)
-            return Fail(reason)
+            await self._set_state(snapshot.order_id, MeetingState.FAILED, exc.in_words(), tell_owner=True)
+            return Fail(str(exc))
         except ZoomError as exc:
             return Retry(f"{type(exc).__name__}: {exc}")
 

@@ -199,7 +199,7 @@ def error_from_response(response: httpx.Response, what: str) -> ZoomError:
         return ZoomNotFound(text, status=status, code=code)
     if status >= 500:
         return ZoomServerError(text, status=status, code=code)
-    return ZoomRequestError(text, status=status, code=code)
+    return ZoomRequestError(text, status=status, code=code, reason=message[:300])
 
 
 def retry_at(response: httpx.Response, *, daily: bool, now: datetime | None = None) -> datetime | None:

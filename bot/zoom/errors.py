@@ -8,10 +8,17 @@ from datetime import datetime
 class ZoomError(Exception):
     """Zoom answered with an error, or could not be reached."""
 
-    def __init__(self, message: str, *, status: int | None = None, code: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, code: int | None = None, reason: str = ""
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.reason = reason  # Zoom's own words, fit to show a person
+
+    def in_words(self) -> str:
+        """What to tell an owner: Zoom's message, or the status when Zoom gave none."""
+        return self.reason or (f"Zoom answered {self.status}" if self.status else "Zoom could not be reached")
 
 
 class ZoomConnectionError(ZoomError):

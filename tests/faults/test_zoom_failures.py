@@ -141,6 +141,7 @@ def test_an_xml_error_body_is_told_to_the_owner_in_words_without_retries(
         lambda m: m.message_id == placed[0].card_id and "could not be created" in m.text, timeout=20
     )
     assert not has_join(mine)
+    assert "/users/me" not in told.text + mine.text  # Zoom's words, not our request
     stays_the_same(lambda: len(creates(sandbox)), 3)
     assert len(creates(sandbox)) == 1
     assert len(texts_of(shop.owner, REFUSED_TOLD)) == 1
