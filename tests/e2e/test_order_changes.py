@@ -106,6 +106,8 @@ def test_a_burst_of_three_edits_is_one_patch_with_the_final_values(sandbox: Sand
         and body["duration"] == 90
         and body["start_time"].endswith("T10:00:00Z")
     )
+    shop.owner.wait_for(lambda m: "Order #1 changed" in m.text, timeout=20, description="the owner's notice")
+    time.sleep(1)
     changed = [m for m in shop.owner.bot_messages() if "Order #1 changed" in m.text]
     assert len(changed) == 1
 
