@@ -1,5 +1,5 @@
 """Telegram's flood limits on our side: about 30 requests a second overall and, per chat, short bursts
-then about one message a second. A RetryAfter pauses every request for the time Telegram asks."""
+then about one new message a second. A RetryAfter pauses every request for the time Telegram asks."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ class ChatRateLimiter(BaseRateLimiter[int]):
     def __init__(
         self,
         overall_per_second: float = 30,
-        chat_burst: int = 3,
-        chat_period: float = 3.0,
+        chat_burst: int = 5,
+        chat_period: float = 5.0,
         max_retries: int = 2,
     ) -> None:
         self._overall = AsyncLimiter(overall_per_second, 1)
@@ -61,7 +61,8 @@ class ChatRateLimiter(BaseRateLimiter[int]):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Result:
-        chat_id = data.get("chat_id")
+        # New messages count against a chat; edits and callback answers answer what the user just did.
+        chat_id = data.get("chat_id") if endpoint.lower().startswith("send") else None
         retries = self._max_retries if rate_limit_args is None else rate_limit_args
         for attempt in range(retries + 1):
             await self._resume.wait()

@@ -83,7 +83,7 @@ def test_a_burst_of_three_edits_is_one_patch_with_the_final_values(sandbox: Sand
     connect_zoom(sandbox, shop)
     order(customer, shop.code, day_index=1, time_label="10:00")
     card = customer.wait_for(has_join, timeout=20, description="the Join button")
-    sandbox.zoom_control.fault("POST", "/oauth/token", "delay", count=None, seconds=6)
+    sandbox.zoom_control.fault("POST", "/oauth/token", "delay", count=None, seconds=10)
     customer.press(card, "Rename")
     customer.wait_for_text("Send the new name")
     customer.send("Renamed session")
