@@ -182,7 +182,7 @@ def test_a_failed_profile_read_after_the_exchange_stores_nothing(world: World) -
     seen = last_id(owner)
     page = world.sandbox.zoom_control.open_authorize_link(link)
     assert_failed_page(page)
-    told(owner, seen, "Zoom did not accept the login")
+    told(owner, seen, "Zoom did not tell which account logged in")
     world.sandbox.zoom_control.clear_faults()
     assert_nothing_stored(world, owner)
 
