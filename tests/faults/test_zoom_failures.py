@@ -117,7 +117,7 @@ def test_the_daily_limit_tells_the_owner_once_and_later_meetings_wait_quietly(
             for p in waiting
         )
 
-    eventually(all_waiting, 30, "the later orders saying they wait for the daily limit")
+    eventually(all_waiting, 60, "the later orders saying they wait for the daily limit")
     cards = owner_cards(owner)
     for p in waiting:
         assert not has_join(customer_card(p)) and not has_join(cards[p.number])
