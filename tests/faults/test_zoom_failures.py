@@ -103,7 +103,7 @@ def test_the_daily_limit_tells_the_owner_once_and_later_meetings_wait_quietly(
     owner = shop.owner
     sandbox.zoom_control.set_daily_limit(1)
     first = place_orders(shop, customers(sandbox, 1, 100))
-    links_in_both_chats(owner, first, timeout=30)
+    links_in_both_chats(owner, first, timeout=60)
     waiting = place_orders(shop, customers(sandbox, 1, 200), first_slot=1)
     owner.wait_for_text(DAILY_LIMIT_TOLD, timeout=30)
     waiting += place_orders(shop, customers(sandbox, 1, 300), first_slot=2)
