@@ -14,8 +14,8 @@ from starlette.background import BackgroundTask
 from sandbox.zoom_errors import ApiError
 from sandbox.zoom_grants import Authority
 from sandbox.zoom_meeting_fields import read_meeting_fields
-from sandbox.zoom_meetings import Meeting, MeetingBook, MeetingChange
-from sandbox.zoom_time import Clock, zoom_time, zoom_time_ms
+from sandbox.zoom_meetings import Meeting, MeetingBook, MeetingChange, summary_view
+from sandbox.zoom_time import Clock, zoom_time_ms
 from sandbox.zoom_users import Directory, ZoomUser
 from sandbox.zoom_webhooks import VARIANTS, WebhookSender
 
@@ -172,17 +172,13 @@ def _param(params: dict[str, Any], name: str) -> Any:
     return params[name]
 
 
+BRIEF_KEYS = ("uuid", "id", "host_id", "topic", "type", "start_time", "duration", "timezone")
+
+
 def _brief(meeting: Meeting) -> dict[str, Any]:
-    return {
-        "uuid": meeting.uuid,
-        "id": meeting.id,
-        "host_id": meeting.host_id,
-        "topic": meeting.topic,
-        "type": meeting.type,
-        "start_time": zoom_time(meeting.start_time),
-        "duration": meeting.duration,
-        "timezone": meeting.timezone,
-    }
+    """The meeting as a `meeting.deleted` payload carries it: the listed fields without the agenda."""
+    listed = summary_view(meeting)
+    return {key: listed[key] for key in BRIEF_KEYS}
 
 
 def _json_object(text: str) -> dict[str, Any]:
