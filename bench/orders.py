@@ -146,12 +146,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory() as folder, fresh_database(args.database, Path(folder)) as url:
         sandbox = start_sandbox()
-        bot = BotProcess(
-            env=bot_environment(sandbox, url, LOG_LEVEL="WARNING"),
-            log_path=Path(folder) / "bot.log",
-            web_url=sandbox.bot_url,
-            cwd=Path(folder),
-        )
+        bot = BotProcess.in_folder(sandbox, bot_environment(sandbox, url, LOG_LEVEL="WARNING"), Path(folder))
         try:
             bot.start()
             figures = measure(sandbox, bot, args.orders, args.owners, args.customers)

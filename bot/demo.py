@@ -12,9 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sandbox.telegram_client import SentMessage, TelegramUser
-
 from sandbox.harness import BotProcess, Sandbox, bot_environment, start_sandbox
+from sandbox.telegram_client import SentMessage, TelegramUser
 
 OWNER_ID, CUSTOMER_ID = 1001, 2002
 
@@ -89,11 +88,8 @@ def run_demo() -> int:
     with tempfile.TemporaryDirectory(prefix="bot-demo-") as folder:
         sandbox = start_sandbox()
         database = f"sqlite+aiosqlite:///{Path(folder) / 'bot.db'}"
-        process = BotProcess(
-            env=bot_environment(sandbox, database, LOG_LEVEL="WARNING"),
-            log_path=Path(folder) / "bot.log",
-            web_url=sandbox.bot_url,
-            cwd=Path(folder),
+        process = BotProcess.in_folder(
+            sandbox, bot_environment(sandbox, database, LOG_LEVEL="WARNING"), Path(folder)
         )
         try:
             process.start()

@@ -120,6 +120,11 @@ class BotProcess:
     process: subprocess.Popen[bytes] | None = None
     starts: int = field(default=0)
 
+    @classmethod
+    def in_folder(cls, sandbox: Sandbox, env: dict[str, str], folder: Path) -> BotProcess:
+        """A bot against `sandbox` that runs in `folder` and logs to `folder/bot.log`."""
+        return cls(env=env, log_path=folder / "bot.log", web_url=sandbox.bot_url, cwd=folder)
+
     def start(self, wait: bool = True) -> BotProcess:
         with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(

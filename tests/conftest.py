@@ -66,12 +66,7 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def bot(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
     """The real bot process (`python -m bot`) against the sandbox."""
-    process = BotProcess(
-        env=bot_environment(sandbox, database_url),
-        log_path=tmp_path / "bot.log",
-        web_url=sandbox.bot_url,
-        cwd=tmp_path,
-    )
+    process = BotProcess.in_folder(sandbox, bot_environment(sandbox, database_url), tmp_path)
     process.start()
     try:
         yield process

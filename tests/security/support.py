@@ -61,9 +61,7 @@ def running_world(
     try:
         with fresh_database(database_kind(), folder) as url:
             environment = env(sandbox, url) if env else bot_environment(sandbox, url)
-            bot = BotProcess(
-                env=environment, log_path=folder / "bot.log", web_url=sandbox.bot_url, cwd=folder
-            )
+            bot = BotProcess.in_folder(sandbox, environment, folder)
             bot.start()
             try:
                 yield World(sandbox, bot, url, folder, telegram)

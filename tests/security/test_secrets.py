@@ -37,7 +37,7 @@ def telegram(sandbox: Sandbox) -> Iterator[TelegramControl]:
 
 
 def start_bot(sandbox: Sandbox, env: dict[str, str], folder: Path) -> BotProcess:
-    return BotProcess(env=env, log_path=folder / "bot.log", web_url=sandbox.bot_url, cwd=folder).start()
+    return BotProcess.in_folder(sandbox, env, folder).start()
 
 
 def book(sandbox: Sandbox) -> tuple[TelegramUser, TelegramUser, SentMessage]:
