@@ -291,10 +291,6 @@ async def wake_owner_jobs(session: AsyncSession, owner_id: int, now: datetime) -
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def pending_jobs_exist(session: AsyncSession) -> bool:
-    return (await session.scalar(select(JobRow.id).where(JobRow.status == "pending").limit(1))) is not None
-
-
 # updates and webhook events ----------------------------------------------------------------------
 
 
