@@ -21,6 +21,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.crypto import TokenCipher, load_or_create_key_file, split_keys
+from bot.services.availability import Availability
 from bot.services.booking import Booking
 from bot.services.catalog import Catalog
 from bot.services.delivery import Delivery
@@ -124,6 +125,7 @@ def build(settings: Settings) -> Runtime:
         people=people,
         catalog=Catalog(sessions, people, accounts),
         booking=Booking(sessions, drafts, outbox),
+        availability=Availability(sessions, people),
         desk=desk,
         drafts=drafts,
         accounts=accounts,

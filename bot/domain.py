@@ -48,6 +48,13 @@ class Service:
     duration_min: int
     timezone: str
     zoom_enabled: bool
+    step_min: int = 30
+    buffer_min: int = 0
+    notice_min: int = 0
+    horizon_days: int = 14
+    changes_min: int = 0
+    reminder_minutes: tuple[int, ...] = (1440, 60)
+    own_hours: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,61 +1,116 @@
-"""Which days and start times can be booked: pure functions of time, the service and busy intervals."""
+"""Which days and start times can be booked: pure functions of time, the booking rules and busy intervals.
+
+Working hours are wall-clock minutes of the service's time zone. A start time is counted in steps from the
+start of its working interval; a wall time that does not exist that day (spring forward) is skipped and one
+that exists twice (fall back) is offered once, at its first occurrence.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 BOOKABLE_DAYS = 14
-MAX_DAYS_AHEAD = 90
-DAY_START = time(9, 0)
-DAY_END = time(18, 0)
-STEP = timedelta(minutes=30)
+MAX_DAYS_AHEAD = 90  # the furthest any start may be: the owner's own bookings and the longest Horizon
+DAY_MINUTES = 24 * 60
 
 Interval = tuple[datetime, datetime]
+Span = tuple[int, int]  # minutes after midnight, start < end <= 24:00
+Week = tuple[tuple[Span, ...], ...]  # Monday first, seven days
+
+NINE_TO_SIX: tuple[Span, ...] = ((9 * 60, 18 * 60),)
+DEFAULT_WEEK: Week = (NINE_TO_SIX,) * 5 + ((), ())
 
 
-def bookable_days(now: datetime, timezone: str, count: int = BOOKABLE_DAYS) -> list[date]:
-    today = now.astimezone(ZoneInfo(timezone)).date()
-    return [today + timedelta(days=offset) for offset in range(count)]
+@dataclass(frozen=True)
+class Rules:
+    """What limits the starts of one service for one booking."""
+
+    timezone: str
+    duration_min: int
+    week: Week = DEFAULT_WEEK
+    step_min: int = 30
+    buffer_min: int = 0
+    notice_min: int = 0
+    horizon_days: int = BOOKABLE_DAYS
+    days_off: frozenset[date] = field(default_factory=frozenset)
+
+    def for_owner(self) -> Rules:
+        """The owner books and moves orders without Notice and up to MAX_DAYS_AHEAD days ahead."""
+        return replace(self, notice_min=0, horizon_days=MAX_DAYS_AHEAD)
+
+    def with_duration(self, duration_min: int) -> Rules:
+        return replace(self, duration_min=duration_min)
 
 
-def day_starts(day: date, timezone: str, duration_min: int) -> list[datetime]:
-    """Every start on `day` (aware, in the service's zone) from 09:00 whose end is no later than 18:00."""
-    zone = ZoneInfo(timezone)
-    opening = datetime.combine(day, DAY_START)
-    closing = datetime.combine(day, DAY_END)
-    length = timedelta(minutes=duration_min)
-    # A service longer than the working day can still start at opening time.
-    last = max(closing - length, opening)
-    starts = []
-    wall = opening
-    while wall <= last:
-        starts.append(wall.replace(tzinfo=zone))
-        wall += STEP
-    return starts
+def _instant(day: date, minutes: int, zone: ZoneInfo) -> datetime | None:
+    """The aware instant of a wall time on `day`, or None when that wall time does not exist."""
+    wall = datetime.combine(day, datetime.min.time()) + timedelta(minutes=minutes)
+    aware = wall.replace(tzinfo=zone)  # fold=0: the first of two occurrences
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
+        return None
+    return aware
+
+
+def _end_instant(day: date, minutes: int, zone: ZoneInfo) -> datetime:
+    """Where a working interval ends; an end that is skipped or repeated that day counts at its earliest."""
+    wall = datetime.combine(day, datetime.min.time()) + timedelta(minutes=minutes)
+    return min(wall.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1))
+
+
+def day_starts(day: date, rules: Rules) -> list[datetime]:
+    """Every start on `day` (aware, in the service's zone) whose meeting ends inside its working interval."""
+    zone = ZoneInfo(rules.timezone)
+    length = timedelta(minutes=rules.duration_min)
+    starts: dict[datetime, datetime] = {}
+    for opening, closing in rules.week[day.weekday()]:
+        end = _end_instant(day, closing, zone)
+        for minutes in range(opening, closing, rules.step_min):
+            start = _instant(day, minutes, zone)
+            if start is not None and start.astimezone(UTC) + length <= end:
+                starts.setdefault(start.astimezone(UTC), start)
+    return [starts[instant] for instant in sorted(starts)]
+
+
+def bookable_days(now: datetime, rules: Rules) -> list[date]:
+    """Today and the next Horizon−1 days in the service's zone, without days off."""
+    today = now.astimezone(ZoneInfo(rules.timezone)).date()
+    days = (today + timedelta(days=offset) for offset in range(rules.horizon_days))
+    return [day for day in days if day not in rules.days_off]
 
 
 def overlaps(start: datetime, end: datetime, busy: Iterable[Interval]) -> bool:
     return any(start < other_end and other_start < end for other_start, other_end in busy)
 
 
-def free_starts(
-    day: date, timezone: str, duration_min: int, busy: Iterable[Interval], now: datetime
-) -> list[datetime]:
-    """Starts on `day` that are in the future and overlap nothing busy."""
+def is_free(start: datetime, rules: Rules, busy: Iterable[Interval]) -> bool:
+    """Whether [start, end + Buffer) overlaps none of the busy intervals (each with its own buffer)."""
+    end = start + timedelta(minutes=rules.duration_min + rules.buffer_min)
+    return not overlaps(start, end, busy)
+
+
+def _soon_enough(start: datetime, rules: Rules, now: datetime) -> bool:
+    return start > now and start >= now + timedelta(minutes=rules.notice_min)
+
+
+def free_starts(day: date, rules: Rules, busy: Iterable[Interval], now: datetime) -> list[datetime]:
+    """Starts on `day` that respect Notice and overlap nothing busy (ascending)."""
+    if day not in bookable_days(now, rules):
+        return []
     busy = list(busy)
-    length = timedelta(minutes=duration_min)
     return [
         start
-        for start in day_starts(day, timezone, duration_min)
-        if start > now and not overlaps(start, start + length, busy)
+        for start in day_starts(day, rules)
+        if _soon_enough(start, rules, now) and is_free(start, rules, busy)
     ]
 
 
-def is_offered(start: datetime, timezone: str, duration_min: int, now: datetime) -> bool:
-    """Whether `start` is one of the starts the bot offers (used to refuse forged button data)."""
-    local = start.astimezone(ZoneInfo(timezone))
-    if start <= now or start > now + timedelta(days=MAX_DAYS_AHEAD):
+def is_offered(start: datetime, rules: Rules, now: datetime) -> bool:
+    """Whether `start` is one of the starts the rules allow now, busy times aside (refuses forged data)."""
+    local = start.astimezone(ZoneInfo(rules.timezone))
+    if not _soon_enough(start, rules, now) or local.date() not in bookable_days(now, rules):
         return False
-    return any(candidate == local for candidate in day_starts(local.date(), timezone, duration_min))
+    instant = start.astimezone(UTC)
+    return any(candidate.astimezone(UTC) == instant for candidate in day_starts(local.date(), rules))

@@ -193,3 +193,113 @@ ACTION_RESULTS = {
     "mk": "a Zoom meeting is being created",
     "fx": "the Zoom meeting is being put back to the order's values",
 }
+
+# Availability and booking rules ------------------------------------------------------------------
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+HOURS_EXAMPLE = "<code>/hours mon-fri 09:00-12:00 13:00-18:00</code> or <code>/hours sat off</code>"
+HOURS_OFF = "off"
+HOURS_DAY_LINE = "{day}: {spans}"
+HOURS_WEEK = (
+    "<b>Your working hours</b> (wall-clock time in each service's time zone)\n{week}\n\n"
+    "Press a day to change it, or send it in one message, e.g. " + HOURS_EXAMPLE + "."
+)
+HOURS_SERVICE_WEEK = (
+    "<b>Hours of {name}</b> ({timezone})\n{week}\n{source}\n\n"
+    "Press a day to change it for this service only."
+)
+HOURS_SERVICE_OWN = "This service has its own hours."
+HOURS_SERVICE_SHARED = "These are your weekly hours (/hours); changing a day here gives the service its own."
+HOURS_SHARED_BUTTON = "Use my weekly hours"
+HOURS_OFF_BUTTON = "{day}: off"
+HOURS_ASK_DAY = (
+    "Send the hours for <b>{day}</b>, e.g. <code>09:00-12:00 13:00-18:00</code> "
+    "(several intervals allowed, <code>24:00</code> ends the day), or <code>off</code>."
+)
+HOURS_USAGE = "Send the days and their hours, e.g. " + HOURS_EXAMPLE + "."
+HOURS_BAD_DAY = (
+    "I don't know the day <b>{value}</b>. Use mon, tue, wed, thu, fri, sat, sun, a range like "
+    "<code>mon-fri</code> or a list like <code>mon,wed,fri</code>, e.g. " + HOURS_EXAMPLE + "."
+)
+HOURS_BAD_TIME = (
+    "<b>{value}</b> is not a time of day. Use HH:MM from 00:00 to 23:59 (24:00 only as an end), "
+    "e.g. " + HOURS_EXAMPLE + "."
+)
+HOURS_BAD_SPAN = "<b>{value}</b> is not an interval. Write start-end, e.g. " + HOURS_EXAMPLE + "."
+HOURS_NO_SPANS = "Give at least one interval or <code>off</code>, e.g. " + HOURS_EXAMPLE + "."
+HOURS_END_BEFORE_START = (
+    "In <b>{value}</b> the end is not after the start. Nothing crosses midnight: split it at 24:00, "
+    "e.g. <code>/hours fri 20:00-24:00</code> and <code>/hours sat 00:00-02:00</code>."
+)
+HOURS_OVERLAP = (
+    "The intervals {first} and {second} overlap. Give each part of a day once, e.g. " + HOURS_EXAMPLE + "."
+)
+AWAY_EXAMPLE = "<code>/away 2026-12-24</code> or <code>/away 2026-12-24..2027-01-02</code>"
+AWAY_USAGE = "Mark days off with one date or a range, e.g. " + AWAY_EXAMPLE + "."
+AWAY_BAD_DATE = "<b>{value}</b> is not a date. Write it as YYYY-MM-DD, e.g. " + AWAY_EXAMPLE + "."
+AWAY_REVERSED = "The range {first}..{last} ends before it starts. Put the earlier date first."
+AWAY_PAST = "{day} is in the past (today is {today}). Days off start today or later."
+AWAY_TOO_FAR = "{day} is more than a year ahead. Days off can be set up to {latest}."
+AWAY_LIST = "<b>Your days off</b> (no times are offered on them)\n{days}"
+AWAY_NONE = "You have no days off coming. Add some with " + AWAY_EXAMPLE + "."
+AWAY_ORDERS = (
+    "Active orders on these days: {count}. They stay as they are; reschedule or reject them if needed."
+)
+AWAY_REMOVE_BUTTON = "Remove {days}"
+AWAY_REMOVED = "Removed: {days}."
+SLOT_DAY_OFF = "Sorry, {day} has just become a day off. Please pick another day."
+
+SETTINGS_BUTTON = "Settings"
+SETTINGS_CARD = (
+    "<b>Settings of {name}</b>\n"
+    "Duration: {duration} min\n"
+    "Step between start times: {step} min\n"
+    "Buffer after each meeting: {buffer} min\n"
+    "Notice: {notice}\n"
+    "Horizon: {horizon} days\n"
+    "Changes by customers: {changes}\n"
+    "Reminders: {reminders}\n"
+    "Hours: {hours}"
+)
+SETTINGS_NOTICE_NONE = "none"
+SETTINGS_HOURS_OWN = "its own"
+SETTINGS_HOURS_SHARED = "your weekly hours"
+SETTINGS_CHANGES_ANY = "any time"
+SETTINGS_HOURS_BEFORE = "until {hours} h before the start"
+SETTINGS_HOURS_VALUE = "{hours} h"
+SETTING_NAMES = {
+    "du": "Duration",
+    "st": "Step",
+    "bu": "Buffer",
+    "no": "Notice",
+    "ho": "Horizon",
+    "ch": "Changes",
+    "re": "Reminders",
+    "hr": "Hours",
+}
+SETTING_ASK = {
+    "du": "Pick or type the duration of <b>{name}</b> in minutes ({min}–{max}).",
+    "st": "How far apart should offered start times of <b>{name}</b> be?",
+    "bu": "How much time should stay free after each meeting of <b>{name}</b>?",
+    "no": "How long before the start must <b>{name}</b> be booked at the latest?",
+    "ho": "How many days ahead may customers book <b>{name}</b>?",
+    "ch": "Until when may customers reschedule, rename, change the duration or cancel <b>{name}</b>?",
+    "re": (
+        "Send the reminder times before the start of <b>{name}</b>, e.g. <code>24h 1h 15m</code> "
+        "(each from 1m to 7d), or <code>off</code>. Now: {current}."
+    ),
+}
+SETTING_MINUTES_LABEL = "{value} min"
+SETTING_DAYS_LABEL = "{value} days"
+SETTING_HOURS_LABEL = "{value} h"
+SETTING_SAVED = "Saved."
+SETTING_BAD = "That value is not one of the choices. Please press one of the offered buttons."
+SETTINGS_BACK = "« Settings"
+REMINDERS_OFF = "off"
+REMINDERS_BAD = (
+    "<b>{value}</b> is not a reminder time. Send up to {count} times such as <code>24h 1h 15m</code> "
+    "(m minutes, h hours, d days; each from 1m to 7d), or <code>off</code>."
+)
+CHANGES_CLOSED = (
+    "Order #{id} can no longer be changed or cancelled here: changes end {hours} h before the start. "
+    "Please write to the owner."
+)

@@ -189,3 +189,36 @@ def join_keyboard(join_url: str | None) -> InlineKeyboardMarkup | None:
     if not join_url:
         return None
     return InlineKeyboardMarkup([[InlineKeyboardButton("Join a meeting", url=join_url)]])
+
+
+DAYS_OFF_SHOWN = 20  # runs of days off listed (and given a Remove button) in one message
+
+
+def hours_keyboard(service_id: int, *, own: bool = False) -> InlineKeyboardMarkup:
+    """A button per weekday (service 0: the owner's own week)."""
+    buttons = [
+        InlineKeyboardButton(texts.WEEKDAY_NAMES[day], callback_data=data("hd", day, service_id))
+        for day in range(7)
+    ]
+    rows = [buttons[:4], buttons[4:]]
+    if own:
+        rows.append([InlineKeyboardButton(texts.HOURS_SHARED_BUTTON, callback_data=data("hu", service_id))])
+    return InlineKeyboardMarkup(rows)
+
+
+def day_off_keyboard(nonce: str, day: str) -> InlineKeyboardMarkup:
+    label = texts.HOURS_OFF_BUTTON.format(day=day)
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data("hx", nonce))]])
+
+
+def days_off_keyboard(ranges: list[tuple[date, date]], labels: list[str]) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            InlineKeyboardButton(
+                texts.AWAY_REMOVE_BUTTON.format(days=label),
+                callback_data=data("ar", first.strftime("%Y%m%d"), last.strftime("%Y%m%d")),
+            )
+        ]
+        for (first, last), label in list(zip(ranges, labels, strict=True))[:DAYS_OFF_SHOWN]
+    ]
+    return InlineKeyboardMarkup(rows)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.services.availability import Availability
 from bot.services.booking import Booking
 from bot.services.catalog import Catalog
 from bot.services.drafts import Drafts
@@ -23,6 +24,7 @@ class Deps:
     people: People
     catalog: Catalog
     booking: Booking
+    availability: Availability
     desk: OrderDesk
     drafts: Drafts
     accounts: ZoomAccounts

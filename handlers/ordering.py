@@ -6,7 +6,7 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import slots, texts, views
+from bot import texts, views
 from bot.buttons import Press, data
 from bot.errors import SlotTaken, UserError
 from bot.services.booking import Summary, parse_day
@@ -28,7 +28,7 @@ async def show_days(update: Update, context: Context, press: Press) -> None:
     service = await booking.open(person(update), press.arg(0))
     days = await booking.free_days(service)
     if not days:
-        await edit_or_send(update, texts.NO_DAYS.format(days=slots.BOOKABLE_DAYS), None)
+        await edit_or_send(update, texts.NO_DAYS.format(days=service.horizon_days), None)
         return
     text = texts.PICK_DATE.format(
         name=escape(service.name), duration=service.duration_min, timezone=escape(service.timezone)

@@ -7,9 +7,9 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import slots, texts, views
+from bot import texts, views
 from bot.buttons import Press, data
-from bot.domain import Order, utcnow
+from bot.domain import Order
 from bot.errors import UserError
 from bot.services.booking import parse_day, parse_local
 from bot.services.catalog import DURATION_MAX, DURATION_MIN, valid_duration, valid_name
@@ -68,9 +68,9 @@ async def begin(update: Update, context: Context, press: Press) -> None:
     """An action button on an order card: ask for details or for confirmation in a new message."""
     verb = press.arg(1) or ""
     desk = deps(context).desk
-    order, _ = await desk.active_order_for(person(update).id, press.int_arg(0), verb)
+    order, role = await desk.active_order_for(person(update).id, press.int_arg(0), verb)
     if verb == "rs":
-        await _reschedule_days(update, context, order, edit=False)
+        await _reschedule_days(update, context, order, role, edit=False)
     elif verb == "rn":
         await deps(context).drafts.put(person(update).id, RENAME, "name", order_id=order.id)
         await send(update, texts.ASK_NEW_NAME.format(id=order.id, max=ORDER_NAME_MAX))
@@ -86,11 +86,13 @@ async def begin(update: Update, context: Context, press: Press) -> None:
         raise UserError(texts.STALE_BUTTON)
 
 
-async def _reschedule_days(update: Update, context: Context, order: Order, *, edit: bool) -> None:
+async def _reschedule_days(update: Update, context: Context, order: Order, role: str, *, edit: bool) -> None:
     service = await deps(context).catalog.get(order.service_id)
     if service is None:
         raise UserError(texts.STALE_BUTTON)
-    days = await deps(context).booking.free_days(service, exclude_order=order.id)
+    days = await deps(context).booking.free_days(
+        service, exclude_order=order.id, by_owner=role == "owner", duration_min=order.duration_min
+    )
     text = texts.PICK_NEW_DATE.format(id=order.id, timezone=escape(order.timezone))
     keyboard = views.days_keyboard(days, "rd", order.id)
     await (edit_or_send(update, text, keyboard) if edit else send(update, text, keyboard))
@@ -98,12 +100,14 @@ async def _reschedule_days(update: Update, context: Context, order: Order, *, ed
 
 async def reschedule_day(update: Update, context: Context, press: Press) -> None:
     """Free times of the chosen day for a reschedule."""
-    order, _ = await deps(context).desk.active_order_for(person(update).id, press.int_arg(0), "rs")
+    order, role = await deps(context).desk.active_order_for(person(update).id, press.int_arg(0), "rs")
     service = await deps(context).catalog.get(order.service_id)
     day = parse_day(press.arg(1))
     if service is None or day is None:
         raise UserError(texts.STALE_BUTTON)
-    starts = await deps(context).booking.free_times(service, day, order.duration_min, exclude_order=order.id)
+    starts = await deps(context).booking.free_times(
+        service, day, order.duration_min, exclude_order=order.id, by_owner=role == "owner"
+    )
     starts = [start for start in starts if start != order.start_at]
     text = texts.PICK_NEW_TIME.format(id=order.id, day=views.day_label(day), timezone=escape(order.timezone))
     keyboard = views.times_keyboard(starts, order.timezone, "rt", order.id, data("a", order.id, "rs"))
@@ -112,10 +116,11 @@ async def reschedule_day(update: Update, context: Context, press: Press) -> None
 
 async def reschedule_time(update: Update, context: Context, press: Press) -> None:
     """Ask to confirm the new start."""
-    order, _ = await deps(context).desk.active_order_for(person(update).id, press.int_arg(0), "rs")
+    order, role = await deps(context).desk.active_order_for(person(update).id, press.int_arg(0), "rs")
     start = parse_local(press.arg(1), order.timezone)
-    if start is None or not slots.is_offered(start, order.timezone, order.duration_min, utcnow()):
+    if start is None:
         raise UserError(texts.SLOT_NOT_OFFERED)
+    await deps(context).booking.check_start(order, start, by_owner=role == "owner")
     text = texts.ACTION_ASK["rs"].format(
         id=order.id, old=views.when(order.start_at, order.timezone), new=views.when(start, order.timezone)
     )

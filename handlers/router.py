@@ -11,7 +11,7 @@ from bot import texts
 from bot.buttons import Press, parse
 from bot.errors import UserError
 from bot.services import booking
-from handlers import common, ordering, orders, owner
+from handlers import availability, common, ordering, orders, owner
 from handlers.deps import Context, deps, person
 from handlers.render import plain, send
 
@@ -39,6 +39,10 @@ BUTTONS: dict[str, ButtonHandler] = {
     "dv": orders.duration_picked,
     "y": orders.confirmed,
     "n": orders.keep,
+    "hd": availability.pick_day,
+    "hx": availability.day_off,
+    "hu": availability.shared_hours,
+    "ar": availability.remove_days,
 }
 
 CUSTOMER_COMMANDS = [
@@ -54,6 +58,8 @@ OWNER_COMMANDS = [
     ("orders", "Orders of your services and your own"),
     ("newservice", "Create a service"),
     ("zoom", "Your Zoom connection"),
+    ("hours", "Your working hours"),
+    ("away", "Your days off"),
     ("timezone", "Set your time zone"),
     ("help", "Help"),
     ("cancel", "Leave the current step"),
@@ -91,6 +97,8 @@ async def on_text(update: Update, context: Context) -> None:
             await owner.new_service_text(update, context, draft, message.text)
         elif draft.flow == booking.FLOW and draft.step == "name":
             await ordering.name_typed(update, context, draft, message.text)
+        elif draft.flow == availability.FLOW:
+            await availability.day_typed(update, context, draft, message.text)
         elif draft.flow in (orders.RENAME, orders.DURATION) and draft.step in ("name", "minutes"):
             await orders.draft_text(update, context, draft, message.text)
         else:
@@ -110,6 +118,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "services": owner.list_services,
         "zoom": owner.zoom_status,
         "orders": orders.list_orders,
+        "hours": availability.hours,
+        "away": availability.away,
     }
     application.add_handler(MessageHandler(~private & filters.UpdateType.MESSAGES, common.group_message))
     for name, callback in commands.items():

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -41,6 +42,10 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+DEFAULT_HOURS: list[list[list[int]]] = [[[540, 1080]]] * 5 + [[], []]  # Mon–Fri 09:00–18:00
+DEFAULT_HOURS_SQL = "[[[540, 1080]], [[540, 1080]], [[540, 1080]], [[540, 1080]], [[540, 1080]], [], []]"
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON}
 
@@ -55,6 +60,10 @@ class UserRow(Base):
     owner_menu_set: Mapped[bool] = mapped_column(Boolean, default=False)
     # Bumped by every booking of this owner: the row lock serializes bookings per owner on any database.
     booking_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Weekly working hours: seven lists (Monday first) of [start, end] minutes of the wall clock.
+    hours: Mapped[list[Any]] = mapped_column(
+        JSON, default=lambda: [list(day) for day in DEFAULT_HOURS], server_default=DEFAULT_HOURS_SQL
+    )
     created_at: Mapped[datetime]
 
 
@@ -70,7 +79,26 @@ class ServiceRow(Base):
     zoom_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # The Telegram update that created it: a replay after a crash finds this service instead of adding one.
     source_update: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    step_min: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    buffer_min: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    notice_min: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    horizon_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
+    # How long before the start customers may still change or cancel (0: any time).
+    changes_min: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Minutes before the start, largest first.
+    reminder_minutes: Mapped[list[int]] = mapped_column(
+        JSON, default=lambda: [1440, 60], server_default="[1440, 60]"
+    )
+    # The service's own weekly hours (as users.hours), or None for the owner's.
+    hours: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
+
+
+class DayOffRow(Base):
+    __tablename__ = "days_off"
+
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
 class ZoomConnectionRow(Base):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    DayOffRow,
     DraftRow,
     JobRow,
     OAuthStateRow,
@@ -96,6 +97,40 @@ async def busy_intervals(
     if exclude_order is not None:
         query = query.where(OrderRow.id != exclude_order)
     return [(row.start_at, row.end_at) for row in (await session.execute(query)).all()]
+
+
+async def blocked_intervals(
+    session: AsyncSession, owner_id: int, start: datetime, end: datetime, exclude_order: int | None = None
+) -> list[tuple[datetime, datetime]]:
+    """Active orders of the owner as [start, end + their service's buffer) that reach into [start, end)."""
+    query = (
+        select(OrderRow.start_at, OrderRow.end_at, ServiceRow.buffer_min)
+        .join(ServiceRow, ServiceRow.id == OrderRow.service_id)
+        .where(
+            OrderRow.owner_id == owner_id,
+            OrderRow.status.in_(ACTIVE),
+            OrderRow.start_at < end,
+            OrderRow.end_at > start - timedelta(days=1),
+        )
+    )
+    if exclude_order is not None:
+        query = query.where(OrderRow.id != exclude_order)
+    rows = (await session.execute(query)).all()
+    blocked = [(row.start_at, row.end_at + timedelta(minutes=row.buffer_min)) for row in rows]
+    return [(first, last) for first, last in blocked if last > start]
+
+
+async def active_order_starts(
+    session: AsyncSession, owner_id: int, start: datetime, end: datetime
+) -> list[tuple[datetime, str]]:
+    """Start and time zone of the owner's active orders starting in [start, end)."""
+    query = select(OrderRow.start_at, OrderRow.timezone).where(
+        OrderRow.owner_id == owner_id,
+        OrderRow.status.in_(ACTIVE),
+        OrderRow.start_at >= start,
+        OrderRow.start_at < end,
+    )
+    return [(row.start_at, row.timezone) for row in (await session.execute(query)).all()]
 
 
 def _orders_filter(user_id: int, service_id: int | None) -> Any:
@@ -186,6 +221,31 @@ async def take_oauth_state(session: AsyncSession, state_hash: str) -> OAuthState
 
 async def purge_oauth_states(session: AsyncSession, before: datetime) -> None:
     await session.execute(delete(OAuthStateRow).where(OAuthStateRow.expires_at < before))
+
+
+# days off ----------------------------------------------------------------------------------------
+
+
+async def days_off(session: AsyncSession, owner_id: int, first: date, last: date) -> list[date]:
+    query = (
+        select(DayOffRow.day)
+        .where(DayOffRow.owner_id == owner_id, DayOffRow.day >= first, DayOffRow.day <= last)
+        .order_by(DayOffRow.day)
+    )
+    return list(await session.scalars(query))
+
+
+async def add_days_off(session: AsyncSession, owner_id: int, days: list[date]) -> None:
+    known = set(await days_off(session, owner_id, min(days), max(days))) if days else set()
+    session.add_all(DayOffRow(owner_id=owner_id, day=day) for day in days if day not in known)
+    await session.flush()
+
+
+async def remove_days_off(session: AsyncSession, owner_id: int, first: date, last: date) -> int:
+    result = await session.execute(
+        delete(DayOffRow).where(DayOffRow.owner_id == owner_id, DayOffRow.day >= first, DayOffRow.day <= last)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # drafts ------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -13,13 +13,14 @@ from bot import slots, texts
 from bot.domain import ConnectionStatus, MeetingState, Order, Service, utcnow
 from bot.errors import SlotTaken, StaleAction, UserError
 from bot.services.announcer import announced_values
+from bot.services.availability import rules_for
 from bot.services.catalog import valid_name
 from bot.services.convert import order_of, service_of
 from bot.services.drafts import Draft, Drafts
 from bot.services.meetings import queue_sync
 from bot.services.outbox import Outbox
 from bot.services.people import Person
-from bot.views import when
+from bot.views import day_label, when
 from storage import repos
 from storage.models import OrderRow, ServiceRow
 
@@ -54,6 +55,31 @@ def parse_local(value: str | None, timezone: str) -> datetime | None:
         return None
 
 
+async def check_slot(
+    session: AsyncSession,
+    service_id: int,
+    start: datetime,
+    *,
+    by_owner: bool,
+    duration_min: int | None = None,
+    exclude_order: int | None = None,
+) -> None:
+    """Refuse a start that the rules do not allow now or that is taken, saying which it is."""
+    row = await session.get(ServiceRow, service_id)
+    if row is None:
+        raise StaleAction(texts.DRAFT_GONE)
+    rules = await rules_for(session, row, by_owner=by_owner, duration_min=duration_min)
+    local = start.astimezone(ZoneInfo(rules.timezone))
+    if local.date() in rules.days_off:
+        raise SlotTaken(texts.SLOT_DAY_OFF.format(day=day_label(local.date())))
+    if not slots.is_offered(start, rules, utcnow()):
+        raise SlotTaken(texts.SLOT_NOT_OFFERED)
+    end = start + timedelta(minutes=rules.duration_min + rules.buffer_min)
+    blocked = await repos.blocked_intervals(session, row.owner_id, start, end, exclude_order)
+    if not slots.is_free(start, rules, blocked):
+        raise SlotTaken(texts.SLOT_TAKEN.format(start=when(start, rules.timezone)))
+
+
 def default_order_name(service: Service, customer: Person) -> str:
     return f"{service.name} — {customer.first_name}"[:ORDER_NAME_MAX]
 
@@ -73,13 +99,22 @@ class Booking:
                 raise UserError(texts.UNKNOWN_SERVICE)
             return service_of(row)
 
-    async def free_days(self, service: Service, exclude_order: int | None = None) -> list[date]:
+    async def free_days(
+        self,
+        service: Service,
+        exclude_order: int | None = None,
+        *,
+        by_owner: bool = False,
+        duration_min: int | None = None,
+    ) -> list[date]:
         now = utcnow()
-        days = slots.bookable_days(now, service.timezone)
-        busy = await self._busy(service.owner_id, now, now + timedelta(days=len(days) + 1), exclude_order)
-        return [
-            day for day in days if slots.free_starts(day, service.timezone, service.duration_min, busy, now)
-        ]
+        async with self._sessions() as session:
+            rules = await self._rules(session, service.id, by_owner, duration_min)
+            days = slots.bookable_days(now, rules)
+            if not days:
+                return []
+            busy = await self._blocked(session, service.owner_id, days[0], days[-1], exclude_order)
+        return [day for day in days if slots.free_starts(day, rules, busy, now)]
 
     async def free_times(
         self,
@@ -87,20 +122,46 @@ class Booking:
         day: date | None,
         duration_min: int | None = None,
         exclude_order: int | None = None,
+        *,
+        by_owner: bool = False,
     ) -> list[datetime]:
         now = utcnow()
-        if day is None or day not in slots.bookable_days(now, service.timezone):
-            raise StaleAction(texts.STALE_BUTTON)
-        busy = await self._busy(
-            service.owner_id, now - timedelta(days=1), now + timedelta(days=16), exclude_order
-        )
-        return slots.free_starts(day, service.timezone, duration_min or service.duration_min, busy, now)
-
-    async def _busy(
-        self, owner_id: int, start: datetime, end: datetime, exclude_order: int | None
-    ) -> list[tuple[datetime, datetime]]:
         async with self._sessions() as session:
-            return await repos.busy_intervals(session, owner_id, start, end, exclude_order)
+            rules = await self._rules(session, service.id, by_owner, duration_min)
+            if day is None or day not in slots.bookable_days(now, rules):
+                raise StaleAction(texts.STALE_BUTTON)
+            busy = await self._blocked(session, service.owner_id, day, day, exclude_order)
+        return slots.free_starts(day, rules, busy, now)
+
+    @staticmethod
+    async def _rules(
+        session: AsyncSession, service_id: int, by_owner: bool, duration_min: int | None
+    ) -> slots.Rules:
+        row = await session.get(ServiceRow, service_id)
+        if row is None:
+            raise StaleAction(texts.STALE_BUTTON)
+        return await rules_for(session, row, by_owner=by_owner, duration_min=duration_min)
+
+    @staticmethod
+    async def _blocked(
+        session: AsyncSession, owner_id: int, first: date, last: date, exclude_order: int | None
+    ) -> list[tuple[datetime, datetime]]:
+        # Two days of margin either side cover every time zone's view of those dates.
+        start = datetime.combine(first - timedelta(days=2), datetime.min.time(), UTC)
+        end = datetime.combine(last + timedelta(days=2), datetime.min.time(), UTC)
+        return await repos.blocked_intervals(session, owner_id, start, end, exclude_order)
+
+    async def check_start(self, order: Order, start: datetime, *, by_owner: bool) -> None:
+        """Refuse a new start for the order that its service's rules do not offer now."""
+        async with self._sessions() as session:
+            await check_slot(
+                session,
+                order.service_id,
+                start,
+                by_owner=by_owner,
+                duration_min=order.duration_min,
+                exclude_order=order.id,
+            )
 
     async def open(self, customer: Person, code: str | None) -> Service:
         service = await self.service(code)
@@ -111,13 +172,10 @@ class Booking:
         """Hold the chosen start in the draft and ask for the order name; returns the default name."""
         service = await self.service(code)
         start = parse_local(value, service.timezone)
-        if start is None or not slots.is_offered(start, service.timezone, service.duration_min, utcnow()):
+        if start is None:
             raise UserError(texts.SLOT_NOT_OFFERED)
-        busy = await self._busy(
-            service.owner_id, start, start + timedelta(minutes=service.duration_min), None
-        )
-        if busy:
-            raise SlotTaken(texts.SLOT_TAKEN.format(start=when(start, service.timezone)))
+        async with self._sessions() as session:
+            await check_slot(session, service.id, start, by_owner=False)
         default = default_order_name(service, customer)
         await self._drafts.put(
             customer.id, FLOW, "name", service_id=service.id, start=start.isoformat(), default=default
@@ -168,9 +226,7 @@ class Booking:
             await repos.lock_owner(session, service.owner_id)
             start = datetime.fromisoformat(str(draft.data["start"]))
             end = start + timedelta(minutes=service.duration_min)
-            taken = await repos.busy_intervals(session, service.owner_id, start, end)
-            if taken or not slots.is_offered(start, service.timezone, service.duration_min, now):
-                raise SlotTaken(texts.SLOT_TAKEN.format(start=when(start, service.timezone)))
+            await check_slot(session, service.id, start, by_owner=False)
             await repos.upsert_user(session, customer.id, customer.first_name[:256], customer.username, now)
             row = await self._insert(session, service, customer, draft, start, end)
             await repos.add_order_message(session, row.id, customer.id, card_message_id, "customer")

@@ -17,6 +17,13 @@ def service_of(row: ServiceRow) -> Service:
         duration_min=row.duration_min,
         timezone=row.timezone,
         zoom_enabled=row.zoom_enabled,
+        step_min=row.step_min,
+        buffer_min=row.buffer_min,
+        notice_min=row.notice_min,
+        horizon_days=row.horizon_days,
+        changes_min=row.changes_min,
+        reminder_minutes=tuple(int(minutes) for minutes in row.reminder_minutes or ()),
+        own_hours=row.hours is not None,
     )
 
 

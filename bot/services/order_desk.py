@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import slots, texts
 from bot.domain import ACTIVE_STATUSES, ConnectionStatus, MeetingState, Order, OrderStatus, utcnow
-from bot.errors import NotAllowed, SlotTaken, StaleAction, UserError
+from bot.errors import NotAllowed, StaleAction, UserError
 from bot.services.announcer import announce
+from bot.services.booking import check_slot
 from bot.services.catalog import valid_duration, valid_name
 from bot.services.convert import order_of
 from bot.services.meetings import EDIT_SETTLE, queue_sync
@@ -84,6 +85,8 @@ class OrderDesk:
             if row is None:
                 raise StaleAction(texts.STALE_BUTTON)
             role = role_of(row, user_id, verb)
+            if verb is not None and row.status in ACTIVE_STATUSES:
+                await check_changes_window(session, row, role, verb)
             return await order_of(session, row), role
 
     async def active_order_for(self, user_id: int, order_id: int | None, verb: str) -> tuple[Order, str]:
@@ -132,13 +135,14 @@ class OrderDesk:
                 raise UserError(texts.ORDER_CLOSED.format(id=row.id, status=row.status))
             if version != row.version:
                 raise StaleAction(texts.ORDER_CHANGED_MEANWHILE.format(id=row.id))
+            await check_changes_window(session, row, role, verb)
             await repos.lock_owner(session, row.owner_id)
             if verb in STATUS_CHANGES:
                 message = await self._set_status(session, row, verb)
             elif verb == "mk":
                 message = await self._want_meeting(session, row)
             else:
-                message = await self._change_fields(session, row, verb, value)
+                message = await self._change_fields(session, row, verb, value, role)
             row.updated_at = utcnow()
             return Applied(await order_of(session, row), role, message)
 
@@ -166,17 +170,24 @@ class OrderDesk:
         return texts.MEETING_PENDING
 
     async def _change_fields(
-        self, session: AsyncSession, row: OrderRow, verb: str, value: str | int | datetime | None
+        self, session: AsyncSession, row: OrderRow, verb: str, value: str | int | datetime | None, role: str
     ) -> str:
         if verb == "rs" and isinstance(value, datetime):
-            await self._check_free(session, row, value, row.duration_min)
+            await check_slot(
+                session,
+                row.service_id,
+                value,
+                by_owner=role == "owner",
+                duration_min=row.duration_min,
+                exclude_order=row.id,
+            )
             row.start_at, row.end_at = value, value + timedelta(minutes=row.duration_min)
         elif verb == "rn" and isinstance(value, str):
             row.name = valid_name(value, ORDER_NAME_MAX)
         elif verb == "du" and value is not None and not isinstance(value, datetime):
             minutes = valid_duration(value)
             end = row.start_at + timedelta(minutes=minutes)
-            if await repos.busy_intervals(session, row.owner_id, row.start_at, end, exclude_order=row.id):
+            if await self._clashes(session, row, minutes):
                 raise UserError(texts.DURATION_CLASH.format(id=row.id, new=minutes))
             row.duration_min, row.end_at = minutes, end
         elif verb != "fx":
@@ -192,9 +203,21 @@ class OrderDesk:
             await announce(session, self._outbox, row, meeting=False)
         return texts.MEETING_UPDATING if row.meeting_state == MeetingState.PENDING else ""
 
-    async def _check_free(self, session: AsyncSession, row: OrderRow, start: datetime, minutes: int) -> None:
-        if not slots.is_offered(start, row.timezone, minutes, utcnow()):
-            raise UserError(texts.SLOT_NOT_OFFERED)
-        end = start + timedelta(minutes=minutes)
-        if await repos.busy_intervals(session, row.owner_id, start, end, exclude_order=row.id):
-            raise SlotTaken(texts.SLOT_TAKEN.format(start=when(start, row.timezone)))
+    async def _clashes(self, session: AsyncSession, row: OrderRow, minutes: int) -> bool:
+        """Whether the order, `minutes` long plus its service's buffer, would overlap another booking."""
+        service = await session.get(ServiceRow, row.service_id)
+        buffer = service.buffer_min if service else 0
+        end = row.start_at + timedelta(minutes=minutes + buffer)
+        blocked = await repos.blocked_intervals(session, row.owner_id, row.start_at, end, row.id)
+        return slots.overlaps(row.start_at, end, blocked)
+
+
+async def check_changes_window(session: AsyncSession, row: OrderRow, role: str, verb: str) -> None:
+    """Customers may change or cancel only until the service's Changes window; owners always may."""
+    if role != "customer" or verb not in CUSTOMER_VERBS:
+        return
+    service = await session.get(ServiceRow, row.service_id)
+    if service is None or service.changes_min <= 0:
+        return
+    if utcnow() > row.start_at - timedelta(minutes=service.changes_min):
+        raise NotAllowed(texts.CHANGES_CLOSED.format(id=row.id, hours=service.changes_min // 60))

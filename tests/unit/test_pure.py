@@ -23,7 +23,7 @@ TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def test_slots_every_half_hour_from_nine_until_the_end_fits_before_six() -> None:
-    starts = slots.day_starts(date(2026, 12, 1), "Europe/Berlin", 60)
+    starts = slots.day_starts(date(2026, 12, 1), slots.Rules("Europe/Berlin", 60))
     labels = [start.strftime("%H:%M") for start in starts]
     assert labels[0] == "09:00" and labels[-1] == "17:00" and "09:30" in labels and len(labels) == 17
 
@@ -31,26 +31,28 @@ def test_slots_every_half_hour_from_nine_until_the_end_fits_before_six() -> None
 def test_slots_leave_out_the_past_and_busy_times() -> None:
     now = datetime(2026, 12, 1, 10, 10, tzinfo=UTC)  # 11:10 in Berlin
     busy = [(datetime(2026, 12, 1, 12, 0, tzinfo=UTC), datetime(2026, 12, 1, 13, 0, tzinfo=UTC))]
-    starts = slots.free_starts(date(2026, 12, 1), "Europe/Berlin", 60, busy, now)
+    starts = slots.free_starts(date(2026, 12, 1), slots.Rules("Europe/Berlin", 60), busy, now)
     labels = [start.strftime("%H:%M") for start in starts]
     assert labels[:4] == ["11:30", "12:00", "14:00", "14:30"]  # 13:00-14:00 Berlin is busy
 
 
 def test_slots_across_daylight_saving_change_stay_at_local_wall_time() -> None:
+    every_day = slots.Rules("Europe/Berlin", 30, week=(slots.NINE_TO_SIX,) * 7)
     before, after = (
-        slots.day_starts(date(2026, 3, 28), "Europe/Berlin", 30),
-        slots.day_starts(date(2026, 3, 30), "Europe/Berlin", 30),
+        slots.day_starts(date(2026, 3, 28), every_day),
+        slots.day_starts(date(2026, 3, 30), every_day),
     )
     assert before[0].astimezone(UTC).hour == 8 and after[0].astimezone(UTC).hour == 7
 
 
 def test_offered_refuses_odd_minutes_the_past_and_far_future() -> None:
     now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
-    assert slots.is_offered(datetime(2026, 12, 2, 9, 0, tzinfo=UTC), "UTC", 60, now)
-    assert not slots.is_offered(datetime(2026, 12, 2, 9, 10, tzinfo=UTC), "UTC", 60, now)
-    assert not slots.is_offered(datetime(2026, 11, 30, 9, 0, tzinfo=UTC), "UTC", 60, now)
-    assert not slots.is_offered(datetime(2026, 12, 2, 17, 30, tzinfo=UTC), "UTC", 60, now)
-    assert not slots.is_offered(now + timedelta(days=120), "UTC", 60, now)
+    rules = slots.Rules("UTC", 60)
+    assert slots.is_offered(datetime(2026, 12, 2, 9, 0, tzinfo=UTC), rules, now)
+    assert not slots.is_offered(datetime(2026, 12, 2, 9, 10, tzinfo=UTC), rules, now)
+    assert not slots.is_offered(datetime(2026, 11, 30, 9, 0, tzinfo=UTC), rules, now)
+    assert not slots.is_offered(datetime(2026, 12, 2, 17, 30, tzinfo=UTC), rules, now)
+    assert not slots.is_offered(now + timedelta(days=120), rules, now)
 
 
 def test_button_data_round_trip_and_refusals() -> None:

@@ -1,0 +1,57 @@
+"""availability: owners' weekly hours and days off, and each service's booking rules
+
+Existing owners get Mon–Fri 09:00–18:00 and existing services the defaults (step 30 min, no buffer,
+no notice, 14 days ahead, changes any time, reminders 24 h and 1 h before). Orders are untouched.
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+DEFAULT_HOURS = "[[[540, 1080]], [[540, 1080]], [[540, 1080]], [[540, 1080]], [[540, 1080]], [], []]"
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("hours", sa.JSON(), nullable=False, server_default=DEFAULT_HOURS))
+    with op.batch_alter_table("services", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("step_min", sa.Integer(), nullable=False, server_default="30"))
+        batch_op.add_column(sa.Column("buffer_min", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("notice_min", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("horizon_days", sa.Integer(), nullable=False, server_default="14"))
+        batch_op.add_column(sa.Column("changes_min", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(
+            sa.Column("reminder_minutes", sa.JSON(), nullable=False, server_default="[1440, 60]")
+        )
+        batch_op.add_column(sa.Column("hours", sa.JSON(), nullable=True))
+    op.create_table(
+        "days_off",
+        sa.Column("owner_id", sa.BigInteger(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(["owner_id"], ["users.id"]),
+        sa.PrimaryKeyConstraint("owner_id", "day"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("days_off")
+    with op.batch_alter_table("services", schema=None) as batch_op:
+        for column in (
+            "hours",
+            "reminder_minutes",
+            "changes_min",
+            "horizon_days",
+            "notice_min",
+            "buffer_min",
+            "step_min",
+        ):
+            batch_op.drop_column(column)
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("hours")
