@@ -30,6 +30,7 @@ from bot.services.meetings import SYNC, MeetingSync
 from bot.services.order_desk import OrderDesk
 from bot.services.outbox import CARDS, SEND, Outbox
 from bot.services.people import People
+from bot.services.service_settings import ServiceSettings
 from bot.services.zoom_accounts import ZoomAccounts
 from bot.services.zoom_events import EVENT, ZoomEvents
 from bot.settings import Settings, SettingsError
@@ -126,6 +127,7 @@ def build(settings: Settings) -> Runtime:
         catalog=Catalog(sessions, people, accounts),
         booking=Booking(sessions, drafts, outbox),
         availability=Availability(sessions, people),
+        settings=ServiceSettings(sessions),
         desk=desk,
         drafts=drafts,
         accounts=accounts,

@@ -204,8 +204,7 @@ HOURS_WEEK = (
     "Press a day to change it, or send it in one message, e.g. " + HOURS_EXAMPLE + "."
 )
 HOURS_SERVICE_WEEK = (
-    "<b>Hours of {name}</b> ({timezone})\n{week}\n{source}\n\n"
-    "Press a day to change it for this service only."
+    "<b>Hours of {name}</b> ({timezone})\n{week}\n{source}\n\nPress a day to change it for this service only."
 )
 HOURS_SERVICE_OWN = "This service has its own hours."
 HOURS_SERVICE_SHARED = "These are your weekly hours (/hours); changing a day here gives the service its own."
@@ -303,3 +302,8 @@ CHANGES_CLOSED = (
     "Order #{id} can no longer be changed or cancelled here: changes end {hours} h before the start. "
     "Please write to the owner."
 )
+TIMES_EARLIER = "« Earlier"
+TIMES_LATER = "Later »"
+SETTING_CURRENT = "✓ {label}"
+REMINDERS_DEFAULT_BUTTON = "24h 1h"
+REMINDERS_OFF_BUTTON = "Off"

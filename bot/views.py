@@ -13,6 +13,7 @@ from bot.buttons import data
 from bot.domain import MeetingState, Order, OrderStatus, Service
 
 DURATION_CHOICES = (15, 30, 45, 60, 90, 120)
+TIMES_PER_PAGE = 24
 View = tuple[str, InlineKeyboardMarkup | None]
 
 
@@ -47,7 +48,8 @@ def service_card(service: Service, bot_username: str) -> View:
                     callback_data=data("zt", service.id, 0 if service.zoom_enabled else 1),
                 ),
                 InlineKeyboardButton("Orders", callback_data=data("so", service.id)),
-            ]
+            ],
+            [InlineKeyboardButton(texts.SETTINGS_BUTTON, callback_data=data("se", service.id))],
         ]
     )
     return text, keyboard
@@ -79,17 +81,40 @@ def days_keyboard(days: list[date], verb: str, key: object) -> InlineKeyboardMar
 
 
 def times_keyboard(
-    starts: list[datetime], timezone: str, verb: str, key: object, back: str
+    starts: list[datetime],
+    timezone: str,
+    verb: str,
+    key: object,
+    back: str,
+    *,
+    page_verb: str | None = None,
+    page: int = 0,
 ) -> InlineKeyboardMarkup:
+    """Start buttons, ascending; more than TIMES_PER_PAGE are paged (page buttons use `page_verb`)."""
     zone = ZoneInfo(timezone)
+    pages = max(1, -(-len(starts) // TIMES_PER_PAGE)) if page_verb else 1
+    page = min(max(page, 0), pages - 1)
+    shown = starts[page * TIMES_PER_PAGE : (page + 1) * TIMES_PER_PAGE] if page_verb else starts
     buttons = [
         InlineKeyboardButton(
             start.astimezone(zone).strftime("%H:%M"),
             callback_data=data(verb, key, start.astimezone(zone).strftime("%Y%m%d%H%M")),
         )
-        for start in starts
+        for start in shown
     ]
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
+    if page_verb and pages > 1:
+        day = starts[0].astimezone(zone).strftime("%Y%m%d")
+        turn = []
+        if page > 0:
+            turn.append(
+                InlineKeyboardButton(texts.TIMES_EARLIER, callback_data=data(page_verb, key, day, page - 1))
+            )
+        if page < pages - 1:
+            turn.append(
+                InlineKeyboardButton(texts.TIMES_LATER, callback_data=data(page_verb, key, day, page + 1))
+            )
+        rows.append(turn)
     rows.append([InlineKeyboardButton("« Other days", callback_data=back)])
     return InlineKeyboardMarkup(rows)
 
@@ -222,3 +247,71 @@ def days_off_keyboard(ranges: list[tuple[date, date]], labels: list[str]) -> Inl
         for (first, last), label in list(zip(ranges, labels, strict=True))[:DAYS_OFF_SHOWN]
     ]
     return InlineKeyboardMarkup(rows)
+
+
+def setting_label(key: str, value: int) -> str:
+    """How one choice of a setting reads on its button."""
+    if key in ("no", "ch") and value == 0:
+        return texts.SETTINGS_NOTICE_NONE if key == "no" else texts.SETTINGS_CHANGES_ANY
+    if key in ("no", "ch"):
+        return texts.SETTING_HOURS_LABEL.format(value=value // 60)
+    if key == "ho":
+        return texts.SETTING_DAYS_LABEL.format(value=value)
+    return texts.SETTING_MINUTES_LABEL.format(value=value)
+
+
+def settings_card(service: Service, reminders: str) -> View:
+    changes = (
+        texts.SETTINGS_HOURS_BEFORE.format(hours=service.changes_min // 60)
+        if service.changes_min
+        else texts.SETTINGS_CHANGES_ANY
+    )
+    text = texts.SETTINGS_CARD.format(
+        name=escape(service.name),
+        duration=service.duration_min,
+        step=service.step_min,
+        buffer=service.buffer_min,
+        notice=setting_label("no", service.notice_min),
+        horizon=service.horizon_days,
+        changes=changes,
+        reminders=reminders,
+        hours=texts.SETTINGS_HOURS_OWN if service.own_hours else texts.SETTINGS_HOURS_SHARED,
+    )
+    buttons = [
+        InlineKeyboardButton(label, callback_data=data("sk", service.id, key))
+        for key, label in texts.SETTING_NAMES.items()
+    ]
+    return text, InlineKeyboardMarkup([buttons[:3], buttons[3:6], buttons[6:]])
+
+
+def setting_choices(
+    service: Service, key: str, choices: tuple[int, ...], current: int
+) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(
+            texts.SETTING_CURRENT.format(label=setting_label(key, value))
+            if value == current
+            else setting_label(key, value),
+            callback_data=data("sv", service.id, key, value),
+        )
+        for value in choices
+    ]
+    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+    rows.append([InlineKeyboardButton(texts.SETTINGS_BACK, callback_data=data("se", service.id, 1))])
+    return InlineKeyboardMarkup(rows)
+
+
+def reminder_choices(service: Service) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.REMINDERS_DEFAULT_BUTTON, callback_data=data("sv", service.id, "re", "default")
+                ),
+                InlineKeyboardButton(
+                    texts.REMINDERS_OFF_BUTTON, callback_data=data("sv", service.id, "re", "off")
+                ),
+            ],
+            [InlineKeyboardButton(texts.SETTINGS_BACK, callback_data=data("se", service.id, 1))],
+        ]
+    )

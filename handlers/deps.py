@@ -13,6 +13,7 @@ from bot.services.catalog import Catalog
 from bot.services.drafts import Drafts
 from bot.services.order_desk import OrderDesk
 from bot.services.people import People, Person
+from bot.services.service_settings import ServiceSettings
 from bot.services.zoom_accounts import ZoomAccounts
 
 KEY = "deps"
@@ -25,6 +26,7 @@ class Deps:
     catalog: Catalog
     booking: Booking
     availability: Availability
+    settings: ServiceSettings
     desk: OrderDesk
     drafts: Drafts
     accounts: ZoomAccounts

@@ -49,7 +49,15 @@ async def show_times(update: Update, context: Context, press: Press) -> None:
     text = texts.PICK_TIME.format(
         name=escape(service.name), day=views.day_label(day), timezone=escape(service.timezone)
     )
-    keyboard = views.times_keyboard(starts, service.timezone, "ot", service.code, data("ob", service.code))
+    keyboard = views.times_keyboard(
+        starts,
+        service.timezone,
+        "ot",
+        service.code,
+        data("ob", service.code),
+        page_verb="od",
+        page=press.int_arg(2) or 0,
+    )
     await edit_or_send(update, text, keyboard)
 
 

@@ -110,7 +110,15 @@ async def reschedule_day(update: Update, context: Context, press: Press) -> None
     )
     starts = [start for start in starts if start != order.start_at]
     text = texts.PICK_NEW_TIME.format(id=order.id, day=views.day_label(day), timezone=escape(order.timezone))
-    keyboard = views.times_keyboard(starts, order.timezone, "rt", order.id, data("a", order.id, "rs"))
+    keyboard = views.times_keyboard(
+        starts,
+        order.timezone,
+        "rt",
+        order.id,
+        data("a", order.id, "rs"),
+        page_verb="rd",
+        page=press.int_arg(2) or 0,
+    )
     await edit_or_send(update, text, keyboard)
 
 

@@ -11,7 +11,7 @@ from bot import texts
 from bot.buttons import Press, parse
 from bot.errors import UserError
 from bot.services import booking
-from handlers import availability, common, ordering, orders, owner
+from handlers import availability, common, ordering, orders, owner, settings
 from handlers.deps import Context, deps, person
 from handlers.render import plain, send
 
@@ -43,6 +43,9 @@ BUTTONS: dict[str, ButtonHandler] = {
     "hx": availability.day_off,
     "hu": availability.shared_hours,
     "ar": availability.remove_days,
+    "se": settings.show,
+    "sk": settings.pick,
+    "sv": settings.choose,
 }
 
 CUSTOMER_COMMANDS = [
@@ -97,6 +100,8 @@ async def on_text(update: Update, context: Context) -> None:
             await owner.new_service_text(update, context, draft, message.text)
         elif draft.flow == booking.FLOW and draft.step == "name":
             await ordering.name_typed(update, context, draft, message.text)
+        elif draft.flow == settings.FLOW:
+            await settings.typed(update, context, draft, message.text)
         elif draft.flow == availability.FLOW:
             await availability.day_typed(update, context, draft, message.text)
         elif draft.flow in (orders.RENAME, orders.DURATION) and draft.step in ("name", "minutes"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sandbox.harness import Sandbox
 from sandbox.telegram_client import SentMessage, TelegramUser
@@ -67,6 +69,16 @@ def connect_zoom(sandbox: Sandbox, shop: Shop, email: str = "owner@example.com")
     assert len(shop.owner.bot_messages()) > before
 
 
+def offered_date(label: str, timezone: str) -> date:
+    """The date a day button (`Tue 01 Dec`) stands for: the first date from today on with that label."""
+    today = datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
+    for offset in range(400):
+        day = today + timedelta(days=offset)
+        if day.strftime("%a %d %b") == label:
+            return day
+    raise AssertionError(f"no date in the coming year is labelled {label!r}")
+
+
 def order(
     customer: TelegramUser,
     code: str,
@@ -76,13 +88,26 @@ def order(
     name: str | None = None,
 ) -> SentMessage:
     """Order through the deep link; returns the customer's order message."""
+    return order_on_day(customer, code, day_index=day_index, time_label=time_label, name=name)[0]
+
+
+def order_on_day(
+    customer: TelegramUser,
+    code: str,
+    *,
+    day_index: int = 0,
+    time_label: str | None = None,
+    name: str | None = None,
+) -> tuple[SentMessage, str]:
+    """Order through the deep link; returns the customer's order message and the day button pressed."""
     customer.send(f"/start s_{code}")
     offer = customer.wait_for(
         lambda m: any(b.text == "Order" for row in m.buttons for b in row), description="Order"
     )
     customer.press(offer, "Order")
     days = customer.wait_for_text("Pick a day")
-    customer.press(days, days.buttons[day_index // 3][day_index % 3].text)
+    day_label = days.buttons[day_index // 3][day_index % 3].text
+    customer.press(days, day_label)
     times = customer.wait_for_text("Pick a start time")
     customer.press(times, time_label or times.buttons[0][0].text)
     ask = customer.wait_for_text("What should the order be called")
@@ -92,4 +117,4 @@ def order(
         customer.send(name)
     summary = customer.wait_for_text("Please check your order")
     customer.press(summary, "Confirm")
-    return customer.wait_for_text("Order #")
+    return customer.wait_for_text("Order #"), day_label

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import httpx
 
 from sandbox.harness import BotProcess, Sandbox
-from tests.e2e.journeys import connect_zoom, create_service, has_join, join_url, order, person
+from tests.e2e.journeys import (
+    connect_zoom,
+    create_service,
+    has_join,
+    join_url,
+    offered_date,
+    order,
+    order_on_day,
+    person,
+)
 
 
 def test_order_gets_a_zoom_meeting_at_the_ordered_time_and_both_chats_get_the_link(
@@ -20,7 +29,9 @@ def test_order_gets_a_zoom_meeting_at_the_ordered_time_and_both_chats_get_the_li
     owner.wait_for_text("Europe/Berlin")
     shop = create_service(owner, 45, "Tutoring")
     connect_zoom(sandbox, shop)
-    placed = order(customer, shop.code, day_index=1, time_label="10:00", name="Maths with Carl")
+    placed, day_label = order_on_day(
+        customer, shop.code, day_index=1, time_label="10:00", name="Maths with Carl"
+    )
     assert (
         "Order #1" in placed.text
         and "Maths with Carl" in placed.text
@@ -37,7 +48,7 @@ def test_order_gets_a_zoom_meeting_at_the_ordered_time_and_both_chats_get_the_li
     meetings = sandbox.zoom_control.meetings()
     assert len(meetings) == 1
     meeting = meetings[0]
-    berlin_day = (datetime.now(UTC).astimezone(ZoneInfo("Europe/Berlin")) + timedelta(days=1)).date()
+    berlin_day = offered_date(day_label, "Europe/Berlin")
     expected = datetime(
         berlin_day.year, berlin_day.month, berlin_day.day, 10, tzinfo=ZoneInfo("Europe/Berlin")
     )

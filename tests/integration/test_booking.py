@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -15,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import TokenCipher
-from bot.domain import OrderStatus, utcnow
+from bot.domain import OrderStatus, Service, utcnow
 from bot.errors import NotAllowed, StaleAction, UserError
 from bot.services.booking import Booking, parse_day
 from bot.services.catalog import Catalog
@@ -77,14 +76,16 @@ async def _to_summary(services: Services, customer: Person, code: str, local: st
     return summary.nonce
 
 
-def _tomorrow_ten(timezone: str = "Europe/Berlin") -> str:
-    day = (utcnow().astimezone(ZoneInfo(timezone)) + timedelta(days=1)).date()
+async def _next_day_ten(services: Services, service: Service) -> str:
+    """10:00 on the first day after today that the bot offers (in the service's time zone)."""
+    today = utcnow().astimezone(ZoneInfo(service.timezone)).date()
+    day = next(day for day in await services.booking.free_days(service) if day > today)
     return day.strftime("%Y%m%d") + "1000"
 
 
 async def test_two_customers_confirming_the_same_slot_at_once_get_one_order(services: Services) -> None:
     service = await services.catalog.create(OWNER, "Consultation", 60)
-    slot = _tomorrow_ten()
+    slot = await _next_day_ten(services, service)
     nonce_a = await _to_summary(services, ALICE, service.code, slot)
     nonce_b = await _to_summary(services, BOB, service.code, slot)
     results = await asyncio.gather(
@@ -103,7 +104,7 @@ async def test_two_customers_confirming_the_same_slot_at_once_get_one_order(serv
 async def test_taken_slots_are_not_offered_and_overlaps_are_refused(services: Services) -> None:
     service = await services.catalog.create(OWNER, "Consultation", 60)
     other = await services.catalog.create(OWNER, "Long session", 120)
-    slot = _tomorrow_ten()
+    slot = await _next_day_ten(services, service)
     await services.booking.confirm(ALICE, await _to_summary(services, ALICE, service.code, slot), 100)
     starts = await services.booking.free_times(other, parse_day(slot[:8]))
     labels = {start.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M") for start in starts}
@@ -114,7 +115,7 @@ async def test_taken_slots_are_not_offered_and_overlaps_are_refused(services: Se
 
 async def test_confirming_twice_or_with_an_old_summary_places_nothing_more(services: Services) -> None:
     service = await services.catalog.create(OWNER, "Consultation", 30)
-    nonce = await _to_summary(services, ALICE, service.code, _tomorrow_ten())
+    nonce = await _to_summary(services, ALICE, service.code, await _next_day_ten(services, service))
     order = await services.booking.confirm(ALICE, nonce, 100)
     assert order.status == OrderStatus.NEW and order.name == "Consultation — Alice"
     again = await services.booking.confirm(ALICE, nonce, 100)  # the same press replayed after a crash
@@ -131,7 +132,7 @@ async def test_confirming_twice_or_with_an_old_summary_places_nothing_more(servi
 async def test_only_the_parties_change_an_order_and_only_within_their_role(services: Services) -> None:
     service = await services.catalog.create(OWNER, "Consultation", 30)
     order = await services.booking.confirm(
-        ALICE, await _to_summary(services, ALICE, service.code, _tomorrow_ten()), 1
+        ALICE, await _to_summary(services, ALICE, service.code, await _next_day_ten(services, service)), 1
     )
     with pytest.raises(NotAllowed):
         await services.desk.apply(BOB.id, order.id, "cx", order.version, None)
@@ -146,7 +147,7 @@ async def test_only_the_parties_change_an_order_and_only_within_their_role(servi
     with pytest.raises(UserError, match="cancelled"):
         await services.desk.apply(OWNER.id, order.id, "rn", applied.order.version, "New name")
     # The slot is free again.
-    nonce = await _to_summary(services, BOB, service.code, _tomorrow_ten())
+    nonce = await _to_summary(services, BOB, service.code, await _next_day_ten(services, service))
     assert (await services.booking.confirm(BOB, nonce, 2)).customer_id == BOB.id
 
 
