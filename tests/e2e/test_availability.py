@@ -1,0 +1,210 @@
+"""Working hours, days off and booking rules, end to end: what customers are offered and what is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sandbox.harness import BotProcess, Sandbox
+from sandbox.telegram_client import SentMessage, TelegramUser
+from tests.e2e.journeys import Shop, create_service, offered_date, order_on_day, person
+
+BERLIN, NEW_YORK = "Europe/Berlin", "America/New_York"
+
+
+def today_in(zone: str) -> date:
+    return datetime.now(UTC).astimezone(ZoneInfo(zone)).date()
+
+
+def label(day: date) -> str:
+    return day.strftime("%a %d %b")
+
+
+def labels(message: SentMessage) -> list[str]:
+    return [button.text for row in message.buttons for button in row]
+
+
+def set_timezone(owner: TelegramUser, zone: str) -> None:
+    owner.send(f"/timezone {zone}")
+    owner.wait_for_text(zone)
+
+
+def change_setting(owner: TelegramUser, shop: Shop, setting: str, choice: str) -> SentMessage:
+    owner.press(shop.card, "Settings")
+    card = owner.wait_for_text("Settings of")
+    owner.press(card, setting)
+    choices = owner.wait_for(
+        lambda m: m.message_id == card.message_id and "?" in m.text, description="choices"
+    )
+    owner.press(choices, choice)
+    return owner.wait_for(
+        lambda m: m.message_id == card.message_id and "Settings of" in m.text, description="the settings"
+    )
+
+
+def open_days(customer: TelegramUser, code: str) -> SentMessage:
+    customer.send(f"/start s_{code}")
+    customer.press(customer.wait_for(lambda m: "Order" in str(m.buttons), description="Order"), "Order")
+    return customer.wait_for(
+        lambda m: "Pick a day" in m.text or "no free times" in m.text, description="days"
+    )
+
+
+def open_times(customer: TelegramUser, code: str, day: date) -> list[str]:
+    days = open_days(customer, code)
+    customer.press(days, label(day))
+    times = customer.wait_for_text("Pick a start time")
+    return [text for text in labels(times) if ":" in text]
+
+
+def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, bot: BotProcess) -> None:
+    owner = person(sandbox, 11, "Olivia")
+    set_timezone(owner, BERLIN)
+    owner.send("/hours")
+    week = owner.wait_for_text("Your working hours")
+    assert "Mon: 09:00–18:00" in week.text and "Fri: 09:00–18:00" in week.text
+    assert "Sat: off" in week.text and "Sun: off" in week.text
+    assert labels(week) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    owner.send("/hours mon-sun 10:00-12:00 14:00-15:30")
+    week = owner.wait_for_text("Your working hours")
+    assert week.text.count("10:00–12:00, 14:00–15:30") == 7
+    shop = create_service(owner, 60, "Lesson")
+    tomorrow, day_after = today_in(BERLIN) + timedelta(days=1), today_in(BERLIN) + timedelta(days=2)
+    owner.send(f"/away {day_after.isoformat()}")
+    away = owner.wait_for_text("Your days off")
+    assert label(day_after) in away.text and "Active orders" not in away.text
+
+    carl = person(sandbox, 22, "Carl")
+    offered = labels(open_days(carl, shop.code))
+    expected = [label(tomorrow + timedelta(days=n)) for n in range(12) if n != 1]  # all but the day off
+    assert [text for text in offered if text != label(today_in(BERLIN))][: len(expected)] == expected
+    assert label(day_after) not in offered
+    assert open_times(carl, shop.code, tomorrow) == ["10:00", "10:30", "11:00", "14:00", "14:30"]
+
+    settings = change_setting(owner, shop, "Step", "15 min")
+    assert "Step between start times: 15 min" in settings.text
+    assert open_times(carl, shop.code, tomorrow) == [
+        "10:00", "10:15", "10:30", "10:45", "11:00", "14:00", "14:15", "14:30",
+    ]  # fmt: skip
+    settings = change_setting(owner, shop, "Buffer", "30 min")
+    assert "Buffer after each meeting: 30 min" in settings.text
+    placed, _ = order_on_day(carl, shop.code, day_index=offered.index(label(tomorrow)), time_label="10:00")
+    assert "Order #1" in placed.text
+    # 10:00-11:00 plus 30 minutes of buffer: 11:00 no longer fits before noon; the afternoon stays.
+    dora = person(sandbox, 33, "Dora")
+    assert open_times(dora, shop.code, tomorrow) == ["14:00", "14:15", "14:30"]
+    owner.send(f"/away {tomorrow.isoformat()}")
+    away = owner.wait_for_text("Your days off")
+    assert "Active orders on these days: 1" in away.text
+    both = f"{label(tomorrow)} – {label(day_after)}"  # consecutive days off are one run
+    assert both in away.text and labels(away) == [f"Remove {both}"]
+    owner.press(away, f"Remove {both}")
+    listed = owner.wait_for(lambda m: m.message_id == away.message_id and "Your days off" not in m.text)
+    assert "You have no days off coming" in listed.text
+
+
+def test_notice_horizon_and_paging_in_new_york(sandbox: Sandbox, bot: BotProcess) -> None:
+    owner = person(sandbox, 11, "Nora")
+    set_timezone(owner, NEW_YORK)
+    owner.send("/hours mon-sun 09:00-17:00")
+    owner.wait_for_text("Your working hours")
+    shop = create_service(owner, 30, "Call")
+    change_setting(owner, shop, "Notice", "24 h")
+    settings = change_setting(owner, shop, "Horizon", "7 days")
+    assert "Notice: 24 h" in settings.text and "Horizon: 7 days" in settings.text
+
+    carl = person(sandbox, 22, "Carl")
+    asked_at = datetime.now(UTC)
+    today = today_in(NEW_YORK)
+    offered = labels(open_days(carl, shop.code))
+    window = [label(today + timedelta(days=n)) for n in range(1, 7)]
+    assert set(offered) <= set(window) and window[1:] == [text for text in offered if text != window[0]]
+    first = offered_date(offered[0], NEW_YORK)
+    zone = ZoneInfo(NEW_YORK)
+    for clock in open_times(carl, shop.code, first):
+        hour, minute = map(int, clock.split(":"))
+        start = datetime(first.year, first.month, first.day, hour, minute, tzinfo=zone)
+        assert start >= asked_at + timedelta(hours=24), clock
+    full_day = [f"{h:02d}:{m:02d}" for h in range(9, 17) for m in (0, 30)]
+    assert open_times(carl, shop.code, today + timedelta(days=3)) == full_day
+
+    change_setting(owner, shop, "Step", "5 min")  # 96 starts a day: more than one keyboard holds
+    days = open_days(carl, shop.code)
+    carl.press(days, label(today + timedelta(days=3)))
+    times = carl.wait_for_text("Pick a start time")
+    first_page = [text for text in labels(times) if ":" in text]
+    assert first_page[:3] == ["09:00", "09:05", "09:10"] and len(first_page) == 24
+    assert "Later »" in labels(times) and "« Earlier" not in labels(times)
+    carl.press(times, "Later »")
+    second = carl.wait_for(lambda m: m.message_id == times.message_id and "11:00" in labels(m))
+    assert [text for text in labels(second) if ":" in text][0] == "11:00"
+    assert "« Earlier" in labels(second)
+
+
+def test_a_slot_on_a_day_marked_off_meanwhile_is_refused_at_confirmation(
+    sandbox: Sandbox, bot: BotProcess
+) -> None:
+    owner = person(sandbox, 11, "Olivia")
+    set_timezone(owner, BERLIN)
+    owner.send("/hours mon-sun 09:00-18:00")
+    owner.wait_for_text("Your working hours")
+    shop = create_service(owner, 60, "Lesson")
+    carl = person(sandbox, 22, "Carl")
+    tomorrow = today_in(BERLIN) + timedelta(days=1)
+    days = open_days(carl, shop.code)
+    carl.press(days, label(tomorrow))
+    carl.press(carl.wait_for_text("Pick a start time"), "10:00")
+    carl.press(carl.wait_for_text("What should the order be called"), "Skip")
+    summary = carl.wait_for_text("Please check your order")
+    owner.send(f"/away {tomorrow.isoformat()}")
+    owner.wait_for_text("Your days off")
+    carl.press(summary, "Confirm")
+    answer = carl.callback_answer()
+    assert answer is not None and f"{label(tomorrow)} has just become a day off" in answer.text
+    owner.send("/orders")
+    owner.wait_for_text("You have no orders yet")
+    assert "Order #" not in carl.transcript()
+
+
+def test_customers_cannot_change_inside_the_changes_window_but_the_owner_can(
+    sandbox: Sandbox, bot: BotProcess
+) -> None:
+    owner = person(sandbox, 11, "Olivia")
+    set_timezone(owner, BERLIN)
+    owner.send("/hours mon-sun 00:00-24:00")
+    owner.wait_for_text("Your working hours")
+    shop = create_service(owner, 30, "Chat")
+    carl = person(sandbox, 22, "Carl")
+    placed, _ = order_on_day(carl, shop.code)  # the earliest slot: well inside 24 hours from now
+    settings = change_setting(owner, shop, "Changes", "24 h")
+    assert "Changes by customers: until 24 h before the start" in settings.text
+
+    for action in ("Cancel", "Reschedule", "Rename", "Duration"):
+        carl.press(placed, action)
+        answer = carl.callback_answer()
+        assert answer is not None and "can no longer be changed or cancelled here" in answer.text, action
+    stranger = person(sandbox, 33, "Mallory")
+    stranger.send("/start")
+    own = stranger.wait_for_text("/newservice")
+    service_id = (shop.card.button("Settings").callback_data or "").split(":")[1]
+    for forged in (f"sv:{service_id}:st:15", f"se:{service_id}", f"sk:{service_id}:hr"):
+        stranger.press_data(own.message_id, forged)
+        answer = stranger.callback_answer()
+        assert answer is not None and "not yours" in answer.text, forged
+    owner.press_data(shop.card.message_id, f"sv:{service_id}:st:7")
+    answer = owner.callback_answer()
+    assert answer is not None and "not one of the choices" in answer.text
+
+    owners_card = next(m for m in reversed(owner.bot_messages()) if "Order #1" in m.text and m.buttons)
+    owner.press(owners_card, "Reschedule")
+    days = owner.wait_for_text("pick a new day")
+    last = days.buttons[-1][-1].text
+    assert offered_date(last, BERLIN) > today_in(BERLIN) + timedelta(
+        days=60
+    )  # the Horizon limits customers only
+    owner.press(days, last)
+    owner.press(owner.wait_for_text("pick a new start time"), "11:00")
+    owner.press(owner.wait_for_text("Move Order"), "Confirm")
+    owner.wait_for_text("rescheduled to")
+    told = carl.wait_for(lambda m: "Rescheduled" in m.text, timeout=20, description="the reschedule notice")
+    assert "11:00" in told.text and last in told.text
