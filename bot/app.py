@@ -9,6 +9,7 @@ import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -24,6 +25,7 @@ from bot.crypto import TokenCipher, load_or_create_key_file, split_keys
 from bot.services.availability import Availability
 from bot.services.booking import Booking
 from bot.services.catalog import Catalog
+from bot.services.client_orders import ClientOrders
 from bot.services.delivery import Delivery
 from bot.services.drafts import Drafts
 from bot.services.meetings import SYNC, MeetingSync
@@ -101,6 +103,14 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
     )
 
 
+def bot_username(application: Application) -> str:  # type: ignore[type-arg]
+    """The bot's @username once it has started (invite links need it), else empty."""
+    try:
+        return str(application.bot.username)
+    except RuntimeError:
+        return ""
+
+
 def build(settings: Settings) -> Runtime:
     engine = create_engine(settings.database_url)
     sessions = create_sessionmaker(engine)
@@ -121,13 +131,14 @@ def build(settings: Settings) -> Runtime:
     accounts = ZoomAccounts(sessions, oauth, zoom, cipher, outbox)
     people = People(sessions, settings.default_timezone)
     drafts = Drafts(sessions)
-    desk = OrderDesk(sessions, outbox)
+    desk = OrderDesk(sessions, outbox, partial(bot_username, application))
     application.bot_data[KEY] = Deps(
         people=people,
         catalog=Catalog(sessions, people, accounts),
         booking=Booking(sessions, drafts, outbox),
         availability=Availability(sessions, people),
         settings=ServiceSettings(sessions),
+        clients=ClientOrders(sessions, drafts, outbox),
         desk=desk,
         drafts=drafts,
         accounts=accounts,

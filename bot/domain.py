@@ -75,6 +75,13 @@ class Order:
     meeting_state: MeetingState
     meeting_error: str | None
     join_url: str | None
+    client_name: str | None = None
+    invite_code: str | None = None
+
+    @property
+    def awaits_client(self) -> bool:
+        """Placed by the owner for a client who has not opened the invite yet."""
+        return self.invite_code is not None and self.customer_id == self.owner_id
 
     @property
     def end_at(self) -> datetime:

@@ -307,3 +307,30 @@ TIMES_LATER = "Later »"
 SETTING_CURRENT = "✓ {label}"
 REMINDERS_DEFAULT_BUTTON = "24h 1h"
 REMINDERS_OFF_BUTTON = "Off"
+
+BOOK_CLIENT_BUTTON = "Book for a client"
+CLIENT_NAME_MAX = 100
+CLIENT_PICK_DATE = "Book <b>{name}</b> ({duration} min) for a client. Pick a day (times in {timezone}):"
+CLIENT_PICK_TIME = "<b>{name}</b> for a client, {day}. Pick a start time ({timezone}):"
+CLIENT_NO_DAYS = "There are no free times inside your working hours in the next {days} days."
+CLIENT_ASK_NAME = (
+    "What is the client's name? (1–{max} characters) The order will be called <b>{service} — …</b>."
+)
+CLIENT_SUMMARY = (
+    "<b>Please check the booking</b>\n"
+    "Service: {service}\n"
+    "Client: {client}\n"
+    "Name: {name}\n"
+    "Start: {start}\n"
+    "Duration: {duration} min\n"
+    "{zoom}\n"
+    "After Confirm you get an invite link to send to the client."
+)
+ORDER_CLIENT_WAITING = "Client: {name} (has not opened the invite yet)"
+ORDER_INVITE = "Invite link for the client: {link}"
+INVITE_UNKNOWN = "This invite link is not valid. Please ask for a fresh one."
+INVITE_TAKEN = (
+    "This order already has its customer. If it was meant for you, please ask whoever sent the link."
+)
+INVITE_OWN = "This invite link is for your client: forward it to them. Nothing was changed."
+INVITE_CLAIMED = "{customer} opened your invite: Order #{id} ({name}) is now in their chat too."

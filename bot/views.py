@@ -49,7 +49,10 @@ def service_card(service: Service, bot_username: str) -> View:
                 ),
                 InlineKeyboardButton("Orders", callback_data=data("so", service.id)),
             ],
-            [InlineKeyboardButton(texts.SETTINGS_BUTTON, callback_data=data("se", service.id))],
+            [
+                InlineKeyboardButton(texts.SETTINGS_BUTTON, callback_data=data("se", service.id)),
+                InlineKeyboardButton(texts.BOOK_CLIENT_BUTTON, callback_data=data("bc", service.id)),
+            ],
         ]
     )
     return text, keyboard
@@ -139,8 +142,17 @@ def meeting_line(order: Order) -> str:
     return line
 
 
-def order_text(order: Order, role: str) -> str:
+def invite_link(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username}?start=o_{code}"
+
+
+def order_text(order: Order, role: str, bot_username: str = "") -> str:
     party = f"Customer: {escape(order.customer_name)}" if role == "owner" else ""
+    if role == "owner" and order.awaits_client and order.invite_code:
+        party = texts.ORDER_CLIENT_WAITING.format(name=escape(order.client_name or ""))
+        if bot_username:
+            link = escape(invite_link(bot_username, order.invite_code))
+            party += "\n" + texts.ORDER_INVITE.format(link=link)
     text = texts.ORDER_CARD.format(
         id=order.id,
         status=order.status.value.capitalize(),
@@ -193,8 +205,9 @@ def order_keyboard(
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def order_card(order: Order, role: str, *, can_create_meeting: bool = False) -> View:
-    return order_text(order, role), order_keyboard(order, role, can_create_meeting=can_create_meeting)
+def order_card(order: Order, role: str, *, can_create_meeting: bool = False, bot_username: str = "") -> View:
+    text = order_text(order, role, bot_username)
+    return text, order_keyboard(order, role, can_create_meeting=can_create_meeting)
 
 
 def confirm_keyboard(order: Order, verb: str, *extra: object) -> InlineKeyboardMarkup:

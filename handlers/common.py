@@ -10,6 +10,7 @@ from telegram.error import TelegramError
 
 from bot import texts
 from bot.errors import UserError
+from handlers.client import claim
 from handlers.deps import Context, deps, person
 from handlers.ordering import open_service
 
@@ -23,6 +24,9 @@ async def start(update: Update, context: Context) -> None:
     payload = context.args[0] if context.args else ""
     if payload.startswith("s_"):
         await open_service(update, context, payload[2:])
+        return
+    if payload.startswith("o_"):
+        await claim(update, context, payload[2:])
         return
     await reply(update, texts.GREETING.format(name=escape(me.first_name)))
 

@@ -10,6 +10,7 @@ from telegram.ext import ContextTypes
 from bot.services.availability import Availability
 from bot.services.booking import Booking
 from bot.services.catalog import Catalog
+from bot.services.client_orders import ClientOrders
 from bot.services.drafts import Drafts
 from bot.services.order_desk import OrderDesk
 from bot.services.people import People, Person
@@ -27,6 +28,7 @@ class Deps:
     booking: Booking
     availability: Availability
     settings: ServiceSettings
+    clients: ClientOrders
     desk: OrderDesk
     drafts: Drafts
     accounts: ZoomAccounts

@@ -10,8 +10,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot import texts
 from bot.buttons import Press, parse
 from bot.errors import UserError
-from bot.services import booking
-from handlers import availability, common, ordering, orders, owner, settings
+from bot.services import booking, client_orders
+from handlers import availability, client, common, ordering, orders, owner, settings
 from handlers.deps import Context, deps, person
 from handlers.render import plain, send
 
@@ -43,6 +43,10 @@ BUTTONS: dict[str, ButtonHandler] = {
     "hx": availability.day_off,
     "hu": availability.shared_hours,
     "ar": availability.remove_days,
+    "bc": client.show_days,
+    "bd": client.show_times,
+    "bt": client.ask_name,
+    "bk": client.confirm,
     "se": settings.show,
     "sk": settings.pick,
     "sv": settings.choose,
@@ -100,6 +104,8 @@ async def on_text(update: Update, context: Context) -> None:
             await owner.new_service_text(update, context, draft, message.text)
         elif draft.flow == booking.FLOW and draft.step == "name":
             await ordering.name_typed(update, context, draft, message.text)
+        elif draft.flow == client_orders.FLOW and draft.step == "name":
+            await client.name_typed(update, context, draft, message.text)
         elif draft.flow == settings.FLOW:
             await settings.typed(update, context, draft, message.text)
         elif draft.flow == availability.FLOW:

@@ -159,6 +159,10 @@ class OrderRow(Base):
     synced_version: Mapped[int] = mapped_column(Integer, default=0)
     # What both chats were last told about the meeting, to say what changed.
     announced: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # An order the owner placed for a client: the client's name, and the random code of the invite link
+    # (the order's customer is the owner until someone else opens it).
+    client_name: Mapped[str | None] = mapped_column(String(256))
+    invite_code: Mapped[str | None] = mapped_column(String(32), unique=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

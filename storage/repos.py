@@ -164,6 +164,13 @@ async def get_order(session: AsyncSession, order_id: int, *, lock: bool = False)
     return (await session.scalars(query)).first()
 
 
+async def order_by_invite(session: AsyncSession, code: str) -> OrderRow | None:
+    query = select(OrderRow).where(OrderRow.invite_code == code)
+    if _for_update(session):
+        query = query.with_for_update()
+    return (await session.scalars(query)).first()
+
+
 async def order_messages(session: AsyncSession, order_id: int) -> list[OrderMessageRow]:
     query = select(OrderMessageRow).where(OrderMessageRow.order_id == order_id).order_by(OrderMessageRow.id)
     return list(await session.scalars(query))

@@ -80,6 +80,57 @@ async def check_slot(
         raise SlotTaken(texts.SLOT_TAKEN.format(start=when(start, rules.timezone)))
 
 
+async def insert_order(
+    session: AsyncSession,
+    outbox: Outbox,
+    service: ServiceRow,
+    customer_id: int,
+    name: str,
+    start: datetime,
+    end: datetime,
+    *,
+    client_name: str | None = None,
+    invite_code: str | None = None,
+) -> OrderRow:
+    """Add the order and, when Zoom is On and connected, its meeting job."""
+    now = utcnow()
+    connection = await repos.connection_of(session, service.owner_id)
+    connected = connection is not None and connection.status != ConnectionStatus.DISCONNECTED
+    wants = service.zoom_enabled and connected
+    state = MeetingState.NONE
+    if wants:
+        state = (
+            MeetingState.PENDING
+            if connection and connection.status == ConnectionStatus.ACTIVE
+            else MeetingState.WAITING_RECONNECT
+        )
+    row = OrderRow(
+        service_id=service.id,
+        owner_id=service.owner_id,
+        customer_id=customer_id,
+        name=name,
+        start_at=start,
+        end_at=end,
+        duration_min=service.duration_min,
+        timezone=service.timezone,
+        status="new",
+        version=1,
+        wants_meeting=wants,
+        meeting_state=state,
+        synced_version=0,
+        client_name=client_name,
+        invite_code=invite_code,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    row.announced = announced_values(row)
+    if wants:
+        await queue_sync(session, outbox, row)
+    return row
+
+
 def default_order_name(service: Service, customer: Person) -> str:
     return f"{service.name} — {customer.first_name}"[:ORDER_NAME_MAX]
 
@@ -228,7 +279,9 @@ class Booking:
             end = start + timedelta(minutes=service.duration_min)
             await check_slot(session, service.id, start, by_owner=False)
             await repos.upsert_user(session, customer.id, customer.first_name[:256], customer.username, now)
-            row = await self._insert(session, service, customer, draft, start, end)
+            row = await insert_order(
+                session, self._outbox, service, customer.id, str(draft.data["name"]), start, end
+            )
             await repos.add_order_message(session, row.id, customer.id, card_message_id, "customer")
             await self._outbox.send_card(session, row.id, service.owner_id, "owner")
             await self._outbox.refresh_cards(
@@ -243,50 +296,6 @@ class Booking:
             if row is None or row.customer_id != customer.id:
                 return None
             return await order_of(session, row)
-
-    async def _insert(
-        self,
-        session: AsyncSession,
-        service: ServiceRow,
-        customer: Person,
-        draft: Draft,
-        start: datetime,
-        end: datetime,
-    ) -> OrderRow:
-        now = utcnow()
-        connection = await repos.connection_of(session, service.owner_id)
-        connected = connection is not None and connection.status != ConnectionStatus.DISCONNECTED
-        wants = service.zoom_enabled and connected
-        state = MeetingState.NONE
-        if wants:
-            state = (
-                MeetingState.PENDING
-                if connection and connection.status == ConnectionStatus.ACTIVE
-                else MeetingState.WAITING_RECONNECT
-            )
-        row = OrderRow(
-            service_id=service.id,
-            owner_id=service.owner_id,
-            customer_id=customer.id,
-            name=str(draft.data["name"]),
-            start_at=start,
-            end_at=end,
-            duration_min=service.duration_min,
-            timezone=service.timezone,
-            status="new",
-            version=1,
-            wants_meeting=wants,
-            meeting_state=state,
-            synced_version=0,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(row)
-        await session.flush()
-        row.announced = announced_values(row)
-        if wants:
-            await queue_sync(session, self._outbox, row)
-        return row
 
     async def summary_text(self, summary: Summary) -> str:
         return texts.SUMMARY.format(

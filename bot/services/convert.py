@@ -47,4 +47,6 @@ async def order_of(session: AsyncSession, row: OrderRow) -> Order:
         meeting_state=MeetingState(row.meeting_state),
         meeting_error=row.meeting_error,
         join_url=row.join_url,
+        client_name=row.client_name,
+        invite_code=row.invite_code,
     )

@@ -4,6 +4,7 @@ ever deleted, and no Zoom meeting is ever deleted."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
@@ -64,9 +65,15 @@ class Applied:
 class OrderDesk:
     """Order use cases after placement."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbox: Outbox) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        bot_username: Callable[[], str] = str,
+    ) -> None:
         self._sessions = sessions
         self._outbox = outbox
+        self._bot_username = bot_username  # for invite links on owners' cards; known once the bot started
 
     async def page(
         self, user_id: int, offset: int, service_id: int | None = None
@@ -110,7 +117,8 @@ class OrderDesk:
                     and connection
                     and connection.status == ConnectionStatus.ACTIVE
                 )
-            return order_card(await order_of(session, row), role, can_create_meeting=can_create)
+            order = await order_of(session, row)
+            return order_card(order, role, can_create_meeting=can_create, bot_username=self._bot_username())
 
     async def refresh_cards_now(self, order_id: int) -> None:
         """Queue a refresh of the order's cards (after a handler rendered one itself)."""

@@ -1,4 +1,4 @@
-"""availability: owners' weekly hours and days off, and each service's booking rules
+"""availability: owners' weekly hours and days off, each service's booking rules, orders for a client
 
 Existing owners get Mon–Fri 09:00–18:00 and existing services the defaults (step 30 min, no buffer,
 no notice, 14 days ahead, changes any time, reminders 24 h and 1 h before). Orders are untouched.
@@ -31,6 +31,10 @@ def upgrade() -> None:
             sa.Column("reminder_minutes", sa.JSON(), nullable=False, server_default="[1440, 60]")
         )
         batch_op.add_column(sa.Column("hours", sa.JSON(), nullable=True))
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("client_name", sa.String(length=256), nullable=True))
+        batch_op.add_column(sa.Column("invite_code", sa.String(length=32), nullable=True))
+        batch_op.create_unique_constraint("uq_orders_invite_code", ["invite_code"])
     op.create_table(
         "days_off",
         sa.Column("owner_id", sa.BigInteger(), nullable=False),
@@ -42,6 +46,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("days_off")
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_orders_invite_code", type_="unique")
+        batch_op.drop_column("invite_code")
+        batch_op.drop_column("client_name")
     with op.batch_alter_table("services", schema=None) as batch_op:
         for column in (
             "hours",

@@ -1,0 +1,94 @@
+"""Book for a client: the owner picks a day, a time and the client's name; the client opens the invite."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot import slots, texts, views
+from bot.buttons import Press, data
+from bot.errors import UserError
+from bot.services.booking import parse_day
+from bot.services.drafts import Draft
+from handlers.deps import Context, deps, person
+from handlers.render import edit_or_send, send
+
+
+async def show_days(update: Update, context: Context, press: Press) -> None:
+    """Book for a client on a service card (a new message), or « Other days (edited in place)."""
+    services = deps(context)
+    service = await services.clients.service(person(update).id, press.int_arg(0))
+    days = await services.booking.free_days(service, by_owner=True)
+    if not days:
+        text, keyboard = texts.CLIENT_NO_DAYS.format(days=slots.MAX_DAYS_AHEAD), None
+    else:
+        text = texts.CLIENT_PICK_DATE.format(
+            name=escape(service.name), duration=service.duration_min, timezone=escape(service.timezone)
+        )
+        keyboard = views.days_keyboard(days, "bd", service.id)
+    await (edit_or_send(update, text, keyboard) if press.arg(1) == "1" else send(update, text, keyboard))
+
+
+async def show_times(update: Update, context: Context, press: Press) -> None:
+    """Free times of the chosen day inside working hours."""
+    services = deps(context)
+    service = await services.clients.service(person(update).id, press.int_arg(0))
+    day = parse_day(press.arg(1))
+    if day is None:
+        raise UserError(texts.STALE_BUTTON)
+    starts = await services.booking.free_times(service, day, by_owner=True)
+    if not starts:
+        raise UserError(texts.NO_TIMES.format(day=views.day_label(day)))
+    text = texts.CLIENT_PICK_TIME.format(
+        name=escape(service.name), day=views.day_label(day), timezone=escape(service.timezone)
+    )
+    keyboard = views.times_keyboard(
+        starts,
+        service.timezone,
+        "bt",
+        service.id,
+        data("bc", service.id, 1),
+        page_verb="bd",
+        page=press.int_arg(2) or 0,
+    )
+    await edit_or_send(update, text, keyboard)
+
+
+async def ask_name(update: Update, context: Context, press: Press) -> None:
+    """Hold the chosen time and ask for the client's name."""
+    service = await deps(context).clients.pick_time(person(update), press.int_arg(0), press.arg(1))
+    text = texts.CLIENT_ASK_NAME.format(max=texts.CLIENT_NAME_MAX, service=escape(service.name))
+    await edit_or_send(update, text, None)
+
+
+async def name_typed(update: Update, context: Context, draft: Draft, text: str) -> None:
+    """The client's name: show the summary with Confirm and Cancel."""
+    summary = await deps(context).clients.name(person(update), draft, text)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Confirm", callback_data=data("bk", summary.nonce)),
+                InlineKeyboardButton("Cancel", callback_data=data("ox", summary.nonce)),
+            ]
+        ]
+    )
+    await send(update, summary.text, keyboard)
+
+
+async def confirm(update: Update, context: Context, press: Press) -> None:
+    """Place the order; the summary turns into the owner's order card with the invite link."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    services = deps(context)
+    order = await services.clients.confirm(person(update), press.arg(0), query.message.message_id)
+    view = await services.desk.card(order.id, "owner")
+    if view is not None:
+        await edit_or_send(update, *view)
+    await services.desk.refresh_cards_now(order.id)
+
+
+async def claim(update: Update, context: Context, code: str) -> None:
+    """`/start o_<code>`: the client takes the order; the card follows as its own message."""
+    await deps(context).clients.claim(person(update), code)
