@@ -86,6 +86,10 @@ class ZoomSandbox:
         """Create a Zoom user (or return the existing one with that email)."""
         return self.directory.add(email, timezone).brief()
 
+    def change_user_settings(self, email: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change a user's own Zoom settings (`{"in_meeting": {"waiting_room": true}}`, ...)."""
+        return self.directory.change_settings(email, changes)
+
     def users(self) -> list[dict[str, Any]]:
         """Every Zoom user."""
         return [user.brief() for user in self.directory.all()]

@@ -29,6 +29,7 @@ from sandbox.zoom_users import Directory, ZoomUser
 
 # Each operation accepts its granular scope (named first, and in the 4711 message) or a classic one.
 READ_USER = ("user:read:user", "user:read", "user:read:admin")
+READ_SETTINGS = ("user:read:settings", "user:read", "user:read:admin")
 CREATE = ("meeting:write:meeting", "meeting:write", "meeting:write:admin")
 # Zoom's granular scope for listing is probably meeting:read:list_meetings (not in our reference), so
 # meeting:read:meeting is accepted too.
@@ -64,6 +65,7 @@ class MeetingsApi:
         """Starlette routes for the endpoints."""
         return [
             Route("/v2/users/{user_id}", self.user, methods=["GET"]),
+            Route("/v2/users/{user_id}/settings", self.user_settings, methods=["GET"]),
             Route("/v2/users/{user_id}/meetings", self.create, methods=["POST"]),
             Route("/v2/users/{user_id}/meetings", self.list, methods=["GET"]),
             Route("/v2/meetings/{meeting_id}", self.get, methods=["GET"]),
@@ -77,13 +79,20 @@ class MeetingsApi:
         self._limits.check_qps("Light")
         return JSONResponse(user.profile())
 
+    async def user_settings(self, request: Request) -> Response:
+        """`GET /v2/users/me/settings`: the caller's own settings."""
+        user = self._path_user(request, self._caller(request, READ_SETTINGS))
+        self._limits.check_qps("Medium")
+        return JSONResponse(self._directory.settings_of(user.id))
+
     async def create(self, request: Request) -> Response:
         """`POST /v2/users/me/meetings`: 201 with the full meeting."""
         user = self._path_user(request, self._caller(request, CREATE))
         self._limits.check_qps("Medium")
         headers = self._limits.take_daily(user.id, "Medium")
         values = read_meeting_fields(await _json_body(request), user.timezone)
-        return JSONResponse(full_view(self._book.create(user, values)), status_code=201, headers=headers)
+        meeting = self._book.create(user, values, self._directory.settings_of(user.id))
+        return JSONResponse(full_view(meeting), status_code=201, headers=headers)
 
     async def list(self, request: Request) -> Response:
         """`GET /v2/users/me/meetings?type=...`: one page of the caller's meetings."""

@@ -62,6 +62,11 @@ class ZoomControl:
         users: list[dict[str, Any]] = self._call("GET", "/users")
         return users
 
+    def change_user_settings(self, email: str, settings: dict[str, Any]) -> dict[str, Any]:
+        """Change a Zoom user's own settings, e.g. `{"in_meeting": {"waiting_room": True}}`."""
+        result: dict[str, Any] = self._call("POST", "/user-settings", {"email": email, "settings": settings})
+        return result
+
     def login(self, email: str) -> None:
         """Who the browser is logged in as at zoom.us."""
         self._call("POST", "/login", {"email": email})

@@ -56,6 +56,7 @@ class ControlEndpoints:
             ("/sandbox/users", "GET", self.users),
             ("/sandbox/users", "POST", self.add_user),
             ("/sandbox/login", "POST", self.login),
+            ("/sandbox/user-settings", "POST", self.change_user_settings),
             ("/sandbox/consent/decline-next", "POST", self.decline_next_consent),
             ("/sandbox/meetings", "GET", self.meetings),
             ("/sandbox/requests", "GET", self.requests),
@@ -72,6 +73,10 @@ class ControlEndpoints:
             ("/sandbox/webhooks", "POST", self.send_webhook),
         ]
         return [Route(path, _endpoint(handler), methods=[method]) for path, method, handler in table]
+
+    async def change_user_settings(self, body: dict[str, Any]) -> Any:
+        """`{"email", "settings": {section: {field: value}}}` → the user's settings now."""
+        return self._sandbox.change_user_settings(str(body["email"]), dict(body["settings"]))
 
     async def users(self, body: dict[str, Any]) -> Any:
         """Every Zoom user."""

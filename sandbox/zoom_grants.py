@@ -14,7 +14,8 @@ from sandbox.zoom_ids import opaque_token
 from sandbox.zoom_time import Clock, zoom_time
 
 DEFAULT_SCOPE = (
-    "meeting:read:meeting meeting:write:meeting meeting:update:meeting user:read:user user:read:email"
+    "meeting:read:meeting meeting:write:meeting meeting:update:meeting user:read:user user:read:email "
+    "user:read:settings"
 )
 CODE_TTL_SECONDS = 300.0
 

@@ -11,6 +11,7 @@ from typing import Any
 from sandbox.zoom_ids import digits, meeting_id, meeting_uuid, passcode
 from sandbox.zoom_meeting_fields import DEFAULT_SETTINGS
 from sandbox.zoom_time import Clock, zoom_time
+from sandbox.zoom_user_settings import meeting_defaults
 from sandbox.zoom_users import ZoomUser
 
 _WEB = "https://us05web.zoom.us"
@@ -136,10 +137,15 @@ class MeetingBook:
         self._lock = threading.Lock()
         self._meetings: dict[int, Meeting] = {}
 
-    def create(self, host: ZoomUser, values: dict[str, Any]) -> Meeting:
-        """Store a new meeting from validated fields, filling Zoom's defaults."""
+    def create(self, host: ZoomUser, values: dict[str, Any], host_settings: dict[str, Any]) -> Meeting:
+        """Store a new meeting from validated fields; what they leave out follows the host's own settings."""
         now = self._clock.now().replace(microsecond=0)
-        settings = {**copy.deepcopy(DEFAULT_SETTINGS), **values.get("settings", {})}
+        wants_passcode, own = meeting_defaults(host_settings)
+        settings = {**copy.deepcopy(DEFAULT_SETTINGS), **own, **values.get("settings", {})}
+        if "password" in values:
+            password = values["password"]
+        else:
+            password = passcode() if values.get("default_password", wants_passcode) else ""
         if settings.get("waiting_room"):
             settings["join_before_host"] = False
         with self._lock:
@@ -154,7 +160,7 @@ class MeetingBook:
                 duration=values.get("duration", 60),
                 timezone=values.get("timezone", host.timezone),
                 agenda=values.get("agenda", ""),
-                password=values.get("password", passcode()),
+                password=password,
                 settings=settings,
                 created_at=now,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,6 +10,7 @@ from typing import Any
 
 from sandbox.zoom_ids import personal_meeting_id, zoom_id
 from sandbox.zoom_time import Clock, load_timezone, zoom_time
+from sandbox.zoom_user_settings import changed, new_settings
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class Directory:
         self._users: dict[str, ZoomUser] = {}
         self._session_email: str | None = None
         self._decline_next = False
+        self._settings: dict[str, dict[str, Any]] = {}
 
     def add(self, email: str, timezone: str = "UTC") -> ZoomUser:
         """Create a user, or return the existing one with that email."""
@@ -92,6 +95,7 @@ class Directory:
                 return existing
             user = self._new_user(key, timezone)
             self._users[user.id] = user
+            self._settings[user.id] = new_settings()
             return user
 
     def _new_user(self, email: str, timezone: str) -> ZoomUser:
@@ -131,6 +135,18 @@ class Directory:
         """Every user, oldest first."""
         with self._lock:
             return list(self._users.values())
+
+    def settings_of(self, user_id: str) -> dict[str, Any]:
+        """The user's settings (a copy), as `GET /v2/users/me/settings` returns them."""
+        with self._lock:
+            return copy.deepcopy(self._settings.get(user_id) or new_settings())
+
+    def change_settings(self, email: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change some of the user's settings, as the person would on zoom.us."""
+        user = self.require(email)
+        with self._lock:
+            self._settings[user.id] = changed(self._settings.get(user.id) or new_settings(), changes)
+            return copy.deepcopy(self._settings[user.id])
 
     def login(self, email: str) -> ZoomUser:
         """Make the browser logged in at zoom.us as this (existing) user."""

@@ -117,6 +117,9 @@ class ZoomConnectionRow(Base):
     refreshed_at: Mapped[datetime | None]
     writes_blocked_until: Mapped[datetime | None]
     reconnect_notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The host's own Zoom settings that new meetings follow, and when they were last read (at most daily).
+    meeting_defaults: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    settings_read_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

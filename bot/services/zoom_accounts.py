@@ -19,13 +19,14 @@ from bot.crypto import TokenCipher
 from bot.domain import ConnectionStatus, ZoomAccount, utcnow
 from bot.errors import UserError
 from bot.services.outbox import Outbox
-from bot.zoom.client import ZoomClient
+from bot.zoom.client import MeetingDefaults, ZoomClient
 from bot.zoom.errors import ZoomError, ZoomGrantError
 from bot.zoom.oauth import TokenSet, ZoomOAuth, new_code_verifier
 from storage import repos
 from storage.models import OAuthStateRow, ServiceRow, ZoomConnectionRow
 
 log = logging.getLogger(__name__)
+SETTINGS_MAX_AGE = timedelta(days=1)  # the host's Zoom settings are read again at most once a day
 
 STATE_TTL = timedelta(minutes=10)
 REFRESH_MARGIN = timedelta(minutes=2)
@@ -117,9 +118,39 @@ class ZoomAccounts:
             log.warning("Reading the Zoom user of owner %s failed: %s", owner_id, type(exc).__name__)
             await self._revoke_quietly(tokens.refresh_token, owner_id)
             return await self._failed(owner_id, "Zoom did not tell which account logged in.")
+        defaults = await self._read_defaults(owner_id, tokens.access_token)
         service_name = await self._store(owner_id, service_id, me.id, me.account_id, me.email, tokens)
+        if defaults is not None:
+            await self.save_defaults(owner_id, defaults)
         await self._tell_connected(owner_id, me.email, service_name)
         return CallbackResult(True, texts.CALLBACK_PAGE_OK)
+
+    async def _read_defaults(self, owner_id: int, token: str) -> MeetingDefaults | None:
+        """The host's meeting settings; without them meetings simply get Zoom's own defaults."""
+        try:
+            return await self._zoom.meeting_defaults(token)
+        except ZoomError as exc:
+            log.warning("Reading the Zoom settings of owner %s failed: %s", owner_id, type(exc).__name__)
+            return None
+
+    async def meeting_defaults(self, owner_id: int) -> tuple[MeetingDefaults | None, bool]:
+        """The stored meeting settings of the owner's host, and whether they are due to be read again."""
+        async with self._sessions() as session:
+            row = await repos.connection_of(session, owner_id)
+            if row is None:
+                return None, False
+            due = row.settings_read_at is None or row.settings_read_at < utcnow() - SETTINGS_MAX_AGE
+            return MeetingDefaults.from_json(row.meeting_defaults), due
+
+    async def save_defaults(self, owner_id: int, defaults: MeetingDefaults | None) -> None:
+        """Remember when the settings were read (also after a failed read: at most one try a day)."""
+        async with self._sessions.begin() as session:
+            row = await repos.connection_of(session, owner_id, lock=True)
+            if row is None:
+                return
+            if defaults is not None:
+                row.meeting_defaults = defaults.as_json()
+            row.settings_read_at = utcnow()
 
     async def _claim_state(self, state: str | None) -> tuple[int, int | None, str] | CallbackResult:
         if not state or len(state) > 200:

@@ -32,6 +32,47 @@ class ZoomUser:
     email: str
 
 
+RECORDING_CHOICES = ("local", "cloud", "none")
+
+
+@dataclass(frozen=True)
+class MeetingDefaults:
+    """The host's own Zoom settings that new meetings follow (`GET /users/me/settings`)."""
+
+    passcode: bool
+    waiting_room: bool
+    auto_recording: str
+
+    @classmethod
+    def from_settings(cls, data: dict[str, Any]) -> MeetingDefaults:
+        schedule = data.get("schedule_meeting") or {}
+        in_meeting = data.get("in_meeting") or {}
+        recording = str((data.get("recording") or {}).get("auto_recording", "none"))
+        return cls(
+            passcode=schedule.get("require_password_for_scheduled_meetings") is True,
+            waiting_room=in_meeting.get("waiting_room") is True,
+            auto_recording=recording if recording in RECORDING_CHOICES else "none",
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "passcode": self.passcode,
+            "waiting_room": self.waiting_room,
+            "auto_recording": self.auto_recording,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> MeetingDefaults | None:
+        if not isinstance(data, dict):
+            return None
+        recording = str(data.get("auto_recording", "none"))
+        return cls(
+            passcode=data.get("passcode") is True,
+            waiting_room=data.get("waiting_room") is True,
+            auto_recording=recording if recording in RECORDING_CHOICES else "none",
+        )
+
+
 @dataclass(frozen=True)
 class MeetingSpec:
     """What the meeting should be. `start` is UTC; `timezone` is only for display in Zoom."""
@@ -41,17 +82,33 @@ class MeetingSpec:
     duration_min: int
     timezone: str
     agenda: str
+    defaults: MeetingDefaults | None = None
 
     def body(self) -> dict[str, Any]:
-        return {
+        """A new meeting: with the host's own passcode, waiting room and recording settings when known,
+        else none of them, so Zoom applies the host's defaults."""
+        body: dict[str, Any] = {
             "topic": self.topic[:TOPIC_MAX],
             "type": 2,
             "start_time": format_start_time(self.start),
             "duration": self.duration_min,
             "timezone": self.timezone,
             "agenda": self.agenda[:AGENDA_MAX],
-            "default_password": True,
-            "settings": {"join_before_host": False, "waiting_room": True, "approval_type": 2},
+        }
+        if self.defaults is not None:
+            body["default_password"] = self.defaults.passcode
+            body["settings"] = {
+                "waiting_room": self.defaults.waiting_room,
+                "auto_recording": self.defaults.auto_recording,
+            }
+        return body
+
+    def changes(self) -> dict[str, Any]:
+        """An update changes only the topic, the start and the duration."""
+        return {
+            "topic": self.topic[:TOPIC_MAX],
+            "start_time": format_start_time(self.start),
+            "duration": self.duration_min,
         }
 
 
@@ -103,11 +160,14 @@ class ZoomClient:
             id=str(data["id"]), account_id=str(data.get("account_id", "")), email=str(data["email"])
         )
 
+    async def meeting_defaults(self, token: str) -> MeetingDefaults:
+        return MeetingDefaults.from_settings(await self._request("GET", "/users/me/settings", token))
+
     async def create_meeting(self, token: str, spec: MeetingSpec) -> Meeting:
         return _meeting(await self._request("POST", "/users/me/meetings", token, json_body=spec.body()))
 
     async def update_meeting(self, token: str, meeting_id: int, spec: MeetingSpec) -> None:
-        await self._request("PATCH", f"/meetings/{meeting_id}", token, json_body=spec.body())
+        await self._request("PATCH", f"/meetings/{meeting_id}", token, json_body=spec.changes())
 
     async def get_meeting(self, token: str, meeting_id: int) -> Meeting:
         return _meeting(await self._request("GET", f"/meetings/{meeting_id}", token))

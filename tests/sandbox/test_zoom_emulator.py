@@ -921,3 +921,62 @@ def test_command_line_serves_the_emulator() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# The host's own settings
+
+
+def test_users_me_settings_needs_its_scope(world: World) -> None:
+    world.control.set_scopes(SCOPE)  # an app configured without user:read:settings
+    with api(world, connect(world)["access_token"]) as client:
+        refused = client.get("/users/me/settings")
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "code": 4711,
+        "message": "Invalid access token, does not contain scopes:[user:read:settings].",
+    }
+    world.control.set_scopes(SCOPE + " user:read:settings")
+    with api(world, connect(world)["access_token"]) as client:
+        settings = client.get("/users/me/settings")
+        someone_else = client.get("/users/nobody@example.com/settings")
+    assert settings.status_code == 200
+    body = settings.json()
+    assert body["schedule_meeting"]["require_password_for_scheduled_meetings"] is True
+    assert body["in_meeting"]["waiting_room"] is False and body["recording"]["auto_recording"] == "none"
+    assert set(body["schedule_meeting"]["meeting_password_requirement"]) >= {"length", "only_allow_numeric"}
+    assert someone_else.status_code == 404 and someone_else.json()["code"] == 1001
+
+
+def test_new_meetings_follow_the_hosts_settings_unless_the_body_says_otherwise(world: World) -> None:
+    with api(world, connect(world)["access_token"]) as client:
+        default = create(client).json()
+        world.control.change_user_settings(
+            "owner@example.com",
+            {
+                "schedule_meeting": {"require_password_for_scheduled_meetings": False},
+                "in_meeting": {"waiting_room": True},
+                "recording": {"auto_recording": "cloud"},
+            },
+        )
+        assert client.get("/users/me/settings").json()["in_meeting"]["waiting_room"] is True
+        changed = create(client).json()
+        explicit = create(
+            client, default_password=True, settings={"waiting_room": False, "auto_recording": "none"}
+        ).json()
+    assert default["password"] and "?pwd=" in default["join_url"]
+    assert default["settings"]["waiting_room"] is False and default["settings"]["auto_recording"] == "none"
+    assert changed["password"] == "" and "?pwd=" not in changed["join_url"]
+    assert changed["settings"]["waiting_room"] is True and changed["settings"]["auto_recording"] == "cloud"
+    assert changed["settings"]["join_before_host"] is False
+    assert explicit["password"] and explicit["settings"]["waiting_room"] is False
+    assert explicit["settings"]["auto_recording"] == "none"
+
+
+def test_changing_user_settings_refuses_unknown_or_mistyped_fields(world: World) -> None:
+    for bad in (
+        {"in_meeting": {"waiting_room": "yes"}},
+        {"recording": {"auto_recording": "tape"}},
+        {"nonsense": {"x": 1}},
+    ):
+        with pytest.raises(SandboxControlError):
+            world.control.change_user_settings("owner@example.com", bad)

@@ -1,4 +1,5 @@
-"""availability: owners' weekly hours and days off, each service's booking rules, orders for a client
+"""availability: owners' weekly hours and days off, each service's booking rules, orders for a client,
+and the host's Zoom meeting settings
 
 Existing owners get Mon–Fri 09:00–18:00 and existing services the defaults (step 30 min, no buffer,
 no notice, 14 days ahead, changes any time, reminders 24 h and 1 h before). Orders are untouched.
@@ -35,6 +36,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("client_name", sa.String(length=256), nullable=True))
         batch_op.add_column(sa.Column("invite_code", sa.String(length=32), nullable=True))
         batch_op.create_unique_constraint("uq_orders_invite_code", ["invite_code"])
+    with op.batch_alter_table("zoom_connections", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("meeting_defaults", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("settings_read_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "days_off",
         sa.Column("owner_id", sa.BigInteger(), nullable=False),
@@ -46,6 +50,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("days_off")
+    with op.batch_alter_table("zoom_connections", schema=None) as batch_op:
+        batch_op.drop_column("settings_read_at")
+        batch_op.drop_column("meeting_defaults")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_constraint("uq_orders_invite_code", type_="unique")
         batch_op.drop_column("invite_code")
