@@ -208,3 +208,60 @@ def test_customers_cannot_change_inside_the_changes_window_but_the_owner_can(
     owner.wait_for_text("rescheduled to")
     told = carl.wait_for(lambda m: "Rescheduled" in m.text, timeout=20, description="the reschedule notice")
     assert "11:00" in told.text and last in told.text
+
+
+def test_bad_input_and_forged_buttons_get_clear_answers_and_change_nothing(
+    sandbox: Sandbox, bot: BotProcess
+) -> None:
+    owner = person(sandbox, 11, "Olivia")
+    set_timezone(owner, BERLIN)
+    shop = create_service(owner, 60, "Lesson")
+    for text, expected in (
+        ("/hours mon 09:00-25:00", "25:00 is not a time of day"),
+        ("/hours mon 18:00-09:00", "the end is not after the start"),
+        ("/hours mon 09:00-12:00 11:00-13:00", "overlap"),
+        ("/hours funday 09:00-12:00", "I don't know the day"),
+        ("/hours mon", "Send the days and their hours"),
+        ("/away 2020-01-01", "is in the past"),
+        (f"/away {(today_in(BERLIN) + timedelta(days=400)).isoformat()}", "more than a year ahead"),
+        ("/away tomorrow", "is not a date"),
+    ):
+        owner.send(text)
+        answer = owner.wait_for(lambda m: "e.g." in m.text or "Days off" in m.text, description=text)
+        assert (
+            expected in answer.text.replace("25:00</b>", "25:00</b>") or expected.strip("<b>/") in answer.text
+        )
+    owner.send("/hours")
+    week = owner.wait_for_text("Your working hours")
+    assert "Mon: 09:00–18:00" in week.text and "Sat: off" in week.text  # nothing changed
+    owner.send("/away")
+    owner.wait_for_text("You have no days off coming")
+    for forged in ("hd:9:0", "hd:1:999", "hx:nonce", "ar:20261301:20261302", "sk:1:zz", "bt:1:202601010900"):
+        owner.press_data(week.message_id, forged)
+        answer = owner.callback_answer()
+        assert answer is not None and answer.show_alert, forged
+
+    # A service's own hours and its reminders, through Settings.
+    owner.press(shop.card, "Settings")
+    settings = owner.wait_for_text("Settings of")
+    owner.press(settings, "Hours")
+    hours = owner.wait_for(lambda m: m.message_id == settings.message_id and "Hours of" in m.text)
+    assert "your weekly hours" in hours.text
+    owner.press(hours, "Sat")
+    owner.wait_for_text("Send the hours for")
+    owner.send("10:00-13:00")
+    own = owner.wait_for_text("Hours of")
+    assert "Sat: 10:00–13:00" in own.text and "own hours" in own.text
+    assert "Use my weekly hours" in str(own.buttons)
+    owner.press(shop.card, "Settings")
+    settings = owner.wait_for_text("Settings of")
+    assert "Hours: its own" in settings.text and "Reminders: 24h 1h" in settings.text
+    owner.press(settings, "Reminders")
+    owner.wait_for(lambda m: m.message_id == settings.message_id and "reminder times" in m.text)
+    owner.send("0m 2h")
+    owner.wait_for_text("is not a reminder time")
+    owner.send("2h 15m")
+    saved = owner.wait_for_text("Reminders: 2h 15m")
+    assert "Settings of Lesson" in saved.text
+    owner.send("/hours")
+    assert "Sat: off" in owner.wait_for_text("Your working hours").text  # the owner's own week is unchanged
