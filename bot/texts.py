@@ -309,7 +309,9 @@ REMINDERS_DEFAULT_BUTTON = "24h 1h"
 REMINDERS_OFF_BUTTON = "Off"
 
 BOOK_CLIENT_BUTTON = "Book for a client"
-CLIENT_NAME_MAX = 100
+BUTTON_CONFIRM = "Confirm"
+BUTTON_CANCEL = "Cancel"
+DAYS_RANGE = "{first} – {last}"
 CLIENT_PICK_DATE = "Book <b>{name}</b> ({duration} min) for a client. Pick a day (times in {timezone}):"
 CLIENT_PICK_TIME = "<b>{name}</b> for a client, {day}. Pick a start time ({timezone}):"
 CLIENT_NO_DAYS = "There are no free times inside your working hours in the next {days} days."

@@ -111,7 +111,9 @@ async def remove_days(update: Update, context: Context, press: Press) -> None:
 
 
 def range_label(first: date, last: date) -> str:
-    return views.day_label(first) if first == last else f"{views.day_label(first)} – {views.day_label(last)}"
+    if first == last:
+        return views.day_label(first)
+    return texts.DAYS_RANGE.format(first=views.day_label(first), last=views.day_label(last))
 
 
 def days_off_view(listed: DaysOff) -> views.View:

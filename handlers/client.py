@@ -10,6 +10,7 @@ from bot import slots, texts, views
 from bot.buttons import Press, data
 from bot.errors import UserError
 from bot.services.booking import parse_day
+from bot.services.client_orders import CLIENT_NAME_MAX
 from bot.services.drafts import Draft
 from handlers.deps import Context, deps, person
 from handlers.render import edit_or_send, send
@@ -58,7 +59,7 @@ async def show_times(update: Update, context: Context, press: Press) -> None:
 async def ask_name(update: Update, context: Context, press: Press) -> None:
     """Hold the chosen time and ask for the client's name."""
     service = await deps(context).clients.pick_time(person(update), press.int_arg(0), press.arg(1))
-    text = texts.CLIENT_ASK_NAME.format(max=texts.CLIENT_NAME_MAX, service=escape(service.name))
+    text = texts.CLIENT_ASK_NAME.format(max=CLIENT_NAME_MAX, service=escape(service.name))
     await edit_or_send(update, text, None)
 
 
@@ -68,8 +69,8 @@ async def name_typed(update: Update, context: Context, draft: Draft, text: str) 
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("Confirm", callback_data=data("bk", summary.nonce)),
-                InlineKeyboardButton("Cancel", callback_data=data("ox", summary.nonce)),
+                InlineKeyboardButton(texts.BUTTON_CONFIRM, callback_data=data("bk", summary.nonce)),
+                InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data=data("ox", summary.nonce)),
             ]
         ]
     )

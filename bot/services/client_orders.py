@@ -24,6 +24,7 @@ from storage.models import ServiceRow
 
 FLOW = "client"
 INVITE_BYTES = 12  # 96 random bits, not derived from the order
+CLIENT_NAME_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class ClientOrders:
     async def name(self, owner: Person, draft: Draft, text: str) -> ClientSummary:
         if draft.flow != FLOW or draft.step != "name":
             raise StaleAction(texts.DRAFT_GONE)
-        client = valid_name(text, texts.CLIENT_NAME_MAX)
+        client = valid_name(text, CLIENT_NAME_MAX)
         service = await self.service(owner.id, int(draft.data["service_id"]))
         updated = await self._drafts.put(owner.id, FLOW, "summary", **draft.data, client=client)
         start = datetime.fromisoformat(str(draft.data["start"]))
