@@ -45,7 +45,8 @@ async def test_existing_owners_services_and_orders_get_defaults_and_stay_as_they
         await connection.execute(
             text(
                 "INSERT INTO services "
-                "(id, code, owner_id, name, duration_min, timezone, zoom_enabled, created_at) VALUES (1, 'c', 7, 'S', 60, 'Europe/Berlin', false, :t)"
+                "(id, code, owner_id, name, duration_min, timezone, zoom_enabled, created_at) "
+                "VALUES (1, 'c', 7, 'S', 60, 'Europe/Berlin', false, :t)"
             ),
             {"t": now},
         )
