@@ -334,5 +334,6 @@ INVITE_UNKNOWN = "This invite link is not valid. Please ask for a fresh one."
 INVITE_TAKEN = (
     "This order already has its customer. If it was meant for you, please ask whoever sent the link."
 )
+INVITE_YOURS = "Order #{id} is already yours: /orders shows it."
 INVITE_OWN = "This invite link is for your client: forward it to them. Nothing was changed."
 INVITE_CLAIMED = "{customer} opened your invite: Order #{id} ({name}) is now in their chat too."

@@ -128,6 +128,8 @@ class ClientOrders:
                 raise UserError(texts.INVITE_UNKNOWN)
             if row.owner_id == user.id:
                 raise UserError(texts.INVITE_OWN)
+            if row.customer_id == user.id:
+                raise UserError(texts.INVITE_YOURS.format(id=row.id))
             if row.customer_id != row.owner_id:
                 raise UserError(texts.INVITE_TAKEN)
             now = utcnow()

@@ -63,6 +63,8 @@ def test_an_order_for_a_client_gets_its_meeting_and_its_first_opener_becomes_the
     claimed = owner.wait_for(lambda m: m.message_id == card.message_id and "Customer: Carl" in m.text)
     assert "start=o_" not in claimed.text
 
+    client.send(f"/start o_{code}")
+    client.wait_for_text("Order #1 is already yours")
     for stranger_id, name in ((33, "Mallory"), (44, "Trudy")):
         stranger = person(sandbox, stranger_id, name)
         stranger.send(f"/start o_{code}")
