@@ -131,3 +131,18 @@ async def test_idle_connections_are_refreshed_weekly(world: World) -> None:
     assert await world.accounts.refresh_idle(timedelta(days=7)) == 1
     assert await world.accounts.refresh_idle(timedelta(days=7)) == 0
     assert refreshes(world) == 1
+
+
+async def test_the_hosts_settings_are_read_at_connect_and_due_again_after_a_day(world: World) -> None:
+    world.control.change_user_settings("owner@example.com", {"in_meeting": {"waiting_room": True}})
+    await connect(world)
+    defaults, due = await world.accounts.meeting_defaults(OWNER.id)
+    assert defaults is not None and defaults.waiting_room and defaults.passcode and not due
+    async with world.sessions.begin() as session:
+        await session.execute(
+            update(ZoomConnectionRow).values(settings_read_at=utcnow() - timedelta(days=1, minutes=1))
+        )
+    assert (await world.accounts.meeting_defaults(OWNER.id))[1] is True
+    await world.accounts.save_defaults(OWNER.id, None)  # a failed read: keep what we had, try again tomorrow
+    kept, due = await world.accounts.meeting_defaults(OWNER.id)
+    assert kept == defaults and not due
