@@ -61,7 +61,8 @@ def _end_instant(day: date, minutes: int, zone: ZoneInfo) -> datetime:
 
 
 def day_starts(day: date, rules: Rules) -> list[datetime]:
-    """Every start on `day` (aware, in the service's zone) whose meeting ends inside its working interval."""
+    """Every start on `day` (aware, in the service's zone) whose meeting ends inside its working interval;
+    a day whose intervals are all shorter than the meeting offers its opening time only."""
     zone = ZoneInfo(rules.timezone)
     length = timedelta(minutes=rules.duration_min)
     starts: dict[datetime, datetime] = {}
@@ -71,6 +72,11 @@ def day_starts(day: date, rules: Rules) -> list[datetime]:
             start = _instant(day, minutes, zone)
             if start is not None and start.astimezone(UTC) + length <= end:
                 starts.setdefault(start.astimezone(UTC), start)
+    if not starts:
+        # A service longer than every working interval of the day can still start when the day opens.
+        first = next((_instant(day, opening, zone) for opening, _ in rules.week[day.weekday()]), None)
+        if first is not None:
+            starts[first.astimezone(UTC)] = first
     return [starts[instant] for instant in sorted(starts)]
 
 

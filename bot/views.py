@@ -236,8 +236,7 @@ DAYS_OFF_SHOWN = 20  # runs of days off listed (and given a Remove button) in on
 def hours_keyboard(service_id: int, *, own: bool = False) -> InlineKeyboardMarkup:
     """A button per weekday (service 0: the owner's own week)."""
     buttons = [
-        InlineKeyboardButton(weekday_name(day), callback_data=data("hd", day, service_id))
-        for day in range(7)
+        InlineKeyboardButton(weekday_name(day), callback_data=data("hd", day, service_id)) for day in range(7)
     ]
     rows = [buttons[:4], buttons[4:]]
     if own:

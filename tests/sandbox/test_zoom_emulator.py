@@ -36,7 +36,11 @@ from sandbox.zoom_client import SandboxControlError, ZoomControl
 CLIENT_ID = "sandboxClientId"
 CLIENT_SECRET = "sandbox-client-secret"
 WEBHOOK_SECRET = "sandbox-webhook-secret"
-SCOPE = "meeting:read:meeting meeting:write:meeting meeting:update:meeting user:read:user user:read:email"
+SCOPE = (
+    "meeting:read:meeting meeting:write:meeting meeting:update:meeting user:read:user user:read:email "
+    "user:read:settings"
+)
+WITHOUT_SETTINGS = SCOPE.removesuffix(" user:read:settings")
 LIST_ITEM_KEYS = "uuid id host_id topic type start_time duration timezone agenda created_at join_url"
 DEAUTHORIZED_KEYS = "user_data_retention account_id user_id signature deauthorization_time client_id"
 INVALID_TOKEN = {"reason": "Invalid Token!", "error": "invalid_grant"}
@@ -927,7 +931,7 @@ def test_command_line_serves_the_emulator() -> None:
 
 
 def test_users_me_settings_needs_its_scope(world: World) -> None:
-    world.control.set_scopes(SCOPE)  # an app configured without user:read:settings
+    world.control.set_scopes(WITHOUT_SETTINGS)  # an app configured without user:read:settings
     with api(world, connect(world)["access_token"]) as client:
         refused = client.get("/users/me/settings")
     assert refused.status_code == 400
@@ -935,7 +939,7 @@ def test_users_me_settings_needs_its_scope(world: World) -> None:
         "code": 4711,
         "message": "Invalid access token, does not contain scopes:[user:read:settings].",
     }
-    world.control.set_scopes(SCOPE + " user:read:settings")
+    world.control.set_scopes(SCOPE)
     with api(world, connect(world)["access_token"]) as client:
         settings = client.get("/users/me/settings")
         someone_else = client.get("/users/nobody@example.com/settings")

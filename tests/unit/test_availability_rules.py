@@ -35,6 +35,14 @@ def test_several_intervals_step_counted_from_each_interval_start_and_meetings_en
     assert labels(slots.day_starts(date(2027, 2, 3), rules)) == ["09:10", "09:30", "09:50", "13:00", "13:20"]
 
 
+def test_a_meeting_longer_than_every_interval_may_start_when_the_day_opens() -> None:
+    rules = slots.Rules(BERLIN, 720, week=week_of(((9 * 60, 12 * 60), (13 * 60, 14 * 60))))
+    assert labels(slots.day_starts(date(2027, 2, 3), rules)) == ["09:00"]
+    two_hours = slots.Rules(BERLIN, 120, week=week_of(((9 * 60, 12 * 60), (13 * 60, 14 * 60))))
+    assert labels(slots.day_starts(date(2027, 2, 3), two_hours)) == ["09:00", "09:30", "10:00"]
+    assert slots.day_starts(date(2027, 2, 6), slots.Rules(BERLIN, 720)) == []  # a day off stays off
+
+
 def test_an_interval_may_end_at_midnight() -> None:
     rules = slots.Rules(BERLIN, 60, week=week_of(((22 * 60, 24 * 60),)), step_min=60)
     assert labels(slots.day_starts(date(2027, 2, 3), rules)) == ["22:00", "23:00"]
