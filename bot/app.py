@@ -167,12 +167,16 @@ async def set_customer_menu(application: Application) -> None:  # type: ignore[t
 
 
 async def refresh_idle_loop(runtime: Runtime, stopping: asyncio.Event) -> None:
-    """Keep idle Zoom connections alive: refresh tokens unused for a week (checked hourly)."""
+    """Keep idle Zoom connections alive (tokens unused for a week) and hosts' settings at most a day old;
+    checked hourly."""
     while not stopping.is_set():
         try:
             count = await runtime.accounts.refresh_idle(IDLE_REFRESH)
             if count:
                 log.info("Refreshed %s idle Zoom connection(s)", count)
+            read = await runtime.accounts.refresh_settings()
+            if read:
+                log.info("Read the Zoom settings of %s host(s) again", read)
         except Exception:
             log.exception("Proactive Zoom refresh failed; will try again")
         try:

@@ -219,6 +219,30 @@ async def idle_connections(session: AsyncSession, refreshed_before: datetime) ->
     return list(await session.scalars(query))
 
 
+def _settings_due(read_before: datetime) -> Any:
+    return and_(
+        ZoomConnectionRow.status == "active",
+        or_(ZoomConnectionRow.settings_read_at.is_(None), ZoomConnectionRow.settings_read_at < read_before),
+    )
+
+
+async def settings_due(session: AsyncSession, read_before: datetime) -> list[int]:
+    """Owners whose hosts' Zoom settings were last read before `read_before`."""
+    return list(await session.scalars(select(ZoomConnectionRow.owner_id).where(_settings_due(read_before))))
+
+
+async def claim_settings_read(
+    session: AsyncSession, owner_id: int, read_before: datetime, now: datetime
+) -> bool:
+    """Take the owner's settings read for now; False when another process already did."""
+    result = await session.execute(
+        update(ZoomConnectionRow)
+        .where(ZoomConnectionRow.owner_id == owner_id, _settings_due(read_before))
+        .values(settings_read_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
 async def take_oauth_state(session: AsyncSession, state_hash: str) -> OAuthStateRow | None:
     query = select(OAuthStateRow).where(OAuthStateRow.state_hash == state_hash)
     if _for_update(session):

@@ -22,7 +22,7 @@ from bot.services.announcer import announce
 from bot.services.outbox import Outbox
 from bot.services.zoom_accounts import NoConnection, ZoomAccounts
 from bot.worker import Done, Fail, Job, Outcome, Retry, Wait
-from bot.zoom.client import Meeting, MeetingDefaults, MeetingSpec, ZoomClient
+from bot.zoom.client import Meeting, MeetingSpec, ZoomClient
 from bot.zoom.errors import (
     ZoomAuthError,
     ZoomError,
@@ -161,22 +161,10 @@ class MeetingSync:
             if found is not None:
                 log.info("Adopted the meeting of order %s created by an earlier attempt", snapshot.order_id)
                 return found
-        spec = replace(snapshot.spec, defaults=await self._defaults(snapshot.owner_id))
+        # The host's own settings as last read (at connect, then daily): an order costs one Zoom call.
+        spec = replace(snapshot.spec, defaults=await self._accounts.meeting_defaults(snapshot.owner_id))
         await job.save_progress(create_sent=True)
         return await self._call(snapshot.owner_id, lambda token: self._zoom.create_meeting(token, spec))
-
-    async def _defaults(self, owner_id: int) -> MeetingDefaults | None:
-        """The host's own meeting settings, read again from Zoom when a day old (not once per order)."""
-        defaults, due = await self._accounts.meeting_defaults(owner_id)
-        if not due:
-            return defaults
-        try:
-            fresh: MeetingDefaults | None = await self._call(owner_id, self._zoom.meeting_defaults)
-        except ZoomRequestError as exc:  # e.g. an older grant without the settings scope
-            log.warning("Reading the Zoom settings of owner %s failed: %s", owner_id, exc.in_words())
-            fresh = None
-        await self._accounts.save_defaults(owner_id, fresh)
-        return fresh or defaults
 
     async def _find(self, snapshot: Snapshot) -> Meeting | None:
         meetings = await self._call(snapshot.owner_id, self._zoom.upcoming_meetings)

@@ -26,7 +26,7 @@ from storage import repos
 from storage.models import OAuthStateRow, ServiceRow, ZoomConnectionRow
 
 log = logging.getLogger(__name__)
-SETTINGS_MAX_AGE = timedelta(days=1)  # the host's Zoom settings are read again at most once a day
+SETTINGS_MAX_AGE = timedelta(days=1)  # the hosts' Zoom settings are read again at most once a day
 
 STATE_TTL = timedelta(minutes=10)
 REFRESH_MARGIN = timedelta(minutes=2)
@@ -133,24 +133,37 @@ class ZoomAccounts:
             log.warning("Reading the Zoom settings of owner %s failed: %s", owner_id, type(exc).__name__)
             return None
 
-    async def meeting_defaults(self, owner_id: int) -> tuple[MeetingDefaults | None, bool]:
-        """The stored meeting settings of the owner's host, and whether they are due to be read again."""
+    async def meeting_defaults(self, owner_id: int) -> MeetingDefaults | None:
+        """The stored meeting settings of the owner's host (None: never read; Zoom's defaults apply)."""
         async with self._sessions() as session:
             row = await repos.connection_of(session, owner_id)
-            if row is None:
-                return None, False
-            due = row.settings_read_at is None or row.settings_read_at < utcnow() - SETTINGS_MAX_AGE
-            return MeetingDefaults.from_json(row.meeting_defaults), due
+            return MeetingDefaults.from_json(row.meeting_defaults) if row is not None else None
 
-    async def save_defaults(self, owner_id: int, defaults: MeetingDefaults | None) -> None:
-        """Remember when the settings were read (also after a failed read: at most one try a day)."""
+    async def save_defaults(self, owner_id: int, defaults: MeetingDefaults) -> None:
         async with self._sessions.begin() as session:
             row = await repos.connection_of(session, owner_id, lock=True)
-            if row is None:
-                return
-            if defaults is not None:
+            if row is not None:
                 row.meeting_defaults = defaults.as_json()
-            row.settings_read_at = utcnow()
+                row.settings_read_at = utcnow()
+
+    async def refresh_settings(self) -> int:
+        """Read again the hosts' settings last read a day ago, each claimed first so no two processes do."""
+        now = utcnow()
+        async with self._sessions() as session:
+            owners = await repos.settings_due(session, now - SETTINGS_MAX_AGE)
+        read = 0
+        for owner_id in owners:
+            async with self._sessions.begin() as session:
+                if not await repos.claim_settings_read(session, owner_id, now - SETTINGS_MAX_AGE, now):
+                    continue
+            try:
+                defaults = await self._zoom.meeting_defaults(await self.access_token(owner_id))
+            except (NoConnection, ZoomError) as exc:  # tried today; the stored settings stay until tomorrow
+                log.warning("Reading the Zoom settings of owner %s failed: %s", owner_id, type(exc).__name__)
+                continue
+            await self.save_defaults(owner_id, defaults)
+            read += 1
+        return read
 
     async def _claim_state(self, state: str | None) -> tuple[int, int | None, str] | CallbackResult:
         if not state or len(state) > 200:

@@ -133,16 +133,20 @@ async def test_idle_connections_are_refreshed_weekly(world: World) -> None:
     assert refreshes(world) == 1
 
 
-async def test_the_hosts_settings_are_read_at_connect_and_due_again_after_a_day(world: World) -> None:
+async def test_the_hosts_settings_are_read_at_connect_and_again_only_after_a_day(world: World) -> None:
     world.control.change_user_settings("owner@example.com", {"in_meeting": {"waiting_room": True}})
     await connect(world)
-    defaults, due = await world.accounts.meeting_defaults(OWNER.id)
-    assert defaults is not None and defaults.waiting_room and defaults.passcode and not due
+    defaults = await world.accounts.meeting_defaults(OWNER.id)
+    assert defaults is not None and defaults.waiting_room and defaults.passcode
+    world.control.change_user_settings("owner@example.com", {"in_meeting": {"waiting_room": False}})
+    assert await world.accounts.refresh_settings() == 0  # read less than a day ago
     async with world.sessions.begin() as session:
         await session.execute(
             update(ZoomConnectionRow).values(settings_read_at=utcnow() - timedelta(days=1, minutes=1))
         )
-    assert (await world.accounts.meeting_defaults(OWNER.id))[1] is True
-    await world.accounts.save_defaults(OWNER.id, None)  # a failed read: keep what we had, try again tomorrow
-    kept, due = await world.accounts.meeting_defaults(OWNER.id)
-    assert kept == defaults and not due
+    assert await world.accounts.refresh_settings() == 1
+    assert await world.accounts.refresh_settings() == 0
+    fresh = await world.accounts.meeting_defaults(OWNER.id)
+    assert fresh is not None and not fresh.waiting_room
+    reads = [r for r in world.control.requests() if r["path"] == "/v2/users/me/settings"]
+    assert len(reads) == 2
