@@ -244,7 +244,6 @@ AWAY_ORDERS = (
     "Active orders on these days: {count}. They stay as they are; reschedule or reject them if needed."
 )
 AWAY_REMOVE_BUTTON = "Remove {days}"
-AWAY_REMOVED = "Removed: {days}."
 SLOT_DAY_OFF = "Sorry, {day} has just become a day off. Please pick another day."
 
 SETTINGS_BUTTON = "Settings"
@@ -264,7 +263,6 @@ SETTINGS_HOURS_OWN = "its own"
 SETTINGS_HOURS_SHARED = "your weekly hours"
 SETTINGS_CHANGES_ANY = "any time"
 SETTINGS_HOURS_BEFORE = "until {hours} h before the start"
-SETTINGS_HOURS_VALUE = "{hours} h"
 SETTING_NAMES = {
     "du": "Duration",
     "st": "Step",

@@ -18,7 +18,6 @@ from handlers.deps import Context, deps, person
 from handlers.render import edit_or_send, send
 
 FLOW = "setting"
-TYPED = ("du", "re")  # settings that also take a typed value
 
 
 def _card(service: Service) -> views.View:
