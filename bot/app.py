@@ -22,6 +22,7 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.crypto import TokenCipher, load_or_create_key_file, split_keys
 from bot.services.booking import Booking
+from bot.services.calendars import Calendars
 from bot.services.catalog import Catalog
 from bot.services.delivery import Delivery
 from bot.services.drafts import Drafts
@@ -29,6 +30,7 @@ from bot.services.meetings import SYNC, MeetingSync
 from bot.services.order_desk import OrderDesk
 from bot.services.outbox import CARDS, SEND, Outbox
 from bot.services.people import People
+from bot.services.reminders import REMINDER, Reminders
 from bot.services.zoom_accounts import ZoomAccounts
 from bot.services.zoom_events import EVENT, ZoomEvents
 from bot.settings import Settings, SettingsError
@@ -105,7 +107,7 @@ def build(settings: Settings) -> Runtime:
     http = httpx.AsyncClient(timeout=ZOOM_TIMEOUT, follow_redirects=False)
     cipher = cipher_for(settings)
     application = build_application(settings)
-    outbox = Outbox()
+    outbox = Outbox(reminder_minute=timedelta(seconds=settings.reminder_minute_seconds))
     oauth = None
     if settings.zoom_configured:
         oauth = ZoomOAuth(
@@ -120,6 +122,7 @@ def build(settings: Settings) -> Runtime:
     people = People(sessions, settings.default_timezone)
     drafts = Drafts(sessions)
     desk = OrderDesk(sessions, outbox)
+    calendars = Calendars(sessions, settings.public_url)
     application.bot_data[KEY] = Deps(
         people=people,
         catalog=Catalog(sessions, people, accounts),
@@ -128,21 +131,32 @@ def build(settings: Settings) -> Runtime:
         drafts=drafts,
         accounts=accounts,
         owner_commands=OWNER_COMMANDS,
+        calendars=calendars,
     )
     register(application)
     events = ZoomEvents(sessions, settings.zoom_webhook_secret_token.get_secret_value(), accounts, outbox)
     delivery = Delivery(sessions, application.bot, desk, accounts)
     meetings = MeetingSync(sessions, zoom, accounts, outbox)
+    reminders = Reminders(sessions, delivery)
 
     worker = Worker(
         sessions,
         outbox,
-        runners={SYNC: meetings.run, SEND: delivery.send, CARDS: delivery.cards, EVENT: events.run},
-        lanes=[Lane("zoom", (SYNC, EVENT), concurrency=4), Lane("telegram", (SEND, CARDS), concurrency=1)],
+        runners={
+            SYNC: meetings.run,
+            SEND: delivery.send,
+            CARDS: delivery.cards,
+            EVENT: events.run,
+            REMINDER: reminders.run,
+        },
+        lanes=[
+            Lane("zoom", (SYNC, EVENT), concurrency=4),
+            Lane("telegram", (SEND, CARDS, REMINDER), concurrency=1),
+        ],
     )
     intake = UpdateIntake(application, sessions)
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
-    web = create_web_app(engine, accounts, events, intake, secret)
+    web = create_web_app(engine, accounts, events, intake, secret, calendars=calendars)
     return Runtime(settings, engine, sessions, http, application, web, worker, intake, accounts)
 
 

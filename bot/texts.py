@@ -11,6 +11,7 @@ GREETING = (
     "/timezone — set your time zone (e.g. <code>/timezone Europe/Berlin</code>)\n\n"
     "<b>Booking someone?</b> Open the link they shared with you.\n"
     "/orders — your orders\n"
+    "/calendar — your orders in your calendar app\n"
     "/help — this list, /cancel — leave the current step"
 )
 GROUPS_UNSUPPORTED = "I only work in private chats. Open a chat with me to book or to offer services."
@@ -193,3 +194,22 @@ ACTION_RESULTS = {
     "mk": "a Zoom meeting is being created",
     "fx": "the Zoom meeting is being put back to the order's values",
 }
+
+REMINDER = "⏰ <b>Reminder</b>: Order #{id} starts {start}.\nService: {service}\nName: {name}"
+ADD_TO_CALENDAR_BUTTON = "Add to calendar"
+CALENDAR_FILE_CAPTION = "Order #{id}: open the file to add it to your calendar."
+CALENDAR_FEED = (
+    "Your private calendar feed with all your orders (as customer and as owner, from 30 days back on):\n"
+    "<code>{url}</code>\n"
+    'Add it to Google Calendar, Apple Calendar or Outlook with "add calendar from URL" / '
+    '"subscribe". Anyone who has this link sees your orders: press New link to replace it.'
+)
+CALENDAR_FEED_EXISTS = (
+    "You already have a private calendar feed. I keep only a fingerprint of its link, so I can't show it "
+    "again: press New link for a fresh one (the old link then stops working)."
+)
+CALENDAR_FEED_NEW_LINK_BUTTON = "New link"
+CALENDAR_FEED_REPLACED = "The old link no longer works. Your new calendar feed:\n<code>{url}</code>"
+CALENDAR_EVENT_DESCRIPTION = "Order #{id} ({service}). Join the Zoom meeting: {join_url}"
+CALENDAR_EVENT_DESCRIPTION_NO_MEETING = "Order #{id} ({service})."
+CALENDAR_NAME = "Bookings"

@@ -165,7 +165,8 @@ def order_keyboard(
             rows.append(last)
         else:
             rows.append([InlineKeyboardButton("Cancel", callback_data=data("a", order.id, "cx"))])
-    return InlineKeyboardMarkup(rows) if rows else None
+    rows.append([InlineKeyboardButton(texts.ADD_TO_CALENDAR_BUTTON, callback_data=data("ic", order.id))])
+    return InlineKeyboardMarkup(rows)
 
 
 def order_card(order: Order, role: str, *, can_create_meeting: bool = False) -> View:
@@ -182,6 +183,12 @@ def confirm_keyboard(order: Order, verb: str, *extra: object) -> InlineKeyboardM
                 InlineKeyboardButton("Back", callback_data=data("n", order.id)),
             ]
         ]
+    )
+
+
+def calendar_feed_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(texts.CALENDAR_FEED_NEW_LINK_BUTTON, callback_data=data("cn"))]]
     )
 
 

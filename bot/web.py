@@ -14,6 +14,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from bot import texts
+from bot.calendar_web import calendar_routes
+from bot.services.calendars import Calendars
 from bot.services.zoom_accounts import ZoomAccounts
 from bot.services.zoom_events import ZoomEvents
 from bot.telegram_updates import UpdateIntake
@@ -37,6 +39,8 @@ def create_web_app(
     events: ZoomEvents,
     intake: UpdateIntake,
     webhook_secret: str | None,
+    *,
+    calendars: Calendars,
 ) -> Starlette:
     async def healthz(request: Request) -> Response:
         try:
@@ -77,5 +81,6 @@ def create_web_app(
             Route("/zoom/oauth/callback", oauth_callback),
             Route("/zoom/webhook", zoom_webhook, methods=["POST"]),
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
+            *calendar_routes(calendars),
         ]
     )

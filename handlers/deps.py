@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.services.booking import Booking
+from bot.services.calendars import Calendars
 from bot.services.catalog import Catalog
 from bot.services.drafts import Drafts
 from bot.services.order_desk import OrderDesk
@@ -27,6 +28,7 @@ class Deps:
     drafts: Drafts
     accounts: ZoomAccounts
     owner_commands: list[tuple[str, str]]
+    calendars: Calendars
 
 
 def deps(context: Context) -> Deps:

@@ -11,7 +11,7 @@ from bot import texts
 from bot.buttons import Press, parse
 from bot.errors import UserError
 from bot.services import booking
-from handlers import common, ordering, orders, owner
+from handlers import calendars, common, ordering, orders, owner
 from handlers.deps import Context, deps, person
 from handlers.render import plain, send
 
@@ -39,11 +39,14 @@ BUTTONS: dict[str, ButtonHandler] = {
     "dv": orders.duration_picked,
     "y": orders.confirmed,
     "n": orders.keep,
+    "ic": calendars.order_file,
+    "cn": calendars.new_link,
 }
 
 CUSTOMER_COMMANDS = [
     ("start", "What I can do"),
     ("orders", "Your orders"),
+    ("calendar", "Your orders in your calendar app"),
     ("timezone", "Set your time zone"),
     ("newservice", "Offer a bookable service"),
     ("help", "Help"),
@@ -54,6 +57,7 @@ OWNER_COMMANDS = [
     ("orders", "Orders of your services and your own"),
     ("newservice", "Create a service"),
     ("zoom", "Your Zoom connection"),
+    ("calendar", "Your orders in your calendar app"),
     ("timezone", "Set your time zone"),
     ("help", "Help"),
     ("cancel", "Leave the current step"),
@@ -110,6 +114,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "services": owner.list_services,
         "zoom": owner.zoom_status,
         "orders": orders.list_orders,
+        "calendar": calendars.feed,
     }
     application.add_handler(MessageHandler(~private & filters.UpdateType.MESSAGES, common.group_message))
     for name, callback in commands.items():
