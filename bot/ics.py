@@ -9,12 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from icalendar import Calendar, Event
 
 from bot import texts
 
 PRODID = "-//Zoom booking bot//Orders//EN"
+END = b"END:VCALENDAR\r\n"
+# Serialized events by their full content: a feed refresh re-serializes only orders that changed.
+CACHED_EVENTS = 50_000
 CLOSED = ("cancelled", "rejected")
 STATUS = {"new": "TENTATIVE", "confirmed": "CONFIRMED", "done": "CONFIRMED"}
 
@@ -42,7 +46,6 @@ def event_of(entry: CalendarEntry, domain: str) -> Event:
     event = Event()
     event.add("uid", order_uid(entry.order_id, domain))
     event.add("dtstamp", entry.updated_at)
-    event.add("last-modified", entry.updated_at)
     event.add("sequence", max(0, entry.version - 1))
     event.add("dtstart", entry.start_at)
     event.add("dtend", entry.end_at)
@@ -63,8 +66,14 @@ def event_of(entry: CalendarEntry, domain: str) -> Event:
     return event
 
 
-def calendar_of(entries: Iterable[CalendarEntry], domain: str, *, feed: bool) -> bytes:
-    """An iCalendar stream of the entries: one order's file, or a whole subscribed feed."""
+@lru_cache(maxsize=CACHED_EVENTS)
+def event_bytes(entry: CalendarEntry, domain: str) -> bytes:
+    return bytes(event_of(entry, domain).to_ical())
+
+
+@lru_cache(maxsize=2)
+def _envelope(feed: bool) -> tuple[bytes, bytes]:
+    """The calendar's own lines before its events, and after them."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -72,6 +81,11 @@ def calendar_of(entries: Iterable[CalendarEntry], domain: str, *, feed: bool) ->
     calendar.add("method", "PUBLISH")
     if feed:
         calendar.add("x-wr-calname", texts.CALENDAR_NAME)
-    for entry in entries:
-        calendar.add_component(event_of(entry, domain))
-    return bytes(calendar.to_ical())
+    whole = bytes(calendar.to_ical())
+    return whole.removesuffix(END), END
+
+
+def calendar_of(entries: Iterable[CalendarEntry], domain: str, *, feed: bool) -> bytes:
+    """An iCalendar stream of the entries: one order's file, or a whole subscribed feed."""
+    head, tail = _envelope(feed)
+    return head + b"".join(event_bytes(entry, domain) for entry in entries) + tail

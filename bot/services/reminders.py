@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import InlineKeyboardMarkup
@@ -23,8 +23,13 @@ from bot.worker import Done, Fail, Job, Outcome
 from storage import repos
 from storage.models import OrderRow, ServiceRow
 
-if TYPE_CHECKING:
-    from bot.services.delivery import Delivery
+
+class Sender(Protocol):
+    """Sends one new message for a job (`Delivery` in the running bot)."""
+
+    async def deliver(
+        self, job: Job, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None
+    ) -> Outcome: ...
 
 REMINDER = "reminder"
 MAX_OFFSET_MINUTES = 7 * 24 * 60
@@ -87,7 +92,7 @@ def reminder_view(order: Order) -> View:
 class Reminders:
     """Runs reminder jobs."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], delivery: Delivery) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], delivery: Sender) -> None:
         self._sessions = sessions
         self._delivery = delivery
 

@@ -63,8 +63,11 @@ def soon_slot(lead: timedelta = timedelta(minutes=3), last_start: time = LAST_ST
     return SoonSlot(zone, start, local.strftime("%a %d %b"), local.strftime("%H:%M"))
 
 
-def set_reminders(database_url: str, seconds_from_now: list[float], start: datetime) -> None:
-    """Give every service offsets (in the tests' 1-second minutes) that fire `seconds_from_now` from now."""
+def set_reminders(database_url: str, seconds_from_now: list[float], start: datetime) -> list[datetime]:
+    """Give every service offsets (in the tests' 1-second minutes) that fire `seconds_from_now` from now.
+
+    Returns when each reminder of an order starting at `start` is due, earliest first.
+    """
     left = (start - datetime.now(UTC)).total_seconds()
     offsets = sorted((int(left - seconds) for seconds in seconds_from_now), reverse=True)
     assert all(offset > 0 for offset in offsets), offsets
@@ -80,6 +83,7 @@ def set_reminders(database_url: str, seconds_from_now: list[float], start: datet
             await engine.dispose()
 
     asyncio.run(write())
+    return [start - timedelta(seconds=offset) for offset in offsets]
 
 
 def reminders(chat: TelegramUser, order: int | None = None) -> list[SentMessage]:
