@@ -76,9 +76,11 @@ async def test_an_uploaded_document_arrives_with_caption_and_buttons_and_downloa
     file = await bot.get_file(document.file_id)
     assert file.file_path is not None and file.file_size == len(ICS)
     assert bytes(await file.download_as_bytearray()) == ICS
+    download_url = file.file_path  # PTB makes it the full link: {base_file_url}{token}/{file_path}
+    assert download_url.startswith(f"{served.url}/file/bot{TOKEN}/documents/")
     async with httpx.AsyncClient() as http:
-        assert (await http.get(f"{served.url}/file/bot{TOKEN}/{file.file_path}")).content == ICS
-        wrong_token = await http.get(f"{served.url}/file/bot123:wrong/{file.file_path}")
+        assert (await http.get(download_url)).content == ICS
+        wrong_token = await http.get(download_url.replace(TOKEN, "123:wrong"))
         unknown_path = await http.get(f"{served.url}/file/bot{TOKEN}/documents/file_99.ics")
     assert wrong_token.status_code == 404 and unknown_path.status_code == 404
 
