@@ -31,6 +31,7 @@ class Sender(Protocol):
         self, job: Job, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None
     ) -> Outcome: ...
 
+
 REMINDER = "reminder"
 MAX_OFFSET_MINUTES = 7 * 24 * 60
 
