@@ -58,22 +58,27 @@ def test_reminders_come_in_both_chats_at_each_offset_with_the_join_button(
     shop = create_service(owner, 30, "Session")
     connect_zoom(sandbox, shop)
     summary = summary_at(customer, shop.code, slot)
-    set_reminders(database_url, [40, 55], slot.start)
+    set_reminders(database_url, [40, 55, 70], slot.start)
     card = confirm(customer, summary)
     link = join_url(customer.wait_for(lambda m: m.message_id == card.message_id and has_join(m), 20))
     assert link
 
     for chat in (customer, owner):
         wait_for_reminders(chat, 1, timeout=60)
-    for chat in (customer, owner):
-        wait_for_reminders(chat, 2, timeout=60)
+    # The customer blocks the bot: their second reminder is dropped, not kept for later.
+    customer.block_bot()
+    wait_for_reminders(owner, 2, timeout=60)
+    customer.unblock_bot()
+    for chat, count in ((owner, 3), (customer, 2)):
+        wait_for_reminders(chat, count, timeout=60)
         sent = reminders(chat)
-        assert len(sent) == 2, chat.transcript()
+        assert len(sent) == count, chat.transcript()
         for reminder in sent:
             assert f"Order #{order_number(card)} starts" in reminder.text
             assert f"{slot.time_label} ({slot.zone})" in reminder.text
             assert join_of(reminder) == link
             assert reminder.message_id != card.message_id and reminder.edits == 0  # a new message
+    assert "failed for good" not in fast_reminders_bot.logs()
 
 
 def test_a_reschedule_plans_reminders_again_and_a_cancel_stops_them(
