@@ -156,8 +156,8 @@ async def order_by_meeting(session: AsyncSession, meeting_id: int) -> OrderRow |
 # calendar feeds ----------------------------------------------------------------------------------
 
 
-async def calendar_feed_user(session: AsyncSession, token_hash: str) -> int | None:
-    query = select(CalendarFeedRow.user_id).where(CalendarFeedRow.token_hash == token_hash)
+async def calendar_feed_by_hash(session: AsyncSession, token_hash: str) -> CalendarFeedRow | None:
+    query = select(CalendarFeedRow).where(CalendarFeedRow.token_hash == token_hash)
     return (await session.scalars(query)).first()
 
 

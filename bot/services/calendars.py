@@ -89,10 +89,11 @@ class Calendars:
         if not TOKEN_SHAPE.fullmatch(token):
             return None
         async with self._sessions() as session:
-            user_id = await repos.calendar_feed_user(session, token_hash(token))
-            if user_id is None:
+            owner_of_feed = await repos.calendar_feed_by_hash(session, token_hash(token))
+            if owner_of_feed is None:
                 return None
-            rows = await repos.calendar_orders(session, user_id, _cutoff(utcnow()))
+            issued = owner_of_feed.created_at
+            rows = await repos.calendar_orders(session, owner_of_feed.user_id, _cutoff(utcnow()))
         entries = [
             CalendarEntry(
                 order_id=row.id,
@@ -108,7 +109,7 @@ class Calendars:
             for row in rows
         ]
         body = calendar_of(entries, self._domain, feed=True)
-        last = max((entry.updated_at for entry in entries), default=datetime(2000, 1, 1, tzinfo=UTC))
+        last = max((entry.updated_at for entry in entries), default=issued)
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         return Feed(body, etag, last.replace(microsecond=0))
 
