@@ -14,6 +14,7 @@ from sandbox.telegram_client import SentMessage, TelegramUser
 from tests.e2e.journeys import connect_zoom, create_service, has_join, join_url, order, person
 
 ZONE = "Europe/Berlin"
+WAIT = 30  # seconds: generous, the machine may be loaded
 
 
 def start_of(card: SentMessage) -> datetime:
@@ -26,7 +27,7 @@ def start_of(card: SentMessage) -> datetime:
 
 def calendar_file(user: TelegramUser, card: SentMessage) -> tuple[SentMessage, Event]:
     user.press(card, "Add to calendar")
-    sent = user.wait_for(lambda m: "document" in m.raw, timeout=15, description="the .ics file")
+    sent = user.wait_for(lambda m: "document" in m.raw, timeout=WAIT, description="the .ics file")
     calendar = Calendar.from_ical(user.download(sent))
     calendar.validate()
     events = calendar.walk("VEVENT")
@@ -45,11 +46,11 @@ def test_the_ics_file_and_the_feed_carry_the_order_and_follow_a_cancel(
 ) -> None:
     owner, customer = person(sandbox, 11, "Olivia"), person(sandbox, 22, "Carl")
     owner.send(f"/timezone {ZONE}")
-    owner.wait_for_text(ZONE)
+    owner.wait_for_text(ZONE, timeout=WAIT)
     shop = create_service(owner, 60, "Session")
     connect_zoom(sandbox, shop)
     order(customer, shop.code, day_index=1, time_label="10:00", name="Tax advice")
-    card = customer.wait_for(has_join, timeout=20, description="the Join button")
+    card = customer.wait_for(has_join, timeout=WAIT, description="the Join button")
     link = join_url(card)
     start = start_of(card)
     start_url = sandbox.zoom_control.meetings()[0]["start_url"]
@@ -61,11 +62,11 @@ def test_the_ics_file_and_the_feed_carry_the_order_and_follow_a_cancel(
     assert str(event["URL"]) == link and str(event["LOCATION"]) == link and link in str(event["DESCRIPTION"])
     assert start_url not in customer.download(sent).decode()
     uid, sequence = str(event["UID"]), int(event["SEQUENCE"])
-    owner_card = owner.wait_for(lambda m: "Order #1" in m.text and has_join(m), 15, "the owner's card")
+    owner_card = owner.wait_for(lambda m: "Order #1" in m.text and has_join(m), WAIT, "the owner's card")
     assert str(calendar_file(owner, owner_card)[1]["UID"]) == uid
 
     customer.send("/calendar")
-    url = feed_url(customer.wait_for_text("/calendar/"))
+    url = feed_url(customer.wait_for_text("/calendar/", timeout=WAIT))
     with httpx.Client(timeout=10) as http:
         answer = http.get(url)
         assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/calendar")
@@ -76,9 +77,9 @@ def test_the_ics_file_and_the_feed_carry_the_order_and_follow_a_cancel(
         assert http.get(url, headers={"If-Modified-Since": modified}).status_code == 304
 
         customer.press(card, "Cancel")
-        customer.press(customer.wait_for_text("Cancel Order #1?"), "Confirm")
-        customer.wait_for_text("cancelled")
-        closed = customer.wait_for(lambda m: m.message_id == card.message_id and "Cancelled" in m.text, 15)
+        customer.press(customer.wait_for_text("Cancel Order #1?", timeout=WAIT), "Confirm")
+        customer.wait_for_text("cancelled", timeout=WAIT)
+        closed = customer.wait_for(lambda m: m.message_id == card.message_id and "Cancelled" in m.text, WAIT)
         _, cancelled = calendar_file(customer, closed)
         assert str(cancelled["UID"]) == uid and str(cancelled["STATUS"]) == "CANCELLED"
         assert int(cancelled["SEQUENCE"]) > sequence and cancelled.decoded("DTSTART") == start
@@ -94,12 +95,12 @@ def test_a_new_link_retires_the_old_one_and_bad_feed_paths_answer_404(
 ) -> None:
     customer = person(sandbox, 22, "Carl")
     customer.send("/calendar")
-    first = customer.wait_for_text("/calendar/")
+    first = customer.wait_for_text("/calendar/", timeout=WAIT)
     old = feed_url(first)
     customer.send("/calendar")
-    customer.wait_for_text("can't show it again")
+    customer.wait_for_text("can't show it again", timeout=WAIT)
     customer.press(first, "New link")
-    new = feed_url(customer.wait_for_text("The old link no longer works"))
+    new = feed_url(customer.wait_for_text("The old link no longer works", timeout=WAIT))
     assert new != old
     base = bot.web_url
     with httpx.Client(timeout=10) as http:

@@ -58,7 +58,7 @@ def test_reminders_come_in_both_chats_at_each_offset_with_the_join_button(
     shop = create_service(owner, 30, "Session")
     connect_zoom(sandbox, shop)
     summary = summary_at(customer, shop.code, slot)
-    set_reminders(database_url, [40, 55, 70], slot.start)
+    set_reminders(database_url, [60, 80, 100], slot.start)
     card = confirm(customer, summary)
     link = join_url(customer.wait_for(lambda m: m.message_id == card.message_id and has_join(m), 20))
     assert link
@@ -95,9 +95,9 @@ def test_a_reschedule_plans_reminders_again_and_a_cancel_stops_them(
     owner.wait_for_text(slot.zone)
     shop = create_service(owner, 30, "Session")
     summary = summary_at(carl, shop.code, slot)
-    # Offset B would remind of the first start 90 s from now; offset A reminds of a start 30 minutes
-    # later 110 s from now (and was already past for the first start, so it was skipped there).
-    set_reminders(database_url, [90, 110 - 30 * 60], slot.start)
+    # Offset B would remind of the first start 150 s from now; offset A reminds of a start 30 minutes
+    # later 170 s from now (and was already past for the first start, so it was skipped there).
+    set_reminders(database_url, [150, 170 - 30 * 60], slot.start)
     card = confirm(carl, summary)
 
     carl.press(card, "Reschedule")
@@ -108,15 +108,15 @@ def test_a_reschedule_plans_reminders_again_and_a_cancel_stops_them(
     carl.press(carl.wait_for_text("Move Order", timeout=20), "Confirm")
     carl.wait_for_text("rescheduled to", timeout=20)
 
-    # Dora takes the freed first start and cancels: her reminder (offset B, 90 s) must not come either.
+    # Dora takes the freed first start and cancels: her reminder (offset B, 150 s) must not come either.
     dora_card = confirm(dora, summary_at(dora, shop.code, slot))
     dora.press(dora_card, "Cancel")
     dora.press(dora.wait_for_text("Cancel Order", timeout=20), "Confirm")
     dora.wait_for_text("cancelled", timeout=20)
 
-    # Reminders go out in order of their time, so once the 110 s one has come, the 90 s ones would have.
+    # Reminders go out in order of their time, so once the 170 s one has come, the 150 s ones would have.
     for chat in (carl, owner):
-        wait_for_reminders(chat, 1, timeout=150)
+        wait_for_reminders(chat, 1, timeout=240)
     assert reminders(dora) == []
     for chat in (carl, owner):
         sent = reminders(chat)
