@@ -46,8 +46,8 @@ def next_start(zone: str, after: datetime, last_start: time = LAST_START) -> dat
     return candidate.astimezone(UTC)
 
 
-def soon_slot(lead: timedelta = timedelta(minutes=3), last_start: time = LAST_START) -> SoonSlot:
-    """The zone and start of the soonest offered start at least `lead` from now (at most ~18 min away)."""
+def soon_slot(lead: timedelta = timedelta(minutes=6), last_start: time = LAST_START) -> SoonSlot:
+    """The zone and start of the soonest offered start at least `lead` from now (at most ~21 min away)."""
     earliest = datetime.now(UTC) + lead
     best: tuple[datetime, str] | None = None
     for zone in sorted(available_timezones()):
