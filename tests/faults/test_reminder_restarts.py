@@ -41,7 +41,7 @@ def test_kill_9_when_a_reminder_is_due_sends_it_once_after_the_restart(
     shop = create_service(owner, 30, "Session")
     connect_zoom(sandbox, shop)
     summary = summary_at(customer, shop.code, slot)
-    first_due, _ = set_reminders(database_url, [35, 60], slot.start)
+    first_due, _ = set_reminders(database_url, [35, 90], slot.start)
     card = confirm(customer, summary)
     link = join_url(customer.wait_for(lambda m: m.message_id == card.message_id and has_join(m), 20))
 
