@@ -198,6 +198,7 @@ ACTION_RESULTS = {
 REMINDER = "⏰ <b>Reminder</b>: Order #{id} starts {start}.\nService: {service}\nName: {name}"
 ADD_TO_CALENDAR_BUTTON = "Add to calendar"
 CALENDAR_FILE_CAPTION = "Order #{id}: open the file to add it to your calendar."
+CALENDAR_COMMAND = "Your orders in your calendar app"
 CALENDAR_FEED = (
     "Your private calendar feed with all your orders (as customer and as owner, from 30 days back on):\n"
     "<code>{url}</code>\n"

@@ -46,7 +46,7 @@ BUTTONS: dict[str, ButtonHandler] = {
 CUSTOMER_COMMANDS = [
     ("start", "What I can do"),
     ("orders", "Your orders"),
-    ("calendar", "Your orders in your calendar app"),
+    ("calendar", texts.CALENDAR_COMMAND),
     ("timezone", "Set your time zone"),
     ("newservice", "Offer a bookable service"),
     ("help", "Help"),
@@ -57,7 +57,7 @@ OWNER_COMMANDS = [
     ("orders", "Orders of your services and your own"),
     ("newservice", "Create a service"),
     ("zoom", "Your Zoom connection"),
-    ("calendar", "Your orders in your calendar app"),
+    ("calendar", texts.CALENDAR_COMMAND),
     ("timezone", "Set your time zone"),
     ("help", "Help"),
     ("cancel", "Leave the current step"),
