@@ -104,8 +104,8 @@ def test_a_new_link_retires_the_old_one_and_bad_feed_paths_answer_404(
     assert new != old
     base = bot.web_url
     with httpx.Client(timeout=10) as http:
-        assert http.get(old).status_code == 404
-        assert http.get(new).status_code == 200
+        assert http.get(old).status_code == 404, bot.logs()
+        assert http.get(new).status_code == 200, bot.logs()
         for path in (
             "/calendar/" + "A" * 43 + ".ics",
             "/calendar/short.ics",
@@ -114,4 +114,4 @@ def test_a_new_link_retires_the_old_one_and_bad_feed_paths_answer_404(
             "/calendar/" + new.rsplit("/", 1)[1] + "/x",
             "/calendar/" + "A" * 8000 + ".ics",
         ):
-            assert http.get(base + path).status_code == 404, path
+            assert http.get(base + path).status_code == 404, f"{path}\n{bot.logs()}"
