@@ -1,4 +1,4 @@
-"""The catalogs, the formatting of dates and durations, and the rule that no user-visible text is left in code."""
+"""Catalogs, dates and durations per language, and the rule that no user-visible text is left in code."""
 
 from __future__ import annotations
 
