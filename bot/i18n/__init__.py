@@ -35,6 +35,7 @@ __all__ = [
     "speaking",
     "t",
     "translate",
+    "use",
     "when",
 ]
 
