@@ -43,6 +43,28 @@ def test_every_text_in_the_code_is_translated_with_the_same_placeholders(languag
     assert not problems, "\n".join(problems)
 
 
+UNTRANSLATED = {"LANGUAGE_BUTTONS"}  # each language's own name, the same for every reader
+
+
+def test_every_text_of_bot_texts_is_marked_for_the_catalogs() -> None:
+    marked = {m.id if isinstance(m.id, str) else tuple(m.id) for m in template() if m.id}
+    unmarked = []
+    for name, value in vars(texts).items():
+        if not name.isupper() or name in UNTRANSLATED:
+            continue
+        values = value.values() if isinstance(value, dict) else [value]
+        values = [
+            item
+            for v in values
+            for item in (v if isinstance(v, tuple) and not isinstance(v, i18n.Plural) else [v])
+        ]
+        for text in values:
+            key = tuple(text) if isinstance(text, i18n.Plural) else text
+            if isinstance(text, str | i18n.Plural) and key not in marked:
+                unmarked.append(f"{name}: {text!r}")
+    assert not unmarked, "wrap these in N_(...) (or Plural/pN_) and translate them:\n" + "\n".join(unmarked)
+
+
 def test_russian_plurals_have_three_forms() -> None:
     plurals = [m for m in read_catalog("ru") if m.id and isinstance(m.id, tuple | list)]
     assert plurals and all(len(m.string) == 3 for m in plurals)
