@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from icalendar import Calendar, Event
 
-from bot import texts
+from bot import i18n, texts
 
 PRODID = "-//Zoom booking bot//Orders//EN"
 END = b"END:VCALENDAR\r\n"
@@ -42,7 +42,7 @@ def order_uid(order_id: int, domain: str) -> str:
     return f"order-{order_id}@{domain}"
 
 
-def event_of(entry: CalendarEntry, domain: str) -> Event:
+def event_of(entry: CalendarEntry, domain: str, language: str) -> Event:
     event = Event()
     event.add("uid", order_uid(entry.order_id, domain))
     event.add("dtstamp", entry.updated_at)
@@ -55,24 +55,31 @@ def event_of(entry: CalendarEntry, domain: str) -> Event:
     if join_url:
         event.add("url", join_url)
         event.add("location", join_url)
-        description = texts.CALENDAR_EVENT_DESCRIPTION.format(
-            id=entry.order_id, service=entry.service_name, join_url=join_url
+        description = i18n.render(
+            language,
+            texts.CALENDAR_EVENT_DESCRIPTION,
+            id=entry.order_id,
+            service=entry.service_name,
+            join_url=join_url,
         )
     else:
-        description = texts.CALENDAR_EVENT_DESCRIPTION_NO_MEETING.format(
-            id=entry.order_id, service=entry.service_name
+        description = i18n.render(
+            language,
+            texts.CALENDAR_EVENT_DESCRIPTION_NO_MEETING,
+            id=entry.order_id,
+            service=entry.service_name,
         )
     event.add("description", description)
     return event
 
 
 @lru_cache(maxsize=CACHED_EVENTS)
-def event_bytes(entry: CalendarEntry, domain: str) -> bytes:
-    return bytes(event_of(entry, domain).to_ical())
+def event_bytes(entry: CalendarEntry, domain: str, language: str) -> bytes:
+    return bytes(event_of(entry, domain, language).to_ical())
 
 
-@lru_cache(maxsize=2)
-def _envelope(feed: bool) -> tuple[bytes, bytes]:
+@lru_cache(maxsize=8)
+def _envelope(feed: bool, language: str) -> tuple[bytes, bytes]:
     """The calendar's own lines before its events, and after them."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -80,12 +87,12 @@ def _envelope(feed: bool) -> tuple[bytes, bytes]:
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     if feed:
-        calendar.add("x-wr-calname", texts.CALENDAR_NAME)
+        calendar.add("x-wr-calname", i18n.render(language, texts.CALENDAR_NAME))
     whole = bytes(calendar.to_ical())
     return whole.removesuffix(END), END
 
 
-def calendar_of(entries: Iterable[CalendarEntry], domain: str, *, feed: bool) -> bytes:
-    """An iCalendar stream of the entries: one order's file, or a whole subscribed feed."""
-    head, tail = _envelope(feed)
-    return head + b"".join(event_bytes(entry, domain) for entry in entries) + tail
+def calendar_of(entries: Iterable[CalendarEntry], domain: str, language: str, *, feed: bool) -> bytes:
+    """An iCalendar stream of the entries in the reader's language: one order's file, or a whole feed."""
+    head, tail = _envelope(feed, language)
+    return head + b"".join(event_bytes(entry, domain, language) for entry in entries) + tail

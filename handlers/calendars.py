@@ -6,7 +6,7 @@ from html import escape
 
 from telegram import InputFile, Update
 
-from bot import texts, views
+from bot import i18n, texts, views
 from bot.buttons import Press
 from handlers.deps import Context, deps, person
 from handlers.render import send
@@ -19,18 +19,19 @@ async def order_file(update: Update, context: Context, press: Press) -> None:
     if chat is not None:
         await chat.send_document(
             InputFile(calendar_file.content, filename=calendar_file.filename),
-            caption=texts.CALENDAR_FILE_CAPTION.format(id=press.int_arg(0)),
+            caption=i18n.t(texts.CALENDAR_FILE_CAPTION, id=press.int_arg(0)),
         )
 
 
 async def feed(update: Update, context: Context) -> None:
     """/calendar: the user's private feed URL (made on first use), with a New link button."""
     url = await deps(context).calendars.link_if_none(person(update).id)
-    text = texts.CALENDAR_FEED.format(url=escape(url)) if url else texts.CALENDAR_FEED_EXISTS
+    text = i18n.t(texts.CALENDAR_FEED, url=escape(url)) if url else i18n.t(texts.CALENDAR_FEED_EXISTS)
     await send(update, text, views.calendar_feed_keyboard())
 
 
 async def new_link(update: Update, context: Context, press: Press) -> None:
     """New link: replace the feed token; the old URL answers 404 from now on."""
     url = await deps(context).calendars.new_link(person(update).id)
-    await send(update, texts.CALENDAR_FEED_REPLACED.format(url=escape(url)), views.calendar_feed_keyboard())
+    text = i18n.t(texts.CALENDAR_FEED_REPLACED, url=escape(url))
+    await send(update, text, views.calendar_feed_keyboard())

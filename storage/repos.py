@@ -156,9 +156,14 @@ async def order_by_meeting(session: AsyncSession, meeting_id: int) -> OrderRow |
 # calendar feeds ----------------------------------------------------------------------------------
 
 
-async def calendar_feed_by_hash(session: AsyncSession, token_hash: str) -> CalendarFeedRow | None:
-    query = select(CalendarFeedRow).where(CalendarFeedRow.token_hash == token_hash)
-    return (await session.scalars(query)).first()
+async def calendar_feed_by_hash(session: AsyncSession, token_hash: str) -> Any | None:
+    """The feed with that token, then its user's `language` and `language_code` (one query)."""
+    query = (
+        select(CalendarFeedRow, UserRow.language, UserRow.language_code)
+        .outerjoin(UserRow, UserRow.id == CalendarFeedRow.user_id)
+        .where(CalendarFeedRow.token_hash == token_hash)
+    )
+    return (await session.execute(query)).first()
 
 
 async def has_calendar_feed(session: AsyncSession, user_id: int) -> bool:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import texts
+from bot import i18n, texts
 from bot.domain import utcnow
 from bot.errors import StaleAction
 from bot.ics import CalendarEntry, calendar_of
@@ -65,7 +65,8 @@ class Calendars:
             role_of(row, user_id)
             service = await session.get(ServiceRow, row.service_id)
             entry = _entry(row, service.name if service else "")
-        return CalendarFile(f"order-{entry.order_id}.ics", calendar_of([entry], self._domain, feed=False))
+        content = calendar_of([entry], self._domain, i18n.current(), feed=False)
+        return CalendarFile(f"order-{entry.order_id}.ics", content)
 
     async def link_if_none(self, user_id: int) -> str | None:
         """A new feed URL when the user has none yet; None when they already have one."""
@@ -89,11 +90,12 @@ class Calendars:
         if not TOKEN_SHAPE.fullmatch(token):
             return None
         async with self._sessions() as session:
-            owner_of_feed = await repos.calendar_feed_by_hash(session, token_hash(token))
-            if owner_of_feed is None:
+            found = await repos.calendar_feed_by_hash(session, token_hash(token))
+            if found is None:
                 return None
-            issued = owner_of_feed.created_at
-            rows = await repos.calendar_orders(session, owner_of_feed.user_id, _cutoff(utcnow()))
+            feed_row, language = found[0], i18n.language_for(found.language, found.language_code)
+            rows = await repos.calendar_orders(session, feed_row.user_id, _cutoff(utcnow()))
+        issued = feed_row.created_at
         entries = [
             CalendarEntry(
                 order_id=row.id,
@@ -108,7 +110,7 @@ class Calendars:
             )
             for row in rows
         ]
-        body = calendar_of(entries, self._domain, feed=True)
+        body = calendar_of(entries, self._domain, language, feed=True)
         last = max((entry.updated_at for entry in entries), default=issued)
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         return Feed(body, etag, last.replace(microsecond=0))

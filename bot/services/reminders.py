@@ -14,10 +14,11 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import InlineKeyboardMarkup
 
-from bot import texts
+from bot import i18n, texts
 from bot.domain import ACTIVE_STATUSES, Order, utcnow
 from bot.services.convert import order_of
 from bot.services.outbox import Outbox
+from bot.services.people import People
 from bot.views import View, join_row, when
 from bot.worker import Done, Fail, Job, Outcome
 from storage import repos
@@ -80,7 +81,9 @@ async def plan_reminders(session: AsyncSession, outbox: Outbox, row: OrderRow) -
 
 
 def reminder_view(order: Order) -> View:
-    text = texts.REMINDER.format(
+    """The reminder in the current language (the recipient's)."""
+    text = i18n.t(
+        texts.REMINDER,
         id=order.id,
         start=when(order.start_at, order.timezone),
         service=escape(order.service_name),
@@ -93,9 +96,10 @@ def reminder_view(order: Order) -> View:
 class Reminders:
     """Runs reminder jobs."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], delivery: Sender) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], delivery: Sender, people: People) -> None:
         self._sessions = sessions
         self._delivery = delivery
+        self._people = people
 
     async def run(self, job: Job) -> Outcome:
         if job.order_id is None or "chat_id" not in job.payload:
@@ -103,8 +107,11 @@ class Reminders:
         order = await self._still_due(job)
         if order is None:
             return Done()
-        text, keyboard = reminder_view(order)
-        return await self._delivery.deliver(job, int(job.payload["chat_id"]), text, keyboard)
+        chat_id = int(job.payload["chat_id"])
+        # Rendered now, in the recipient's language (private chats: the chat id is the user id).
+        with i18n.speaking(await self._people.language_of(chat_id)):
+            text, keyboard = reminder_view(order)
+        return await self._delivery.deliver(job, chat_id, text, keyboard)
 
     async def _still_due(self, job: Job) -> Order | None:
         """The order, if this reminder is still wanted now."""

@@ -87,7 +87,7 @@ async def world(any_database_url: str) -> AsyncIterator[World]:
             OrderDesk(sessions, outbox),
             drafts,
             Calendars(sessions, "https://bot.example.com"),
-            Reminders(sessions, sent),
+            Reminders(sessions, sent, people),
             sent,
         )
     await engine.dispose()

@@ -1,14 +1,14 @@
 """services.reminder_minutes (reminder offsets) and calendar_feeds (hashed tokens of calendar feed URLs)
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
