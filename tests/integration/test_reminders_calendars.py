@@ -250,3 +250,20 @@ async def test_a_feed_of_ten_thousand_orders_is_one_query_and_fast(world: World)
     cold, warm = (f"{took * 1000:.0f} ms" for took in timings)
     print(f"\ncalendar feed of 10 001 orders ({len(feed.body) / 1e6:.1f} MB): first {cold}, again {warm}")
     assert timings[1] < 3, timings  # generous for a shared machine; the figures above are what counts
+
+
+async def test_a_reminder_and_a_calendar_file_are_in_the_readers_language(world: World) -> None:
+    from bot import i18n
+    from bot.services.reminders import reminder_view
+
+    order_id = await place(world, local_slot(3, 10))
+    order, _ = await world.desk.order_for(ALICE.id, order_id)
+    with i18n.speaking("ru"):
+        text, _ = reminder_view(order)
+        russian = await world.calendars.order_file(ALICE.id, order_id)
+    assert text.startswith(f"⏰ <b>Напоминание</b>: заказ №{order_id} начинается")
+    (event,) = Calendar.from_ical(russian.content).walk("VEVENT")
+    assert str(event["DESCRIPTION"]).startswith(f"Заказ №{order_id} (Consultation)")
+    english = await world.calendars.order_file(ALICE.id, order_id)
+    (event,) = Calendar.from_ical(english.content).walk("VEVENT")
+    assert str(event["DESCRIPTION"]).startswith(f"Order #{order_id} (Consultation)")
