@@ -58,19 +58,19 @@ def test_reminders_come_in_both_chats_at_each_offset_with_the_join_button(
     shop = create_service(owner, 30, "Session")
     connect_zoom(sandbox, shop)
     summary = summary_at(customer, shop.code, slot)
-    set_reminders(database_url, [60, 80, 100], slot.start)
+    set_reminders(database_url, [60, 100, 140], slot.start)
     card = confirm(customer, summary)
     link = join_url(customer.wait_for(lambda m: m.message_id == card.message_id and has_join(m), 20))
     assert link
 
     for chat in (customer, owner):
-        wait_for_reminders(chat, 1, timeout=60)
+        wait_for_reminders(chat, 1, timeout=120)
     # The customer blocks the bot: their second reminder is dropped, not kept for later.
     customer.block_bot()
-    wait_for_reminders(owner, 2, timeout=60)
+    wait_for_reminders(owner, 2, timeout=120)
     customer.unblock_bot()
     for chat, count in ((owner, 3), (customer, 2)):
-        wait_for_reminders(chat, count, timeout=60)
+        wait_for_reminders(chat, count, timeout=120)
         sent = reminders(chat)
         assert len(sent) == count, chat.transcript()
         for reminder in sent:
