@@ -17,13 +17,15 @@ import uvicorn
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions
+from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
+from bot import menus
 from bot.crypto import TokenCipher, load_or_create_key_file, split_keys
 from bot.services.availability import Availability
 from bot.services.booking import Booking
+from bot.services.calendars import Calendars
 from bot.services.catalog import Catalog
 from bot.services.client_orders import ClientOrders
 from bot.services.delivery import Delivery
@@ -32,6 +34,7 @@ from bot.services.meetings import SYNC, MeetingSync
 from bot.services.order_desk import OrderDesk
 from bot.services.outbox import CARDS, SEND, Outbox
 from bot.services.people import People
+from bot.services.reminders import REMINDER, Reminders
 from bot.services.service_settings import ServiceSettings
 from bot.services.zoom_accounts import ZoomAccounts
 from bot.services.zoom_events import EVENT, ZoomEvents
@@ -117,7 +120,7 @@ def build(settings: Settings) -> Runtime:
     http = httpx.AsyncClient(timeout=ZOOM_TIMEOUT, follow_redirects=False)
     cipher = cipher_for(settings)
     application = build_application(settings)
-    outbox = Outbox()
+    outbox = Outbox(reminder_minute=timedelta(seconds=settings.reminder_minute_seconds))
     oauth = None
     if settings.zoom_configured:
         oauth = ZoomOAuth(
@@ -132,6 +135,7 @@ def build(settings: Settings) -> Runtime:
     people = People(sessions, settings.default_timezone)
     drafts = Drafts(sessions)
     desk = OrderDesk(sessions, outbox, partial(bot_username, application))
+    calendars = Calendars(sessions, settings.public_url)
     application.bot_data[KEY] = Deps(
         people=people,
         catalog=Catalog(sessions, people, accounts),
@@ -143,27 +147,38 @@ def build(settings: Settings) -> Runtime:
         drafts=drafts,
         accounts=accounts,
         owner_commands=OWNER_COMMANDS,
+        customer_commands=CUSTOMER_COMMANDS,
+        calendars=calendars,
     )
     register(application)
     events = ZoomEvents(sessions, settings.zoom_webhook_secret_token.get_secret_value(), accounts, outbox)
-    delivery = Delivery(sessions, application.bot, desk, accounts)
+    delivery = Delivery(sessions, application.bot, desk, accounts, people)
     meetings = MeetingSync(sessions, zoom, accounts, outbox)
+    reminders = Reminders(sessions, delivery, people)
 
     worker = Worker(
         sessions,
         outbox,
-        runners={SYNC: meetings.run, SEND: delivery.send, CARDS: delivery.cards, EVENT: events.run},
-        lanes=[Lane("zoom", (SYNC, EVENT), concurrency=4), Lane("telegram", (SEND, CARDS), concurrency=1)],
+        runners={
+            SYNC: meetings.run,
+            SEND: delivery.send,
+            CARDS: delivery.cards,
+            EVENT: events.run,
+            REMINDER: reminders.run,
+        },
+        lanes=[
+            Lane("zoom", (SYNC, EVENT), concurrency=4),
+            Lane("telegram", (SEND, CARDS, REMINDER), concurrency=1),
+        ],
     )
     intake = UpdateIntake(application, sessions)
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
-    web = create_web_app(engine, accounts, events, intake, secret)
+    web = create_web_app(engine, accounts, events, intake, secret, people, calendars=calendars)
     return Runtime(settings, engine, sessions, http, application, web, worker, intake, accounts)
 
 
 async def set_customer_menu(application: Application) -> None:  # type: ignore[type-arg]
-    commands = [BotCommand(name, description) for name, description in CUSTOMER_COMMANDS]
-    await application.bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
+    await menus.set_for_all(application.bot, CUSTOMER_COMMANDS)
 
 
 async def refresh_idle_loop(runtime: Runtime, stopping: asyncio.Event) -> None:

@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime, timedelta
 from html import escape
 
-from bot import texts
+from bot import i18n, texts
 from bot.errors import UserError
 from bot.slots import DAY_MINUTES, Span, Week
 
@@ -36,7 +36,7 @@ def parse_days(value: str) -> list[int]:
     for part in value.lower().split(","):
         ends = part.split("-")
         if len(ends) > 2 or any(end not in DAY_KEYS for end in ends):
-            raise UserError(texts.HOURS_BAD_DAY.format(value=_short(part or value)))
+            raise UserError(texts.HOURS_BAD_DAY, value=_short(part or value))
         first, last = DAY_KEYS.index(ends[0]), DAY_KEYS.index(ends[-1])
         span = range(first, last + 1) if first <= last else [*range(first, 7), *range(0, last + 1)]
         days.extend(day for day in span if day not in days)
@@ -48,7 +48,7 @@ def parse_time(value: str, *, is_end: bool) -> int:
     hours, minutes = (int(found.group(1)), int(found.group(2))) if found else (99, 99)
     total = hours * 60 + minutes
     if minutes > 59 or total > DAY_MINUTES or (total == DAY_MINUTES and not is_end):
-        raise UserError(texts.HOURS_BAD_TIME.format(value=_short(value)))
+        raise UserError(texts.HOURS_BAD_TIME, value=_short(value))
     return total
 
 
@@ -62,18 +62,16 @@ def parse_spans(words: list[str]) -> tuple[Span, ...]:
     for word in words:
         found = _SPAN.fullmatch(word)
         if found is None:
-            raise UserError(texts.HOURS_BAD_SPAN.format(value=_short(word)))
+            raise UserError(texts.HOURS_BAD_SPAN, value=_short(word))
         start = parse_time(found.group(1), is_end=False)
         end = parse_time(found.group(2), is_end=True)
         if end <= start:
-            raise UserError(texts.HOURS_END_BEFORE_START.format(value=_short(word)))
+            raise UserError(texts.HOURS_END_BEFORE_START, value=_short(word))
         spans.append((start, end))
     spans.sort()
     for first, second in zip(spans, spans[1:], strict=False):
         if second[0] < first[1]:
-            raise UserError(
-                texts.HOURS_OVERLAP.format(first=format_spans([first]), second=format_spans([second]))
-            )
+            raise UserError(texts.HOURS_OVERLAP, first=format_spans([first]), second=format_spans([second]))
     return tuple(spans)
 
 
@@ -97,20 +95,15 @@ def format_time(minutes: int) -> str:
 
 def format_spans(spans: list[Span] | tuple[Span, ...]) -> str:
     if not spans:
-        return texts.HOURS_OFF
+        return i18n.t(texts.HOURS_OFF)
     return ", ".join(f"{format_time(start)}–{format_time(end)}" for start, end in spans)
 
 
 def week_lines(week: Week) -> str:
     return "\n".join(
-        texts.HOURS_DAY_LINE.format(day=weekday_name(index), spans=format_spans(week[index]))
+        i18n.t(texts.HOURS_DAY_LINE, day=i18n.weekday(index), spans=format_spans(week[index]))
         for index in range(7)
     )
-
-
-def weekday_name(index: int) -> str:
-    """The one place day names come from, so they can be translated."""
-    return texts.WEEKDAY_NAMES[index]
 
 
 def week_from_json(value: object) -> Week | None:
@@ -134,7 +127,7 @@ def parse_date(value: str) -> date:
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()  # noqa: DTZ007 - a calendar date, no time
     except ValueError as exc:
-        raise UserError(texts.AWAY_BAD_DATE.format(value=_short(value))) from exc
+        raise UserError(texts.AWAY_BAD_DATE, value=_short(value)) from exc
 
 
 def parse_away(text: str, today: date) -> tuple[date, date]:
@@ -147,12 +140,12 @@ def parse_away(text: str, today: date) -> tuple[date, date]:
         raise UserError(texts.AWAY_USAGE)
     first, last = parse_date(parts[0]), parse_date(parts[-1])
     if last < first:
-        raise UserError(texts.AWAY_REVERSED.format(first=first.isoformat(), last=last.isoformat()))
+        raise UserError(texts.AWAY_REVERSED, first=first.isoformat(), last=last.isoformat())
     if first < today:
-        raise UserError(texts.AWAY_PAST.format(day=first.isoformat(), today=today.isoformat()))
+        raise UserError(texts.AWAY_PAST, day=first.isoformat(), today=today.isoformat())
     latest = today + timedelta(days=AWAY_MAX_DAYS)
     if last > latest:
-        raise UserError(texts.AWAY_TOO_FAR.format(day=last.isoformat(), latest=latest.isoformat()))
+        raise UserError(texts.AWAY_TOO_FAR, day=last.isoformat(), latest=latest.isoformat())
     return first, last
 
 
@@ -173,13 +166,13 @@ def parse_reminders(text: str) -> list[int]:
     if words == ["off"]:
         return []
     if not words or len(words) > REMINDERS_MAX_COUNT or len(text) > MAX_INPUT:
-        raise UserError(texts.REMINDERS_BAD.format(value=_short(text), count=REMINDERS_MAX_COUNT))
+        raise UserError(texts.REMINDERS_BAD, value=_short(text), max=REMINDERS_MAX_COUNT)
     offsets: set[int] = set()
     for word in words:
         found = _OFFSET.fullmatch(word)
         minutes = int(found.group(1)) * _UNIT_MINUTES[found.group(2)] if found else 0
         if not REMINDER_MIN <= minutes <= REMINDER_MAX:
-            raise UserError(texts.REMINDERS_BAD.format(value=_short(word), count=REMINDERS_MAX_COUNT))
+            raise UserError(texts.REMINDERS_BAD, value=_short(word), max=REMINDERS_MAX_COUNT)
         offsets.add(minutes)
     return sorted(offsets, reverse=True)
 
@@ -191,4 +184,4 @@ def format_offset(minutes: int) -> str:
 
 
 def format_reminders(offsets: list[int]) -> str:
-    return " ".join(format_offset(minutes) for minutes in offsets) if offsets else texts.REMINDERS_OFF
+    return " ".join(format_offset(minutes) for minutes in offsets) if offsets else i18n.t(texts.REMINDERS_OFF)

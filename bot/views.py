@@ -1,4 +1,7 @@
-"""Rendering: texts and inline keyboards for services and orders. Every user value is HTML-escaped."""
+"""Rendering: texts and inline keyboards for services and orders. Every user value is HTML-escaped.
+
+Everything is rendered in the current language (`bot.i18n.speaking`): the reader's.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import texts
-from bot.booking_rules import weekday_name
+from bot import i18n, texts
 from bot.buttons import data
 from bot.domain import MeetingState, Order, OrderStatus, Service
 
@@ -19,13 +21,18 @@ View = tuple[str, InlineKeyboardMarkup | None]
 
 
 def when(moment: datetime, timezone: str, *, with_zone: bool = True) -> str:
-    local = moment.astimezone(ZoneInfo(timezone))
-    text = local.strftime("%a %d %b %Y, %H:%M")
-    return f"{text} ({escape(timezone)})" if with_zone else text
+    return i18n.when(moment, timezone, with_zone=with_zone)
 
 
 def day_label(day: date) -> str:
-    return day.strftime("%a %d %b")
+    return i18n.day(day)
+
+
+def button(
+    label: str, *, callback_data: str | None = None, url: str | None = None, **values: object
+) -> InlineKeyboardButton:
+    """A button whose label is a text key, rendered in the current language."""
+    return InlineKeyboardButton(i18n.t(label, **values), callback_data=callback_data, url=url)
 
 
 def share_link(bot_username: str, service: Service) -> str:
@@ -33,26 +40,27 @@ def share_link(bot_username: str, service: Service) -> str:
 
 
 def service_card(service: Service, bot_username: str) -> View:
-    text = texts.SERVICE_CARD.format(
+    text = i18n.t(
+        texts.SERVICE_CARD,
         name=escape(service.name),
-        duration=service.duration_min,
+        duration=i18n.minutes(service.duration_min),
         timezone=escape(service.timezone),
-        zoom="On" if service.zoom_enabled else "Off",
+        zoom=i18n.t(texts.ON if service.zoom_enabled else texts.OFF),
         link=escape(share_link(bot_username, service)),
     )
     keyboard = InlineKeyboardMarkup(
         [
             [
                 # Carries the state asked for, so pressing a stale card twice cannot flip it back.
-                InlineKeyboardButton(
-                    "Zoom: On" if service.zoom_enabled else "Zoom: Off",
+                button(
+                    texts.BUTTON_ZOOM_ON if service.zoom_enabled else texts.BUTTON_ZOOM_OFF,
                     callback_data=data("zt", service.id, 0 if service.zoom_enabled else 1),
                 ),
-                InlineKeyboardButton("Orders", callback_data=data("so", service.id)),
+                button(texts.BUTTON_ORDERS, callback_data=data("so", service.id)),
             ],
             [
-                InlineKeyboardButton(texts.SETTINGS_BUTTON, callback_data=data("se", service.id)),
-                InlineKeyboardButton(texts.BOOK_CLIENT_BUTTON, callback_data=data("bc", service.id)),
+                button(texts.BUTTON_SETTINGS, callback_data=data("se", service.id)),
+                button(texts.BUTTON_BOOK_CLIENT, callback_data=data("bc", service.id)),
             ],
         ]
     )
@@ -60,17 +68,18 @@ def service_card(service: Service, bot_username: str) -> View:
 
 
 def service_offer(service: Service) -> View:
-    text = texts.SERVICE_CARD_FOR_CUSTOMER.format(
-        name=escape(service.name), duration=service.duration_min, timezone=escape(service.timezone)
+    text = i18n.t(
+        texts.SERVICE_CARD_FOR_CUSTOMER,
+        name=escape(service.name),
+        duration=i18n.minutes(service.duration_min),
+        timezone=escape(service.timezone),
     )
-    return text, InlineKeyboardMarkup(
-        [[InlineKeyboardButton("Order", callback_data=data("ob", service.code))]]
-    )
+    return text, InlineKeyboardMarkup([[button(texts.BUTTON_ORDER, callback_data=data("ob", service.code))]])
 
 
 def duration_keyboard(verb: str, *prefix: object) -> InlineKeyboardMarkup:
     row = [
-        InlineKeyboardButton(f"{minutes} min", callback_data=data(verb, *prefix, minutes))
+        InlineKeyboardButton(i18n.minutes(minutes), callback_data=data(verb, *prefix, minutes))
         for minutes in DURATION_CHOICES
     ]
     return InlineKeyboardMarkup([row[:3], row[3:]])
@@ -111,21 +120,17 @@ def times_keyboard(
         day = starts[0].astimezone(zone).strftime("%Y%m%d")
         turn = []
         if page > 0:
-            turn.append(
-                InlineKeyboardButton(texts.TIMES_EARLIER, callback_data=data(page_verb, key, day, page - 1))
-            )
+            turn.append(button(texts.TIMES_EARLIER, callback_data=data(page_verb, key, day, page - 1)))
         if page < pages - 1:
-            turn.append(
-                InlineKeyboardButton(texts.TIMES_LATER, callback_data=data(page_verb, key, day, page + 1))
-            )
+            turn.append(button(texts.TIMES_LATER, callback_data=data(page_verb, key, day, page + 1)))
         rows.append(turn)
-    rows.append([InlineKeyboardButton("« Other days", callback_data=back)])
+    rows.append([button(texts.BUTTON_OTHER_DAYS, callback_data=back)])
     return InlineKeyboardMarkup(rows)
 
 
 def meeting_line(order: Order) -> str:
     if not order.wants_meeting and order.meeting_state == MeetingState.NONE:
-        return texts.MEETING_NONE
+        return i18n.t(texts.MEETING_NONE)
     lines = {
         MeetingState.READY: texts.MEETING_READY,
         MeetingState.PENDING: texts.MEETING_UPDATING if order.join_url else texts.MEETING_PENDING,
@@ -136,11 +141,12 @@ def meeting_line(order: Order) -> str:
         MeetingState.NONE: texts.MEETING_NONE,
     }
     if order.meeting_state == MeetingState.FAILED:
-        return texts.MEETING_FAILED.format(reason=escape(order.meeting_error or "unknown error"))
+        reason = escape(order.meeting_error) if order.meeting_error else i18n.t(texts.UNKNOWN_ERROR)
+        return i18n.t(texts.MEETING_FAILED, reason=reason)
     line = lines[order.meeting_state]
     if not order.is_active and order.join_url:
-        return texts.MEETING_KEPT
-    return line
+        return i18n.t(texts.MEETING_KEPT)
+    return i18n.t(line)
 
 
 def invite_link(bot_username: str, code: str) -> str:
@@ -148,19 +154,20 @@ def invite_link(bot_username: str, code: str) -> str:
 
 
 def order_text(order: Order, role: str, bot_username: str = "") -> str:
-    party = f"Customer: {escape(order.customer_name)}" if role == "owner" else ""
+    party = i18n.t(texts.CARD_CUSTOMER, name=escape(order.customer_name)) if role == "owner" else ""
     if role == "owner" and order.awaits_client and order.invite_code:
-        party = texts.ORDER_CLIENT_WAITING.format(name=escape(order.client_name or ""))
+        party = i18n.t(texts.ORDER_CLIENT_WAITING, name=escape(order.client_name or ""))
         if bot_username:
             link = escape(invite_link(bot_username, order.invite_code))
-            party += "\n" + texts.ORDER_INVITE.format(link=link)
-    text = texts.ORDER_CARD.format(
+            party += "\n" + i18n.t(texts.ORDER_INVITE, link=link)
+    text = i18n.t(
+        texts.ORDER_CARD,
         id=order.id,
-        status=order.status.value.capitalize(),
+        status=i18n.t(texts.STATUS_NAMES[order.status.value]),
         service=escape(order.service_name),
         name=escape(order.name),
         start=when(order.start_at, order.timezone),
-        duration=order.duration_min,
+        duration=i18n.minutes(order.duration_min),
         party=party,
         meeting=meeting_line(order),
     )
@@ -173,7 +180,7 @@ def join_row(order: Order) -> list[InlineKeyboardButton]:
         and order.is_active
         and order.meeting_state in (MeetingState.READY, MeetingState.PENDING)
     ):
-        return [InlineKeyboardButton("Join a meeting", url=order.join_url)]
+        return [button(texts.BUTTON_JOIN, url=order.join_url)]
     return []
 
 
@@ -183,27 +190,28 @@ def order_keyboard(
     rows = [row for row in [join_row(order)] if row]
     if order.is_active:
         if role == "owner":
-            first = [InlineKeyboardButton("Done", callback_data=data("a", order.id, "dn"))]
+            first = [button(texts.BUTTON_DONE, callback_data=data("a", order.id, "dn"))]
             if order.status == OrderStatus.NEW:
-                first.insert(0, InlineKeyboardButton("Confirm", callback_data=data("a", order.id, "cf")))
+                first.insert(0, button(texts.BUTTON_CONFIRM, callback_data=data("a", order.id, "cf")))
             rows.append(first)
         rows.append(
             [
-                InlineKeyboardButton("Reschedule", callback_data=data("a", order.id, "rs")),
-                InlineKeyboardButton("Rename", callback_data=data("a", order.id, "rn")),
-                InlineKeyboardButton("Duration", callback_data=data("a", order.id, "du")),
+                button(texts.BUTTON_RESCHEDULE, callback_data=data("a", order.id, "rs")),
+                button(texts.BUTTON_RENAME, callback_data=data("a", order.id, "rn")),
+                button(texts.BUTTON_DURATION, callback_data=data("a", order.id, "du")),
             ]
         )
         if role == "owner":
-            last = [InlineKeyboardButton("Reject", callback_data=data("a", order.id, "rj"))]
+            last = [button(texts.BUTTON_REJECT, callback_data=data("a", order.id, "rj"))]
             if order.meeting_state == MeetingState.DRIFTED:
-                last.append(InlineKeyboardButton("Restore meeting", callback_data=data("a", order.id, "fx")))
+                last.append(button(texts.BUTTON_RESTORE_MEETING, callback_data=data("a", order.id, "fx")))
             elif can_create_meeting and not order.join_url and order.meeting_state != MeetingState.PENDING:
-                last.append(InlineKeyboardButton("Create meeting", callback_data=data("a", order.id, "mk")))
+                last.append(button(texts.BUTTON_CREATE_MEETING, callback_data=data("a", order.id, "mk")))
             rows.append(last)
         else:
-            rows.append([InlineKeyboardButton("Cancel", callback_data=data("a", order.id, "cx"))])
-    return InlineKeyboardMarkup(rows) if rows else None
+            rows.append([button(texts.BUTTON_CANCEL, callback_data=data("a", order.id, "cx"))])
+    rows.append([button(texts.BUTTON_ADD_TO_CALENDAR, callback_data=data("ic", order.id))])
+    return InlineKeyboardMarkup(rows)
 
 
 def order_card(order: Order, role: str, *, can_create_meeting: bool = False, bot_username: str = "") -> View:
@@ -215,19 +223,21 @@ def confirm_keyboard(order: Order, verb: str, *extra: object) -> InlineKeyboardM
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(
-                    "Confirm", callback_data=data("y", order.id, verb, order.version, *extra)
-                ),
-                InlineKeyboardButton("Back", callback_data=data("n", order.id)),
+                button(texts.BUTTON_CONFIRM, callback_data=data("y", order.id, verb, order.version, *extra)),
+                button(texts.BUTTON_BACK, callback_data=data("n", order.id)),
             ]
         ]
     )
 
 
+def calendar_feed_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(texts.BUTTON_NEW_FEED_LINK, callback_data=data("cn"))]])
+
+
 def join_keyboard(join_url: str | None) -> InlineKeyboardMarkup | None:
     if not join_url:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton("Join a meeting", url=join_url)]])
+    return InlineKeyboardMarkup([[button(texts.BUTTON_JOIN, url=join_url)]])
 
 
 DAYS_OFF_SHOWN = 20  # runs of days off listed (and given a Remove button) in one message
@@ -236,25 +246,25 @@ DAYS_OFF_SHOWN = 20  # runs of days off listed (and given a Remove button) in on
 def hours_keyboard(service_id: int, *, own: bool = False) -> InlineKeyboardMarkup:
     """A button per weekday (service 0: the owner's own week)."""
     buttons = [
-        InlineKeyboardButton(weekday_name(day), callback_data=data("hd", day, service_id)) for day in range(7)
+        InlineKeyboardButton(i18n.weekday(day), callback_data=data("hd", day, service_id)) for day in range(7)
     ]
     rows = [buttons[:4], buttons[4:]]
     if own:
-        rows.append([InlineKeyboardButton(texts.HOURS_SHARED_BUTTON, callback_data=data("hu", service_id))])
+        rows.append([button(texts.HOURS_SHARED_BUTTON, callback_data=data("hu", service_id))])
     return InlineKeyboardMarkup(rows)
 
 
 def day_off_keyboard(nonce: str, day: str) -> InlineKeyboardMarkup:
-    label = texts.HOURS_OFF_BUTTON.format(day=day)
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data("hx", nonce))]])
+    return InlineKeyboardMarkup([[button(texts.HOURS_OFF_BUTTON, callback_data=data("hx", nonce), day=day)]])
 
 
 def days_off_keyboard(ranges: list[tuple[date, date]], labels: list[str]) -> InlineKeyboardMarkup:
     rows = [
         [
-            InlineKeyboardButton(
-                texts.AWAY_REMOVE_BUTTON.format(days=label),
+            button(
+                texts.AWAY_REMOVE_BUTTON,
                 callback_data=data("ar", first.strftime("%Y%m%d"), last.strftime("%Y%m%d")),
+                days=label,
             )
         ]
         for (first, last), label in list(zip(ranges, labels, strict=True))[:DAYS_OFF_SHOWN]
@@ -263,36 +273,36 @@ def days_off_keyboard(ranges: list[tuple[date, date]], labels: list[str]) -> Inl
 
 
 def setting_label(key: str, value: int) -> str:
-    """How one choice of a setting reads on its button."""
+    """How one choice of a setting reads on its button, in the current language."""
     if key in ("no", "ch") and value == 0:
-        return texts.SETTINGS_NOTICE_NONE if key == "no" else texts.SETTINGS_CHANGES_ANY
+        return i18n.t(texts.SETTINGS_NOTICE_NONE if key == "no" else texts.SETTINGS_CHANGES_ANY)
     if key in ("no", "ch"):
-        return texts.SETTING_HOURS_LABEL.format(value=value // 60)
+        return i18n.t(texts.SETTING_HOURS_LABEL, count=value // 60)
     if key == "ho":
-        return texts.SETTING_DAYS_LABEL.format(value=value)
-    return texts.SETTING_MINUTES_LABEL.format(value=value)
+        return i18n.t(texts.SETTING_DAYS_LABEL, count=value)
+    return i18n.minutes(value)
 
 
 def settings_card(service: Service, reminders: str) -> View:
     changes = (
-        texts.SETTINGS_HOURS_BEFORE.format(hours=service.changes_min // 60)
+        i18n.t(texts.SETTINGS_HOURS_BEFORE, count=service.changes_min // 60)
         if service.changes_min
-        else texts.SETTINGS_CHANGES_ANY
+        else i18n.t(texts.SETTINGS_CHANGES_ANY)
     )
-    text = texts.SETTINGS_CARD.format(
+    text = i18n.t(
+        texts.SETTINGS_CARD,
         name=escape(service.name),
-        duration=service.duration_min,
-        step=service.step_min,
-        buffer=service.buffer_min,
+        duration=i18n.minutes(service.duration_min),
+        step=i18n.minutes(service.step_min),
+        buffer=i18n.minutes(service.buffer_min),
         notice=setting_label("no", service.notice_min),
-        horizon=service.horizon_days,
+        horizon=setting_label("ho", service.horizon_days),
         changes=changes,
         reminders=reminders,
-        hours=texts.SETTINGS_HOURS_OWN if service.own_hours else texts.SETTINGS_HOURS_SHARED,
+        hours=i18n.t(texts.SETTINGS_HOURS_OWN if service.own_hours else texts.SETTINGS_HOURS_SHARED),
     )
     buttons = [
-        InlineKeyboardButton(label, callback_data=data("sk", service.id, key))
-        for key, label in texts.SETTING_NAMES.items()
+        button(label, callback_data=data("sk", service.id, key)) for key, label in texts.SETTING_NAMES.items()
     ]
     return text, InlineKeyboardMarkup([buttons[:3], buttons[3:6], buttons[6:]])
 
@@ -302,7 +312,7 @@ def setting_choices(
 ) -> InlineKeyboardMarkup:
     buttons = [
         InlineKeyboardButton(
-            texts.SETTING_CURRENT.format(label=setting_label(key, value))
+            i18n.t(texts.SETTING_CURRENT, label=setting_label(key, value))
             if value == current
             else setting_label(key, value),
             callback_data=data("sv", service.id, key, value),
@@ -310,7 +320,7 @@ def setting_choices(
         for value in choices
     ]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-    rows.append([InlineKeyboardButton(texts.SETTINGS_BACK, callback_data=data("se", service.id, 1))])
+    rows.append([button(texts.SETTINGS_BACK, callback_data=data("se", service.id, 1))])
     return InlineKeyboardMarkup(rows)
 
 
@@ -318,13 +328,9 @@ def reminder_choices(service: Service) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(
-                    texts.REMINDERS_DEFAULT_BUTTON, callback_data=data("sv", service.id, "re", "default")
-                ),
-                InlineKeyboardButton(
-                    texts.REMINDERS_OFF_BUTTON, callback_data=data("sv", service.id, "re", "off")
-                ),
+                button(texts.REMINDERS_DEFAULT_BUTTON, callback_data=data("sv", service.id, "re", "default")),
+                button(texts.REMINDERS_OFF_BUTTON, callback_data=data("sv", service.id, "re", "off")),
             ],
-            [InlineKeyboardButton(texts.SETTINGS_BACK, callback_data=data("se", service.id, 1))],
+            [button(texts.SETTINGS_BACK, callback_data=data("se", service.id, 1))],
         ]
     )

@@ -7,7 +7,7 @@ from html import escape
 
 from telegram import Update
 
-from bot import booking_rules, texts, views
+from bot import booking_rules, i18n, texts, views
 from bot.buttons import Press
 from bot.errors import UserError
 from bot.services.availability import DaysOff, ServiceHours
@@ -29,7 +29,7 @@ async def hours(update: Update, context: Context) -> None:
         week = await availability.set_hours(me, days, spans)
     else:
         week = await availability.week(me)
-    await send(update, texts.HOURS_WEEK.format(week=booking_rules.week_lines(week)), views.hours_keyboard(0))
+    await send(update, i18n.t(texts.HOURS_WEEK, week=booking_rules.week_lines(week)), views.hours_keyboard(0))
 
 
 async def pick_day(update: Update, context: Context, press: Press) -> None:
@@ -41,8 +41,8 @@ async def pick_day(update: Update, context: Context, press: Press) -> None:
     if service_id:
         await deps(context).availability.service_hours(me.id, service_id)
     draft = await deps(context).drafts.put(me.id, FLOW, "day", weekday=weekday, service_id=service_id)
-    day = booking_rules.weekday_name(weekday)
-    await send(update, texts.HOURS_ASK_DAY.format(day=day), views.day_off_keyboard(draft.nonce, day))
+    day = i18n.weekday(weekday)
+    await send(update, i18n.t(texts.HOURS_ASK_DAY, day=day), views.day_off_keyboard(draft.nonce, day))
 
 
 async def day_off(update: Update, context: Context, press: Press) -> None:
@@ -74,16 +74,17 @@ async def _set_day(
     week = await services.availability.set_hours(me, [weekday], spans)
     await services.drafts.drop(me.id)
     await edit_or_send(
-        update, texts.HOURS_WEEK.format(week=booking_rules.week_lines(week)), views.hours_keyboard(0)
+        update, i18n.t(texts.HOURS_WEEK, week=booking_rules.week_lines(week)), views.hours_keyboard(0)
     )
 
 
 def service_week(shown: ServiceHours) -> views.View:
-    text = texts.HOURS_SERVICE_WEEK.format(
+    text = i18n.t(
+        texts.HOURS_SERVICE_WEEK,
         name=escape(shown.name),
         timezone=escape(shown.timezone),
         week=booking_rules.week_lines(shown.week),
-        source=texts.HOURS_SERVICE_OWN if shown.own else texts.HOURS_SERVICE_SHARED,
+        source=i18n.t(texts.HOURS_SERVICE_OWN if shown.own else texts.HOURS_SERVICE_SHARED),
     )
     return text, views.hours_keyboard(shown.service_id, own=shown.own)
 
@@ -113,15 +114,15 @@ async def remove_days(update: Update, context: Context, press: Press) -> None:
 def range_label(first: date, last: date) -> str:
     if first == last:
         return views.day_label(first)
-    return texts.DAYS_RANGE.format(first=views.day_label(first), last=views.day_label(last))
+    return i18n.t(texts.DAYS_RANGE, first=views.day_label(first), last=views.day_label(last))
 
 
 def days_off_view(listed: DaysOff) -> views.View:
     if not listed.ranges:
-        return texts.AWAY_NONE, None
+        return i18n.t(texts.AWAY_NONE), None
     lines = "\n".join(range_label(first, last) for first, last in listed.ranges[: views.DAYS_OFF_SHOWN])
-    text = texts.AWAY_LIST.format(days=lines)
+    text = i18n.t(texts.AWAY_LIST, days=lines)
     if listed.active_orders:
-        text += "\n\n" + texts.AWAY_ORDERS.format(count=listed.active_orders)
+        text += "\n\n" + i18n.t(texts.AWAY_ORDERS, count=listed.active_orders)
     labels = [range_label(first, last) for first, last in listed.ranges]
     return text, views.days_off_keyboard(listed.ranges, labels)

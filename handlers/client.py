@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from html import escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 
-from bot import slots, texts, views
+from bot import i18n, slots, texts, views
 from bot.buttons import Press, data
 from bot.errors import UserError
 from bot.services.booking import parse_day
@@ -22,10 +22,13 @@ async def show_days(update: Update, context: Context, press: Press) -> None:
     service = await services.clients.service(person(update).id, press.int_arg(0))
     days = await services.booking.free_days(service, by_owner=True)
     if not days:
-        text, keyboard = texts.CLIENT_NO_DAYS.format(days=slots.MAX_DAYS_AHEAD), None
+        text, keyboard = i18n.t(texts.CLIENT_NO_DAYS, count=slots.MAX_DAYS_AHEAD), None
     else:
-        text = texts.CLIENT_PICK_DATE.format(
-            name=escape(service.name), duration=service.duration_min, timezone=escape(service.timezone)
+        text = i18n.t(
+            texts.CLIENT_PICK_DATE,
+            name=escape(service.name),
+            duration=i18n.minutes(service.duration_min),
+            timezone=escape(service.timezone),
         )
         keyboard = views.days_keyboard(days, "bd", service.id)
     await (edit_or_send(update, text, keyboard) if press.arg(1) == "1" else send(update, text, keyboard))
@@ -40,9 +43,12 @@ async def show_times(update: Update, context: Context, press: Press) -> None:
         raise UserError(texts.STALE_BUTTON)
     starts = await services.booking.free_times(service, day, by_owner=True)
     if not starts:
-        raise UserError(texts.NO_TIMES.format(day=views.day_label(day)))
-    text = texts.CLIENT_PICK_TIME.format(
-        name=escape(service.name), day=views.day_label(day), timezone=escape(service.timezone)
+        raise UserError(texts.NO_TIMES, day=views.day_label(day))
+    text = i18n.t(
+        texts.CLIENT_PICK_TIME,
+        name=escape(service.name),
+        day=views.day_label(day),
+        timezone=escape(service.timezone),
     )
     keyboard = views.times_keyboard(
         starts,
@@ -59,7 +65,7 @@ async def show_times(update: Update, context: Context, press: Press) -> None:
 async def ask_name(update: Update, context: Context, press: Press) -> None:
     """Hold the chosen time and ask for the client's name."""
     service = await deps(context).clients.pick_time(person(update), press.int_arg(0), press.arg(1))
-    text = texts.CLIENT_ASK_NAME.format(max=CLIENT_NAME_MAX, service=escape(service.name))
+    text = i18n.t(texts.CLIENT_ASK_NAME, max=CLIENT_NAME_MAX, service=escape(service.name))
     await edit_or_send(update, text, None)
 
 
@@ -69,8 +75,8 @@ async def name_typed(update: Update, context: Context, draft: Draft, text: str) 
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(texts.BUTTON_CONFIRM, callback_data=data("bk", summary.nonce)),
-                InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data=data("ox", summary.nonce)),
+                views.button(texts.BUTTON_CONFIRM, callback_data=data("bk", summary.nonce)),
+                views.button(texts.BUTTON_CANCEL, callback_data=data("ox", summary.nonce)),
             ]
         ]
     )

@@ -9,6 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot.services.availability import Availability
 from bot.services.booking import Booking
+from bot.services.calendars import Calendars
 from bot.services.catalog import Catalog
 from bot.services.client_orders import ClientOrders
 from bot.services.drafts import Drafts
@@ -33,6 +34,8 @@ class Deps:
     drafts: Drafts
     accounts: ZoomAccounts
     owner_commands: list[tuple[str, str]]
+    customer_commands: list[tuple[str, str]]
+    calendars: Calendars
 
 
 def deps(context: Context) -> Deps:
@@ -48,4 +51,5 @@ def person(update: Update) -> Person:
         raise ValueError("update without a user")
     first_name = "".join(ch for ch in user.first_name or "" if ch.isprintable())[:256]
     username = "".join(ch for ch in user.username or "" if ch.isprintable())[:64] or None
-    return Person(id=user.id, first_name=first_name, username=username)
+    code = "".join(ch for ch in user.language_code or "" if ch.isprintable())[:16] or None
+    return Person(id=user.id, first_name=first_name, username=username, language_code=code)

@@ -6,7 +6,7 @@ from html import escape
 
 from telegram import Update
 
-from bot import booking_rules, texts, views
+from bot import booking_rules, i18n, texts, views
 from bot.buttons import Press
 from bot.domain import Service
 from bot.errors import UserError
@@ -47,20 +47,20 @@ async def pick(update: Update, context: Context, press: Press) -> None:
         return
     if key == "du":
         await services.drafts.put(me.id, FLOW, key, service_id=service.id)
-        text = texts.SETTING_ASK[key].format(name=escape(service.name), min=DURATION_MIN, max=DURATION_MAX)
+        text = i18n.t(texts.SETTING_ASK[key], name=escape(service.name), min=DURATION_MIN, max=DURATION_MAX)
         await edit_or_send(update, text, views.duration_keyboard("sv", service.id, "du"))
         return
     if key == "re":
         await services.drafts.put(me.id, FLOW, key, service_id=service.id)
         offsets = booking_rules.format_reminders(list(service.reminder_minutes))
-        text = texts.SETTING_ASK[key].format(name=escape(service.name), current=offsets)
+        text = i18n.t(texts.SETTING_ASK[key], name=escape(service.name), current=offsets)
         await edit_or_send(update, text, views.reminder_choices(service))
         return
     if key not in CHOICES:
         raise UserError(texts.STALE_BUTTON)
     current = int(getattr(service, COLUMNS[key]))
     keyboard = views.setting_choices(service, key, CHOICES[key], current)
-    await edit_or_send(update, texts.SETTING_ASK[key].format(name=escape(service.name)), keyboard)
+    await edit_or_send(update, i18n.t(texts.SETTING_ASK[key], name=escape(service.name)), keyboard)
 
 
 async def choose(update: Update, context: Context, press: Press) -> str:
@@ -76,7 +76,7 @@ async def choose(update: Update, context: Context, press: Press) -> str:
         service = await services.settings.choose(me.id, service_id, key, value)
     await services.drafts.drop(me.id)
     await edit_or_send(update, *_card(service))
-    return texts.SETTING_SAVED
+    return i18n.t(texts.SETTING_SAVED)
 
 
 async def typed(update: Update, context: Context, draft: Draft, text: str) -> None:
@@ -91,5 +91,5 @@ async def typed(update: Update, context: Context, draft: Draft, text: str) -> No
     else:
         raise UserError(texts.NOT_UNDERSTOOD)
     await services.drafts.drop(me.id)
-    await send(update, texts.SETTING_SAVED)
+    await send(update, i18n.t(texts.SETTING_SAVED))
     await send(update, *_card(service))

@@ -44,6 +44,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 DEFAULT_HOURS: list[list[list[int]]] = [[[540, 1080]]] * 5 + [[], []]  # Mon–Fri 09:00–18:00
 DEFAULT_HOURS_SQL = "[[[540, 1080]], [[540, 1080]], [[540, 1080]], [[540, 1080]], [[540, 1080]], [], []]"
+DEFAULT_REMINDER_MINUTES = (1440, 60)
 
 
 class Base(DeclarativeBase):
@@ -58,6 +59,9 @@ class UserRow(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     timezone: Mapped[str | None] = mapped_column(String(64))
     owner_menu_set: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The language chosen with /language ("en", "ru"), else None: then Telegram's language_code decides.
+    language: Mapped[str | None] = mapped_column(String(8))
+    language_code: Mapped[str | None] = mapped_column(String(16))
     # Bumped by every booking of this owner: the row lock serializes bookings per owner on any database.
     booking_seq: Mapped[int] = mapped_column(Integer, default=0)
     # Weekly working hours: seven lists (Monday first) of [start, end] minutes of the wall clock.
@@ -77,6 +81,10 @@ class ServiceRow(Base):
     duration_min: Mapped[int] = mapped_column(Integer)
     timezone: Mapped[str] = mapped_column(String(64))
     zoom_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Minutes before the start at which both chats get a reminder, largest first.
+    reminder_minutes: Mapped[list[int]] = mapped_column(
+        JSON, default=lambda: list(DEFAULT_REMINDER_MINUTES), server_default="[1440, 60]"
+    )
     # The Telegram update that created it: a replay after a crash finds this service instead of adding one.
     source_update: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     step_min: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
@@ -85,10 +93,6 @@ class ServiceRow(Base):
     horizon_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
     # How long before the start customers may still change or cancel (0: any time).
     changes_min: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # Minutes before the start, largest first.
-    reminder_minutes: Mapped[list[int]] = mapped_column(
-        JSON, default=lambda: [1440, 60], server_default="[1440, 60]"
-    )
     # The service's own weekly hours (as users.hours), or None for the owner's.
     hours: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
@@ -228,3 +232,12 @@ class WebhookEventRow(Base):
     key: Mapped[str] = mapped_column(String(256), primary_key=True)
     event: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime]
+
+
+class CalendarFeedRow(Base):
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # sha256 of the feed's token: the database alone does not give anyone the feed URL.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import slots, texts
+from bot import i18n, slots, texts
 from bot.domain import ConnectionStatus, MeetingState, Order, Service, utcnow
 from bot.errors import SlotTaken, StaleAction, UserError
 from bot.services.announcer import announced_values
@@ -20,7 +20,8 @@ from bot.services.drafts import Draft, Drafts
 from bot.services.meetings import queue_sync
 from bot.services.outbox import Outbox
 from bot.services.people import Person
-from bot.views import day_label, when
+from bot.services.reminders import plan_reminders
+from bot.views import when
 from storage import repos
 from storage.models import OrderRow, ServiceRow
 
@@ -71,13 +72,13 @@ async def check_slot(
     rules = await rules_for(session, row, by_owner=by_owner, duration_min=duration_min)
     local = start.astimezone(ZoneInfo(rules.timezone))
     if local.date() in rules.days_off:
-        raise SlotTaken(texts.SLOT_DAY_OFF.format(day=day_label(local.date())))
+        raise SlotTaken(texts.SLOT_DAY_OFF, day=i18n.Day(local.date()))
     if not slots.is_offered(start, rules, utcnow()):
         raise SlotTaken(texts.SLOT_NOT_OFFERED)
     end = start + timedelta(minutes=rules.duration_min + rules.buffer_min)
     blocked = await repos.blocked_intervals(session, row.owner_id, start, end, exclude_order)
     if not slots.is_free(start, rules, blocked):
-        raise SlotTaken(texts.SLOT_TAKEN.format(start=when(start, rules.timezone)))
+        raise SlotTaken(texts.SLOT_TAKEN, start=i18n.When(start, rules.timezone))
 
 
 async def insert_order(
@@ -128,6 +129,7 @@ async def insert_order(
     row.announced = announced_values(row)
     if wants:
         await queue_sync(session, outbox, row)
+    await plan_reminders(session, outbox, row)
     return row
 
 
@@ -298,10 +300,11 @@ class Booking:
             return await order_of(session, row)
 
     async def summary_text(self, summary: Summary) -> str:
-        return texts.SUMMARY.format(
+        return i18n.t(
+            texts.SUMMARY,
             service=escape(summary.service.name),
             name=escape(summary.name),
             start=when(summary.start, summary.service.timezone),
-            duration=summary.service.duration_min,
-            zoom=texts.SUMMARY_ZOOM if summary.with_meeting else "",
+            duration=i18n.minutes(summary.service.duration_min),
+            zoom=i18n.t(texts.SUMMARY_ZOOM) if summary.with_meeting else "",
         ).rstrip()

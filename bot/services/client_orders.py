@@ -9,7 +9,7 @@ from html import escape
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import texts
+from bot import i18n, texts
 from bot.domain import ConnectionStatus, Order, Service, utcnow
 from bot.errors import NotAllowed, StaleAction, UserError
 from bot.services.booking import check_slot, insert_order, parse_local
@@ -18,6 +18,7 @@ from bot.services.convert import order_of, service_of
 from bot.services.drafts import Draft, Drafts
 from bot.services.outbox import Outbox
 from bot.services.people import Person
+from bot.services.reminders import plan_reminders
 from bot.views import when
 from storage import repos
 from storage.models import ServiceRow
@@ -75,13 +76,14 @@ class ClientOrders:
             and connection is not None
             and connection.status != ConnectionStatus.DISCONNECTED
         )
-        text = texts.CLIENT_SUMMARY.format(
+        text = i18n.t(
+            texts.CLIENT_SUMMARY,
             service=escape(service.name),
             client=escape(client),
             name=escape(order_name(service.name, client)),
             start=when(start, service.timezone),
-            duration=service.duration_min,
-            zoom=texts.SUMMARY_ZOOM if with_meeting else "",
+            duration=i18n.minutes(service.duration_min),
+            zoom=i18n.t(texts.SUMMARY_ZOOM) if with_meeting else "",
         )
         return ClientSummary(text.replace("\n\n", "\n"), updated.nonce)
 
@@ -129,17 +131,19 @@ class ClientOrders:
             if row.owner_id == user.id:
                 raise UserError(texts.INVITE_OWN)
             if row.customer_id == user.id:
-                raise UserError(texts.INVITE_YOURS.format(id=row.id))
+                raise UserError(texts.INVITE_YOURS, id=row.id)
             if row.customer_id != row.owner_id:
                 raise UserError(texts.INVITE_TAKEN)
             now = utcnow()
             await repos.upsert_user(session, user.id, user.first_name[:256], user.username, now)
             row.customer_id = user.id
             row.updated_at = now
+            await plan_reminders(session, self._outbox, row)  # the client's chat gets them from now on
             await self._outbox.send_card(session, row.id, user.id, "customer")
             await self._outbox.refresh_cards(session, row.id)
-            told = texts.INVITE_CLAIMED.format(
-                customer=escape(user.first_name), id=row.id, name=escape(row.name)
+            told = i18n.Text(
+                texts.INVITE_CLAIMED,
+                {"customer": escape(user.first_name), "id": row.id, "name": escape(row.name)},
             )
             await self._outbox.send(session, row.owner_id, told, order_id=row.id)
             return await order_of(session, row)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup
 
 from bot.domain import utcnow
+from bot.i18n import Text
 from storage import repos
 
 SEND = "send"
@@ -17,10 +18,14 @@ CARDS = "cards"
 
 
 class Outbox:
-    """Queues messages and card refreshes; `wake()` tells the worker there is work."""
+    """Queues messages and card refreshes; `wake()` tells the worker there is work.
 
-    def __init__(self) -> None:
+    `reminder_minute` is how long one minute of a reminder offset lasts: a minute, except in tests.
+    """
+
+    def __init__(self, reminder_minute: timedelta = timedelta(minutes=1)) -> None:
         self._event = asyncio.Event()
+        self.reminder_minute = reminder_minute
 
     def wake(self) -> None:
         self._event.set()
@@ -37,15 +42,17 @@ class Outbox:
         self,
         session: AsyncSession,
         chat_id: int,
-        text: str,
-        keyboard: InlineKeyboardMarkup | None = None,
+        text: Text,
         *,
+        join_url: str | None = None,
         order_id: int | None = None,
         reconnect_button: bool = False,
     ) -> None:
-        payload: dict[str, Any] = {"chat_id": chat_id, "text": text}
-        if keyboard is not None:
-            payload["keyboard"] = keyboard.to_dict()
+        """Queue a message; it is rendered when sent, in the recipient's language (with a Join button
+        for `join_url`)."""
+        payload: dict[str, Any] = {"chat_id": chat_id, "message": text.to_json()}
+        if join_url:
+            payload["join_url"] = join_url
         if reconnect_button:
             payload["reconnect_button"] = True
         await repos.enqueue(

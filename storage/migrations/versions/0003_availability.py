@@ -2,17 +2,17 @@
 and the host's Zoom meeting settings
 
 Existing owners get Mon–Fri 09:00–18:00 and existing services the defaults (step 30 min, no buffer,
-no notice, 14 days ahead, changes any time, reminders 24 h and 1 h before). Orders are untouched.
+no notice, 14 days ahead, changes any time; their reminder offsets come from 0004). Orders are untouched.
 
 Revision ID: 0003
-Revises: 0002
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -28,9 +28,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("notice_min", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("horizon_days", sa.Integer(), nullable=False, server_default="14"))
         batch_op.add_column(sa.Column("changes_min", sa.Integer(), nullable=False, server_default="0"))
-        batch_op.add_column(
-            sa.Column("reminder_minutes", sa.JSON(), nullable=False, server_default="[1440, 60]")
-        )
         batch_op.add_column(sa.Column("hours", sa.JSON(), nullable=True))
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.add_column(sa.Column("client_name", sa.String(length=256), nullable=True))
@@ -60,7 +57,6 @@ def downgrade() -> None:
     with op.batch_alter_table("services", schema=None) as batch_op:
         for column in (
             "hours",
-            "reminder_minutes",
             "changes_min",
             "horizon_days",
             "notice_min",
