@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import InlineKeyboardMarkup
 
 from bot.domain import utcnow
+from bot.services.availability import Availability
 from bot.services.booking import Booking
 from bot.services.calendars import Calendars
 from bot.services.catalog import Catalog
+from bot.services.client_orders import ClientOrders
 from bot.services.drafts import Drafts
 from bot.services.order_desk import OrderDesk
 from bot.services.outbox import Outbox
@@ -103,6 +105,10 @@ def instant(local: str) -> datetime:
 
 
 async def place(world: World, local: str, offsets: list[int] | None = None) -> int:
+    # The owner works around the clock every day, so any day and hour the tests choose is offered.
+    await Availability(world.sessions, People(world.sessions, ZONE)).set_hours(
+        OWNER, list(range(7)), ((0, 1440),)
+    )
     service = await world.catalog.create(OWNER, "Consultation", 60)
     if offsets is not None:
         async with world.sessions.begin() as session:
@@ -146,6 +152,33 @@ async def test_a_reschedule_retires_the_old_reminders_and_a_cancel_stops_the_new
     assert {job.key for job in await reminder_jobs(world, "done")} == old
     await world.desk.apply(ALICE.id, order_id, "cx", order.version + 1, None)
     assert await reminder_jobs(world) == []
+
+
+async def test_an_order_for_a_client_has_reminders_and_the_client_gets_them_once_the_invite_is_opened(
+    world: World,
+) -> None:
+    clients = ClientOrders(world.sessions, world.drafts, Outbox())
+    service = await world.catalog.create(OWNER, "Consultation", 60)
+    later = utcnow() + timedelta(days=1, hours=1)  # so the 24 h reminder is still ahead
+    starts = [
+        start
+        for day in await world.booking.free_days(service, by_owner=True)
+        for start in await world.booking.free_times(service, day, by_owner=True)
+        if start > later
+    ]
+    start = starts[0]
+    await clients.pick_time(OWNER, service.id, start.astimezone(ZoneInfo(ZONE)).strftime("%Y%m%d%H%M"))
+    draft = await world.drafts.get(OWNER.id)
+    assert draft is not None
+    summary = await clients.name(OWNER, draft, "Bob")
+    order = await clients.confirm(OWNER, summary.nonce, 100)
+    dues = [start - timedelta(minutes=minutes) for minutes in (1440, 60)]
+    planned = sorted((job.payload["chat_id"], job.run_at) for job in await reminder_jobs(world))
+    assert planned == [(OWNER.id, due) for due in dues]
+    assert order.invite_code
+    await clients.claim(ALICE, order.invite_code)
+    planned = sorted((job.payload["chat_id"], job.run_at) for job in await reminder_jobs(world))
+    assert planned == sorted((chat, due) for chat in (OWNER.id, ALICE.id) for due in dues)
 
 
 async def run_first(world: World) -> Outcome:
