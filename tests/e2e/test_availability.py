@@ -265,3 +265,32 @@ def test_bad_input_and_forged_buttons_get_clear_answers_and_change_nothing(
     assert "Settings of Lesson" in saved.text
     owner.send("/hours")
     assert "Sat: off" in owner.wait_for_text("Your working hours").text  # the owner's own week is unchanged
+
+
+def test_hours_away_settings_and_book_for_a_client_read_in_russian(sandbox: Sandbox, bot: BotProcess) -> None:
+    owner = TelegramUser(sandbox.telegram_server.url, 7301, "Ольга", "user7301", language_code="ru")
+    owner.send("/hours")
+    week = owner.wait_for_text("Ваши рабочие часы")
+    assert "пн: 09:00–18:00" in week.text and "сб: выходной" in week.text, week.text
+    assert labels(week) == ["пн", "вт", "ср", "чт", "пт", "сб", "вс"]
+    owner.press(week, "сб")
+    asked = owner.wait_for_text("Пришлите часы на сб")
+    assert labels(asked) == ["сб: выходной"]
+    owner.send("10:00-14:00")
+    week = owner.wait_for_text("сб: 10:00–14:00")
+    assert "Ваши рабочие часы" in week.text and "вс: выходной" in week.text
+    owner.send("/hours сб 10:00")
+    owner.wait_for_text("Не знаю такого дня: сб")
+    owner.send("/away")
+    owner.wait_for_text("Ближайших выходных нет")
+
+    owner.send("/newservice 45 Консультация")
+    card = owner.wait_for(lambda m: "Ссылка для клиентов" in m.text, description="the service card")
+    assert {"Настройки", "Записать клиента"} <= set(labels(card)), labels(card)
+    owner.press(card, "Настройки")
+    settings = owner.wait_for_text("Настройки услуги Консультация")
+    for line in ("Длительность: 45 минут", "Шаг между началами: 30 минут", "Запись вперёд на: 14 дней"):
+        assert line in settings.text, settings.text
+    assert "Часы: ваши общие часы" in settings.text
+    owner.press(card, "Записать клиента")
+    owner.wait_for_text("Запись клиента на Консультация (45 минут). Выберите день")
