@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import slots, texts
 from bot.domain import ACTIVE_STATUSES, ConnectionStatus, MeetingState, Order, OrderStatus, utcnow
 from bot.errors import NotAllowed, SlotTaken, StaleAction, UserError
+from bot.metrics import Metrics
 from bot.services.announcer import announce
 from bot.services.catalog import valid_duration, valid_name
 from bot.services.convert import order_of
@@ -34,6 +35,9 @@ STATUS_CHANGES = {
     "cf": (OrderStatus.CONFIRMED, texts.TOLD_CONFIRMED),
     "dn": (OrderStatus.DONE, texts.TOLD_DONE),
 }
+
+# What each verb is called in bot_orders_total{event}.
+ORDER_EVENTS = {"cx": "cancelled", "rj": "rejected", "cf": "confirmed", "dn": "done", "rs": "rescheduled"}
 
 
 def role_of(row: OrderRow, user_id: int, verb: str | None = None) -> str:
@@ -63,7 +67,10 @@ class Applied:
 class OrderDesk:
     """Order use cases after placement."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbox: Outbox) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], outbox: Outbox, metrics: Metrics | None = None
+    ) -> None:
+        self._metrics = metrics
         self._sessions = sessions
         self._outbox = outbox
 
@@ -140,7 +147,10 @@ class OrderDesk:
             else:
                 message = await self._change_fields(session, row, verb, value)
             row.updated_at = utcnow()
-            return Applied(await order_of(session, row), role, message)
+            applied = Applied(await order_of(session, row), role, message)
+        if self._metrics is not None and verb in ORDER_EVENTS:
+            self._metrics.order(ORDER_EVENTS[verb])
+        return applied
 
     async def _set_status(self, session: AsyncSession, row: OrderRow, verb: str) -> str:
         status, told = STATUS_CHANGES[verb]
