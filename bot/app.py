@@ -25,6 +25,7 @@ from bot.crypto import TokenCipher, load_or_create_key_file, split_keys
 from bot.health import Readiness, Scrape
 from bot.job_wakeup import JobWakeup
 from bot.metrics import Metrics
+from bot.run_locks import RunLocks
 from bot.services.booking import Booking
 from bot.services.catalog import Catalog
 from bot.services.delivery import Delivery
@@ -148,6 +149,7 @@ def build(settings: Settings) -> Runtime:
     delivery = Delivery(sessions, application.bot, desk, accounts)
     meetings = MeetingSync(sessions, zoom, accounts, outbox, metrics=metrics)
 
+    lock_engine = None if is_sqlite(engine) else create_lock_engine(settings.database_url)
     worker = Worker(
         sessions,
         outbox,
@@ -158,8 +160,8 @@ def build(settings: Settings) -> Runtime:
         ],
         poll_interval=settings.worker_poll_seconds,
         lease=timedelta(seconds=settings.job_lease_seconds),
+        run_locks=RunLocks(lock_engine),
     )
-    lock_engine = None if is_sqlite(engine) else create_lock_engine(settings.database_url)
     intake = UpdateIntake(application, sessions, ChatTurns(lock_engine))
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
     readiness = Readiness(engine, worker, settings.ready_worker_seconds)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import utcnow
 from bot.logs import log_context
+from bot.run_locks import RunLocks
 from bot.services.outbox import Outbox
 from storage import repos
 from storage.models import JobRow
@@ -114,6 +115,7 @@ class Worker:
         lanes: list[Lane],
         poll_interval: float = 1.0,
         lease: timedelta = LEASE,
+        run_locks: RunLocks | None = None,
     ) -> None:
         self._sessions = sessions
         self._outbox = outbox
@@ -121,6 +123,7 @@ class Worker:
         self._lanes = lanes
         self._poll = poll_interval
         self._lease = lease
+        self._run_locks = run_locks or RunLocks(None)
         self._stopping = asyncio.Event()
         self.last_cycle: float | None = None  # time.monotonic() of the last look for due jobs
 
@@ -198,17 +201,27 @@ class Worker:
             )
 
     async def _run_one(self, job: Job) -> None:
-        runner = self._runners.get(job.kind)
-        heartbeat = asyncio.create_task(self._keep_lease(job))
         with log_context(job_id=job.id, order_id=job.order_id):
             try:
-                outcome: Outcome = await runner(job) if runner else Fail(f"no runner for {job.kind}")
-            except Exception as exc:
-                log.exception("Job %s (%s) crashed", job.id, job.kind)
-                outcome = Retry(f"{type(exc).__name__}")
-            finally:
-                heartbeat.cancel()
-            await self._record(job, outcome)
+                async with self._run_locks.hold(job.id) as mine:
+                    if mine:
+                        await self._run_held(job)
+                    else:
+                        log.warning("Job %s still runs in a stalled worker; leaving it to that one", job.id)
+            except Exception:
+                log.exception("Job %s (%s) could not be run", job.id, job.kind)
+
+    async def _run_held(self, job: Job) -> None:
+        runner = self._runners.get(job.kind)
+        heartbeat = asyncio.create_task(self._keep_lease(job))
+        try:
+            outcome: Outcome = await runner(job) if runner else Fail(f"no runner for {job.kind}")
+        except Exception as exc:
+            log.exception("Job %s (%s) crashed", job.id, job.kind)
+            outcome = Retry(f"{type(exc).__name__}")
+        finally:
+            heartbeat.cancel()
+        await self._record(job, outcome)
 
     async def _keep_lease(self, job: Job) -> None:
         """Extend the lease while the job runs, so a short lease only expires when the worker is gone."""
