@@ -1,9 +1,11 @@
 """A job runs only while its runner holds the job's lock: on PostgreSQL an advisory lock on its own
 connection, which dies with the process that holds it.
 
-Leases decide who claims a job; this lock makes sure that a worker that stalled past its lease (a long
-pause, a slow database) and the worker that took the job over never run it at the same time. On SQLite
-there is a single process, whose lanes never hand one job to two runners.
+Leases decide who claims a job, and a claim skips a job whose run lock is held (`repos.claim_jobs`): a
+worker that stalled past its lease (a long pause, a slow database) keeps its job, and two workers never
+run one job at the same time. The lock lives in the two-key advisory space (RUN_LOCK_NAMESPACE, job id);
+chat turns use single keys below 2**53, whose upper half never reaches that namespace. On SQLite there
+is a single process, whose lanes never hand one job to two runners.
 """
 
 from __future__ import annotations
@@ -14,9 +16,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-# The two-key advisory lock space (namespace, job id); chat turns use single keys below 2**53, whose
-# upper half never reaches this namespace.
-JOB_NAMESPACE = 0x6A6F62  # "job"
+from storage.repos import RUN_LOCK_NAMESPACE
 
 
 class RunLocks:
@@ -33,6 +33,6 @@ class RunLocks:
         async with self._engine.connect() as connection, connection.begin():
             taken = await connection.scalar(
                 text("SELECT pg_try_advisory_xact_lock(:namespace, :job)"),
-                {"namespace": JOB_NAMESPACE, "job": job_id},
+                {"namespace": RUN_LOCK_NAMESPACE, "job": job_id},
             )
             yield bool(taken)

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, text, update
+from sqlalchemy import and_, case, column, delete, func, or_, select, table, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -25,6 +25,24 @@ from storage.models import (
 
 ACTIVE = ("new", "confirmed")
 JOBS_CHANNEL = "bot_jobs"  # NOTIFY channel: a job was queued
+# PostgreSQL: a job's runner holds the advisory lock (RUN_LOCK_NAMESPACE, job id) while it runs.
+RUN_LOCK_NAMESPACE = 0x6A6F62  # "job"
+_PG_LOCKS = table("pg_locks", column("locktype"), column("classid"), column("objid"), column("objsubid"))
+
+
+def _runner_alive(job_id: Any) -> Any:
+    """PostgreSQL: whether some process holds the run lock of this job (it is running there)."""
+    held = _PG_LOCKS.c
+    return (
+        select(held.objsubid)
+        .where(
+            held.locktype == "advisory",
+            held.classid == RUN_LOCK_NAMESPACE,
+            held.objid == job_id,
+            held.objsubid == 2,
+        )
+        .exists()
+    )
 
 
 def _for_update(session: AsyncSession) -> bool:
@@ -263,7 +281,8 @@ async def claim_jobs(
     limit: int,
     chat_ordered: tuple[str, ...] = (),
 ) -> list[JobRow]:
-    """Lease up to `limit` due jobs, each under a fresh token; others skip them until the lease ends.
+    """Lease up to `limit` due jobs, each under a fresh token; others skip them until the lease ends
+    (on PostgreSQL, also while the job's runner is still alive, holding its run lock).
 
     Jobs of the `chat_ordered` kinds go to their chat (payload `chat_id`) one at a time, oldest first:
     one is not claimed while an older one of its chat is due, being retried, or running anywhere.
@@ -276,9 +295,11 @@ async def claim_jobs(
         .limit(limit)
     )
     if chat_ordered:
-        query = query.where(or_(JobRow.kind.not_in(chat_ordered), ~_chat_busy(chat_ordered, now)))
+        busy = _chat_busy(chat_ordered, now, _for_update(session))
+        query = query.where(or_(JobRow.kind.not_in(chat_ordered), ~busy))
     if _for_update(session):
-        query = query.with_for_update(skip_locked=True, of=JobRow)
+        # A runner that stalled past its lease still holds its job: it is not taken from it.
+        query = query.where(~_runner_alive(JobRow.id)).with_for_update(skip_locked=True, of=JobRow)
     rows = list(await session.scalars(query))
     claimed = []
     for row in rows:
@@ -294,9 +315,12 @@ async def claim_jobs(
     return claimed
 
 
-def _chat_busy(kinds: tuple[str, ...], now: datetime) -> Any:
+def _chat_busy(kinds: tuple[str, ...], now: datetime, postgres: bool) -> Any:
     """Whether another job of the same chat must go first: it is running, or older and due or retrying."""
     other = aliased(JobRow)
+    running = other.locked_until > now
+    if postgres:
+        running = or_(running, _runner_alive(other.id))
     return (
         select(other.id)
         .where(
@@ -305,7 +329,7 @@ def _chat_busy(kinds: tuple[str, ...], now: datetime) -> Any:
             other.id != JobRow.id,
             other.payload["chat_id"].as_string() == JobRow.payload["chat_id"].as_string(),
             or_(
-                other.locked_until > now,
+                running,
                 and_(other.id < JobRow.id, or_(other.run_at <= now, other.attempts > 0)),
             ),
         )

@@ -7,10 +7,11 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from bot.domain import utcnow
+from bot.run_locks import RunLocks
 from bot.services.outbox import SEND, Outbox
 from bot.worker import Done, Job, Lane, Worker
 from storage import repos
-from storage.db import create_engine, create_sessionmaker, migrate
+from storage.db import create_engine, create_lock_engine, create_sessionmaker, migrate
 from storage.models import JobRow
 
 LEASE = timedelta(seconds=30)
@@ -101,3 +102,25 @@ async def test_no_outcome_recorded_by_a_worker_whose_lease_was_taken_over(
     assert (
         row.status == "pending" and row.locked_until is not None and row.lease_token != stalled[0].lease_token
     )
+
+
+async def test_a_job_whose_runner_still_holds_it_is_not_taken_over(any_database_url: str) -> None:
+    """On PostgreSQL a stalled runner (lease run out, process alive) keeps its job and its chat's turn."""
+    if not any_database_url.startswith("postgresql"):
+        return  # one process on SQLite: no other runner to stall
+    engine, sessions = await setup(any_database_url)
+    await queue(sessions, "stalled", 9)
+    await queue(sessions, "next", 9)
+    assert await claim(sessions) == ["stalled"]
+    lock_engine = create_lock_engine(any_database_url)
+    locks = RunLocks(lock_engine)
+    async with sessions() as session:
+        job_id = (await session.scalars(select(JobRow.id).where(JobRow.key == "stalled"))).one()
+    async with locks.hold(job_id) as mine:
+        assert mine
+        async with sessions.begin() as session:
+            await session.execute(update(JobRow).values(locked_until=utcnow() - timedelta(seconds=1)))
+        assert await claim(sessions) == [], "a running job was taken over, or its chat's next message sent"
+    assert await claim(sessions, limit=1) == ["stalled"]  # its runner is gone: now it is taken over
+    await lock_engine.dispose()
+    await engine.dispose()
