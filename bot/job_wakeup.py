@@ -32,6 +32,7 @@ class JobWakeup:
         self._outbox = outbox
         self._reconnect = reconnect_seconds
         self._stopping = asyncio.Event()
+        self.listening = asyncio.Event()  # set while the LISTEN connection is up
 
     def stop(self) -> None:
         self._stopping.set()
@@ -55,6 +56,7 @@ class JobWakeup:
         connection.add_termination_listener(lambda _connection: lost.set())
         try:
             await connection.add_listener(JOBS_CHANNEL, self._notified)
+            self.listening.set()
             stop = asyncio.ensure_future(self._stopping.wait())
             gone = asyncio.ensure_future(lost.wait())
             await asyncio.wait({stop, gone}, return_when=asyncio.FIRST_COMPLETED)
@@ -63,6 +65,7 @@ class JobWakeup:
             if lost.is_set():
                 raise ConnectionError("the listening connection was closed")
         finally:
+            self.listening.clear()
             if not connection.is_closed():
                 await connection.close(timeout=5)
 
