@@ -155,7 +155,6 @@ class ZoomClient:
             return _json_object(response) if response.content else {}
         raise error_from_response(response, f"{method} {path}")
 
-
     def _count(self, method: str, path: str, outcome: str) -> None:
         if self._metrics is None:
             return
