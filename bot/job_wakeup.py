@@ -41,7 +41,7 @@ class JobWakeup:
         while not self._stopping.is_set():
             try:
                 await self._listen()
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                 log.warning("Job notifications lost (%s); listening again shortly", type(exc).__name__)
             # Whatever was queued while not listening is found by the worker's regular look.
             self._outbox.wake()
