@@ -16,10 +16,11 @@ import uvicorn
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions
+from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
+from bot import menus
 from bot.chat_turns import ChatTurns
 from bot.crypto import TokenCipher, load_or_create_key_file, split_keys
 from bot.health import Readiness, Scrape
@@ -143,10 +144,11 @@ def build(settings: Settings) -> Runtime:
         drafts=drafts,
         accounts=accounts,
         owner_commands=OWNER_COMMANDS,
+        customer_commands=CUSTOMER_COMMANDS,
     )
     register(application)
     events = ZoomEvents(sessions, settings.zoom_webhook_secret_token.get_secret_value(), accounts, outbox)
-    delivery = Delivery(sessions, application.bot, desk, accounts)
+    delivery = Delivery(sessions, application.bot, desk, accounts, people)
     meetings = MeetingSync(sessions, zoom, accounts, outbox, metrics=metrics)
 
     lock_engine = None if is_sqlite(engine) else create_lock_engine(settings.database_url)
@@ -165,7 +167,16 @@ def build(settings: Settings) -> Runtime:
     intake = UpdateIntake(application, sessions, ChatTurns(lock_engine))
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
     readiness = Readiness(engine, worker, settings.ready_worker_seconds)
-    web = create_web_app(engine, accounts, events, intake, secret, readiness, Scrape(metrics, sessions))
+    web = create_web_app(
+        engine,
+        accounts,
+        events,
+        intake,
+        secret,
+        people,
+        readiness=readiness,
+        scrape=Scrape(metrics, sessions),
+    )
     wakeup = None if is_sqlite(engine) else JobWakeup(settings.database_url, outbox)
     return Runtime(
         settings,
@@ -184,8 +195,7 @@ def build(settings: Settings) -> Runtime:
 
 
 async def set_customer_menu(application: Application) -> None:  # type: ignore[type-arg]
-    commands = [BotCommand(name, description) for name, description in CUSTOMER_COMMANDS]
-    await application.bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
+    await menus.set_for_all(application.bot, CUSTOMER_COMMANDS)
 
 
 async def refresh_idle_loop(runtime: Runtime, stopping: asyncio.Event) -> None:

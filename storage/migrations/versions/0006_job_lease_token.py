@@ -1,14 +1,14 @@
 """jobs.lease_token: each claim's token, so only the worker holding the lease records the outcome
 
-Revision ID: 0003_job_lease_token
-Revises: 0002
+Revision ID: 0006_job_lease_token
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_job_lease_token"
-down_revision = "0002"
+revision = "0006_job_lease_token"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
