@@ -28,6 +28,7 @@ from bot.job_wakeup import JobWakeup
 from bot.metrics import Metrics
 from bot.run_locks import RunLocks
 from bot.services.booking import Booking
+from bot.services.calendars import Calendars
 from bot.services.catalog import Catalog
 from bot.services.delivery import Delivery
 from bot.services.drafts import Drafts
@@ -35,6 +36,7 @@ from bot.services.meetings import SYNC, MeetingSync
 from bot.services.order_desk import OrderDesk
 from bot.services.outbox import CARDS, SEND, Outbox
 from bot.services.people import People
+from bot.services.reminders import REMINDER, Reminders
 from bot.services.zoom_accounts import ZoomAccounts
 from bot.services.zoom_events import EVENT, ZoomEvents
 from bot.settings import Settings, SettingsError
@@ -120,7 +122,7 @@ def build(settings: Settings) -> Runtime:
     cipher = cipher_for(settings)
     metrics = Metrics()
     application = build_application(settings, metrics)
-    outbox = Outbox()
+    outbox = Outbox(reminder_minute=timedelta(seconds=settings.reminder_minute_seconds))
     oauth = None
     if settings.zoom_configured:
         oauth = ZoomOAuth(
@@ -136,6 +138,7 @@ def build(settings: Settings) -> Runtime:
     people = People(sessions, settings.default_timezone)
     drafts = Drafts(sessions)
     desk = OrderDesk(sessions, outbox, metrics=metrics)
+    calendars = Calendars(sessions, settings.public_url)
     application.bot_data[KEY] = Deps(
         people=people,
         catalog=Catalog(sessions, people, accounts),
@@ -145,20 +148,28 @@ def build(settings: Settings) -> Runtime:
         accounts=accounts,
         owner_commands=OWNER_COMMANDS,
         customer_commands=CUSTOMER_COMMANDS,
+        calendars=calendars,
     )
     register(application)
     events = ZoomEvents(sessions, settings.zoom_webhook_secret_token.get_secret_value(), accounts, outbox)
     delivery = Delivery(sessions, application.bot, desk, accounts, people)
     meetings = MeetingSync(sessions, zoom, accounts, outbox, metrics=metrics)
+    reminders = Reminders(sessions, delivery, people)
 
     lock_engine = None if is_sqlite(engine) else create_lock_engine(settings.database_url)
     worker = Worker(
         sessions,
         outbox,
-        runners={SYNC: meetings.run, SEND: delivery.send, CARDS: delivery.cards, EVENT: events.run},
+        runners={
+            SYNC: meetings.run,
+            SEND: delivery.send,
+            CARDS: delivery.cards,
+            EVENT: events.run,
+            REMINDER: reminders.run,
+        },
         lanes=[
             Lane("zoom", (SYNC, EVENT), concurrency=4),
-            Lane("telegram", (SEND, CARDS), concurrency=1, chat_ordered=(SEND,)),
+            Lane("telegram", (SEND, CARDS, REMINDER), concurrency=1, chat_ordered=(SEND,)),
         ],
         poll_interval=settings.worker_poll_seconds,
         lease=timedelta(seconds=settings.job_lease_seconds),
@@ -176,6 +187,7 @@ def build(settings: Settings) -> Runtime:
         people,
         readiness=readiness,
         scrape=Scrape(metrics, sessions),
+        calendars=calendars,
     )
     wakeup = None if is_sqlite(engine) else JobWakeup(settings.database_url, outbox)
     return Runtime(

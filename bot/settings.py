@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     encryption_key: SecretStr | None = None
     default_timezone: str = "UTC"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # Seconds in one minute of a service's reminder offsets: 60 except in tests, which shorten it.
+    reminder_minute_seconds: float = Field(default=60.0, gt=0, le=60)
     log_format: Literal["text", "json"] = "text"
     # A claimed job's lease: another replica takes the job over only this long after its worker vanished.
     job_lease_seconds: float = Field(default=15.0, gt=0, le=3600)

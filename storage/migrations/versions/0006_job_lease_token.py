@@ -1,14 +1,14 @@
 """jobs.lease_token: each claim's token, so only the worker holding the lease records the outcome
 
 Revision ID: 0006_job_lease_token
-Revises: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_job_lease_token"
-down_revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
