@@ -28,16 +28,26 @@ ACTIVE = ("new", "confirmed")
 JOBS_CHANNEL = "bot_jobs"  # NOTIFY channel: a job was queued
 # PostgreSQL: a job's runner holds the advisory lock (RUN_LOCK_NAMESPACE, job id) while it runs.
 RUN_LOCK_NAMESPACE = 0x6A6F62  # "job"
-_PG_LOCKS = table("pg_locks", column("locktype"), column("classid"), column("objid"), column("objsubid"))
+_PG_LOCKS = table(
+    "pg_locks", column("locktype"), column("database"), column("classid"), column("objid"), column("objsubid")
+)
+_PG_DATABASE = table("pg_database", column("oid"), column("datname"))
 
 
 def _runner_alive(job_id: Any) -> Any:
-    """PostgreSQL: whether some process holds the run lock of this job (it is running there)."""
+    """PostgreSQL: whether some process holds the run lock of this job (it is running there).
+
+    pg_locks lists the locks of every database in the cluster; advisory locks are per database.
+    """
     held = _PG_LOCKS.c
+    this_database = (
+        select(_PG_DATABASE.c.oid).where(_PG_DATABASE.c.datname == func.current_database()).scalar_subquery()
+    )
     return (
         select(held.objsubid)
         .where(
             held.locktype == "advisory",
+            held.database == this_database,
             held.classid == RUN_LOCK_NAMESPACE,
             held.objid == job_id,
             held.objsubid == 2,

@@ -13,6 +13,7 @@ from bot.worker import Done, Job, Lane, Worker
 from storage import repos
 from storage.db import create_engine, create_lock_engine, create_sessionmaker, migrate
 from storage.models import JobRow
+from tests.support import POSTGRES_URL
 
 LEASE = timedelta(seconds=30)
 
@@ -123,4 +124,20 @@ async def test_a_job_whose_runner_still_holds_it_is_not_taken_over(any_database_
         assert await claim(sessions) == [], "a running job was taken over, or its chat's next message sent"
     assert await claim(sessions, limit=1) == ["stalled"]  # its runner is gone: now it is taken over
     await lock_engine.dispose()
+    await engine.dispose()
+
+
+async def test_a_run_lock_in_another_database_does_not_hold_this_ones_job(any_database_url: str) -> None:
+    """Advisory locks are per database: another bot's database on the same server blocks nothing here."""
+    if not any_database_url.startswith("postgresql"):
+        return
+    engine, sessions = await setup(any_database_url)
+    await queue(sessions, "mine", 3)
+    async with sessions() as session:
+        job_id = (await session.scalars(select(JobRow.id).where(JobRow.key == "mine"))).one()
+    other = create_lock_engine(POSTGRES_URL)  # the server's other database
+    async with RunLocks(other).hold(job_id) as taken:
+        assert taken
+        assert await claim(sessions) == ["mine"]
+    await other.dispose()
     await engine.dispose()
