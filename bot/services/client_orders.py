@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import i18n, texts
 from bot.domain import ConnectionStatus, Order, Service, utcnow
 from bot.errors import NotAllowed, StaleAction, UserError
+from bot.metrics import Metrics
 from bot.services.booking import check_slot, insert_order, parse_local
 from bot.services.catalog import valid_name
 from bot.services.convert import order_of, service_of
@@ -37,10 +38,17 @@ class ClientSummary:
 class ClientOrders:
     """The owner's side of booking for a client, and the client's claim of the invite."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], drafts: Drafts, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        drafts: Drafts,
+        outbox: Outbox,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._sessions = sessions
         self._drafts = drafts
         self._outbox = outbox
+        self._metrics = metrics
 
     async def service(self, owner_id: int, service_id: int | None) -> Service:
         async with self._sessions() as session:
@@ -118,7 +126,10 @@ class ClientOrders:
             await repos.add_order_message(session, row.id, owner.id, card_message_id, "owner")
             await self._outbox.refresh_cards(session, row.id)
             await repos.drop_draft(session, owner.id)
-            return await order_of(session, row)
+            booked = await order_of(session, row)
+        if self._metrics is not None:
+            self._metrics.order("placed")
+        return booked
 
     async def claim(self, user: Person, code: str) -> Order:
         """The invite link opened: its first opener other than the owner becomes the order's customer."""

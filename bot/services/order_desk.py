@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import i18n, slots, texts
 from bot.domain import ACTIVE_STATUSES, ConnectionStatus, MeetingState, Order, OrderStatus, utcnow
 from bot.errors import NotAllowed, StaleAction, UserError
+from bot.metrics import Metrics
 from bot.services.announcer import announce
 from bot.services.booking import check_slot
 from bot.services.catalog import valid_duration, valid_name
@@ -37,6 +38,9 @@ STATUS_CHANGES = {
     "cf": (OrderStatus.CONFIRMED, texts.TOLD_CONFIRMED),
     "dn": (OrderStatus.DONE, texts.TOLD_DONE),
 }
+
+# What each verb is called in bot_orders_total{event}.
+ORDER_EVENTS = {"cx": "cancelled", "rj": "rejected", "cf": "confirmed", "dn": "done", "rs": "rescheduled"}
 
 
 def role_of(row: OrderRow, user_id: int, verb: str | None = None) -> str:
@@ -71,7 +75,9 @@ class OrderDesk:
         sessions: async_sessionmaker[AsyncSession],
         outbox: Outbox,
         bot_username: Callable[[], str] = str,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._sessions = sessions
         self._outbox = outbox
         self._bot_username = bot_username  # for invite links on owners' cards; known once the bot started
@@ -158,7 +164,10 @@ class OrderDesk:
             else:
                 message = await self._change_fields(session, row, verb, value, role)
             row.updated_at = utcnow()
-            return Applied(await order_of(session, row), role, message)
+            applied = Applied(await order_of(session, row), role, message)
+        if self._metrics is not None and verb in ORDER_EVENTS:
+            self._metrics.order(ORDER_EVENTS[verb])
+        return applied
 
     async def _set_status(self, session: AsyncSession, row: OrderRow, verb: str) -> i18n.Text:
         status, told = STATUS_CHANGES[verb]
