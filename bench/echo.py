@@ -7,14 +7,16 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from bench.customers import Pace, wait_for
 from bench.procstat import cpu_seconds, peak_rss_kib
 from sandbox.harness import start_sandbox
-from sandbox.telegram_client import TelegramControl, TelegramUser
+from sandbox.telegram_client import SentMessage, TelegramControl, TelegramUser
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +33,7 @@ class EchoFigures:
         return self.updates / self.cpu_seconds if self.cpu_seconds else float("inf")
 
 
-def measure_echo(updates: int, parallel: int, http: httpx.Client) -> EchoFigures:
+def measure_echo(updates: int, parallel: int, http: httpx.Client, pace: Pace) -> EchoFigures:
     """`parallel` people send `updates` texts in all, each waiting for the echo before the next."""
     sandbox = start_sandbox()
     env = {key: value for key, value in os.environ.items() if not key.startswith("TELEGRAM_")}
@@ -58,7 +60,7 @@ def measure_echo(updates: int, parallel: int, http: httpx.Client) -> EchoFigures
             for turn in range(shares[index]):
                 text = f"echo {index} {turn}"
                 people[index].send(text)
-                people[index].wait_for_text(text, 30)
+                wait_for(people[index], pace, _is(text), "echo")
 
         cpu_before, started = cpu_seconds(process.pid), time.monotonic()
         with ThreadPoolExecutor(max_workers=parallel) as pool:
@@ -77,6 +79,10 @@ def measure_echo(updates: int, parallel: int, http: httpx.Client) -> EchoFigures
             process.kill()
             process.wait()
         sandbox.stop()
+
+
+def _is(text: str) -> Callable[[SentMessage], bool]:
+    return lambda message: message.text == text
 
 
 def _wait_polling(control: TelegramControl, process: subprocess.Popen[bytes], timeout: float = 30) -> None:

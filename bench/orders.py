@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from bench.customers import Pace, place_at_once
 from bench.echo import EchoFigures, measure_echo
 from bench.limits import LimitFigures, cap_use, owner_join_times
 from bench.procstat import cpu_seconds, peak_rss_kib
@@ -39,7 +40,7 @@ from bench.profiling import Profiler
 from bench.store import StoreFigures, measure_store
 from sandbox.harness import BotProcess, Sandbox, bot_environment, start_sandbox
 from sandbox.telegram_client import BotCall, TelegramControl, TelegramUser
-from tests.faults.steps import Booked, place_in_parallel, plan_orders, zoom_owners
+from tests.faults.steps import Booked, plan_orders, zoom_owners
 from tests.support import fresh_database
 
 JOIN = "Join a meeting"
@@ -143,7 +144,7 @@ def burst(
         cpu_before = cpu_seconds(pid)
         started = time.time()
         try:
-            booked = place_in_parallel(people, plan_orders(shops, args.orders))
+            booked = place_at_once(people, plan_orders(shops, args.orders), pace(args))
         except AssertionError as exc:
             raise SystemExit(f"bench.orders: a conversation stalled: {str(exc).splitlines()[0]}") from exc
         placed = time.time()
@@ -172,6 +173,10 @@ def burst(
         calls=new_calls,
         confirmed_from=min(confirm_at.values()),
     )
+
+
+def pace(args: argparse.Namespace) -> Pace:
+    return Pace(timeout=args.step_timeout, interval=args.poll)
 
 
 def api_calls(sandbox: Sandbox) -> list[dict[str, Any]]:
@@ -353,6 +358,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--chat-rate", type=float, default=1.0, help="limits part: sends a second per chat")
     parser.add_argument("--chat-burst", type=int, default=5, help="limits part: sends a chat may burst")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the last Join link")
+    parser.add_argument("--step-timeout", type=float, default=300, help="seconds a customer waits per step")
+    parser.add_argument(
+        "--poll", type=float, default=0.25, help="seconds between a customer's looks at the chat"
+    )
     parser.add_argument("--profile", type=Path, help="folder for py-spy's samples of the bot in the burst")
     args = parser.parse_args(argv)
     skip = {part.strip() for part in args.skip.split(",") if part.strip()}
@@ -374,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"  burst done: {found.orders / found.seconds:.2f} orders/s", flush=True)
         echo = None
         if "echo" not in skip:
-            echo = measure_echo(found.updates, args.customers, http)
+            echo = measure_echo(found.updates, args.customers, http, pace(args))
             print(f"  echo done: {echo.updates_per_cpu_second:.0f} updates per CPU-second", flush=True)
         rows = burst_rows(found, echo)
         if "limits" not in skip:
