@@ -141,20 +141,22 @@ def burst(
         baseline_tokens = len(sandbox.zoom_control.token_calls())
         if profiler is not None:
             profiler.start(pid)
-        cpu_before = cpu_seconds(pid)
-        started = time.time()
         try:
-            booked = place_at_once(people, plan_orders(shops, args.orders), pace(args))
-        except AssertionError as exc:
-            raise SystemExit(f"bench.orders: a conversation stalled: {str(exc).splitlines()[0]}") from exc
-        placed = time.time()
-        linked, calls = wait_for_links(telegram, booked, timeout=args.timeout, strict=strict)
-        if not strict:
-            owner_join_times(telegram, calls, booked, wait=args.timeout)  # let the owners' cards settle
-            calls = telegram.calls()
-        cpu = cpu_seconds(pid) - cpu_before
-        if profiler is not None:
-            profiler.stop()
+            cpu_before = cpu_seconds(pid)
+            started = time.time()
+            try:
+                booked = place_at_once(people, plan_orders(shops, args.orders), pace(args))
+            except AssertionError as exc:
+                raise SystemExit(f"bench.orders: a conversation stalled: {str(exc).splitlines()[0]}") from exc
+            placed = time.time()
+            linked, calls = wait_for_links(telegram, booked, timeout=args.timeout, strict=strict)
+            if not strict:
+                owner_join_times(telegram, calls, booked, wait=args.timeout)  # let the owners' cards settle
+                calls = telegram.calls()
+            cpu = cpu_seconds(pid) - cpu_before
+        finally:
+            if profiler is not None:
+                profiler.stop()
         updates = len(telegram.updates()) - baseline_updates
     new_calls = calls[baseline_calls:]
     confirm_at = {b.placed.number: b.confirmed_at for b in booked}
