@@ -35,7 +35,9 @@ def wait_for(
         if found is not None:
             return found
         if time.monotonic() >= deadline:
-            raise AssertionError(f"{person.first_name}: no {what} within {pace.timeout:g} s")
+            raise AssertionError(
+                f"{person.first_name}: no {what} within {pace.timeout:g} s; the chat:\n{person.transcript()}"
+            )
         time.sleep(pace.interval)
 
 

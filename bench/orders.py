@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -147,7 +148,7 @@ def burst(
             try:
                 booked = place_at_once(people, plan_orders(shops, args.orders), pace(args))
             except AssertionError as exc:
-                raise SystemExit(f"bench.orders: a conversation stalled: {str(exc).splitlines()[0]}") from exc
+                raise SystemExit(f"bench.orders: a conversation stalled: {str(exc)[-3000:]}") from exc
             placed = time.time()
             linked, calls = wait_for_links(telegram, booked, timeout=args.timeout, strict=strict)
             if not strict:
@@ -197,6 +198,9 @@ def run_bot(args: argparse.Namespace, work, **extra_env: str):
                 telegram.set_flood_limit(None)
                 telegram.set_overall_limit(None)
             return work(sandbox, bot, url)
+        except BaseException:
+            print(f"bench.orders: the bot's log ends with:\n{bot.logs()[-6000:]}", file=sys.stderr)
+            raise
         finally:
             bot.stop()
             sandbox.stop()
