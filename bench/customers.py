@@ -20,7 +20,7 @@ from tests.faults.steps import Booked, Placed, Planned, order_number, slot
 @dataclass(frozen=True)
 class Pace:
     timeout: float = 300.0
-    interval: float = 0.25
+    interval: float = 0.5
 
 
 def wait_for(

@@ -15,7 +15,7 @@ import httpx
 
 from bench.customers import Pace, wait_for
 from bench.procstat import cpu_seconds, peak_rss_kib
-from sandbox.harness import start_sandbox
+from bench.remote_sandbox import start_remote_sandbox
 from sandbox.telegram_client import SentMessage, TelegramControl, TelegramUser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ class EchoFigures:
 
 def measure_echo(updates: int, parallel: int, http: httpx.Client, pace: Pace) -> EchoFigures:
     """`parallel` people send `updates` texts in all, each waiting for the echo before the next."""
-    sandbox = start_sandbox()
+    sandbox = start_remote_sandbox()
     env = {key: value for key, value in os.environ.items() if not key.startswith("TELEGRAM_")}
     env.update(
         TELEGRAM_BOT_TOKEN=sandbox.credentials.bot_token,

@@ -38,8 +38,9 @@ from bench.echo import EchoFigures, measure_echo
 from bench.limits import LimitFigures, cap_use, owner_join_times
 from bench.procstat import cpu_seconds, peak_rss_kib
 from bench.profiling import Profiler
+from bench.remote_sandbox import start_remote_sandbox
 from bench.store import StoreFigures, measure_store
-from sandbox.harness import BotProcess, Sandbox, bot_environment, start_sandbox
+from sandbox.harness import BotProcess, Sandbox, bot_environment
 from sandbox.telegram_client import BotCall, TelegramControl, TelegramUser
 from tests.faults.steps import Booked, plan_orders, zoom_owners
 from tests.support import fresh_database
@@ -189,7 +190,7 @@ def api_calls(sandbox: Sandbox) -> list[dict[str, Any]]:
 def run_bot(args: argparse.Namespace, work, **extra_env: str):
     """A fresh database, sandbox and bot process; `work(sandbox, bot)` measures."""
     with tempfile.TemporaryDirectory() as folder, fresh_database(args.database, Path(folder)) as url:
-        sandbox = start_sandbox()
+        sandbox = start_remote_sandbox()
         env = bot_environment(sandbox, url, LOG_LEVEL="WARNING", **extra_env)
         bot = BotProcess.in_folder(sandbox, env, Path(folder))
         try:

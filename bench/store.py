@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import insert
 
 from bench.procstat import peak_rss_kib, rss_kib
-from sandbox.harness import BotProcess, bot_environment, start_sandbox
+from bench.remote_sandbox import start_remote_sandbox
+from sandbox.harness import BotProcess, bot_environment
 from sandbox.telegram_client import TelegramControl, TelegramUser
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import OrderMessageRow, OrderRow, ServiceRow, UserRow
@@ -166,7 +167,7 @@ def measure_store(args: argparse.Namespace) -> StoreFigures:
         asyncio.run(fill(url, orders))
         fill_seconds = time.monotonic() - started
         print(f"  store written: {orders} orders in {fill_seconds:.1f} s", flush=True)
-        sandbox = start_sandbox()
+        sandbox = start_remote_sandbox()
         bot = BotProcess.in_folder(sandbox, bot_environment(sandbox, url, LOG_LEVEL="WARNING"), Path(folder))
         try:
             bot.start()
