@@ -142,9 +142,7 @@ def top_costs(raw: str, orders: int, updates: int, cpu_seconds: float) -> str:
     useful = [(f, n) for f, n in inclusive.most_common() if not f.file.endswith(PLUMBING)]
     useful = [(f, n) for f, n in useful if not (f.function == "Handle._run" and f.file.endswith("events.py"))]
     out += ["  " + line(frame.label(), n) for frame, n in useful[:TOP]]
-    ours = [(f, n) for f, n in useful if any(p in f.file for p in PRODUCT) and "site-packages" not in f.file][
-        :TOP
-    ]
+    ours = [(f, n) for f, n in useful if f.file.startswith(PRODUCT)][:TOP]
     out.append(f"top {TOP} of the product's own functions (bot/, handlers/, storage/), inclusive:")
     out += ["  " + line(frame.label(), n) for frame, n in ours]
     out.append(f"top {TOP} functions, self (the innermost frame):")
