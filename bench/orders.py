@@ -114,7 +114,10 @@ def wait_for_links(
 
 def shared_http(parallel: int) -> httpx.Client:
     """One connection pool for every simulated person, so the driver spends less CPU than the bot."""
-    limits = httpx.Limits(max_connections=parallel + 10, max_keepalive_connections=parallel + 10)
+    # Idle connections are dropped before uvicorn's 5 s keep-alive ends, so none is reused as it closes.
+    limits = httpx.Limits(
+        max_connections=parallel + 10, max_keepalive_connections=parallel + 10, keepalive_expiry=2.0
+    )
     return httpx.Client(timeout=60, trust_env=False, limits=limits)
 
 
