@@ -44,6 +44,7 @@ class StoreFigures:
     peak_rss_kib: int
     reply_seconds: list[float]
     page_seconds: list[float]
+    desk_seconds: list[float]
 
 
 def _order(number: int, owner: int, service_id: int, index: int, now: datetime) -> dict[str, Any]:
@@ -142,6 +143,25 @@ async def _write(sessions: Any, rows: list[dict[str, Any]]) -> None:
         await session.execute(insert(OrderMessageRow), cards)
 
 
+async def desk_page_seconds(url: str, samples: int) -> list[float]:
+    """The listing's own cost: OrderDesk.page (count and one page) for the owners in turn, in this process."""
+    from bot.services.order_desk import OrderDesk
+    from bot.services.outbox import Outbox
+
+    engine = create_engine(url)
+    try:
+        desk = OrderDesk(create_sessionmaker(engine), Outbox())
+        await desk.page(FIRST_OWNER, 0)  # the first connection and compiled statements are not the listing
+        times = []
+        for sample in range(samples):
+            started = time.perf_counter()
+            await desk.page(FIRST_OWNER + sample % OWNERS, 0)
+            times.append(time.perf_counter() - started)
+        return times
+    finally:
+        await engine.dispose()
+
+
 def _page_times(
     telegram: TelegramControl, owner: int, sent: float, timeout: float = 60
 ) -> tuple[float, float]:
@@ -167,6 +187,7 @@ def measure_store(args: argparse.Namespace) -> StoreFigures:
         asyncio.run(fill(url, orders))
         fill_seconds = time.monotonic() - started
         print(f"  store written: {orders} orders in {fill_seconds:.1f} s", flush=True)
+        desk = asyncio.run(desk_page_seconds(url, args.store_samples))
         sandbox = start_remote_sandbox()
         bot = BotProcess.in_folder(sandbox, bot_environment(sandbox, url, LOG_LEVEL="WARNING"), Path(folder))
         try:
@@ -195,6 +216,7 @@ def measure_store(args: argparse.Namespace) -> StoreFigures:
                 peak_rss_kib=peak_rss_kib(pid),
                 reply_seconds=replies,
                 page_seconds=pages,
+                desk_seconds=desk,
             )
         finally:
             bot.stop()
