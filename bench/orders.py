@@ -347,7 +347,7 @@ def store_rows(found: StoreFigures) -> list[Row]:
         Row(
             "store: OrderDesk.page alone p50 / p95",
             f"{1000 * percentile(found.desk_seconds, 50):.1f} / "
-            f"{1000 * percentile(found.desk_seconds, 95):.1f} ms  (count and one page, timed in the benchmark)",
+            f"{1000 * percentile(found.desk_seconds, 95):.1f} ms  (count and a page, in the benchmark)",
         ),
     ]
 
