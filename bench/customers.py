@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import httpx
+
 from sandbox.telegram_client import SentMessage, TelegramUser
 from tests.faults.steps import Booked, Placed, Planned, order_number, slot
 
@@ -30,7 +32,12 @@ def wait_for(
     deadline = time.monotonic() + pace.timeout
     since = person._since  # the emulator's change counter at this person's last action
     while True:
-        fresh = [m for m in person.bot_messages() if m.raw.get("seq", 0) > since]
+        try:
+            seen = person.bot_messages()
+        except httpx.TransportError:  # a pooled connection broke under load: looking again is harmless
+            time.sleep(pace.interval)
+            continue
+        fresh = [m for m in seen if m.raw.get("seq", 0) > since]
         found = next((m for m in reversed(fresh) if predicate(m)), None)
         if found is not None:
             return found
