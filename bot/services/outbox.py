@@ -7,9 +7,9 @@ import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup
 
 from bot.domain import utcnow
+from bot.i18n import Text
 from storage import repos
 
 SEND = "send"
@@ -37,15 +37,17 @@ class Outbox:
         self,
         session: AsyncSession,
         chat_id: int,
-        text: str,
-        keyboard: InlineKeyboardMarkup | None = None,
+        text: Text,
         *,
+        join_url: str | None = None,
         order_id: int | None = None,
         reconnect_button: bool = False,
     ) -> None:
-        payload: dict[str, Any] = {"chat_id": chat_id, "text": text}
-        if keyboard is not None:
-            payload["keyboard"] = keyboard.to_dict()
+        """Queue a message; it is rendered when sent, in the recipient's language (with a Join button
+        for `join_url`)."""
+        payload: dict[str, Any] = {"chat_id": chat_id, "message": text.to_json()}
+        if join_url:
+            payload["join_url"] = join_url
         if reconnect_button:
             payload["reconnect_button"] = True
         await repos.enqueue(
