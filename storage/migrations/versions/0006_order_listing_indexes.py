@@ -1,13 +1,13 @@
 """orders: indexes for a customer's orders newest first, and for busy intervals (orders ending after a time)
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0005
 """
 
 from alembic import op
 
 revision = "0006"
-down_revision = "0002"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
