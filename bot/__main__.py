@@ -11,6 +11,8 @@ import sys
 # Opt in to python-telegram-bot's timedelta periods (RetryAfter.retry_after) before it is imported.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
+from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
+
 from bot.logs import configure_logging  # noqa: E402
 
 
@@ -20,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the bot (the default)")
+    sub.add_parser("migrate", help="bring the database schema to the newest migration and exit")
     sub.add_parser("demo", help="run the real bot against the sandbox emulators and print the story")
     sub.add_parser("genkey", help="print a new ENCRYPTION_KEY")
     sub.add_parser("rotate-keys", help="re-encrypt stored tokens with the first ENCRYPTION_KEY")
@@ -31,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "rotate-keys":
         return rotate_keys()
+    if args.command == "migrate":
+        return migrate()
     if args.command == "demo":
         from bot.demo import run_demo
 
@@ -55,10 +60,40 @@ def rotate_keys() -> int:
     return 0
 
 
+def migrate() -> int:
+    from bot.settings import SettingsError, load_settings
+    from storage.db import SchemaTooNew, create_engine
+    from storage.db import migrate as upgrade
+
+    async def run(url: str) -> None:
+        engine = create_engine(url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, settings)
+        asyncio.run(run(settings.database_url))
+    except SettingsError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    except SchemaTooNew as exc:
+        print(f"Database error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, SQLAlchemyError) as exc:
+        print(f"Database error: could not migrate ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 1
+    print("The database schema is at the newest migration.")
+    return 0
+
+
 def run_bot() -> int:
     from bot.app import build, serve
     from bot.crypto import EncryptionKeyError
     from bot.settings import SettingsError, load_settings
+    from storage.db import SchemaTooNew
 
     try:
         settings = load_settings()
@@ -71,6 +106,9 @@ def run_bot() -> int:
         asyncio.run(serve(runtime))
     except KeyboardInterrupt:
         pass
+    except SchemaTooNew as exc:
+        print(f"Database error: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:
         logging.getLogger("bot").critical("The bot stopped: %s", type(exc).__name__, exc_info=True)
         return 1

@@ -21,8 +21,14 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot import menus
+from bot.chat_turns import ChatTurns
 from bot.crypto import TokenCipher, load_or_create_key_file, split_keys
+from bot.health import Readiness, Scrape
+from bot.job_wakeup import JobWakeup
+from bot.metrics import Metrics
+from bot.run_locks import RunLocks
 from bot.services.booking import Booking
+from bot.services.calendars import Calendars
 from bot.services.catalog import Catalog
 from bot.services.delivery import Delivery
 from bot.services.drafts import Drafts
@@ -30,10 +36,12 @@ from bot.services.meetings import SYNC, MeetingSync
 from bot.services.order_desk import OrderDesk
 from bot.services.outbox import CARDS, SEND, Outbox
 from bot.services.people import People
+from bot.services.reminders import REMINDER, Reminders
 from bot.services.zoom_accounts import ZoomAccounts
 from bot.services.zoom_events import EVENT, ZoomEvents
 from bot.settings import Settings, SettingsError
 from bot.telegram_limits import ChatRateLimiter
+from bot.telegram_requests import CountedRequest
 from bot.telegram_updates import UpdateIntake
 from bot.web import create_web_app
 from bot.worker import Lane, Worker
@@ -42,7 +50,7 @@ from bot.zoom.oauth import ZoomOAuth
 from handlers.deps import KEY, Deps
 from handlers.router import CUSTOMER_COMMANDS, OWNER_COMMANDS, register
 from storage import repos
-from storage.db import create_engine, create_sessionmaker, is_sqlite, migrate
+from storage.db import create_engine, create_lock_engine, create_sessionmaker, is_sqlite, migrate
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +77,9 @@ class Runtime:
     worker: Worker
     intake: UpdateIntake
     accounts: ZoomAccounts
+    metrics: Metrics | None = None
+    wakeup: JobWakeup | None = None  # PostgreSQL: LISTEN for jobs queued by other replicas
+    lock_engine: AsyncEngine | None = None  # PostgreSQL: connections holding per-chat turns
 
 
 def cipher_for(settings: Settings) -> TokenCipher:
@@ -84,11 +95,15 @@ def cipher_for(settings: Settings) -> TokenCipher:
     return TokenCipher([load_or_create_key_file(folder / "secret.key")])
 
 
-def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+def build_application(settings: Settings, metrics: Metrics | None = None) -> Application:  # type: ignore[type-arg]
     token = settings.telegram_bot_token.get_secret_value()
+    builder = ApplicationBuilder()
+    if metrics is not None:
+        builder = builder.request(CountedRequest(metrics, connection_pool_size=256)).get_updates_request(
+            CountedRequest(metrics, connection_pool_size=1)
+        )
     return (
-        ApplicationBuilder()
-        .token(token)
+        builder.token(token)
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .updater(None)
@@ -105,8 +120,9 @@ def build(settings: Settings) -> Runtime:
     sessions = create_sessionmaker(engine)
     http = httpx.AsyncClient(timeout=ZOOM_TIMEOUT, follow_redirects=False)
     cipher = cipher_for(settings)
-    application = build_application(settings)
-    outbox = Outbox()
+    metrics = Metrics()
+    application = build_application(settings, metrics)
+    outbox = Outbox(reminder_minute=timedelta(seconds=settings.reminder_minute_seconds))
     oauth = None
     if settings.zoom_configured:
         oauth = ZoomOAuth(
@@ -115,37 +131,79 @@ def build(settings: Settings) -> Runtime:
             settings.zoom_client_id,
             settings.zoom_client_secret.get_secret_value(),
             settings.oauth_redirect_uri,
+            metrics=metrics,
         )
-    zoom = ZoomClient(http, settings.zoom_api_url)
+    zoom = ZoomClient(http, settings.zoom_api_url, metrics)
     accounts = ZoomAccounts(sessions, oauth, zoom, cipher, outbox)
     people = People(sessions, settings.default_timezone)
     drafts = Drafts(sessions)
-    desk = OrderDesk(sessions, outbox)
+    desk = OrderDesk(sessions, outbox, metrics=metrics)
+    calendars = Calendars(sessions, settings.public_url)
     application.bot_data[KEY] = Deps(
         people=people,
         catalog=Catalog(sessions, people, accounts),
-        booking=Booking(sessions, drafts, outbox),
+        booking=Booking(sessions, drafts, outbox, metrics=metrics),
         desk=desk,
         drafts=drafts,
         accounts=accounts,
         owner_commands=OWNER_COMMANDS,
         customer_commands=CUSTOMER_COMMANDS,
+        calendars=calendars,
     )
     register(application)
     events = ZoomEvents(sessions, settings.zoom_webhook_secret_token.get_secret_value(), accounts, outbox)
     delivery = Delivery(sessions, application.bot, desk, accounts, people)
-    meetings = MeetingSync(sessions, zoom, accounts, outbox)
+    meetings = MeetingSync(sessions, zoom, accounts, outbox, metrics=metrics)
+    reminders = Reminders(sessions, delivery, people)
 
+    lock_engine = None if is_sqlite(engine) else create_lock_engine(settings.database_url)
     worker = Worker(
         sessions,
         outbox,
-        runners={SYNC: meetings.run, SEND: delivery.send, CARDS: delivery.cards, EVENT: events.run},
-        lanes=[Lane("zoom", (SYNC, EVENT), concurrency=4), Lane("telegram", (SEND, CARDS), concurrency=1)],
+        runners={
+            SYNC: meetings.run,
+            SEND: delivery.send,
+            CARDS: delivery.cards,
+            EVENT: events.run,
+            REMINDER: reminders.run,
+        },
+        lanes=[
+            Lane("zoom", (SYNC, EVENT), concurrency=4),
+            Lane("telegram", (SEND, CARDS, REMINDER), concurrency=1, chat_ordered=(SEND,)),
+        ],
+        poll_interval=settings.worker_poll_seconds,
+        lease=timedelta(seconds=settings.job_lease_seconds),
+        run_locks=RunLocks(lock_engine),
     )
-    intake = UpdateIntake(application, sessions)
+    intake = UpdateIntake(application, sessions, ChatTurns(lock_engine))
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
-    web = create_web_app(engine, accounts, events, intake, secret, people)
-    return Runtime(settings, engine, sessions, http, application, web, worker, intake, accounts)
+    readiness = Readiness(engine, worker, settings.ready_worker_seconds)
+    web = create_web_app(
+        engine,
+        accounts,
+        events,
+        intake,
+        secret,
+        people,
+        readiness=readiness,
+        scrape=Scrape(metrics, sessions),
+        calendars=calendars,
+    )
+    wakeup = None if is_sqlite(engine) else JobWakeup(settings.database_url, outbox)
+    return Runtime(
+        settings,
+        engine,
+        sessions,
+        http,
+        application,
+        web,
+        worker,
+        intake,
+        accounts,
+        metrics=metrics,
+        wakeup=wakeup,
+        lock_engine=lock_engine,
+    )
 
 
 async def set_customer_menu(application: Application) -> None:  # type: ignore[type-arg]
@@ -204,6 +262,8 @@ async def serve(runtime: Runtime) -> None:
             asyncio.create_task(runtime.worker.run(), name="worker"),
             asyncio.create_task(refresh_idle_loop(runtime, stopping)),
         ]
+        if runtime.wakeup is not None:
+            tasks.append(asyncio.create_task(runtime.wakeup.run(), name="job-wakeup"))
         if settings.telegram_mode == "polling":
             tasks.append(asyncio.create_task(runtime.intake.poll(), name="polling"))
         log.info(
@@ -219,8 +279,12 @@ async def serve(runtime: Runtime) -> None:
             stopping.set()
             runtime.worker.stop()
             runtime.intake.stop()
+            if runtime.wakeup is not None:
+                runtime.wakeup.stop()
             await asyncio.gather(*tasks, return_exceptions=True)
             await application.stop()
     await runtime.http.aclose()
     await runtime.engine.dispose()
+    if runtime.lock_engine is not None:
+        await runtime.lock_engine.dispose()
     log.info("Stopped")

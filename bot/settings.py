@@ -6,7 +6,14 @@ import re
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BOTFATHER_FORMAT = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
@@ -37,6 +44,15 @@ class Settings(BaseSettings):
     encryption_key: SecretStr | None = None
     default_timezone: str = "UTC"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # Seconds in one minute of a service's reminder offsets: 60 except in tests, which shorten it.
+    reminder_minute_seconds: float = Field(default=60.0, gt=0, le=60)
+    log_format: Literal["text", "json"] = "text"
+    # A claimed job's lease: another replica takes the job over only this long after its worker vanished.
+    job_lease_seconds: float = Field(default=15.0, gt=0, le=3600)
+    # How often an idle worker looks for due jobs when nothing woke it.
+    worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # /readyz answers 503 when the job worker has not run for longer than this.
+    ready_worker_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -68,10 +84,12 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from exc
         return value
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "log_format", mode="before")
     @classmethod
-    def _upper(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
+    def _case(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.upper() if info.field_name == "log_level" else value.lower()
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:

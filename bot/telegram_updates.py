@@ -12,7 +12,9 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot.chat_turns import ChatTurns
 from bot.domain import utcnow
+from bot.logs import log_context
 from bot.services.delivery import retry_seconds
 from storage import repos
 
@@ -30,21 +32,31 @@ class UpdateIntake:
     done, so a crash loses nothing; the database says which of the returned ones were already handled.
     """
 
-    def __init__(self, application: Application, sessions: async_sessionmaker[AsyncSession]) -> None:  # type: ignore[type-arg]
+    def __init__(
+        self,
+        application: Application,  # type: ignore[type-arg]
+        sessions: async_sessionmaker[AsyncSession],
+        turns: ChatTurns | None = None,
+    ) -> None:
         self._application = application
         self._sessions = sessions
+        self._turns = turns or ChatTurns(None)
         self._stopping = asyncio.Event()
         self._chains: dict[int, asyncio.Task[None]] = {}
         self._inflight: set[int] = set()
         self._done: set[int] = set()  # handled ids Telegram may still return (not yet confirmed)
 
     async def process(self, update: Update) -> None:
-        async with self._sessions() as session:
-            if await repos.is_processed(session, update.update_id):
-                return
-        await self._application.process_update(update)
-        async with self._sessions.begin() as session:
-            await repos.mark_update(session, update.update_id, utcnow())
+        """Handle the update once, in its chat's turn (other replicas hold back that chat meanwhile)."""
+        chat = update.effective_chat or update.effective_user
+        with log_context(update_id=update.update_id):
+            async with self._turns.hold(chat.id if chat is not None else None):
+                async with self._sessions() as session:
+                    if await repos.is_processed(session, update.update_id):
+                        return
+                await self._application.process_update(update)
+                async with self._sessions.begin() as session:
+                    await repos.mark_update(session, update.update_id, utcnow())
 
     async def receive_json(self, body: bytes) -> int:
         try:

@@ -1,4 +1,4 @@
-"""The web server's routes: Zoom's OAuth callback and webhooks, Telegram's webhook, and health."""
+"""The web server's routes: Zoom's OAuth callback and webhooks, Telegram's webhook, health and metrics."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hmac
 import logging
 from html import escape
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -14,6 +15,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from bot import i18n, texts
+from bot.calendar_web import calendar_routes
+from bot.health import Readiness, Scrape
+from bot.services.calendars import Calendars
 from bot.services.people import People
 from bot.services.zoom_accounts import ZoomAccounts
 from bot.services.zoom_events import ZoomEvents
@@ -49,6 +53,10 @@ def create_web_app(
     intake: UpdateIntake,
     webhook_secret: str | None,
     people: People,
+    *,
+    calendars: Calendars,
+    readiness: Readiness | None = None,
+    scrape: Scrape | None = None,
 ) -> Starlette:
     async def healthz(request: Request) -> Response:
         try:
@@ -58,6 +66,17 @@ def create_web_app(
             log.exception("Health check: the database is unreachable")
             return JSONResponse({"ok": False, "database": "unreachable"}, status_code=503)
         return JSONResponse({"ok": True})
+
+    async def readyz(request: Request) -> Response:
+        problem = await readiness.problem() if readiness is not None else "readiness is not configured"
+        if problem is not None:
+            return JSONResponse({"ready": False, "reason": problem}, status_code=503)
+        return JSONResponse({"ready": True})
+
+    async def metrics(request: Request) -> Response:
+        if scrape is None:
+            return JSONResponse({"error": "metrics are not configured"}, status_code=404)
+        return Response(await scrape.render(), media_type=CONTENT_TYPE_LATEST)
 
     async def oauth_callback(request: Request) -> Response:
         params = request.query_params
@@ -92,8 +111,11 @@ def create_web_app(
     return Starlette(
         routes=[
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
             Route("/zoom/oauth/callback", oauth_callback),
             Route("/zoom/webhook", zoom_webhook, methods=["POST"]),
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
+            *calendar_routes(calendars),
         ]
     )

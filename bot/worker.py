@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,6 +20,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import utcnow
+from bot.logs import log_context
+from bot.run_locks import RunLocks
 from bot.services.outbox import Outbox
 from storage import repos
 from storage.models import JobRow
@@ -70,6 +73,7 @@ class Job:
     progress: dict[str, Any]
     attempts: int
     _saver: Callable[[Job], Awaitable[None]] = field(repr=False)
+    lease_token: str = field(default="", repr=False)
 
     async def save_progress(self, **steps: Any) -> None:
         self.progress.update(steps)
@@ -86,13 +90,22 @@ def backoff(attempts: int) -> timedelta:
 
 @dataclass(frozen=True)
 class Lane:
+    """Job kinds run side by side up to `concurrency`; kinds in `chat_ordered` one at a time per chat."""
+
     name: str
     kinds: tuple[str, ...]
     concurrency: int
+    chat_ordered: tuple[str, ...] = ()
 
 
 class Worker:
-    """Runs jobs until stopped."""
+    """Runs jobs until stopped.
+
+    A claim leases a job to this worker under a fresh token, and only as many jobs are claimed as there
+    are free slots, so a claimed job starts at once and its heartbeat keeps the lease while it runs.
+    The heartbeat and the outcome are written only while the lease still carries the claim's token:
+    after a takeover (this worker stalled past its lease) the job belongs to the other worker.
+    """
 
     def __init__(
         self,
@@ -101,13 +114,18 @@ class Worker:
         runners: dict[str, Runner],
         lanes: list[Lane],
         poll_interval: float = 1.0,
+        lease: timedelta = LEASE,
+        run_locks: RunLocks | None = None,
     ) -> None:
         self._sessions = sessions
         self._outbox = outbox
         self._runners = runners
         self._lanes = lanes
         self._poll = poll_interval
+        self._lease = lease
+        self._run_locks = run_locks or RunLocks(None)
         self._stopping = asyncio.Event()
+        self.last_cycle: float | None = None  # time.monotonic() of the last look for due jobs
 
     async def run(self) -> None:
         await asyncio.gather(*(self._run_lane(lane) for lane in self._lanes))
@@ -117,31 +135,48 @@ class Worker:
         self._outbox.wake()
 
     async def _run_lane(self, lane: Lane) -> None:
+        running: set[asyncio.Task[None]] = set()
         while not self._stopping.is_set():
-            try:
-                ran = await self.run_due(lane)
-            except Exception:
-                log.exception("The %s lane failed to claim jobs; trying again", lane.name)
-                ran = 0
-            if not ran:
+            free = lane.concurrency - len(running)
+            claimed = 0
+            if free > 0:
+                try:
+                    jobs = await self._claim(lane, free)
+                    self.last_cycle = time.monotonic()
+                except Exception:
+                    log.exception("The %s lane failed to claim jobs; trying again", lane.name)
+                    jobs = []
+                for job in jobs:
+                    task = asyncio.create_task(self._run_one(job), name=f"job-{job.id}")
+                    running.add(task)
+                    task.add_done_callback(self._finished(running))
+                claimed = len(jobs)
+            else:
+                self.last_cycle = time.monotonic()
+            if claimed == 0 or claimed == free:
                 await self._outbox.wait(self._poll)
+        if running:
+            await asyncio.wait(running)
+
+    def _finished(self, running: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+        def done(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            self._outbox.wake()  # a slot is free, and the chat's next message may go now
+
+        return done
 
     async def run_due(self, lane: Lane) -> int:
-        async with self._sessions.begin() as session:
-            rows = await repos.claim_jobs(session, lane.kinds, utcnow(), LEASE, limit=lane.concurrency * 2)
-            jobs = [self._job(row) for row in rows]
-        semaphore = asyncio.Semaphore(lane.concurrency)
-
-        async def guarded(job: Job) -> None:
-            async with semaphore:
-                await self._run_one(job)
-
-        if lane.concurrency == 1:
-            for job in jobs:
-                await self._run_one(job)
-        else:
-            await asyncio.gather(*(guarded(job) for job in jobs))
+        """Claim what the lane can run now, run it, and wait for it (one pass, for tests and tools)."""
+        jobs = await self._claim(lane, lane.concurrency)
+        await asyncio.gather(*(self._run_one(job) for job in jobs))
         return len(jobs)
+
+    async def _claim(self, lane: Lane, limit: int) -> list[Job]:
+        async with self._sessions.begin() as session:
+            rows = await repos.claim_jobs(
+                session, lane.kinds, utcnow(), self._lease, limit=limit, chat_ordered=lane.chat_ordered
+            )
+            return [self._job(row) for row in rows]
 
     def _job(self, row: JobRow) -> Job:
         return Job(
@@ -154,18 +189,31 @@ class Worker:
             progress=dict(row.progress or {}),
             attempts=row.attempts,
             _saver=self._save_progress,
+            lease_token=row.lease_token or "",
         )
 
     async def _save_progress(self, job: Job) -> None:
         async with self._sessions.begin() as session:
-            row = await session.get(JobRow, job.id)
-            if row is not None:
-                row.progress = dict(job.progress)
-                row.updated_at = utcnow()
+            await session.execute(
+                update(JobRow)
+                .where(JobRow.id == job.id, JobRow.lease_token == job.lease_token)
+                .values(progress=dict(job.progress), updated_at=utcnow())
+            )
 
     async def _run_one(self, job: Job) -> None:
+        with log_context(job_id=job.id, order_id=job.order_id):
+            try:
+                async with self._run_locks.hold(job.id) as mine:
+                    if mine:
+                        await self._run_held(job)
+                    else:
+                        log.warning("Job %s still runs in a stalled worker; leaving it to that one", job.id)
+            except Exception:
+                log.exception("Job %s (%s) could not be run", job.id, job.kind)
+
+    async def _run_held(self, job: Job) -> None:
         runner = self._runners.get(job.kind)
-        heartbeat = asyncio.create_task(self._keep_lease(job.id))
+        heartbeat = asyncio.create_task(self._keep_lease(job))
         try:
             outcome: Outcome = await runner(job) if runner else Fail(f"no runner for {job.kind}")
         except Exception as exc:
@@ -175,22 +223,32 @@ class Worker:
             heartbeat.cancel()
         await self._record(job, outcome)
 
-    async def _keep_lease(self, job_id: int) -> None:
+    async def _keep_lease(self, job: Job) -> None:
         """Extend the lease while the job runs, so a short lease only expires when the worker is gone."""
         while True:
-            await asyncio.sleep(LEASE.total_seconds() / 3)
+            await asyncio.sleep(self._lease.total_seconds() / 3)
             try:
                 async with self._sessions.begin() as session:
-                    row = await session.get(JobRow, job_id)
-                    if row is not None and row.locked_until is not None:
-                        row.locked_until = utcnow() + LEASE
+                    result = await session.execute(
+                        update(JobRow)
+                        .where(JobRow.id == job.id, JobRow.lease_token == job.lease_token)
+                        .values(locked_until=utcnow() + self._lease)
+                    )
+                if result.rowcount == 0:  # type: ignore[attr-defined]
+                    log.warning("Job %s: its lease was taken over; its outcome will not be recorded", job.id)
+                    return
             except Exception:
-                log.warning("Could not extend the lease of job %s", job_id, exc_info=True)
+                log.warning("Could not extend the lease of job %s", job.id, exc_info=True)
 
     async def _record(self, job: Job, outcome: Outcome) -> None:
         """Write the outcome, unless the job was queued again while it ran: then it simply runs again."""
         now = utcnow()
-        values: dict[str, Any] = {"locked_until": None, "updated_at": now, "progress": dict(job.progress)}
+        values: dict[str, Any] = {
+            "locked_until": None,
+            "lease_token": None,
+            "updated_at": now,
+            "progress": dict(job.progress),
+        }
         if isinstance(outcome, Done):
             values.update(status="done", last_error=None)
         elif isinstance(outcome, Wait):
@@ -201,9 +259,10 @@ class Worker:
         else:
             retry_at = outcome.at or now + backoff(job.attempts)
             values.update(status="pending", last_error=outcome.error, run_at=retry_at)
+        mine = (JobRow.id == job.id) & (JobRow.lease_token == job.lease_token)
         async with self._sessions.begin() as session:
             # `attempts` is what this claim set; a re-queue meanwhile reset it, and that must win.
-            claimed = (JobRow.id == job.id) & (JobRow.attempts == job.attempts) & (JobRow.status == "pending")
+            claimed = mine & (JobRow.attempts == job.attempts) & (JobRow.status == "pending")
             result = await session.execute(update(JobRow).where(claimed).values(**values))
             if result.rowcount == 0:  # type: ignore[attr-defined]
-                await session.execute(update(JobRow).where(JobRow.id == job.id).values(locked_until=None))
+                await session.execute(update(JobRow).where(mine).values(locked_until=None, lease_token=None))

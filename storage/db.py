@@ -7,11 +7,20 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# PostgreSQL advisory lock key held while migrating: replicas started together take turns.
+MIGRATION_LOCK = 0x626F745F6D6967  # "bot_mig"
+
+
+class SchemaTooNew(Exception):
+    """The database carries a migration this version of the bot does not know."""
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
@@ -44,18 +53,68 @@ def create_engine(database_url: str) -> AsyncEngine:
     return engine
 
 
+def create_lock_engine(database_url: str) -> AsyncEngine:
+    """PostgreSQL connections that only hold advisory locks, apart from the pool the work itself uses
+    (a lock held while its update is handled must never starve that handling of a connection)."""
+    return create_async_engine(make_url(database_url), pool_pre_ping=True, pool_size=10, max_overflow=30)
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def _upgrade(connection: Connection) -> None:
+def _config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str | None:
+    """The newest migration this code knows."""
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def _current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _check_known(connection: Connection) -> None:
+    current = _current_revision(connection)
+    if current is None:
+        return
+    try:
+        ScriptDirectory.from_config(_config()).get_revision(current)
+    except CommandError:
+        raise SchemaTooNew(
+            f"the database schema is at migration {current}, newer than this version of the bot knows "
+            f"(its newest is {head_revision()}); run the newer version"
+        ) from None
+
+
+def _upgrade(connection: Connection) -> None:
+    _check_known(connection)
+    config = _config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
 
 
+async def _hold_migration_lock(connection: Any) -> None:
+    """On PostgreSQL, wait for any other process migrating; released when the transaction ends."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
+    """Bring the schema to the newest migration (idempotent, one process at a time).
+
+    Raises `SchemaTooNew` when the database was migrated by a newer version of the bot.
+    """
     async with engine.begin() as connection:
+        await _hold_migration_lock(connection)
         await connection.run_sync(_upgrade)
+
+
+async def schema_revision(engine: AsyncEngine) -> str | None:
+    """The migration the database is at (None before the first)."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(_current_revision)

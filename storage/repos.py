@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, union, update
+from sqlalchemy import and_, case, column, delete, func, or_, select, table, text, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import (
+    CalendarFeedRow,
     DraftRow,
     JobRow,
     OAuthStateRow,
@@ -22,6 +25,35 @@ from storage.models import (
 )
 
 ACTIVE = ("new", "confirmed")
+JOBS_CHANNEL = "bot_jobs"  # NOTIFY channel: a job was queued
+# PostgreSQL: a job's runner holds the advisory lock (RUN_LOCK_NAMESPACE, job id) while it runs.
+RUN_LOCK_NAMESPACE = 0x6A6F62  # "job"
+_PG_LOCKS = table(
+    "pg_locks", column("locktype"), column("database"), column("classid"), column("objid"), column("objsubid")
+)
+_PG_DATABASE = table("pg_database", column("oid"), column("datname"))
+
+
+def _runner_alive(job_id: Any) -> Any:
+    """PostgreSQL: whether some process holds the run lock of this job (it is running there).
+
+    pg_locks lists the locks of every database in the cluster; advisory locks are per database.
+    """
+    held = _PG_LOCKS.c
+    this_database = (
+        select(_PG_DATABASE.c.oid).where(_PG_DATABASE.c.datname == func.current_database()).scalar_subquery()
+    )
+    return (
+        select(held.objsubid)
+        .where(
+            held.locktype == "advisory",
+            held.database == this_database,
+            held.classid == RUN_LOCK_NAMESPACE,
+            held.objid == job_id,
+            held.objsubid == 2,
+        )
+        .exists()
+    )
 
 
 def _for_update(session: AsyncSession) -> bool:
@@ -179,6 +211,55 @@ async def order_by_meeting(session: AsyncSession, meeting_id: int) -> OrderRow |
     return (await session.scalars(select(OrderRow).where(OrderRow.meeting_id == meeting_id))).first()
 
 
+# calendar feeds ----------------------------------------------------------------------------------
+
+
+async def calendar_feed_by_hash(session: AsyncSession, token_hash: str) -> Any | None:
+    """The feed with that token, then its user's `language` and `language_code` (one query)."""
+    query = (
+        select(CalendarFeedRow, UserRow.language, UserRow.language_code)
+        .outerjoin(UserRow, UserRow.id == CalendarFeedRow.user_id)
+        .where(CalendarFeedRow.token_hash == token_hash)
+    )
+    return (await session.execute(query)).first()
+
+
+async def has_calendar_feed(session: AsyncSession, user_id: int) -> bool:
+    return await session.get(CalendarFeedRow, user_id) is not None
+
+
+async def put_calendar_feed(session: AsyncSession, user_id: int, token_hash: str, now: datetime) -> None:
+    """Give the user this feed token, replacing any earlier one."""
+    row = await session.get(CalendarFeedRow, user_id)
+    if row is None:
+        session.add(CalendarFeedRow(user_id=user_id, token_hash=token_hash, created_at=now))
+    else:
+        row.token_hash, row.created_at = token_hash, now
+    await session.flush()
+
+
+async def calendar_orders(session: AsyncSession, user_id: int, ending_after: datetime) -> list[Any]:
+    """Rows for a user's calendar (owner or customer, ending after the cutoff), services joined: one query."""
+    query = (
+        select(
+            OrderRow.id,
+            OrderRow.name,
+            OrderRow.start_at,
+            OrderRow.end_at,
+            OrderRow.status,
+            OrderRow.version,
+            OrderRow.join_url,
+            OrderRow.updated_at,
+            ServiceRow.name.label("service_name"),
+        )
+        .join(ServiceRow, ServiceRow.id == OrderRow.service_id)
+        .where(or_(OrderRow.owner_id == user_id, OrderRow.customer_id == user_id))
+        .where(OrderRow.end_at >= ending_after)
+        .order_by(OrderRow.start_at, OrderRow.id)
+    )
+    return list((await session.execute(query)).all())
+
+
 # zoom connections and OAuth states ----------------------------------------------------------------
 
 
@@ -271,36 +352,57 @@ async def enqueue(
             )
         )
         await session.flush()
+        await notify_jobs(session)
         return
     row.status, row.run_at, row.updated_at, row.attempts = "pending", now + delay, now, 0
     if payload is not None:
         row.payload = payload
+    await notify_jobs(session)
+
+
+async def stop_jobs(session: AsyncSession, order_id: int, kind: str, now: datetime) -> None:
+    """Retire an order's jobs of this kind that have not run (e.g. reminders of a start that changed)."""
+    await session.execute(
+        update(JobRow)
+        .where(JobRow.order_id == order_id, JobRow.kind == kind, JobRow.status.in_(("pending", "waiting")))
+        .values(status="done", last_error="superseded", updated_at=now)
+    )
 
 
 async def claim_jobs(
-    session: AsyncSession, kinds: tuple[str, ...], now: datetime, lease: timedelta, limit: int
+    session: AsyncSession,
+    kinds: tuple[str, ...],
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    chat_ordered: tuple[str, ...] = (),
 ) -> list[JobRow]:
-    """Lease up to `limit` due jobs; another worker (or process) skips them until the lease ends."""
+    """Lease up to `limit` due jobs, each under a fresh token; others skip them until the lease ends
+    (on PostgreSQL, also while the job's runner is still alive, holding its run lock).
+
+    Jobs of the `chat_ordered` kinds go to their chat (payload `chat_id`) one at a time, oldest first:
+    one is not claimed while an older one of its chat is due, being retried, or running anywhere.
+    """
+    free = or_(JobRow.locked_until.is_(None), JobRow.locked_until < now)
     query = (
         select(JobRow)
-        .where(
-            JobRow.status == "pending",
-            JobRow.kind.in_(kinds),
-            JobRow.run_at <= now,
-            or_(JobRow.locked_until.is_(None), JobRow.locked_until < now),
-        )
+        .where(JobRow.status == "pending", JobRow.kind.in_(kinds), JobRow.run_at <= now, free)
         .order_by(JobRow.run_at, JobRow.id)
         .limit(limit)
     )
+    if chat_ordered:
+        busy = _chat_busy(chat_ordered, now, _for_update(session))
+        query = query.where(or_(JobRow.kind.not_in(chat_ordered), ~busy))
     if _for_update(session):
-        query = query.with_for_update(skip_locked=True)
+        # A runner that stalled past its lease still holds its job: it is not taken from it.
+        query = query.where(~_runner_alive(JobRow.id)).with_for_update(skip_locked=True, of=JobRow)
     rows = list(await session.scalars(query))
     claimed = []
     for row in rows:
         result = await session.execute(
             update(JobRow)
-            .where(JobRow.id == row.id, or_(JobRow.locked_until.is_(None), JobRow.locked_until < now))
-            .values(locked_until=now + lease, attempts=JobRow.attempts + 1)
+            .where(JobRow.id == row.id, free)
+            .values(locked_until=now + lease, attempts=JobRow.attempts + 1, lease_token=secrets.token_hex(16))
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
@@ -309,13 +411,42 @@ async def claim_jobs(
     return claimed
 
 
+def _chat_busy(kinds: tuple[str, ...], now: datetime, postgres: bool) -> Any:
+    """Whether another job of the same chat must go first: it is running, or older and due or retrying."""
+    other = aliased(JobRow)
+    running = other.locked_until > now
+    if postgres:
+        running = or_(running, _runner_alive(other.id))
+    return (
+        select(other.id)
+        .where(
+            other.status == "pending",
+            other.kind.in_(kinds),
+            other.id != JobRow.id,
+            other.payload["chat_id"].as_string() == JobRow.payload["chat_id"].as_string(),
+            or_(
+                running,
+                and_(other.id < JobRow.id, or_(other.run_at <= now, other.attempts > 0)),
+            ),
+        )
+        .exists()
+    )
+
+
 async def wake_owner_jobs(session: AsyncSession, owner_id: int, now: datetime) -> int:
     result = await session.execute(
         update(JobRow)
         .where(JobRow.owner_id == owner_id, JobRow.status == "waiting")
         .values(status="pending", run_at=now, attempts=0, locked_until=None)
     )
+    await notify_jobs(session)
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def notify_jobs(session: AsyncSession) -> None:
+    """On PostgreSQL, wake every replica's worker once this transaction commits (LISTEN/NOTIFY)."""
+    if _for_update(session):
+        await session.execute(text(f"NOTIFY {JOBS_CHANNEL}"))
 
 
 # updates and webhook events ----------------------------------------------------------------------
@@ -350,3 +481,22 @@ async def release_leases(session: AsyncSession) -> None:
 
 async def is_processed(session: AsyncSession, update_id: int) -> bool:
     return await session.get(ProcessedUpdateRow, update_id) is not None
+
+
+async def job_counts(
+    session: AsyncSession, now: datetime
+) -> list[tuple[str, str, int, datetime | None, datetime | None]]:
+    """(kind, state, count, earliest run_at, earliest updated_at) per kind and state, for the metrics.
+
+    States: running (leased), queued (due), scheduled (due later), and the stored waiting, failed, done.
+    """
+    state = case(
+        (and_(JobRow.status == "pending", JobRow.locked_until > now), "running"),
+        (and_(JobRow.status == "pending", JobRow.run_at <= now), "queued"),
+        (JobRow.status == "pending", "scheduled"),
+        else_=JobRow.status,
+    ).label("state")
+    query = select(
+        JobRow.kind, state, func.count(JobRow.id), func.min(JobRow.run_at), func.min(JobRow.updated_at)
+    ).group_by(JobRow.kind, state)
+    return [(row[0], row[1], int(row[2]), row[3], row[4]) for row in (await session.execute(query)).all()]

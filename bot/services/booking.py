@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import i18n, slots, texts
 from bot.domain import ConnectionStatus, MeetingState, Order, Service, utcnow
 from bot.errors import SlotTaken, StaleAction, UserError
+from bot.metrics import Metrics
 from bot.services.announcer import announced_values
 from bot.services.catalog import valid_name
 from bot.services.convert import order_of, service_of
@@ -19,6 +20,7 @@ from bot.services.drafts import Draft, Drafts
 from bot.services.meetings import queue_sync
 from bot.services.outbox import Outbox
 from bot.services.people import Person
+from bot.services.reminders import plan_reminders
 from bot.views import when
 from storage import repos
 from storage.models import OrderRow, ServiceRow
@@ -61,10 +63,17 @@ def default_order_name(service: Service, customer: Person) -> str:
 class Booking:
     """The customer's side of ordering."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], drafts: Drafts, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        drafts: Drafts,
+        outbox: Outbox,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._sessions = sessions
         self._drafts = drafts
         self._outbox = outbox
+        self._metrics = metrics
 
     async def service(self, code: str | None) -> Service:
         async with self._sessions() as session:
@@ -179,7 +188,10 @@ class Booking:
                 session, row.id
             )  # the card appears even if this process dies now
             await repos.drop_draft(session, customer.id)
-            return await order_of(session, row)
+            placed = await order_of(session, row)
+        if self._metrics is not None:
+            self._metrics.order("placed")
+        return placed
 
     async def _placed_from(self, customer: Person, card_message_id: int) -> Order | None:
         async with self._sessions() as session:
@@ -230,6 +242,7 @@ class Booking:
         row.announced = announced_values(row)
         if wants:
             await queue_sync(session, self._outbox, row)
+        await plan_reminders(session, self._outbox, row)
         return row
 
     async def summary_text(self, summary: Summary) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import texts
 from bot.domain import ACTIVE_STATUSES, ConnectionStatus, MeetingState, utcnow
 from bot.i18n import Text, language_for, render
+from bot.metrics import Metrics
 from bot.services.announcer import announce
 from bot.services.outbox import Outbox
 from bot.services.zoom_accounts import NoConnection, ZoomAccounts
@@ -82,11 +83,13 @@ class MeetingSync:
         zoom: ZoomClient,
         accounts: ZoomAccounts,
         outbox: Outbox,
+        metrics: Metrics | None = None,
     ) -> None:
         self._sessions = sessions
         self._zoom = zoom
         self._accounts = accounts
         self._outbox = outbox
+        self._metrics = metrics
 
     async def run(self, job: Job) -> Outcome:
         if job.order_id is None:
@@ -200,6 +203,7 @@ class MeetingSync:
             row = await repos.get_order(session, snapshot.order_id, lock=True)
             if row is None:
                 return
+            first_link = row.join_url is None and row.synced_version == 0
             row.meeting_id, row.join_url = meeting.id, meeting.join_url
             row.meeting_error = None
             if row.version == snapshot.version:
@@ -207,6 +211,8 @@ class MeetingSync:
                 row.meeting_state = MeetingState.READY
                 await announce(session, self._outbox, row, meeting=True)
             row.updated_at = utcnow()
+        if first_link and self._metrics is not None:
+            self._metrics.confirm_to_join.observe((utcnow() - row.created_at).total_seconds())
 
     async def _set_state(
         self, order_id: int, state: MeetingState, error: str | None, tell_owner: bool = False

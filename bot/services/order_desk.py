@@ -13,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import i18n, slots, texts
 from bot.domain import ACTIVE_STATUSES, ConnectionStatus, MeetingState, Order, OrderStatus, utcnow
 from bot.errors import NotAllowed, SlotTaken, StaleAction, UserError
+from bot.metrics import Metrics
 from bot.services.announcer import announce
 from bot.services.catalog import valid_duration, valid_name
 from bot.services.convert import order_of
 from bot.services.meetings import EDIT_SETTLE, queue_sync
 from bot.services.outbox import Outbox
+from bot.services.reminders import plan_reminders, stop_reminders
 from bot.views import View, order_card
 from storage import repos
 from storage.models import OrderRow, ServiceRow
@@ -34,6 +36,9 @@ STATUS_CHANGES = {
     "cf": (OrderStatus.CONFIRMED, texts.TOLD_CONFIRMED),
     "dn": (OrderStatus.DONE, texts.TOLD_DONE),
 }
+
+# What each verb is called in bot_orders_total{event}.
+ORDER_EVENTS = {"cx": "cancelled", "rj": "rejected", "cf": "confirmed", "dn": "done", "rs": "rescheduled"}
 
 
 def role_of(row: OrderRow, user_id: int, verb: str | None = None) -> str:
@@ -63,7 +68,10 @@ class Applied:
 class OrderDesk:
     """Order use cases after placement."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbox: Outbox) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], outbox: Outbox, metrics: Metrics | None = None
+    ) -> None:
+        self._metrics = metrics
         self._sessions = sessions
         self._outbox = outbox
 
@@ -145,7 +153,10 @@ class OrderDesk:
             else:
                 message = await self._change_fields(session, row, verb, value)
             row.updated_at = utcnow()
-            return Applied(await order_of(session, row), role, message)
+            applied = Applied(await order_of(session, row), role, message)
+        if self._metrics is not None and verb in ORDER_EVENTS:
+            self._metrics.order(ORDER_EVENTS[verb])
+        return applied
 
     async def _set_status(self, session: AsyncSession, row: OrderRow, verb: str) -> i18n.Text:
         status, told = STATUS_CHANGES[verb]
@@ -157,6 +168,8 @@ class OrderDesk:
         )
         if kept:
             text = i18n.Text(texts.TOLD_WITH_NOTE, {"told": text, "note": i18n.Text(texts.MEETING_KEPT)})
+        if status not in ACTIVE_STATUSES:
+            await stop_reminders(session, row.id)
         other = row.owner_id if verb == "cx" else row.customer_id
         await self._outbox.send(session, other, text, order_id=row.id)
         await self._outbox.refresh_cards(session, row.id)
@@ -179,6 +192,7 @@ class OrderDesk:
         if verb == "rs" and isinstance(value, datetime):
             await self._check_free(session, row, value, row.duration_min)
             row.start_at, row.end_at = value, value + timedelta(minutes=row.duration_min)
+            await plan_reminders(session, self._outbox, row)
         elif verb == "rn" and isinstance(value, str):
             row.name = valid_name(value, ORDER_NAME_MAX)
         elif verb == "du" and value is not None and not isinstance(value, datetime):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,10 +18,14 @@ CARDS = "cards"
 
 
 class Outbox:
-    """Queues messages and card refreshes; `wake()` tells the worker there is work."""
+    """Queues messages and card refreshes; `wake()` tells the worker there is work.
 
-    def __init__(self) -> None:
+    `reminder_minute` is how long one minute of a reminder offset lasts: a minute, except in tests.
+    """
+
+    def __init__(self, reminder_minute: timedelta = timedelta(minutes=1)) -> None:
         self._event = asyncio.Event()
+        self.reminder_minute = reminder_minute
 
     def wake(self) -> None:
         self._event.set()

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from bot.metrics import Metrics, outcome_of
 from bot.zoom.errors import (
     ZoomAuthError,
     ZoomConnectionError,
@@ -22,6 +23,7 @@ from bot.zoom.errors import (
 )
 
 TOPIC_MAX = 200
+MEETING_ID = re.compile(r"/\d+")
 AGENDA_MAX = 2000
 
 
@@ -93,9 +95,10 @@ def _meeting(data: dict[str, Any]) -> Meeting:
 class ZoomClient:
     """The Zoom Meetings API for one app; the access token is passed per call."""
 
-    def __init__(self, http: httpx.AsyncClient, api_url: str) -> None:
+    def __init__(self, http: httpx.AsyncClient, api_url: str, metrics: Metrics | None = None) -> None:
         self._http = http
         self._api_url = api_url.rstrip("/")
+        self._metrics = metrics
 
     async def me(self, token: str) -> ZoomUser:
         data = await self._request("GET", "/users/me", token)
@@ -142,12 +145,23 @@ class ZoomClient:
                 method, self._api_url + path, headers=headers, json=json_body, params=params
             )
         except httpx.TimeoutException as exc:
+            self._count(method, path, "timeout")
             raise ZoomConnectionError(f"Zoom did not answer {method} {path} in time") from exc
         except httpx.TransportError as exc:
+            self._count(method, path, "network_error")
             raise ZoomConnectionError(f"Zoom could not be reached for {method} {path}") from exc
+        self._count(method, path, outcome_of(response.status_code))
         if response.is_success:
             return _json_object(response) if response.content else {}
         raise error_from_response(response, f"{method} {path}")
+
+    def _count(self, method: str, path: str, outcome: str) -> None:
+        if self._metrics is None:
+            return
+        endpoint = f"{method} {MEETING_ID.sub('/{id}', path)}"
+        self._metrics.zoom_requests.labels(method=endpoint, outcome=outcome).inc()
+        if outcome == "retry_after":
+            self._metrics.retry_after.labels(service="zoom").inc()
 
 
 def _listed_meeting(item: dict[str, Any]) -> Meeting:

@@ -10,6 +10,7 @@ from authlib.common.security import generate_token
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
+from bot.metrics import Metrics
 from bot.zoom.client import error_body
 from bot.zoom.errors import ZoomConnectionError, ZoomError, ZoomGrantError, ZoomServerError
 
@@ -30,9 +31,16 @@ class ZoomOAuth:
     """The app's OAuth client at Zoom. Credentials come from the composition root."""
 
     def __init__(
-        self, http: httpx.AsyncClient, oauth_url: str, client_id: str, client_secret: str, redirect_uri: str
+        self,
+        http: httpx.AsyncClient,
+        oauth_url: str,
+        client_id: str,
+        client_secret: str,
+        redirect_uri: str,
+        metrics: Metrics | None = None,
     ) -> None:
         self._http = http
+        self._metrics = metrics
         self._oauth_url = oauth_url.rstrip("/")
         self._client_id = client_id
         self._client_secret = client_secret
@@ -59,7 +67,19 @@ class ZoomOAuth:
         return await self._token_request(body)
 
     async def refresh(self, refresh_token: str) -> TokenSet:
-        return await self._token_request(prepare_token_request("refresh_token", refresh_token=refresh_token))
+        outcome = "error"
+        try:
+            tokens = await self._token_request(
+                prepare_token_request("refresh_token", refresh_token=refresh_token)
+            )
+            outcome = "ok"
+            return tokens
+        except ZoomGrantError:
+            outcome = "refused"
+            raise
+        finally:
+            if self._metrics is not None:
+                self._metrics.token_refreshes.labels(outcome=outcome).inc()
 
     async def revoke(self, token: str) -> None:
         response = await self._post("/oauth/revoke", {"token": token})

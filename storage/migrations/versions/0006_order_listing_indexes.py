@@ -1,13 +1,13 @@
 """orders: indexes for a customer's orders newest first, and for busy intervals (orders ending after a time)
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0006_job_lease_token
 """
 
 from alembic import op
 
 revision = "0006"
-down_revision = "0005"
+down_revision = "0006_job_lease_token"
 branch_labels = None
 depends_on = None
 
