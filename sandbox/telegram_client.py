@@ -358,6 +358,11 @@ class TelegramControl(_ControlHttp):
         limit = None if max_messages is None else {"max_messages": max_messages, "per_seconds": per_seconds}
         self._call("POST", "/faults", {"flood_limit": limit})
 
+    def set_overall_limit(self, max_messages: int | None, per_seconds: float = 1.0) -> None:
+        """429 once all chats together get more than `max_messages` sends within `per_seconds`; None: off."""
+        limit = None if max_messages is None else {"max_messages": max_messages, "per_seconds": per_seconds}
+        self._call("POST", "/faults", {"overall_limit": limit})
+
     def set_delay(self, seconds: float, method: str = "*") -> None:
         """Answer `method` (or every method) only after `seconds`."""
         self._call("POST", "/faults", {"delay": {"seconds": seconds, "method": method}})

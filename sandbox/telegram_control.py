@@ -166,6 +166,9 @@ class ControlApi:
         if "flood_limit" in body:
             limit = body["flood_limit"] or {}
             faults.set_flood_limit(limit.get("max_messages"), float(limit.get("per_seconds", 1.0)))
+        if "overall_limit" in body:
+            limit = body["overall_limit"] or {}
+            faults.set_overall_limit(limit.get("max_messages"), float(limit.get("per_seconds", 1.0)))
         if isinstance(body.get("delay"), dict):
             faults.set_delay(float(body["delay"].get("seconds", 0.0)), str(body["delay"].get("method", "*")))
         return faults.describe()

@@ -48,7 +48,7 @@ def injected_error(status: int, retry_after: int | None, description: str | None
 
 
 class Faults:
-    """Failures queued per method (`*` = any), a per-chat flood limit and per-method delays."""
+    """Failures queued per method (`*` = any), per-chat and overall flood limits, and per-method delays."""
 
     def __init__(self, clock: Clock, lock: threading.RLock) -> None:
         self._clock = clock
@@ -56,6 +56,8 @@ class Faults:
         self._injections: dict[str, deque[_Injection]] = {}
         self._flood: tuple[int, float] | None = None
         self._sent: dict[int, deque[float]] = {}
+        self._overall: tuple[int, float] | None = None
+        self._sent_overall: deque[float] = deque()
         self._delays: dict[str, float] = {}
 
     def fail_next(
@@ -89,19 +91,30 @@ class Faults:
             self._flood = None if max_messages is None else (max_messages, per_seconds)
             self._sent.clear()
 
-    def check_flood(self, chat_id: int) -> None:
-        """Count one send to `chat_id`; 429 with the wait Telegram would ask for when over the limit."""
+    def set_overall_limit(self, max_messages: int | None, per_seconds: float = 1.0) -> None:
+        """At most `max_messages` sends to all chats together in any `per_seconds` window (None: off).
+
+        Telegram's bulk limit (about 30 messages a second); a refused send does not count.
+        """
         with self._lock:
-            if self._flood is None:
-                return
-            limit, window = self._flood
+            self._overall = None if max_messages is None else (max_messages, per_seconds)
+            self._sent_overall.clear()
+
+    def check_flood(self, chat_id: int) -> None:
+        """Count one send to `chat_id`; 429 with the wait Telegram would ask for when over a limit."""
+        with self._lock:
             now = self._clock.time()
-            sent = self._sent.setdefault(chat_id, deque())
-            while sent and sent[0] <= now - window:
-                sent.popleft()
-            if len(sent) >= limit:
-                raise too_many_requests(max(1, math.ceil(sent[0] + window - now)))
-            sent.append(now)
+            sent = None
+            if self._flood is not None:
+                limit, window = self._flood
+                sent = self._sent.setdefault(chat_id, deque())
+                _refuse_over(sent, limit, window, now)
+            if self._overall is not None:
+                limit, window = self._overall
+                _refuse_over(self._sent_overall, limit, window, now)
+                self._sent_overall.append(now)
+            if sent is not None:
+                sent.append(now)
 
     def set_delay(self, seconds: float, method: str = "*") -> None:
         with self._lock:
@@ -116,6 +129,8 @@ class Faults:
             self._injections.clear()
             self._flood = None
             self._sent.clear()
+            self._overall = None
+            self._sent_overall.clear()
             self._delays.clear()
 
     def describe(self) -> dict[str, Any]:
@@ -127,8 +142,19 @@ class Faults:
                 "flood_limit": None
                 if self._flood is None
                 else {"max_messages": self._flood[0], "per_seconds": self._flood[1]},
+                "overall_limit": None
+                if self._overall is None
+                else {"max_messages": self._overall[0], "per_seconds": self._overall[1]},
                 "delays": dict(self._delays),
             }
+
+
+def _refuse_over(sent: deque[float], limit: int, window: float, now: float) -> None:
+    """Forget sends older than the window; 429 when `limit` sends are still inside it."""
+    while sent and sent[0] <= now - window:
+        sent.popleft()
+    if len(sent) >= limit:
+        raise too_many_requests(max(1, math.ceil(sent[0] + window - now)))
 
 
 class CallLog:

@@ -28,7 +28,12 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 
 
 def create_engine(database_url: str) -> AsyncEngine:
-    """Build the engine; on SQLite create the file's folder, use WAL and wait for locks instead of failing."""
+    """Build the engine; on SQLite create the file's folder, use WAL and wait for locks instead of failing.
+
+    SQLite is tuned for one writing process: WAL with synchronous=NORMAL syncs at checkpoints rather than
+    at every commit; a commit still survives the process being killed, and only a power loss may drop the
+    newest commits (the file stays consistent).
+    """
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True)
@@ -40,6 +45,7 @@ def create_engine(database_url: str) -> AsyncEngine:
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()

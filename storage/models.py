@@ -143,7 +143,13 @@ class OAuthStateRow(Base):
 
 class OrderRow(Base):
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_owner_start", "owner_id", "start_at"),)
+    __table_args__ = (
+        Index("ix_orders_owner_start", "owner_id", "start_at"),
+        # /orders reads either side's newest orders through its own index (repos.orders_of_user).
+        Index("ix_orders_customer_start", "customer_id", "start_at"),
+        # Busy intervals look at an owner's orders that end after a time: the future ones, not the history.
+        Index("ix_orders_owner_end", "owner_id", "end_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), index=True)

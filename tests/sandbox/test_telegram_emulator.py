@@ -483,6 +483,39 @@ async def test_per_chat_flood_limit_and_gateway_errors(served: Served, bot: Bot)
     assert time.monotonic() - started >= 0.5
 
 
+async def test_overall_flood_limit_counts_every_chat_and_not_refused_sends(served: Served, bot: Bot) -> None:
+    cat = 303
+    for user_id, name in ((ANN, "Ann"), (BOB, "Bob"), (cat, "Cat")):
+        served.user(user_id, name).send("/start")
+    served.control.set_overall_limit(3, per_seconds=60)
+    await bot.send_message(ANN, "1")
+    sent = await bot.send_message(BOB, "2")
+    await bot.edit_message_text("2 edited", chat_id=BOB, message_id=sent.message_id)
+    with pytest.raises(RetryAfter) as flood:
+        await bot.send_message(cat, "over the overall limit")
+    assert timedelta(seconds=1) <= flood.value.retry_after <= timedelta(seconds=60)
+    served.control.advance_clock(61)
+    await bot.send_message(ANN, "after the window")
+    assert [m.text for m in served.user(ANN, "Ann").bot_messages()] == ["1", "after the window"]
+    assert served.user(cat, "Cat").bot_messages() == []
+
+    served.control.set_flood_limit(1, per_seconds=60)
+    served.control.set_overall_limit(2, per_seconds=60)
+    async with httpx.AsyncClient(trust_env=False) as http:
+        described = (await http.get(f"{served.url}/sandbox/faults")).json()
+    assert described["overall_limit"] == {"max_messages": 2, "per_seconds": 60.0}
+    await bot.send_message(ANN, "a")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(ANN, "refused by the chat's limit")
+    await bot.send_message(BOB, "the refused send took no share of the overall limit")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(cat, "refused by the overall limit")
+    served.control.set_overall_limit(None)
+    await bot.send_message(cat, "overall limit off")
+    served.control.clear_faults()
+    assert (await bot.send_message(ANN, "limits off")).text == "limits off"
+
+
 async def test_blocked_user(served: Served, bot: Bot) -> None:
     ann = served.user()
     ann.send("/start")

@@ -5,14 +5,14 @@ Existing owners get Mon–Fri 09:00–18:00 and existing services the defaults (
 no notice, 14 days ahead, changes any time; their reminder offsets come from 0004). Orders are untouched.
 
 Revision ID: 0003
-Revises: 0006_job_lease_token
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0006_job_lease_token"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,130 @@
+"""The burst with Telegram's flood limits on: how much of the overall cap the bot uses while messages wait.
+
+A message waits from the customer's Confirm until the Join link is in that chat: the customer's card and
+the owner's card each. A second of the run counts as backlog when some order still waits in some chat
+for the whole second; the cap used is the sends Telegram accepted in those seconds over what the overall
+limit allows in them. Because each chat takes about one send a second, the limits may allow less than the
+overall cap when few chats wait (the owners' at the end): the second share divides by
+min(overall, chats waiting x per-chat rate) instead.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sandbox.telegram_client import BotCall, TelegramControl
+from tests.faults.steps import Booked, order_number
+
+JOIN = "Join a meeting"
+COUNTED = ("sendMessage", "editMessageText", "editMessageReplyMarkup")  # what the emulator's limits count
+CARD = re.compile(r"Order #(\d+)")
+
+
+@dataclass(frozen=True)
+class LimitFigures:
+    orders: int
+    seconds: float
+    backlog_seconds: int
+    sent_in_backlog: int
+    cap_share: float
+    attainable_share: float
+    refused: int
+    lost_customer: int
+    lost_owner: int
+
+    @property
+    def lost(self) -> int:
+        return self.lost_customer + self.lost_owner
+
+
+def _with_join(call: BotCall) -> bool:
+    markup = call.params.get("reply_markup")
+    return call.status == 200 and markup is not None and JOIN in str(markup)
+
+
+def owner_join_times(
+    telegram: TelegramControl, calls: Sequence[BotCall], booked: Sequence[Booked], wait: float
+) -> dict[int, float]:
+    """When each order's card in its owner's chat first carried the Join link, by order number.
+
+    With `wait`, polls the emulator until every owner card has it or `wait` seconds passed.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        found = _owner_join_times(telegram, calls, booked)
+        if len(found) == len(booked) or time.monotonic() >= deadline:
+            return found
+        time.sleep(1)
+        calls = telegram.calls()
+
+
+def _owner_join_times(
+    telegram: TelegramControl, calls: Sequence[BotCall], booked: Sequence[Booked]
+) -> dict[int, float]:
+    owners = {b.shop.owner.user_id for b in booked}
+    card_of: dict[tuple[str, str], int] = {}  # (owner chat, message id) -> order number
+    for owner in owners:
+        for message in telegram.chat(owner):
+            number = order_number(message)
+            if number is not None and message.from_bot:
+                card_of[(str(owner), str(message.message_id))] = number
+    wanted = {b.placed.number: str(b.shop.owner.user_id) for b in booked}
+    found: dict[int, float] = {}
+    for call in calls:
+        if not _with_join(call):
+            continue
+        chat = str(call.params.get("chat_id"))
+        if call.method == "sendMessage":
+            header = CARD.search(str(call.params.get("text", "")))
+            number = int(header.group(1)) if header else None
+        else:
+            number = card_of.get((chat, str(call.params.get("message_id"))))
+        if number is not None and wanted.get(number) == chat:
+            found.setdefault(number, call.at)
+    return found
+
+
+def cap_use(
+    calls: Sequence[BotCall],
+    booked: Sequence[Booked],
+    customers_done: dict[int, float],
+    owners_done: dict[int, float],
+    overall: int,
+    chat_rate: float = 1.0,
+) -> LimitFigures:
+    confirmed = {b.placed.number: b.confirmed_at for b in booked}
+    start = min(confirmed.values())
+    ends = list(customers_done.values()) + list(owners_done.values())
+    end = max(ends) if ends else start
+    waits: list[tuple[float, float, str]] = []  # (from, until, chat) for every order and chat
+    for b in booked:
+        number = b.placed.number
+        never = math.inf
+        waits.append((confirmed[number], customers_done.get(number, never), str(b.placed.customer.user_id)))
+        waits.append((confirmed[number], owners_done.get(number, never), str(b.shop.owner.user_id)))
+    accepted = sorted(c.at for c in calls if c.method in COUNTED and c.status == 200)
+    backlog_seconds = sent = 0
+    allowed = 0.0
+    second = start
+    while second + 1 <= end:
+        chats = {chat for since, until, chat in waits if since <= second and until >= second + 1}
+        if chats:
+            backlog_seconds += 1
+            sent += sum(1 for at in accepted if second <= at < second + 1)
+            allowed += min(overall, len(chats) * chat_rate)
+        second += 1
+    return LimitFigures(
+        orders=len(booked),
+        seconds=end - start,
+        backlog_seconds=backlog_seconds,
+        sent_in_backlog=sent,
+        cap_share=sent / (overall * backlog_seconds) if backlog_seconds else 1.0,
+        attainable_share=sent / allowed if allowed else 1.0,
+        refused=sum(1 for c in calls if c.status == 429),
+        lost_customer=len(booked) - len(customers_done),
+        lost_owner=len(booked) - len(owners_done),
+    )
