@@ -114,7 +114,7 @@ def test_russian_owner_and_customer_go_through_everything_in_russian(
     owner.wait_for_text("Ваш часовой пояс теперь")
     shop = create_service_ru(owner, 45, "Репетиторство")
     assert "Длительность: 45 минут" in shop.card.text and "Zoom: выкл" in shop.card.text
-    assert labels(shop.card) == ["Zoom: выкл", "Заказы"]
+    assert labels(shop.card) == ["Zoom: выкл", "Заказы", "Настройки", "Записать клиента"]
     connect_zoom_ru(sandbox, shop)
 
     placed, picked = order_ru(customer, shop.code, day_index=1)

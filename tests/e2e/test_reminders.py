@@ -55,6 +55,8 @@ def test_reminders_come_in_both_chats_at_each_offset_with_the_join_button(
     owner, customer = person(sandbox, 11, "Olivia"), person(sandbox, 22, "Carl")
     owner.send(f"/timezone {slot.zone}")
     owner.wait_for_text(slot.zone)
+    owner.send("/hours mon-sun 00:00-24:00")  # whatever weekday it is there, the soon slot is offered
+    owner.wait_for_text("Your working hours")
     shop = create_service(owner, 30, "Session")
     connect_zoom(sandbox, shop)
     summary = summary_at(customer, shop.code, slot)
@@ -93,6 +95,8 @@ def test_a_reschedule_plans_reminders_again_and_a_cancel_stops_them(
     )
     owner.send(f"/timezone {slot.zone}")
     owner.wait_for_text(slot.zone)
+    owner.send("/hours mon-sun 00:00-24:00")  # whatever weekday it is there, the soon slot is offered
+    owner.wait_for_text("Your working hours")
     shop = create_service(owner, 30, "Session")
     summary = summary_at(carl, shop.code, slot)
     # Offset B would remind of the first start 150 s from now; offset A reminds of a start 30 minutes
