@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -30,7 +31,9 @@ def calendar_routes(calendars: Calendars) -> list[Route]:
         }
         if not_modified(request, found):
             return Response(status_code=304, headers=headers)
-        return Response(found.body, media_type="text/calendar; charset=utf-8", headers=headers)
+        # Serializing a large feed takes seconds of CPU: off the event loop, so chats are not held up.
+        body = await asyncio.to_thread(lambda: found.body)
+        return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
 
     return [Route("/calendar/{name}", feed, methods=["GET"])]
 

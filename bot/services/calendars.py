@@ -40,9 +40,17 @@ class CalendarFile:
 
 @dataclass(frozen=True)
 class Feed:
-    body: bytes
+    """A feed's validators, known from the orders alone; the body is serialized only when it is sent."""
+
+    entries: tuple[CalendarEntry, ...]
+    domain: str
+    language: str
     etag: str
     last_modified: datetime
+
+    @property
+    def body(self) -> bytes:
+        return calendar_of(self.entries, self.domain, self.language, feed=True)
 
 
 class Calendars:
@@ -96,7 +104,7 @@ class Calendars:
             feed_row, language = found[0], i18n.language_for(found.language, found.language_code)
             rows = await repos.calendar_orders(session, feed_row.user_id, _cutoff(utcnow()))
         issued = feed_row.created_at
-        entries = [
+        entries = tuple(
             CalendarEntry(
                 order_id=row.id,
                 name=row.name,
@@ -109,11 +117,13 @@ class Calendars:
                 updated_at=row.updated_at,
             )
             for row in rows
-        ]
-        body = calendar_of(entries, self._domain, language, feed=True)
+        )
         last = max((entry.updated_at for entry in entries), default=issued)
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        return Feed(body, etag, last.replace(microsecond=0))
+        # Everything an event shows is in its entry, so the entries fingerprint the body: a conditional
+        # request is answered without serializing thousands of events.
+        fingerprint = repr((self._domain, language, entries)).encode()
+        etag = '"' + hashlib.sha256(fingerprint).hexdigest()[:32] + '"'
+        return Feed(entries, self._domain, language, etag, last.replace(microsecond=0))
 
 
 def _cutoff(now: datetime) -> datetime:

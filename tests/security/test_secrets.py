@@ -182,7 +182,9 @@ def test_postgresql_without_a_key_refuses_to_start(sandbox: Sandbox, tmp_path: P
     assert not (tmp_path / "secret.key").exists() and not list(tmp_path.rglob("secret.key"))
 
 
-@pytest.mark.parametrize("key", ["not-a-key", Fernet.generate_key().decode()[:-2], ","])
+@pytest.mark.parametrize(
+    "key", ["not-a-key", Fernet.generate_key().decode()[:-2], ","], ids=["not-a-key", "truncated", "comma"]
+)
 def test_a_malformed_key_stops_start_up_with_one_line_that_does_not_repeat_it(
     sandbox: Sandbox, tmp_path: Path, key: str
 ) -> None:
