@@ -38,6 +38,8 @@ def test_kill_9_when_a_reminder_is_due_sends_it_once_after_the_restart(
     owner, customer = person(sandbox, 11, "Olivia"), person(sandbox, 22, "Carl")
     owner.send(f"/timezone {slot.zone}")
     owner.wait_for_text(slot.zone)
+    owner.send("/hours mon-sun 00:00-24:00")  # whatever weekday it is there, the soon slot is offered
+    owner.wait_for_text("Your working hours")
     shop = create_service(owner, 30, "Session")
     connect_zoom(sandbox, shop)
     summary = summary_at(customer, shop.code, slot)
