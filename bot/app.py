@@ -20,6 +20,7 @@ from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOpti
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
+from bot.chat_delivery import ChatDelivery
 from bot.crypto import TokenCipher, load_or_create_key_file, split_keys
 from bot.services.booking import Booking
 from bot.services.catalog import Catalog
@@ -68,6 +69,7 @@ class Runtime:
     worker: Worker
     intake: UpdateIntake
     accounts: ZoomAccounts
+    delivery: ChatDelivery
 
 
 def cipher_for(settings: Settings) -> TokenCipher:
@@ -91,7 +93,13 @@ def build_application(settings: Settings) -> Application:  # type: ignore[type-a
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .updater(None)
-        .rate_limiter(ChatRateLimiter())
+        .rate_limiter(
+            ChatRateLimiter(
+                overall_per_second=settings.telegram_overall_per_second,
+                chat_burst=settings.telegram_chat_burst,
+                chat_period=settings.telegram_chat_period,
+            )
+        )
         .defaults(
             Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
         )
@@ -105,7 +113,7 @@ def build(settings: Settings) -> Runtime:
     http = httpx.AsyncClient(timeout=ZOOM_TIMEOUT, follow_redirects=False)
     cipher = cipher_for(settings)
     application = build_application(settings)
-    outbox = Outbox()
+    outbox = Outbox(timedelta(seconds=settings.notice_interval))
     oauth = None
     if settings.zoom_configured:
         oauth = ZoomOAuth(
@@ -138,12 +146,15 @@ def build(settings: Settings) -> Runtime:
         sessions,
         outbox,
         runners={SYNC: meetings.run, SEND: delivery.send, CARDS: delivery.cards, EVENT: events.run},
-        lanes=[Lane("zoom", (SYNC, EVENT), concurrency=4), Lane("telegram", (SEND, CARDS), concurrency=1)],
+        lanes=[Lane("zoom", (SYNC, EVENT), concurrency=4)],
     )
-    intake = UpdateIntake(application, sessions)
+    chat_delivery = ChatDelivery(sessions, outbox, worker, (SEND, CARDS), chats=settings.delivery_chats)
+    intake = UpdateIntake(application, sessions, outbox, settings.intake_chat_backlog)
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
     web = create_web_app(engine, accounts, events, intake, secret)
-    return Runtime(settings, engine, sessions, http, application, web, worker, intake, accounts)
+    return Runtime(
+        settings, engine, sessions, http, application, web, worker, intake, accounts, chat_delivery
+    )
 
 
 async def set_customer_menu(application: Application) -> None:  # type: ignore[type-arg]
@@ -201,6 +212,7 @@ async def serve(runtime: Runtime) -> None:
         await application.start()
         tasks = [
             asyncio.create_task(runtime.worker.run(), name="worker"),
+            asyncio.create_task(runtime.delivery.run(), name="delivery"),
             asyncio.create_task(refresh_idle_loop(runtime, stopping)),
         ]
         if settings.telegram_mode == "polling":
@@ -217,6 +229,7 @@ async def serve(runtime: Runtime) -> None:
         finally:
             stopping.set()
             runtime.worker.stop()
+            runtime.delivery.stop()
             runtime.intake.stop()
             await asyncio.gather(*tasks, return_exceptions=True)
             await application.stop()

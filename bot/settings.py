@@ -37,6 +37,15 @@ class Settings(BaseSettings):
     encryption_key: SecretStr | None = None
     default_timezone: str = "UTC"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # Telegram delivery (issue 9): overall and per-chat send limits, chats served side by side, and the
+    # least time between two notices of the same kind (e.g. failed Zoom logins) to one chat.
+    telegram_overall_per_second: float = Field(default=30.0, gt=0, le=1000)
+    telegram_chat_burst: int = Field(default=5, ge=1, le=100)
+    telegram_chat_period: float = Field(default=5.0, gt=0, le=3600)
+    delivery_chats: int = Field(default=16, ge=1, le=1000)
+    notice_interval: float = Field(default=60.0, ge=0, le=86400)
+    # Updates one chat may have waiting (polling); past it the chat is told to slow down, the rest dropped.
+    intake_chat_backlog: int = Field(default=30, ge=1, le=10000)
 
     @field_validator("telegram_bot_token")
     @classmethod

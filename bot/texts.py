@@ -16,6 +16,10 @@ GREETING = (
 GROUPS_UNSUPPORTED = "I only work in private chats. Open a chat with me to book or to offer services."
 UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
 NOT_UNDERSTOOD = "I didn't understand that. /help lists what I can do."
+SLOW_DOWN = (
+    "You are sending messages faster than I can answer, so I skipped the latest ones. "
+    "Please wait for my answers, then send again."
+)
 ONLY_TEXT = "Please send text. /help lists what I can do."
 EDITS_IGNORED = "I read new messages only: please send the corrected text as a new message."
 CANCELLED = "Stopped. Nothing was changed."
@@ -43,6 +47,9 @@ NAME_TOO_LONG = "That name has {length} characters; the limit is {max}. Please s
 DURATION_BAD = "Please send the duration as a whole number of minutes from {min} to {max}."
 SERVICE_CREATED = "Your service is ready. Share its link with customers:"
 NO_SERVICES = "You have no services yet. Create one with /newservice."
+SERVICES_HEADER = "Your services ({first}–{last} of {total}):"
+SERVICES_MORE = "{count} more."
+SERVICES_MORE_BUTTON = "More services"
 
 SERVICE_CARD = (
     "<b>{name}</b>\nDuration: {duration} min\nTime zone: {timezone}\nZoom: {zoom}\nShare link: {link}"

@@ -143,6 +143,10 @@ class Worker:
             await asyncio.gather(*(guarded(job) for job in jobs))
         return len(jobs)
 
+    async def run_claimed(self, row: JobRow) -> None:
+        """Run a job that another dispatcher (e.g. the per-chat delivery) claimed, and record its outcome."""
+        await self._run_one(self._job(row))
+
     def _job(self, row: JobRow) -> Job:
         return Job(
             id=row.id,

@@ -149,7 +149,7 @@ class OrderMessageRow(Base):
 
 class JobRow(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_due", "status", "run_at"),)
+    __table_args__ = (Index("ix_jobs_due", "status", "run_at"), Index("ix_jobs_chat", "chat_id", "status"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -157,6 +157,8 @@ class JobRow(Base):
     key: Mapped[str] = mapped_column(String(128), unique=True)
     order_id: Mapped[int | None] = mapped_column(Integer, index=True)
     owner_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # The chat a Telegram job writes to: each chat's jobs run in order, chats side by side.
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # "pending", "done", "failed", "waiting" (held until something else wakes it)
@@ -185,6 +187,17 @@ class ProcessedUpdateRow(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[datetime]
+
+
+class ReceivedUpdateRow(Base):
+    """An update fetched from Telegram and confirmed to it, waiting to be processed in its chat's order."""
+
+    __tablename__ = "received_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime]
 
 
 class WebhookEventRow(Base):

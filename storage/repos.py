@@ -6,7 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import (
     DraftRow,
@@ -15,6 +18,7 @@ from storage.models import (
     OrderMessageRow,
     OrderRow,
     ProcessedUpdateRow,
+    ReceivedUpdateRow,
     ServiceRow,
     UserRow,
     WebhookEventRow,
@@ -122,10 +126,15 @@ async def count_orders_of_user(session: AsyncSession, user_id: int, service_id: 
     return int(await session.scalar(query) or 0)
 
 
-async def get_order(session: AsyncSession, order_id: int, *, lock: bool = False) -> OrderRow | None:
+async def get_order(
+    session: AsyncSession, order_id: int, *, lock: bool = False, fresh: bool = False
+) -> OrderRow | None:
+    """The order; `fresh` reloads it from the database even when the session holds it already."""
     query = select(OrderRow).where(OrderRow.id == order_id)
     if lock and _for_update(session):
         query = query.with_for_update()
+    if fresh:
+        query = query.execution_options(populate_existing=True)
     return (await session.scalars(query)).first()
 
 
@@ -177,6 +186,52 @@ async def idle_connections(session: AsyncSession, refreshed_before: datetime) ->
     return list(await session.scalars(query))
 
 
+async def claim_oauth_state(session: AsyncSession, state_hash: str, now: datetime) -> bool:
+    """Mark the state used; True only for the one caller that changed it from unused (single use)."""
+    result = await session.execute(
+        update(OAuthStateRow)
+        .where(OAuthStateRow.state_hash == state_hash, OAuthStateRow.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _insert(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING (SQLite and PostgreSQL alike)."""
+    if _for_update(session):
+        return postgresql_insert
+    return sqlite_insert
+
+
+async def ensure_user(session: AsyncSession, user_id: int, now: datetime) -> None:
+    """A user row for this id, added bare when the person never wrote /start (kept as is otherwise)."""
+    statement = _insert(session)(UserRow).values(
+        id=user_id, first_name="", owner_menu_set=False, booking_seq=0, created_at=now
+    )
+    await session.execute(statement.on_conflict_do_nothing(index_elements=["id"]))
+
+
+async def ensure_connection(session: AsyncSession, owner_id: int, now: datetime) -> ZoomConnectionRow:
+    """The owner's connection row, locked, created (disconnected) when there is none: concurrent logins
+    of one owner meet on this one row instead of both inserting one."""
+    statement = _insert(session)(ZoomConnectionRow).values(
+        owner_id=owner_id,
+        zoom_user_id="",
+        zoom_account_id="",
+        email="",
+        status="disconnected",
+        reconnect_notified=False,
+        created_at=now,
+        updated_at=now,
+    )
+    await session.execute(statement.on_conflict_do_nothing(index_elements=["owner_id"]))
+    query = select(ZoomConnectionRow).where(ZoomConnectionRow.owner_id == owner_id)
+    if _for_update(session):
+        query = query.with_for_update()
+    return (await session.scalars(query.execution_options(populate_existing=True))).one()
+
+
 async def take_oauth_state(session: AsyncSession, state_hash: str) -> OAuthStateRow | None:
     query = select(OAuthStateRow).where(OAuthStateRow.state_hash == state_hash)
     if _for_update(session):
@@ -224,6 +279,7 @@ async def enqueue(
     owner_id: int | None = None,
     payload: dict[str, Any] | None = None,
     delay: timedelta = timedelta(0),
+    chat_id: int | None = None,
 ) -> None:
     """Add a job, or wake the existing job with that key (keeping its progress)."""
     row = await session.scalar(select(JobRow).where(JobRow.key == key))
@@ -234,6 +290,7 @@ async def enqueue(
                 key=key,
                 order_id=order_id,
                 owner_id=owner_id,
+                chat_id=chat_id,
                 payload=payload or {},
                 progress={},
                 status="pending",
@@ -282,6 +339,78 @@ async def claim_jobs(
     return claimed
 
 
+async def job_by_key(session: AsyncSession, key: str) -> JobRow | None:
+    row: JobRow | None = await session.scalar(select(JobRow).where(JobRow.key == key))
+    return row
+
+
+async def claim_chat_jobs(
+    session: AsyncSession,
+    kinds: tuple[str, ...],
+    now: datetime,
+    lease: timedelta,
+    busy: set[int],
+    limit: int,
+) -> list[JobRow]:
+    """Lease the next due job of up to `limit` chats, one per chat, skipping `busy` chats.
+
+    A chat's job is its next only when no earlier due job of that chat is pending and none of that chat
+    is leased (by this or another process): each chat's jobs run one at a time, in order.
+    """
+    earlier = aliased(JobRow)
+    leased = and_(earlier.locked_until.is_not(None), earlier.locked_until >= now)
+    due_before = and_(
+        earlier.run_at <= now,
+        or_(earlier.run_at < JobRow.run_at, and_(earlier.run_at == JobRow.run_at, earlier.id < JobRow.id)),
+    )
+    blocked = (
+        select(earlier.id)
+        .where(
+            earlier.chat_id == JobRow.chat_id,
+            earlier.status == "pending",
+            earlier.kind.in_(kinds),
+            earlier.id != JobRow.id,
+            or_(leased, due_before),
+        )
+        .exists()
+    )
+    query = (
+        select(JobRow)
+        .where(
+            JobRow.status == "pending",
+            JobRow.kind.in_(kinds),
+            JobRow.run_at <= now,
+            or_(JobRow.locked_until.is_(None), JobRow.locked_until < now),
+            or_(JobRow.chat_id.is_(None), ~blocked),
+        )
+        .order_by(JobRow.run_at, JobRow.id)
+        .limit(limit)
+    )
+    if busy:
+        query = query.where(or_(JobRow.chat_id.is_(None), JobRow.chat_id.not_in(busy)))
+    if _for_update(session):
+        query = query.with_for_update(skip_locked=True, of=JobRow)
+    claimed: list[JobRow] = []
+    chats: set[int] = set()
+    for row in await session.scalars(query):
+        if len(claimed) >= limit:
+            break
+        if row.chat_id is not None and row.chat_id in chats:
+            continue
+        result = await session.execute(
+            update(JobRow)
+            .where(JobRow.id == row.id, or_(JobRow.locked_until.is_(None), JobRow.locked_until < now))
+            .values(locked_until=now + lease, attempts=JobRow.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            await session.refresh(row)
+            claimed.append(row)
+            if row.chat_id is not None:
+                chats.add(row.chat_id)
+    return claimed
+
+
 async def wake_owner_jobs(session: AsyncSession, owner_id: int, now: datetime) -> int:
     result = await session.execute(
         update(JobRow)
@@ -301,6 +430,26 @@ async def mark_update(session: AsyncSession, update_id: int, now: datetime) -> b
     session.add(ProcessedUpdateRow(update_id=update_id, processed_at=now))
     await session.flush()
     return True
+
+
+async def received_updates(session: AsyncSession) -> list[ReceivedUpdateRow]:
+    """Updates confirmed to Telegram but not yet processed, oldest first."""
+    return list(await session.scalars(select(ReceivedUpdateRow).order_by(ReceivedUpdateRow.update_id)))
+
+
+async def receive_update(
+    session: AsyncSession, update_id: int, chat_id: int, data: dict[str, Any], now: datetime
+) -> bool:
+    """Store a fetched update; False when it is stored or processed already."""
+    if await session.get(ReceivedUpdateRow, update_id) is not None or await is_processed(session, update_id):
+        return False
+    session.add(ReceivedUpdateRow(update_id=update_id, chat_id=chat_id, data=data, received_at=now))
+    await session.flush()
+    return True
+
+
+async def forget_received(session: AsyncSession, update_id: int) -> None:
+    await session.execute(delete(ReceivedUpdateRow).where(ReceivedUpdateRow.update_id == update_id))
 
 
 async def forget_updates(session: AsyncSession, before: datetime) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +12,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot.domain import utcnow
 from storage import repos
+from storage.models import OrderRow
 
 SEND = "send"
 CARDS = "cards"
@@ -19,8 +21,9 @@ CARDS = "cards"
 class Outbox:
     """Queues messages and card refreshes; `wake()` tells the worker there is work."""
 
-    def __init__(self) -> None:
+    def __init__(self, notice_interval: timedelta = timedelta(seconds=60)) -> None:
         self._event = asyncio.Event()
+        self._notice_interval = notice_interval
 
     def wake(self) -> None:
         self._event.set()
@@ -49,17 +52,53 @@ class Outbox:
         if reconnect_button:
             payload["reconnect_button"] = True
         await repos.enqueue(
-            session, SEND, f"send:{uuid.uuid4().hex}", utcnow(), order_id=order_id, payload=payload
+            session,
+            SEND,
+            f"send:{uuid.uuid4().hex}",
+            utcnow(),
+            order_id=order_id,
+            payload=payload,
+            chat_id=chat_id,
         )
+        self.wake()
+
+    async def notice(self, session: AsyncSession, chat_id: int, kind: str, text: str) -> None:
+        """A notice of which a chat needs only the latest: one not yet sent is replaced by this one, and
+        one is sent at most every `notice_interval`, so repeating the cause builds no backlog."""
+        now = utcnow()
+        key = f"notice:{kind}:{chat_id}"
+        previous = await repos.job_by_key(session, key)
+        delay = timedelta(0)
+        if previous is not None and previous.status == "pending":
+            delay = max(timedelta(0), previous.run_at - now)
+        elif previous is not None and previous.updated_at > now - self._notice_interval:
+            delay = previous.updated_at + self._notice_interval - now
+        payload = {"chat_id": chat_id, "text": text}
+        await repos.enqueue(session, SEND, key, now, payload=payload, delay=delay, chat_id=chat_id)
         self.wake()
 
     async def send_card(self, session: AsyncSession, order_id: int, chat_id: int, role: str) -> None:
         """Send the order's card, rendered when it goes out; later refreshes edit it."""
         payload = {"chat_id": chat_id, "card_role": role}
         key = f"card:{order_id}:{chat_id}:{role}"
-        await repos.enqueue(session, SEND, key, utcnow(), order_id=order_id, payload=payload)
+        await repos.enqueue(session, SEND, key, utcnow(), order_id=order_id, payload=payload, chat_id=chat_id)
         self.wake()
 
     async def refresh_cards(self, session: AsyncSession, order_id: int) -> None:
-        await repos.enqueue(session, CARDS, f"cards:{order_id}", utcnow(), order_id=order_id)
+        """Edit the order's cards, one job per chat: it runs after what that chat was sent before."""
+        order = await session.get(OrderRow, order_id)
+        chats = {m.chat_id for m in await repos.order_messages(session, order_id)}
+        if order is not None:
+            chats |= {order.owner_id, order.customer_id}
+        for chat_id in sorted(chats):
+            payload = {"chat_id": chat_id}
+            await repos.enqueue(
+                session,
+                CARDS,
+                f"cards:{order_id}:{chat_id}",
+                utcnow(),
+                order_id=order_id,
+                payload=payload,
+                chat_id=chat_id,
+            )
         self.wake()

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 STATE_TTL = timedelta(minutes=10)
 REFRESH_MARGIN = timedelta(minutes=2)
+LOGIN_FAILED = "zoom-login-failed"
 
 
 class NoConnection(Exception):
@@ -115,7 +116,7 @@ class ZoomAccounts:
             me = await self._zoom.me(tokens.access_token)
         except ZoomError as exc:
             log.warning("Reading the Zoom user of owner %s failed: %s", owner_id, type(exc).__name__)
-            await self._revoke_quietly(tokens.refresh_token, owner_id)
+            await self._revoke_quietly(tokens.access_token, owner_id)
             return await self._failed(owner_id, "Zoom did not tell which account logged in.")
         service_name = await self._store(owner_id, service_id, me.id, me.account_id, me.email, tokens)
         await self._tell_connected(owner_id, me.email, service_name)
@@ -126,12 +127,13 @@ class ZoomAccounts:
             return CallbackResult(False, "the login link is incomplete.")
         now = utcnow()
         async with self._sessions.begin() as session:
+            # Claimed by a conditional UPDATE first: of two callbacks at once, exactly one gets it.
+            claimed = await repos.claim_oauth_state(session, state_hash(state), now)
             row = await repos.take_oauth_state(session, state_hash(state))
             if row is None:
                 return CallbackResult(False, "the login link is unknown.")
-            if row.used_at is not None:
+            if not claimed:
                 return CallbackResult(False, "the login link was already used.")
-            row.used_at = now
             if row.expires_at < now:
                 expired = row.owner_id
             else:
@@ -140,7 +142,9 @@ class ZoomAccounts:
 
     async def _failed(self, owner_id: int, reason: str) -> CallbackResult:
         async with self._sessions.begin() as session:
-            await self._outbox.send(session, owner_id, texts.ZOOM_CONNECT_FAILED.format(reason=reason))
+            # Merged per owner: repeated failed logins (anyone can load a callback) queue no backlog.
+            text = texts.ZOOM_CONNECT_FAILED.format(reason=reason)
+            await self._outbox.notice(session, owner_id, LOGIN_FAILED, text)
         return CallbackResult(False, reason)
 
     async def _store(
@@ -153,17 +157,16 @@ class ZoomAccounts:
         tokens: TokenSet,
     ) -> str | None:
         now = utcnow()
-        async with self._sessions.begin() as session:
+        # Under the owner's lock, like a refresh: token writes never interleave with one in progress.
+        async with self._locks[owner_id], self._sessions.begin() as session:
+            await repos.ensure_user(session, owner_id, now)  # /zoom may come before /start
+            row = await repos.ensure_connection(session, owner_id, now)
             # Zoom keeps one live grant per Zoom user and app, so the account moves to whoever logged in last.
             for other in await repos.connections_of_zoom_user(session, zoom_user_id):
                 if other.owner_id != owner_id and other.status != ConnectionStatus.DISCONNECTED:
                     await self._switch_off(
                         session, other, texts.ZOOM_ACCOUNT_MOVED.format(email=escape(email))
                     )
-            row = await repos.connection_of(session, owner_id, lock=True)
-            if row is None:
-                row = ZoomConnectionRow(owner_id=owner_id, created_at=now, reconnect_notified=False)
-                session.add(row)
             row.zoom_user_id, row.zoom_account_id, row.email = zoom_user_id, account_id, email
             row.status = ConnectionStatus.ACTIVE
             self._put_tokens(row, tokens)
@@ -205,11 +208,14 @@ class ZoomAccounts:
 
     async def disconnect(self, owner_id: int) -> bool:
         """Revoke at Zoom, forget the tokens and switch Zoom Off everywhere. False when not connected."""
+        try:  # Zoom revokes a grant by its access token (reference §1.1): a fresh one when it expired
+            token: str | None = await self.access_token(owner_id)
+        except (NoConnection, ZoomError):
+            token = None
         async with self._locks[owner_id], self._sessions.begin() as session:
             row = await repos.connection_of(session, owner_id, lock=True)
             if row is None or row.status == ConnectionStatus.DISCONNECTED:
                 return False
-            token = self._cipher.decrypt(row.refresh_token_enc) if row.refresh_token_enc else None
             await self._switch_off(session, row, None)
         if token:
             await self._revoke_quietly(token, owner_id)
