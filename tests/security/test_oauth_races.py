@@ -18,6 +18,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield running
 
 
+def log_in(world: World, email: str) -> None:
+    """The browser is logged in at zoom.us as a Zoom user of this email."""
+    world.sandbox.zoom_control.add_user(email)
+    world.sandbox.zoom_control.login(email)
+
+
 def at_once(urls: list[str]) -> list[httpx.Response]:
     def get(url: str) -> httpx.Response:
         with httpx.Client(trust_env=False, timeout=30) as browser:
@@ -32,7 +38,7 @@ def test_one_login_link_opened_twice_at_once_connects_once_and_says_why_the_othe
 ) -> None:
     for n in range(4):
         owner = person(world.sandbox, new_user_id(), f"Twice{n}")
-        world.sandbox.zoom_control.login(f"twice{n}@example.com")
+        log_in(world, f"twice{n}@example.com")
         callback = callback_of(connect_link(owner, create_service(owner, 30, "Call")))
         answers = sorted(at_once([callback, callback]), key=lambda a: a.status_code)
         assert [a.status_code for a in answers] == [200, 400], [a.text for a in answers]
@@ -43,7 +49,7 @@ def test_two_logins_of_one_owner_finishing_together_give_no_server_error(world: 
     for n in range(4):
         owner = person(world.sandbox, new_user_id(), f"Double{n}")
         shop = create_service(owner, 30, "Call")
-        world.sandbox.zoom_control.login(f"double{n}@example.com")
+        log_in(world, f"double{n}@example.com")
         callbacks = [callback_of(connect_link(owner, shop)) for _ in range(2)]
         answers = at_once(callbacks)
         assert all(a.status_code < 500 for a in answers), [(a.status_code, a.text) for a in answers]
@@ -54,7 +60,7 @@ def test_two_logins_of_one_owner_finishing_together_give_no_server_error(world: 
 
 def test_zoom_before_start_connects(world: World) -> None:
     owner = person(world.sandbox, new_user_id(), "Eager")
-    world.sandbox.zoom_control.login("eager@example.com")
+    log_in(world, "eager@example.com")
     owner.send("/zoom")
     owner.press(owner.wait_for_text("not connected"), "Connect Zoom")
     link = owner.wait_for(lambda m: any(b.url for row in m.buttons for b in row), 20, "the login link")
@@ -67,6 +73,7 @@ def test_zoom_before_start_connects(world: World) -> None:
 def test_disconnect_revokes_the_grant_at_zoom(world: World) -> None:
     owner = person(world.sandbox, new_user_id(), "Leaver")
     shop: Shop = create_service(owner, 30, "Call")
+    world.sandbox.zoom_control.add_user("leaver@example.com")
     connect_zoom(world.sandbox, shop, "leaver@example.com")
     user = next(u for u in world.sandbox.zoom_control.users() if u["email"] == "leaver@example.com")
     assert world.sandbox.zoom.authority.live_grants(user["id"]) == 1
