@@ -138,7 +138,9 @@ def build(settings: Settings) -> Runtime:
         owner_commands=OWNER_COMMANDS,
     )
     register(application)
-    events = ZoomEvents(sessions, settings.zoom_webhook_secret_token.get_secret_value(), accounts, outbox)
+    events = ZoomEvents(
+        sessions, settings.zoom_webhook_secret_token.get_secret_value(), accounts, outbox, zoom
+    )
     delivery = Delivery(sessions, application.bot, desk, accounts)
     meetings = MeetingSync(sessions, zoom, accounts, outbox)
 

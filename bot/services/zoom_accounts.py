@@ -8,7 +8,7 @@ import logging
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import escape
 
 from sqlalchemy import update
@@ -230,14 +230,23 @@ class ZoomAccounts:
         except ZoomError as exc:
             log.warning("Revoking the Zoom token of owner %s failed: %s", owner_id, type(exc).__name__)
 
-    async def deauthorized(self, zoom_user_id: str, account_id: str) -> int:
-        """The app was removed in Zoom's Marketplace: forget that user's tokens. Idempotent."""
+    async def deauthorized(self, zoom_user_id: str, account_id: str, at: datetime | None = None) -> int:
+        """The app was removed in Zoom's Marketplace (at `at`): forget that user's tokens. Idempotent.
+
+        A late event does not switch off a connection whose tokens were issued after the removal: those
+        belong to a newer login that the removal did not touch.
+        """
         count = 0
         async with self._sessions.begin() as session:
             for row in await repos.connections_of_zoom_user(session, zoom_user_id):
                 if row.status == ConnectionStatus.DISCONNECTED:
                     continue
                 if account_id and row.zoom_account_id and row.zoom_account_id != account_id:
+                    continue
+                if at is not None and row.refreshed_at is not None and row.refreshed_at > at:
+                    log.info(
+                        "A late app_deauthorized for owner %s predates their login; ignored", row.owner_id
+                    )
                     continue
                 await self._switch_off(session, row, texts.ZOOM_DEAUTHORIZED)
                 count += 1

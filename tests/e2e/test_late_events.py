@@ -1,0 +1,92 @@
+"""Late and out-of-order Zoom events (issue 9): Zoom retries deliveries for hours, so an event may describe
+a state that is already gone. Only what is true now may change an order or a connection."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.harness import BotProcess, Sandbox
+from sandbox.telegram_client import TelegramUser
+from sandbox.zoom_client import WebhookNotDelivered
+from tests.e2e.journeys import Shop, connect_zoom, create_service, has_join, order, person
+from tests.faults.steps import eventually
+
+RETRY_AFTER = 3.0  # seconds until the emulated Zoom retries a failed delivery
+DRIFT = "no longer matches the order"
+NOWHERE = "http://127.0.0.1:9/nowhere"
+
+
+def retried_deliveries(sandbox: Sandbox, event: str) -> list[dict[str, object]]:
+    return [
+        d
+        for d in sandbox.zoom_control.deliveries()
+        if d.get("event") == event
+        and str(d.get("variant", "")).startswith("retry")
+        and d.get("status") == 200
+    ]
+
+
+def connected_shop(sandbox: Sandbox, user_id: int, email: str) -> Shop:
+    owner = person(sandbox, user_id, f"Owner{user_id}")
+    shop = create_service(owner, 60, "Session")
+    sandbox.zoom_control.add_user(email)
+    connect_zoom(sandbox, shop, email)
+    return shop
+
+
+def test_a_late_meeting_updated_does_not_flag_a_meeting_that_matches_the_order(
+    sandbox: Sandbox, bot: BotProcess
+) -> None:
+    shop = connected_shop(sandbox, 9001, "late-update@example.com")
+    customer = person(sandbox, 9002, "Customer")
+    order(customer, shop.code)
+    customer.wait_for(has_join, timeout=20, description="the Join button")
+    meeting = sandbox.zoom_control.meetings("late-update@example.com")[0]
+    url = sandbox.bot_url + "/zoom/webhook"
+
+    # The host shortens the meeting in Zoom while the bot is unreachable, then puts it back.
+    sandbox.zoom_control.set_webhook_retry_delays([RETRY_AFTER])
+    sandbox.zoom_control.set_webhook_url(NOWHERE)
+    with pytest.raises(WebhookNotDelivered):
+        sandbox.zoom_control.send_webhook(
+            "meeting.updated", meeting_id=meeting["id"], changes={"duration": 15}
+        )
+    sandbox.zoom_control.set_webhook_url(url)
+    sandbox.zoom_control.send_webhook("meeting.updated", meeting_id=meeting["id"], changes={"duration": 60})
+    # Zoom's retry of the first event now arrives, after the second: it describes a state that is gone.
+    eventually(lambda: retried_deliveries(sandbox, "meeting.updated"), 30, "Zoom's retry of the first event")
+
+    # The barrier: a real change now, which the owner must be told about, once.
+    sandbox.zoom_control.send_webhook("meeting.updated", meeting_id=meeting["id"], changes={"duration": 30})
+    shop.owner.wait_for_text(DRIFT, timeout=20)
+    drift_notices = [m for m in shop.owner.bot_messages() if DRIFT in m.text]
+    assert len(drift_notices) == 1, "the late event about a state Zoom no longer has was flagged too"
+
+
+def test_a_late_app_deauthorized_does_not_switch_off_a_newer_connection(
+    sandbox: Sandbox, bot: BotProcess
+) -> None:
+    email = "late-removal@example.com"
+    shop = connected_shop(sandbox, 9101, email)
+    owner: TelegramUser = shop.owner
+
+    # The owner removes the app in Zoom while the bot is unreachable, then connects again.
+    sandbox.zoom_control.set_webhook_retry_delays([RETRY_AFTER])
+    sandbox.zoom_control.set_webhook_url(NOWHERE)
+    with pytest.raises(WebhookNotDelivered):
+        sandbox.zoom_control.send_webhook("app_deauthorized", email=email)
+    sandbox.zoom_control.set_webhook_url(sandbox.bot_url + "/zoom/webhook")
+    owner.send("/zoom")
+    owner.press(owner.wait_for_text("connected as"), "Reconnect")
+    link = owner.wait_for(lambda m: any(b.url for row in m.buttons for b in row), 20, "the login link")
+    url = next(b.url for row in link.buttons for b in row if b.url)
+    assert sandbox.zoom_control.open_authorize_link(url).status_code == 200
+    owner.wait_for_text("Zoom is connected")
+    eventually(lambda: retried_deliveries(sandbox, "app_deauthorized"), 30, "Zoom's retry of the removal")
+
+    # The barrier: another owner removes the app now, and is told so.
+    other = connected_shop(sandbox, 9102, "other-removal@example.com")
+    sandbox.zoom_control.send_webhook("app_deauthorized", email="other-removal@example.com")
+    other.owner.wait_for(lambda m: "Zoom" in m.text and "removed" in m.text, 20, "the other owner's notice")
+    owner.send("/zoom")
+    assert email in owner.wait_for_text("connected as").text
