@@ -3,6 +3,7 @@ a state that is already gone. Only what is true now may change an order or a con
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from sandbox.harness import BotProcess, Sandbox
@@ -10,6 +11,7 @@ from sandbox.telegram_client import TelegramUser
 from sandbox.zoom_client import WebhookNotDelivered
 from tests.e2e.journeys import Shop, connect_zoom, create_service, has_join, order, person
 from tests.faults.steps import eventually
+from tests.security.support import query_of
 
 RETRY_AFTER = 3.0  # seconds until the emulated Zoom retries a failed delivery
 DRIFT = "no longer matches the order"
@@ -59,6 +61,16 @@ def test_a_late_meeting_updated_does_not_flag_a_meeting_that_matches_the_order(
     # The barrier: a real change now, which the owner must be told about, once.
     sandbox.zoom_control.send_webhook("meeting.updated", meeting_id=meeting["id"], changes={"duration": 30})
     shop.owner.wait_for_text(DRIFT, timeout=20)
+    # Everything queued for the owner's chat before this notice is delivered before it.
+    shop.owner.send("/zoom")
+    shop.owner.press(shop.owner.wait_for_text("connected as"), "Reconnect")
+    link = shop.owner.wait_for(lambda m: any(b.url for row in m.buttons for b in row), 20, "a login link")
+    state = next(query_of(b.url)["state"] for row in link.buttons for b in row if b.url)
+    with httpx.Client(trust_env=False, timeout=10) as browser:
+        browser.get(
+            sandbox.bot_url + "/zoom/oauth/callback", params={"state": state, "error": "access_denied"}
+        )
+    shop.owner.wait_for_text("Connecting Zoom did not work", timeout=20)
     drift_notices = [m for m in shop.owner.bot_messages() if DRIFT in m.text]
     assert len(drift_notices) == 1, "the late event about a state Zoom no longer has was flagged too"
 
