@@ -10,7 +10,7 @@ from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram_client import TelegramUser
 from sandbox.zoom_client import WebhookNotDelivered
 from tests.e2e.journeys import Shop, connect_zoom, create_service, has_join, order, person
-from tests.faults.steps import eventually
+from tests.faults.steps import eventually, zoom_requests
 from tests.security.support import query_of
 
 RETRY_AFTER = 3.0  # seconds until the emulated Zoom retries a failed delivery
@@ -53,10 +53,21 @@ def test_a_late_meeting_updated_does_not_flag_a_meeting_that_matches_the_order(
         sandbox.zoom_control.send_webhook(
             "meeting.updated", meeting_id=meeting["id"], changes={"duration": 15}
         )
+    path = f"/v2/meetings/{meeting['id']}"
+    reads_before = len(zoom_requests(sandbox, "GET", path))
     sandbox.zoom_control.set_webhook_url(url)
     sandbox.zoom_control.send_webhook("meeting.updated", meeting_id=meeting["id"], changes={"duration": 60})
     # Zoom's retry of the first event now arrives, after the second: it describes a state that is gone.
     eventually(lambda: retried_deliveries(sandbox, "meeting.updated"), 30, "Zoom's retry of the first event")
+    path = f"/v2/meetings/{meeting['id']}"
+    reads_before = len(zoom_requests(sandbox, "GET", path))
+
+    def handled() -> bool:  # the bot looked the meeting up in Zoom, or (wrongly) told the owner at once
+        return len(zoom_requests(sandbox, "GET", path)) > reads_before or bool(
+            [m for m in shop.owner.bot_messages() if DRIFT in m.text]
+        )
+
+    eventually(handled, 30, "the late event handled")
 
     # The barrier: a real change now, which the owner must be told about, once.
     sandbox.zoom_control.send_webhook("meeting.updated", meeting_id=meeting["id"], changes={"duration": 30})
