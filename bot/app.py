@@ -153,7 +153,7 @@ def build(settings: Settings) -> Runtime:
     chat_delivery = ChatDelivery(sessions, outbox, worker, (SEND, CARDS), chats=settings.delivery_chats)
     intake = UpdateIntake(application, sessions, outbox, settings.intake_chat_backlog)
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
-    web = create_web_app(engine, accounts, events, intake, secret)
+    web = create_web_app(engine, accounts, events, intake, secret, settings.web_read_timeout)
     return Runtime(
         settings, engine, sessions, http, application, web, worker, intake, accounts, chat_delivery
     )
@@ -189,7 +189,12 @@ async def serve(runtime: Runtime) -> None:
     application = runtime.application
     server = WebServer(
         uvicorn.Config(
-            runtime.web, host=settings.web_host, port=settings.web_port, log_level="warning", lifespan="off"
+            runtime.web,
+            host=settings.web_host,
+            port=settings.web_port,
+            log_level="warning",
+            lifespan="off",
+            limit_concurrency=settings.web_max_connections,
         )
     )
     stopping = asyncio.Event()

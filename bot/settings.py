@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     delivery_chats: int = Field(default=16, ge=1, le=1000)
     notice_interval: float = Field(default=60.0, ge=0, le=86400)
     # Updates one chat may have waiting (polling); past it the chat is told to slow down, the rest dropped.
+    # The web server: seconds a webhook body may take to arrive, and connections served at once (more: 503).
+    web_read_timeout: float = Field(default=10.0, gt=0, le=600)
+    web_max_connections: int = Field(default=200, ge=1, le=100000)
     intake_chat_backlog: int = Field(default=30, ge=1, le=10000)
 
     @field_validator("telegram_bot_token")
