@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BOTFATHER_FORMAT = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # setWebhook's secret_token
 
 
 class SettingsError(Exception):
@@ -84,6 +85,17 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if (
+            value is not None
+            and value.get_secret_value()
+            and not SECRET_TOKEN.fullmatch(value.get_secret_value())
+        ):
+            raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ - (what Telegram accepts)")
+        return value
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
