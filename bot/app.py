@@ -131,7 +131,7 @@ def build(settings: Settings) -> Runtime:
     application.bot_data[KEY] = Deps(
         people=people,
         catalog=Catalog(sessions, people, accounts),
-        booking=Booking(sessions, drafts, outbox),
+        booking=Booking(sessions, drafts, outbox, settings.customer_active_orders),
         desk=desk,
         drafts=drafts,
         accounts=accounts,

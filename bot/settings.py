@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     # The web server: seconds a webhook body may take to arrive, and connections served at once (more: 503).
     web_read_timeout: float = Field(default=10.0, gt=0, le=600)
     web_max_connections: int = Field(default=200, ge=1, le=100000)
+    customer_active_orders: int = Field(default=3, ge=1, le=1000)  # per customer and owner
     intake_chat_backlog: int = Field(default=30, ge=1, le=10000)
 
     @field_validator("telegram_bot_token")

@@ -56,6 +56,6 @@ def free_starts(
 def is_offered(start: datetime, timezone: str, duration_min: int, now: datetime) -> bool:
     """Whether `start` is one of the starts the bot offers (used to refuse forged button data)."""
     local = start.astimezone(ZoneInfo(timezone))
-    if start <= now or start > now + timedelta(days=MAX_DAYS_AHEAD):
+    if start <= now or local.date() not in bookable_days(now, timezone):  # only the days offered
         return False
     return any(candidate == local for candidate in day_starts(local.date(), timezone, duration_min))

@@ -16,6 +16,10 @@ GREETING = (
 GROUPS_UNSUPPORTED = "I only work in private chats. Open a chat with me to book or to offer services."
 UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
 NOT_UNDERSTOOD = "I didn't understand that. /help lists what I can do."
+TOO_MANY_ORDERS = (
+    "You already have {count} active orders here, the most one customer can hold at once. "
+    "Please wait until one of them is done, or cancel one in /orders."
+)
 SLOW_DOWN = (
     "You are sending messages faster than I can answer, so I skipped the latest ones. "
     "Please wait for my answers, then send again."

@@ -121,6 +121,14 @@ async def orders_of_user(
     return list(await session.scalars(query))
 
 
+async def count_active_orders(session: AsyncSession, customer_id: int, owner_id: int) -> int:
+    """A customer's active orders with one owner."""
+    query = select(func.count(OrderRow.id)).where(
+        OrderRow.customer_id == customer_id, OrderRow.owner_id == owner_id, OrderRow.status.in_(ACTIVE)
+    )
+    return int(await session.scalar(query) or 0)
+
+
 async def count_orders_of_user(session: AsyncSession, user_id: int, service_id: int | None = None) -> int:
     query = select(func.count(OrderRow.id)).where(_orders_filter(user_id, service_id))
     return int(await session.scalar(query) or 0)

@@ -61,10 +61,17 @@ def default_order_name(service: Service, customer: Person) -> str:
 class Booking:
     """The customer's side of ordering."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], drafts: Drafts, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        drafts: Drafts,
+        outbox: Outbox,
+        max_active_orders: int = 3,
+    ) -> None:
         self._sessions = sessions
         self._drafts = drafts
         self._outbox = outbox
+        self._max_active = max_active_orders  # per customer and owner; the owner is never limited
 
     async def service(self, code: str | None) -> Service:
         async with self._sessions() as session:
@@ -171,6 +178,10 @@ class Booking:
             taken = await repos.busy_intervals(session, service.owner_id, start, end)
             if taken or not slots.is_offered(start, service.timezone, service.duration_min, now):
                 raise SlotTaken(texts.SLOT_TAKEN.format(start=when(start, service.timezone)))
+            if customer.id != service.owner_id:
+                active = await repos.count_active_orders(session, customer.id, service.owner_id)
+                if active >= self._max_active:
+                    raise UserError(texts.TOO_MANY_ORDERS.format(count=active))
             await repos.upsert_user(session, customer.id, customer.first_name[:256], customer.username, now)
             row = await self._insert(session, service, customer, draft, start, end)
             await repos.add_order_message(session, row.id, customer.id, card_message_id, "customer")
