@@ -16,10 +16,11 @@ import uvicorn
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions
+from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
+from bot import menus
 from bot.chat_delivery import ChatDelivery
 from bot.crypto import TokenCipher, load_or_create_key_file, split_keys
 from bot.services.booking import Booking
@@ -136,12 +137,13 @@ def build(settings: Settings) -> Runtime:
         drafts=drafts,
         accounts=accounts,
         owner_commands=OWNER_COMMANDS,
+        customer_commands=CUSTOMER_COMMANDS,
     )
     register(application)
     events = ZoomEvents(
         sessions, settings.zoom_webhook_secret_token.get_secret_value(), accounts, outbox, zoom
     )
-    delivery = Delivery(sessions, application.bot, desk, accounts)
+    delivery = Delivery(sessions, application.bot, desk, accounts, people)
     meetings = MeetingSync(sessions, zoom, accounts, outbox)
 
     worker = Worker(
@@ -153,15 +155,14 @@ def build(settings: Settings) -> Runtime:
     chat_delivery = ChatDelivery(sessions, outbox, worker, (SEND, CARDS), chats=settings.delivery_chats)
     intake = UpdateIntake(application, sessions, outbox, settings.intake_chat_backlog)
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
-    web = create_web_app(engine, accounts, events, intake, secret, settings.web_read_timeout)
+    web = create_web_app(engine, accounts, events, intake, secret, people, settings.web_read_timeout)
     return Runtime(
         settings, engine, sessions, http, application, web, worker, intake, accounts, chat_delivery
     )
 
 
 async def set_customer_menu(application: Application) -> None:  # type: ignore[type-arg]
-    commands = [BotCommand(name, description) for name, description in CUSTOMER_COMMANDS]
-    await application.bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
+    await menus.set_for_all(application.bot, CUSTOMER_COMMANDS)
 
 
 async def refresh_idle_loop(runtime: Runtime, stopping: asyncio.Event) -> None:

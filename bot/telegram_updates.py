@@ -15,6 +15,7 @@ from telegram.ext import Application
 
 from bot import texts
 from bot.domain import utcnow
+from bot.i18n import Text
 from bot.services.delivery import retry_seconds
 from bot.services.outbox import Outbox
 from storage import repos
@@ -142,7 +143,7 @@ class UpdateIntake:
         self._warned.add(chat)
         log.info("Chat %s has %s updates waiting; dropping the rest of its flood", chat, self._backlog)
         if self._outbox is not None:
-            await self._outbox.notice(session, chat, SLOW_DOWN, texts.SLOW_DOWN)
+            await self._outbox.notice(session, chat, SLOW_DOWN, Text(texts.SLOW_DOWN))
 
     @staticmethod
     def _chat_of(update: Update) -> int:

@@ -1,8 +1,16 @@
-"""Every text a user reads, in one place (English). HTML parse mode: values are escaped by the views."""
+"""Every text a user reads, in one place. HTML parse mode: values are escaped by the views.
+
+Each value is the English text and the key of its translations in bot/i18n/locales/<lang>/LC_MESSAGES/
+messages.po. Mark a new text with `N_(...)` (or `Plural(...)` when it has a count), add its Russian in the
+catalog (`python -m bot.i18n update` adds new keys), and render it where the message is sent:
+`i18n.t(texts.X, name=...)`, a job's `Text(texts.X, {...})`, or `raise UserError(texts.X, name=...)`.
+"""
 
 from __future__ import annotations
 
-GREETING = (
+from bot.i18n import N_, Plural, pN_
+
+GREETING = N_(
     "Hi {name}! I take bookings for people who sell their time, with Zoom built in.\n\n"
     "<b>Selling your time?</b>\n"
     "/newservice — create a bookable service and get a link to share\n"
@@ -11,196 +19,276 @@ GREETING = (
     "/timezone — set your time zone (e.g. <code>/timezone Europe/Berlin</code>)\n\n"
     "<b>Booking someone?</b> Open the link they shared with you.\n"
     "/orders — your orders\n"
+    "/language — English or Russian\n"
     "/help — this list, /cancel — leave the current step"
 )
-GROUPS_UNSUPPORTED = "I only work in private chats. Open a chat with me to book or to offer services."
-UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
-NOT_UNDERSTOOD = "I didn't understand that. /help lists what I can do."
-TOO_MANY_ORDERS = (
-    "You already have {count} active orders here, the most one customer can hold at once. "
+GROUPS_UNSUPPORTED = N_("I only work in private chats. Open a chat with me to book or to offer services.")
+UNKNOWN_COMMAND = N_("I don't know that command. /help lists what I can do.")
+NOT_UNDERSTOOD = N_("I didn't understand that. /help lists what I can do.")
+ONLY_TEXT = N_("Please send text. /help lists what I can do.")
+EDITS_IGNORED = N_("I read new messages only: please send the corrected text as a new message.")
+CANCELLED = N_("Stopped. Nothing was changed.")
+NOTHING_TO_CANCEL = N_("There is nothing to stop. /help lists what I can do.")
+STALE_BUTTON = N_("This button is out of date. Please start again from a recent message.")
+NOT_YOURS = N_("This is not yours to change.")
+INTERNAL_ERROR = N_("Sorry, something went wrong on my side. Nothing was lost; please try again in a moment.")
+TOO_MANY_ORDERS = N_(
+    "You already have as many active orders here as one customer can hold at once. "
     "Please wait until one of them is done, or cancel one in /orders."
 )
-SLOW_DOWN = (
+SLOW_DOWN = N_(
     "You are sending messages faster than I can answer, so I skipped the latest ones. "
     "Please wait for my answers, then send again."
 )
-ONLY_TEXT = "Please send text. /help lists what I can do."
-EDITS_IGNORED = "I read new messages only: please send the corrected text as a new message."
-CANCELLED = "Stopped. Nothing was changed."
-NOTHING_TO_CANCEL = "There is nothing to stop. /help lists what I can do."
-STALE_BUTTON = "This button is out of date. Please start again from a recent message."
-NOT_YOURS = "This is not yours to change."
-INTERNAL_ERROR = "Sorry, something went wrong on my side. Nothing was lost; please try again in a moment."
 
-TIMEZONE_USAGE = (
+TIMEZONE_USAGE = N_(
     "Send your time zone as an IANA name, for example <code>/timezone Europe/Berlin</code> "
     "or <code>/timezone America/New_York</code>.\nYour time zone now: <b>{current}</b>."
 )
-TIMEZONE_BAD = (
+TIMEZONE_BAD = N_(
     "<b>{value}</b> is not a time zone I know. Use an IANA name such as <code>Europe/Berlin</code>."
 )
-TIMEZONE_SET = "Your time zone is now <b>{zone}</b>. New services use it; existing ones keep theirs."
+TIMEZONE_SET = N_("Your time zone is now <b>{zone}</b>. New services use it; existing ones keep theirs.")
 
-NEW_SERVICE_ASK_NAME = "What is the service called? (1–{max} characters, e.g. <i>Consultation</i>)"
-NEW_SERVICE_ASK_DURATION = "How long is one booking of <b>{name}</b>? Pick or type the minutes ({min}–{max})."
-NEW_SERVICE_USAGE = (
+NEW_SERVICE_ASK_NAME = N_("What is the service called? (1–{max} characters, e.g. <i>Consultation</i>)")
+NEW_SERVICE_ASK_DURATION = N_(
+    "How long is one booking of <b>{name}</b>? Pick or type the minutes ({min}–{max})."
+)
+NEW_SERVICE_USAGE = N_(
     "Use <code>/newservice</code>, or in one message <code>/newservice 60 Consultation</code>."
 )
-NAME_EMPTY = "The name cannot be empty. Please send a name of 1–{max} characters."
-NAME_TOO_LONG = "That name has {length} characters; the limit is {max}. Please send a shorter one."
-DURATION_BAD = "Please send the duration as a whole number of minutes from {min} to {max}."
-SERVICE_CREATED = "Your service is ready. Share its link with customers:"
-NO_SERVICES = "You have no services yet. Create one with /newservice."
-SERVICES_HEADER = "Your services ({first}–{last} of {total}):"
-SERVICES_MORE = "{count} more."
-SERVICES_MORE_BUTTON = "More services"
+NAME_EMPTY = N_("The name cannot be empty. Please send a name of 1–{max} characters.")
+NAME_TOO_LONG = N_("That name has {length} characters; the limit is {max}. Please send a shorter one.")
+DURATION_BAD = N_("Please send the duration as a whole number of minutes from {min} to {max}.")
+SERVICE_CREATED = N_("Your service is ready. Share its link with customers:")
+NO_SERVICES = N_("You have no services yet. Create one with /newservice.")
+SERVICES_HEADER = N_("Your services ({first}–{last} of {total}):")
+SERVICES_MORE_BUTTON = N_("More services")
 
-SERVICE_CARD = (
-    "<b>{name}</b>\nDuration: {duration} min\nTime zone: {timezone}\nZoom: {zoom}\nShare link: {link}"
+SERVICE_CARD = N_(
+    "<b>{name}</b>\nDuration: {duration}\nTime zone: {timezone}\nZoom: {zoom}\nShare link: {link}"
 )
-SERVICE_CARD_FOR_CUSTOMER = "<b>{name}</b>\nDuration: {duration} min\nTime zone: {timezone}"
-UNKNOWN_SERVICE = "I can't find that service. Please ask for a fresh link."
-ZOOM_NOW_ON = "Zoom is now On for <b>{name}</b>: new orders get a Zoom meeting."
-ZOOM_NOW_OFF = (
+SERVICE_CARD_FOR_CUSTOMER = N_("<b>{name}</b>\nDuration: {duration}\nTime zone: {timezone}")
+UNKNOWN_SERVICE = N_("I can't find that service. Please ask for a fresh link.")
+ZOOM_NOW_ON = N_("Zoom is now On for <b>{name}</b>: new orders get a Zoom meeting.")
+ZOOM_NOW_OFF = N_(
     "Zoom is now Off for <b>{name}</b>: new orders get no meeting. Meetings already created stay in Zoom."
 )
-ZOOM_NEEDS_CONNECT = (
+ZOOM_NEEDS_CONNECT = N_(
     "To switch Zoom on for <b>{name}</b>, connect your Zoom account first. The link is valid for 10 minutes."
 )
-ZOOM_NOT_CONFIGURED = "Zoom is not set up on this bot yet (the operator has not configured a Zoom app)."
+ZOOM_NOT_CONFIGURED = N_("Zoom is not set up on this bot yet (the operator has not configured a Zoom app).")
 
-ZOOM_STATUS_CONNECTED = "Zoom: connected as <b>{email}</b>."
-ZOOM_STATUS_RECONNECT = "Zoom: the connection to <b>{email}</b> stopped working. Please reconnect."
-ZOOM_STATUS_NONE = "Zoom: not connected. Connect your Zoom account to add meetings to orders."
-ZOOM_CONNECT_LINK = "Open this link to connect Zoom (valid for 10 minutes):"
-ZOOM_CONNECTED = "Zoom is connected as <b>{email}</b>."
-ZOOM_CONNECTED_SERVICE = "Zoom is now On for <b>{name}</b>."
-ZOOM_CONNECT_FAILED = (
+ZOOM_STATUS_CONNECTED = N_("Zoom: connected as <b>{email}</b>.")
+ZOOM_STATUS_RECONNECT = N_("Zoom: the connection to <b>{email}</b> stopped working. Please reconnect.")
+ZOOM_STATUS_NONE = N_("Zoom: not connected. Connect your Zoom account to add meetings to orders.")
+ZOOM_CONNECT_LINK = N_("Open this link to connect Zoom (valid for 10 minutes):")
+ZOOM_CONNECTED = N_("Zoom is connected as <b>{email}</b>.")
+ZOOM_CONNECTED_SERVICE = N_("Zoom is now On for <b>{name}</b>.")
+ZOOM_CONNECT_FAILED = N_(
     "Connecting Zoom did not work: {reason} Nothing was changed; you can try again with /zoom."
 )
-ZOOM_DISCONNECT_ASK = (
+ZOOM_DISCONNECT_ASK = N_(
     "Disconnect Zoom (<b>{email}</b>)? Zoom will be switched Off for all your services. "
     "Meetings already created stay in your Zoom account."
 )
-ZOOM_DISCONNECTED = "Zoom is disconnected and switched Off for all your services. Existing meetings stay in your Zoom account."
-ZOOM_DEAUTHORIZED = (
+ZOOM_DISCONNECTED = N_(
+    "Zoom is disconnected and switched Off for all your services. Existing meetings stay in your Zoom account."
+)
+ZOOM_DEAUTHORIZED = N_(
     "The Zoom app was removed from your Zoom account, so Zoom is now Off for all your services. "
     "Existing meetings stay in Zoom. Use /zoom to connect again."
 )
-ZOOM_RECONNECT_NEEDED = (
+ZOOM_RECONNECT_NEEDED = N_(
     "Zoom stopped accepting this bot's access for <b>{email}</b>. Meetings for your orders are waiting; "
     "reconnect and they will be created by themselves."
 )
-ZOOM_ACCOUNT_TAKEN = (
+ZOOM_ACCOUNT_TAKEN = N_(
     "that Zoom account is already connected to another owner here. One Zoom account serves one owner; "
     "disconnect it there first."
 )
-ZOOM_DAILY_LIMIT = (
+ZOOM_DAILY_LIMIT = N_(
     "Zoom's daily limit of meeting changes for <b>{email}</b> is reached. Pending meetings will be "
     "created or updated after 00:00 UTC."
 )
-ZOOM_REFUSED = "Zoom refused the meeting for Order #{order}: {reason}"
+ZOOM_REFUSED = N_("Zoom refused the meeting for Order #{order}: {reason}")
 
-PICK_DATE = "<b>{name}</b> ({duration} min). Pick a day (times in {timezone}):"
-PICK_TIME = "<b>{name}</b>, {day}. Pick a start time ({timezone}):"
-NO_DAYS = "There are no free times in the next {days} days. Please try again later."
-NO_TIMES = "No free times left on {day}. Please pick another day."
-ASK_ORDER_NAME = (
+PICK_DATE = N_("<b>{name}</b> ({duration}). Pick a day (times in {timezone}):")
+PICK_TIME = N_("<b>{name}</b>, {day}. Pick a start time ({timezone}):")
+NO_DAYS = Plural(
+    "There are no free times in the next {count} day. Please try again later.",
+    "There are no free times in the next {count} days. Please try again later.",
+)
+NO_TIMES = N_("No free times left on {day}. Please pick another day.")
+ASK_ORDER_NAME = N_(
     "What should the order be called? Send a name (1–{max} characters), or press Skip to use "
     "<b>{default}</b>."
 )
-SUMMARY = (
+SUMMARY = N_(
     "<b>Please check your order</b>\n"
     "Service: {service}\n"
     "Name: {name}\n"
     "Start: {start}\n"
-    "Duration: {duration} min\n"
+    "Duration: {duration}\n"
     "{zoom}"
 )
-SUMMARY_ZOOM = "A Zoom meeting will be created for it."
-SLOT_TAKEN = "Sorry, {start} was just taken. Please pick another time."
-SLOT_NOT_OFFERED = "That time can't be booked. Please pick one of the offered times."
-DRAFT_GONE = "This step is no longer current. Open the service link again to order."
+SUMMARY_ZOOM = N_("A Zoom meeting will be created for it.")
+SLOT_TAKEN = N_("Sorry, {start} was just taken. Please pick another time.")
+SLOT_NOT_OFFERED = N_("That time can't be booked. Please pick one of the offered times.")
+DRAFT_GONE = N_("This step is no longer current. Open the service link again to order.")
 
-ORDER_CARD = (
+ORDER_CARD = N_(
     "<b>Order #{id}</b> · {status}\n"
     "Service: {service}\n"
     "Name: {name}\n"
     "Start: {start}\n"
-    "Duration: {duration} min\n"
+    "Duration: {duration}\n"
     "{party}\n"
     "{meeting}"
 )
-MEETING_READY = "Zoom: use the Join a meeting button."
-MEETING_PENDING = "Zoom: the meeting is being created…"
-MEETING_UPDATING = "Zoom: the meeting is being updated…"
-MEETING_WAITING_RECONNECT = "Zoom: waiting for the owner to reconnect Zoom."
-MEETING_WAITING_LIMIT = "Zoom: waiting for Zoom's daily limit to reset (00:00 UTC)."
-MEETING_FAILED = "Zoom: the meeting could not be created ({reason})."
-MEETING_DELETED = "Zoom: the meeting was deleted in Zoom."
-MEETING_DRIFTED = "Zoom: the meeting was changed in Zoom and no longer matches this order."
-MEETING_NONE = "No Zoom meeting for this order."
-MEETING_KEPT = "The Zoom meeting stays in the owner's Zoom account, where they may delete it."
+MEETING_READY = N_("Zoom: use the Join a meeting button.")
+MEETING_PENDING = N_("Zoom: the meeting is being created…")
+MEETING_UPDATING = N_("Zoom: the meeting is being updated…")
+MEETING_WAITING_RECONNECT = N_("Zoom: waiting for the owner to reconnect Zoom.")
+MEETING_WAITING_LIMIT = N_("Zoom: waiting for Zoom's daily limit to reset (00:00 UTC).")
+MEETING_FAILED = N_("Zoom: the meeting could not be created ({reason}).")
+MEETING_DELETED = N_("Zoom: the meeting was deleted in Zoom.")
+MEETING_DRIFTED = N_("Zoom: the meeting was changed in Zoom and no longer matches this order.")
+MEETING_NONE = N_("No Zoom meeting for this order.")
+MEETING_KEPT = N_("The Zoom meeting stays in the owner's Zoom account, where they may delete it.")
 
-NO_ORDERS = "You have no orders yet."
-ORDERS_HEADER = "Your orders ({first}–{last} of {total}):"
+NO_ORDERS = N_("You have no orders yet.")
+ORDERS_HEADER = N_("Your orders ({first}–{last} of {total}):")
 
 ACTION_ASK = {
-    "cx": "Cancel Order #{id}?",
-    "rj": "Reject Order #{id}?",
-    "rs": "Move Order #{id} from {old} to {new}?",
-    "rn": "Rename Order #{id} from <b>{old}</b> to <b>{new}</b>?",
-    "du": "Change the duration of Order #{id} from {old} to {new} min?",
-    "mk": "Create a Zoom meeting for Order #{id}?",
-    "fx": "Put the order's name, start and duration back into the Zoom meeting of Order #{id}?",
+    "cx": N_("Cancel Order #{id}?"),
+    "rj": N_("Reject Order #{id}?"),
+    "rs": N_("Move Order #{id} from {old} to {new}?"),
+    "rn": N_("Rename Order #{id} from <b>{old}</b> to <b>{new}</b>?"),
+    "du": N_("Change the duration of Order #{id} from {old} to {new}?"),
+    "mk": N_("Create a Zoom meeting for Order #{id}?"),
+    "fx": N_("Put the order's name, start and duration back into the Zoom meeting of Order #{id}?"),
 }
-ASK_NEW_NAME = "Send the new name for Order #{id} (1–{max} characters)."
-ASK_NEW_DURATION = "Pick or type the new duration of Order #{id} in minutes ({min}–{max})."
-PICK_NEW_DATE = "Reschedule Order #{id}: pick a new day ({timezone}):"
-PICK_NEW_TIME = "Reschedule Order #{id}, {day}: pick a new start time ({timezone}):"
-ORDER_CLOSED = "Order #{id} is {status} and can't be changed."
-ORDER_CHANGED_MEANWHILE = "Order #{id} changed meanwhile. Here it is as it is now."
-DURATION_CLASH = "Order #{id} can't be {new} min long: it would overlap another booking."
-KEPT_AS_IS = "Order #{id} is unchanged."
+ASK_NEW_NAME = N_("Send the new name for Order #{id} (1–{max} characters).")
+ASK_NEW_DURATION = N_("Pick or type the new duration of Order #{id} in minutes ({min}–{max}).")
+PICK_NEW_DATE = N_("Reschedule Order #{id}: pick a new day ({timezone}):")
+PICK_NEW_TIME = N_("Reschedule Order #{id}, {day}: pick a new start time ({timezone}):")
+ORDER_CLOSED = N_("Order #{id} is {status} and can't be changed.")
+ORDER_CHANGED_MEANWHILE = N_("Order #{id} changed meanwhile. Here it is as it is now.")
+DURATION_CLASH = N_("Order #{id} can't be {new} long: it would overlap another booking.")
+KEPT_AS_IS = N_("Order #{id} is unchanged.")
 
-TOLD_CANCELLED = "Order #{id} ({name}, {start}) was cancelled by the customer."
-TOLD_REJECTED = "Order #{id} ({name}, {start}) was rejected by the owner."
-TOLD_CONFIRMED = "Order #{id} ({name}, {start}) was confirmed by the owner."
-TOLD_DONE = "Order #{id} ({name}) was marked done by the owner."
+TOLD_CANCELLED = N_("Order #{id} ({name}, {start}) was cancelled by the customer.")
+TOLD_REJECTED = N_("Order #{id} ({name}, {start}) was rejected by the owner.")
+TOLD_CONFIRMED = N_("Order #{id} ({name}, {start}) was confirmed by the owner.")
+LINES = N_("{lines}")  # several texts, one per line
+TOLD_WITH_NOTE = N_("{told}\n{note}")
+TOLD_DONE = N_("Order #{id} ({name}) was marked done by the owner.")
 
-CHANGED_HEADER = "<b>Order #{id} changed</b> ({service})"
-CHANGED_RESCHEDULED = "<b>Rescheduled</b>: from {old} to {new}"
-CHANGED_NAME = "Name: {old} → {new}"
-CHANGED_DURATION = "Duration: {old} → {new} min"
-CHANGED_MEETING_UPDATED = "The Zoom meeting was updated."
-NEW_MEETING_LINK = "<b>Order #{id}</b>: a new Zoom meeting was created; use the new link."
-MEETING_DELETED_OWNER = (
+CHANGED_HEADER = N_("<b>Order #{id} changed</b> ({service})")
+CHANGED_RESCHEDULED = N_("<b>Rescheduled</b>: from {old} to {new}")
+CHANGED_NAME = N_("Name: {old} → {new}")
+CHANGED_DURATION = N_("Duration: {old} → {new}")
+CHANGED_MEETING_UPDATED = N_("The Zoom meeting was updated.")
+NEW_MEETING_LINK = N_("<b>Order #{id}</b>: a new Zoom meeting was created; use the new link.")
+MEETING_DELETED_OWNER = N_(
     "The Zoom meeting of Order #{id} ({name}, {start}) was deleted in Zoom. The order stays; "
     "create a new meeting if you want one."
 )
-MEETING_DRIFT_OWNER = (
+MEETING_DRIFT_OWNER = N_(
     "The Zoom meeting of Order #{id} was changed in Zoom and no longer matches the order "
-    "({name}, {start}, {duration} min)."
+    "({name}, {start}, {duration})."
 )
 
-CALLBACK_PAGE_OK = "Zoom is connected. You can close this page and return to Telegram."
-CALLBACK_PAGE_FAILED = "Zoom was not connected: {reason} Return to Telegram and try again with /zoom."
-ZOOM_ACCOUNT_MOVED = (
+LOGIN_DECLINED = N_("the Zoom login was declined.")
+LOGIN_NO_CODE = N_("Zoom sent no authorization code.")
+LOGIN_NOT_ACCEPTED = N_("Zoom did not accept the login.")
+LOGIN_NO_ACCOUNT = N_("Zoom did not tell which account logged in.")
+LOGIN_INCOMPLETE = N_("the login link is incomplete.")
+LOGIN_UNKNOWN = N_("the login link is unknown.")
+LOGIN_USED = N_("the login link was already used.")
+LOGIN_EXPIRED = N_("the login link expired (links are valid for 10 minutes).")
+CALLBACK_PAGE_OK = N_("Zoom is connected. You can close this page and return to Telegram.")
+CALLBACK_PAGE_FAILED = N_("Zoom was not connected: {reason} Return to Telegram and try again with /zoom.")
+ZOOM_ACCOUNT_MOVED = N_(
     "Your Zoom account <b>{email}</b> was just connected by another Telegram user of this bot, so Zoom "
     "is now Off for your services. Existing meetings stay in Zoom. Use /zoom to connect an account again."
 )
-ZOOM_RECONNECT_BUTTON = "Reconnect Zoom"
-ZOOM_RECONNECT_HINT = "If the link has expired, use /zoom for a fresh one."
-KEPT_ZOOM = "Zoom stays connected."
-ACTION_DONE = "Order #{id}: {what}."
+ZOOM_RECONNECT_BUTTON = N_("Reconnect Zoom")
+ZOOM_RECONNECT_HINT = N_("If the link has expired, use /zoom for a fresh one.")
+KEPT_ZOOM = N_("Zoom stays connected.")
+ACTION_DONE = N_("Order #{id}: {what}.")
 ACTION_RESULTS = {
-    "rs": "rescheduled to {start}",
-    "rn": "renamed to <b>{name}</b>",
-    "du": "now {minutes} min long",
-    "cx": "cancelled",
-    "rj": "rejected",
-    "cf": "confirmed",
-    "dn": "marked done",
-    "mk": "a Zoom meeting is being created",
-    "fx": "the Zoom meeting is being put back to the order's values",
+    "rs": N_("rescheduled to {start}"),
+    "rn": N_("renamed to <b>{name}</b>"),
+    "du": N_("now {minutes} long"),
+    "cx": N_("cancelled"),
+    "rj": N_("rejected"),
+    "cf": N_("confirmed"),
+    "dn": N_("marked done"),
+    "mk": N_("a Zoom meeting is being created"),
+    "fx": N_("the Zoom meeting is being put back to the order's values"),
 }
+
+EMPTY_VALUE = N_("(empty)")
+UNKNOWN_ERROR = N_("unknown error")
+ON = N_("On")
+OFF = N_("Off")
+STATUS_NAMES = {
+    "new": pN_("order status", "New"),
+    "confirmed": pN_("order status", "Confirmed"),
+    "done": pN_("order status", "Done"),
+    "cancelled": pN_("order status", "Cancelled"),
+    "rejected": pN_("order status", "Rejected"),
+}
+STATUS_WORDS = {
+    "new": pN_("order status", "new"),
+    "confirmed": pN_("order status", "confirmed"),
+    "done": pN_("order status", "done"),
+    "cancelled": pN_("order status", "cancelled"),
+    "rejected": pN_("order status", "rejected"),
+}
+CARD_CUSTOMER = N_("Customer: {name}")
+MORE_ORDERS = Plural("{count} more.", "{count} more.")  # also under a page of /services
+
+BUTTON_ORDER = N_("Order")
+BUTTON_ORDERS = N_("Orders")
+BUTTON_ZOOM_ON = N_("Zoom: On")
+BUTTON_ZOOM_OFF = N_("Zoom: Off")
+BUTTON_CONFIRM = N_("Confirm")
+BUTTON_CANCEL = N_("Cancel")
+BUTTON_SKIP = N_("Skip")
+BUTTON_BACK = N_("Back")
+BUTTON_OTHER_DAYS = N_("« Other days")
+BUTTON_JOIN = N_("Join a meeting")
+BUTTON_RESCHEDULE = N_("Reschedule")
+BUTTON_RENAME = N_("Rename")
+BUTTON_DURATION = N_("Duration")
+BUTTON_REJECT = N_("Reject")
+BUTTON_DONE = N_("Done")
+BUTTON_RESTORE_MEETING = N_("Restore meeting")
+BUTTON_CREATE_MEETING = N_("Create meeting")
+BUTTON_CONNECT_ZOOM = N_("Connect Zoom")
+BUTTON_RECONNECT = N_("Reconnect")
+BUTTON_DISCONNECT = N_("Disconnect")
+BUTTON_MORE_ORDERS = N_("More orders")
+
+LANGUAGE_ASK = N_("Choose the language I speak with you:")
+LANGUAGE_SET = N_("I'll speak English with you now.")
+LANGUAGE_BUTTONS = {"en": "English", "ru": "Русский"}  # each in its own language, never translated
+
+PAGE_CONNECTED_TITLE = N_("Zoom connected")
+PAGE_FAILED_TITLE = N_("Zoom not connected")
+MEETING_AGENDA = N_("Booked in Telegram: order #{id}.")
+
+COMMAND_START = N_("What I can do")
+COMMAND_ORDERS = N_("Your orders")
+COMMAND_TIMEZONE = N_("Set your time zone")
+COMMAND_NEWSERVICE = N_("Offer a bookable service")
+COMMAND_HELP = N_("Help")
+COMMAND_CANCEL = N_("Leave the current step")
+COMMAND_LANGUAGE = N_("Language")
+COMMAND_SERVICES = N_("Your services")
+COMMAND_OWNER_ORDERS = N_("Orders of your services and your own")
+COMMAND_CREATE_SERVICE = N_("Create a service")
+COMMAND_ZOOM = N_("Your Zoom connection")

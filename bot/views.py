@@ -1,4 +1,7 @@
-"""Rendering: texts and inline keyboards for services and orders. Every user value is HTML-escaped."""
+"""Rendering: texts and inline keyboards for services and orders. Every user value is HTML-escaped.
+
+Everything is rendered in the current language (`bot.i18n.speaking`): the reader's.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import texts
+from bot import i18n, texts
 from bot.buttons import data
 from bot.domain import MeetingState, Order, OrderStatus, Service
 
@@ -17,13 +20,18 @@ View = tuple[str, InlineKeyboardMarkup | None]
 
 
 def when(moment: datetime, timezone: str, *, with_zone: bool = True) -> str:
-    local = moment.astimezone(ZoneInfo(timezone))
-    text = local.strftime("%a %d %b %Y, %H:%M")
-    return f"{text} ({escape(timezone)})" if with_zone else text
+    return i18n.when(moment, timezone, with_zone=with_zone)
 
 
 def day_label(day: date) -> str:
-    return day.strftime("%a %d %b")
+    return i18n.day(day)
+
+
+def button(
+    label: str, *, callback_data: str | None = None, url: str | None = None, **values: object
+) -> InlineKeyboardButton:
+    """A button whose label is a text key, rendered in the current language."""
+    return InlineKeyboardButton(i18n.t(label, **values), callback_data=callback_data, url=url)
 
 
 def share_link(bot_username: str, service: Service) -> str:
@@ -31,22 +39,23 @@ def share_link(bot_username: str, service: Service) -> str:
 
 
 def service_card(service: Service, bot_username: str) -> View:
-    text = texts.SERVICE_CARD.format(
+    text = i18n.t(
+        texts.SERVICE_CARD,
         name=escape(service.name),
-        duration=service.duration_min,
+        duration=i18n.minutes(service.duration_min),
         timezone=escape(service.timezone),
-        zoom="On" if service.zoom_enabled else "Off",
+        zoom=i18n.t(texts.ON if service.zoom_enabled else texts.OFF),
         link=escape(share_link(bot_username, service)),
     )
     keyboard = InlineKeyboardMarkup(
         [
             [
                 # Carries the state asked for, so pressing a stale card twice cannot flip it back.
-                InlineKeyboardButton(
-                    "Zoom: On" if service.zoom_enabled else "Zoom: Off",
+                button(
+                    texts.BUTTON_ZOOM_ON if service.zoom_enabled else texts.BUTTON_ZOOM_OFF,
                     callback_data=data("zt", service.id, 0 if service.zoom_enabled else 1),
                 ),
-                InlineKeyboardButton("Orders", callback_data=data("so", service.id)),
+                button(texts.BUTTON_ORDERS, callback_data=data("so", service.id)),
             ]
         ]
     )
@@ -54,17 +63,18 @@ def service_card(service: Service, bot_username: str) -> View:
 
 
 def service_offer(service: Service) -> View:
-    text = texts.SERVICE_CARD_FOR_CUSTOMER.format(
-        name=escape(service.name), duration=service.duration_min, timezone=escape(service.timezone)
+    text = i18n.t(
+        texts.SERVICE_CARD_FOR_CUSTOMER,
+        name=escape(service.name),
+        duration=i18n.minutes(service.duration_min),
+        timezone=escape(service.timezone),
     )
-    return text, InlineKeyboardMarkup(
-        [[InlineKeyboardButton("Order", callback_data=data("ob", service.code))]]
-    )
+    return text, InlineKeyboardMarkup([[button(texts.BUTTON_ORDER, callback_data=data("ob", service.code))]])
 
 
 def duration_keyboard(verb: str, *prefix: object) -> InlineKeyboardMarkup:
     row = [
-        InlineKeyboardButton(f"{minutes} min", callback_data=data(verb, *prefix, minutes))
+        InlineKeyboardButton(i18n.minutes(minutes), callback_data=data(verb, *prefix, minutes))
         for minutes in DURATION_CHOICES
     ]
     return InlineKeyboardMarkup([row[:3], row[3:]])
@@ -90,13 +100,13 @@ def times_keyboard(
         for start in starts
     ]
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
-    rows.append([InlineKeyboardButton("« Other days", callback_data=back)])
+    rows.append([button(texts.BUTTON_OTHER_DAYS, callback_data=back)])
     return InlineKeyboardMarkup(rows)
 
 
 def meeting_line(order: Order) -> str:
     if not order.wants_meeting and order.meeting_state == MeetingState.NONE:
-        return texts.MEETING_NONE
+        return i18n.t(texts.MEETING_NONE)
     lines = {
         MeetingState.READY: texts.MEETING_READY,
         MeetingState.PENDING: texts.MEETING_UPDATING if order.join_url else texts.MEETING_PENDING,
@@ -107,22 +117,24 @@ def meeting_line(order: Order) -> str:
         MeetingState.NONE: texts.MEETING_NONE,
     }
     if order.meeting_state == MeetingState.FAILED:
-        return texts.MEETING_FAILED.format(reason=escape(order.meeting_error or "unknown error"))
+        reason = escape(order.meeting_error) if order.meeting_error else i18n.t(texts.UNKNOWN_ERROR)
+        return i18n.t(texts.MEETING_FAILED, reason=reason)
     line = lines[order.meeting_state]
     if not order.is_active and order.join_url:
-        return texts.MEETING_KEPT
-    return line
+        return i18n.t(texts.MEETING_KEPT)
+    return i18n.t(line)
 
 
 def order_text(order: Order, role: str) -> str:
-    party = f"Customer: {escape(order.customer_name)}" if role == "owner" else ""
-    text = texts.ORDER_CARD.format(
+    party = i18n.t(texts.CARD_CUSTOMER, name=escape(order.customer_name)) if role == "owner" else ""
+    text = i18n.t(
+        texts.ORDER_CARD,
         id=order.id,
-        status=order.status.value.capitalize(),
+        status=i18n.t(texts.STATUS_NAMES[order.status.value]),
         service=escape(order.service_name),
         name=escape(order.name),
         start=when(order.start_at, order.timezone),
-        duration=order.duration_min,
+        duration=i18n.minutes(order.duration_min),
         party=party,
         meeting=meeting_line(order),
     )
@@ -135,7 +147,7 @@ def join_row(order: Order) -> list[InlineKeyboardButton]:
         and order.is_active
         and order.meeting_state in (MeetingState.READY, MeetingState.PENDING)
     ):
-        return [InlineKeyboardButton("Join a meeting", url=order.join_url)]
+        return [button(texts.BUTTON_JOIN, url=order.join_url)]
     return []
 
 
@@ -146,27 +158,27 @@ def order_keyboard(
     if order.is_active:
         if role == "owner":
             # Done and Confirm act at once: they carry the version the card shows.
-            first = [InlineKeyboardButton("Done", callback_data=data("a", order.id, "dn", order.version))]
+            first = [button(texts.BUTTON_DONE, callback_data=data("a", order.id, "dn", order.version))]
             if order.status == OrderStatus.NEW:
                 confirm = data("a", order.id, "cf", order.version)
-                first.insert(0, InlineKeyboardButton("Confirm", callback_data=confirm))
+                first.insert(0, button(texts.BUTTON_CONFIRM, callback_data=confirm))
             rows.append(first)
         rows.append(
             [
-                InlineKeyboardButton("Reschedule", callback_data=data("a", order.id, "rs")),
-                InlineKeyboardButton("Rename", callback_data=data("a", order.id, "rn")),
-                InlineKeyboardButton("Duration", callback_data=data("a", order.id, "du")),
+                button(texts.BUTTON_RESCHEDULE, callback_data=data("a", order.id, "rs")),
+                button(texts.BUTTON_RENAME, callback_data=data("a", order.id, "rn")),
+                button(texts.BUTTON_DURATION, callback_data=data("a", order.id, "du")),
             ]
         )
         if role == "owner":
-            last = [InlineKeyboardButton("Reject", callback_data=data("a", order.id, "rj"))]
+            last = [button(texts.BUTTON_REJECT, callback_data=data("a", order.id, "rj"))]
             if order.meeting_state == MeetingState.DRIFTED:
-                last.append(InlineKeyboardButton("Restore meeting", callback_data=data("a", order.id, "fx")))
+                last.append(button(texts.BUTTON_RESTORE_MEETING, callback_data=data("a", order.id, "fx")))
             elif can_create_meeting and not order.join_url and order.meeting_state != MeetingState.PENDING:
-                last.append(InlineKeyboardButton("Create meeting", callback_data=data("a", order.id, "mk")))
+                last.append(button(texts.BUTTON_CREATE_MEETING, callback_data=data("a", order.id, "mk")))
             rows.append(last)
         else:
-            rows.append([InlineKeyboardButton("Cancel", callback_data=data("a", order.id, "cx"))])
+            rows.append([button(texts.BUTTON_CANCEL, callback_data=data("a", order.id, "cx"))])
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -178,10 +190,8 @@ def confirm_keyboard(order: Order, verb: str, *extra: object) -> InlineKeyboardM
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(
-                    "Confirm", callback_data=data("y", order.id, verb, order.version, *extra)
-                ),
-                InlineKeyboardButton("Back", callback_data=data("n", order.id)),
+                button(texts.BUTTON_CONFIRM, callback_data=data("y", order.id, verb, order.version, *extra)),
+                button(texts.BUTTON_BACK, callback_data=data("n", order.id)),
             ]
         ]
     )
@@ -190,4 +200,4 @@ def confirm_keyboard(order: Order, verb: str, *extra: object) -> InlineKeyboardM
 def join_keyboard(join_url: str | None) -> InlineKeyboardMarkup | None:
     if not join_url:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton("Join a meeting", url=join_url)]])
+    return InlineKeyboardMarkup([[button(texts.BUTTON_JOIN, url=join_url)]])

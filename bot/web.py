@@ -14,7 +14,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from bot import texts
+from bot import i18n, texts
+from bot.services.people import People
 from bot.services.zoom_accounts import ZoomAccounts
 from bot.services.zoom_events import ZoomEvents
 from bot.telegram_updates import UpdateIntake
@@ -23,14 +24,24 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 1_000_000
 CLOSE = {"connection": "close"}  # a refused body is not read to its end: the connection cannot be reused
-PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
+PAGE = """<!doctype html><html lang="{language}"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body style="font-family: sans-serif; max-width: 32em; margin: 3em auto">
 <h1>{title}</h1><p>{message}</p></body></html>"""
 
 
-def page(title: str, message: str, status: int) -> HTMLResponse:
-    return HTMLResponse(PAGE.format(title=escape(title), message=escape(message)), status_code=status)
+def page(language: str, title: str, message: str, status: int) -> HTMLResponse:
+    body = PAGE.format(language=language, title=escape(title), message=escape(message))
+    return HTMLResponse(body, status_code=status)
+
+
+def browser_language(accept_language: str) -> str:
+    """Russian when the browser prefers it over English (for a login whose owner is unknown)."""
+    for part in accept_language.split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith(("ru", "en")):
+            return tag[:2]
+    return "en"
 
 
 class BodyRefused(Exception):
@@ -73,6 +84,7 @@ def create_web_app(
     events: ZoomEvents,
     intake: UpdateIntake,
     webhook_secret: str | None,
+    people: People,
     read_timeout: float = 10.0,
 ) -> Starlette:
     async def healthz(request: Request) -> Response:
@@ -87,9 +99,15 @@ def create_web_app(
     async def oauth_callback(request: Request) -> Response:
         params = request.query_params
         result = await accounts.complete(params.get("state"), params.get("code"), params.get("error"))
+        if result.owner_id is not None:
+            language = await people.language_of(result.owner_id)
+        else:
+            language = browser_language(request.headers.get("accept-language", ""))
+        message = i18n.render(language, result.message)
         if result.ok:
-            return page("Zoom connected", result.message, 200)
-        return page("Zoom not connected", texts.CALLBACK_PAGE_FAILED.format(reason=result.message), 400)
+            return page(language, i18n.render(language, texts.PAGE_CONNECTED_TITLE), message, 200)
+        failed = i18n.render(language, texts.CALLBACK_PAGE_FAILED, reason=message)
+        return page(language, i18n.render(language, texts.PAGE_FAILED_TITLE), failed, 400)
 
     async def zoom_webhook(request: Request) -> Response:
         try:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from html import escape
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
-from bot import texts
+from bot import i18n, menus, texts
+from bot.buttons import Press, data
 from bot.errors import UserError
 from handlers.deps import Context, deps, person
 from handlers.ordering import open_service
+from handlers.render import edit_or_send
 
 log = logging.getLogger(__name__)
 
@@ -24,18 +26,18 @@ async def start(update: Update, context: Context) -> None:
     if payload.startswith("s_"):
         await open_service(update, context, payload[2:])
         return
-    await reply(update, texts.GREETING.format(name=escape(me.first_name)))
+    await reply(update, i18n.t(texts.GREETING, name=escape(me.first_name)))
 
 
 async def help_command(update: Update, context: Context) -> None:
     """List what the user can do."""
-    await reply(update, texts.GREETING.format(name=escape(person(update).first_name)))
+    await reply(update, i18n.t(texts.GREETING, name=escape(person(update).first_name)))
 
 
 async def cancel(update: Update, context: Context) -> None:
     """Leave the current step."""
     dropped = await deps(context).drafts.drop(person(update).id)
-    await reply(update, texts.CANCELLED if dropped else texts.NOTHING_TO_CANCEL)
+    await reply(update, i18n.t(texts.CANCELLED if dropped else texts.NOTHING_TO_CANCEL))
 
 
 async def timezone(update: Update, context: Context) -> None:
@@ -43,32 +45,65 @@ async def timezone(update: Update, context: Context) -> None:
     me = person(update)
     people = deps(context).people
     if not context.args:
-        await reply(update, texts.TIMEZONE_USAGE.format(current=escape(await people.timezone_of(me.id))))
+        await reply(update, i18n.t(texts.TIMEZONE_USAGE, current=escape(await people.timezone_of(me.id))))
         return
     zone = await people.set_timezone(me, " ".join(context.args))
-    await reply(update, texts.TIMEZONE_SET.format(zone=escape(zone)))
+    await reply(update, i18n.t(texts.TIMEZONE_SET, zone=escape(zone)))
+
+
+async def speak_their_language(update: Update, context: Context) -> None:
+    """Before any handler: answer this update in its sender's language (and remember their language_code)."""
+    if update.effective_user is None:
+        return
+    i18n.use(await deps(context).people.language(person(update)))
+
+
+async def language(update: Update, context: Context) -> None:
+    """/language: English or Russian."""
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(label, callback_data=data("lg", code))
+                for code, label in texts.LANGUAGE_BUTTONS.items()
+            ]
+        ]
+    )
+    await reply(update, i18n.t(texts.LANGUAGE_ASK), keyboard)
+
+
+async def language_chosen(update: Update, context: Context, press: Press) -> None:
+    """A language button: remember the choice and answer in it from now on."""
+    services = deps(context)
+    me = person(update)
+    chosen = await services.people.set_language(me, press.arg(0) or "")
+    i18n.use(chosen)
+    await edit_or_send(update, i18n.t(texts.LANGUAGE_SET), None)
+    menu = (
+        services.owner_commands if await services.people.has_owner_menu(me.id) else services.customer_commands
+    )
+    await menus.set_for_chat(context.bot, me.id, menu, chosen)
 
 
 async def group_message(update: Update, context: Context) -> None:
     """Groups are not served."""
     if update.effective_message and update.effective_message.text:
-        await update.effective_message.reply_text(texts.GROUPS_UNSUPPORTED)
+        await update.effective_message.reply_text(i18n.t(texts.GROUPS_UNSUPPORTED))
 
 
 async def unknown_command(update: Update, context: Context) -> None:
     """A command the bot does not have."""
-    await reply(update, texts.UNKNOWN_COMMAND)
+    await reply(update, i18n.t(texts.UNKNOWN_COMMAND))
 
 
 async def not_text(update: Update, context: Context) -> None:
     """Stickers, photos and the like."""
-    await reply(update, texts.ONLY_TEXT)
+    await reply(update, i18n.t(texts.ONLY_TEXT))
 
 
 async def edited(update: Update, context: Context) -> None:
     """Edits of earlier messages are not re-read."""
     if update.edited_message is not None:
-        await update.edited_message.reply_text(texts.EDITS_IGNORED)
+        await update.edited_message.reply_text(i18n.t(texts.EDITS_IGNORED))
 
 
 async def on_error(update: object, context: Context) -> None:
@@ -79,7 +114,7 @@ async def on_error(update: object, context: Context) -> None:
         return
     log.error("Handler failed: %s", type(error).__name__, exc_info=error)
     if isinstance(update, Update):
-        await _tell(update, texts.INTERNAL_ERROR)
+        await _tell(update, i18n.t(texts.INTERNAL_ERROR))
 
 
 async def _tell(update: Update, text: str) -> None:
@@ -92,7 +127,7 @@ async def _tell(update: Update, text: str) -> None:
         log.warning("Could not tell the user about an error: %s", type(exc).__name__)
 
 
-async def reply(update: Update, text: str) -> None:
+async def reply(update: Update, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
     chat = update.effective_chat
     if chat is not None:
-        await chat.send_message(text)
+        await chat.send_message(text, reply_markup=keyboard)

@@ -27,6 +27,7 @@ class Deps:
     drafts: Drafts
     accounts: ZoomAccounts
     owner_commands: list[tuple[str, str]]
+    customer_commands: list[tuple[str, str]]
 
 
 def deps(context: Context) -> Deps:
@@ -42,4 +43,5 @@ def person(update: Update) -> Person:
         raise ValueError("update without a user")
     first_name = "".join(ch for ch in user.first_name or "" if ch.isprintable())[:256]
     username = "".join(ch for ch in user.username or "" if ch.isprintable())[:64] or None
-    return Person(id=user.id, first_name=first_name, username=username)
+    code = "".join(ch for ch in user.language_code or "" if ch.isprintable())[:16] or None
+    return Person(id=user.id, first_name=first_name, username=username, language_code=code)

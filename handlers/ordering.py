@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from html import escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 
-from bot import slots, texts, views
+from bot import i18n, slots, texts, views
 from bot.buttons import Press, data
 from bot.errors import SlotTaken, UserError
 from bot.services.booking import Summary, parse_day
@@ -28,10 +28,13 @@ async def show_days(update: Update, context: Context, press: Press) -> None:
     service = await booking.open(person(update), press.arg(0))
     days = await booking.free_days(service)
     if not days:
-        await edit_or_send(update, texts.NO_DAYS.format(days=slots.BOOKABLE_DAYS), None)
+        await edit_or_send(update, i18n.t(texts.NO_DAYS, count=slots.BOOKABLE_DAYS), None)
         return
-    text = texts.PICK_DATE.format(
-        name=escape(service.name), duration=service.duration_min, timezone=escape(service.timezone)
+    text = i18n.t(
+        texts.PICK_DATE,
+        name=escape(service.name),
+        duration=i18n.minutes(service.duration_min),
+        timezone=escape(service.timezone),
     )
     await edit_or_send(update, text, views.days_keyboard(days, "od", service.code))
 
@@ -45,9 +48,12 @@ async def show_times(update: Update, context: Context, press: Press) -> None:
         raise UserError(texts.STALE_BUTTON)
     starts = await booking.free_times(service, day)
     if not starts:
-        raise UserError(texts.NO_TIMES.format(day=views.day_label(day)))
-    text = texts.PICK_TIME.format(
-        name=escape(service.name), day=views.day_label(day), timezone=escape(service.timezone)
+        raise UserError(texts.NO_TIMES, day=views.day_label(day))
+    text = i18n.t(
+        texts.PICK_TIME,
+        name=escape(service.name),
+        day=views.day_label(day),
+        timezone=escape(service.timezone),
     )
     keyboard = views.times_keyboard(starts, service.timezone, "ot", service.code, data("ob", service.code))
     await edit_or_send(update, text, keyboard)
@@ -64,8 +70,8 @@ async def ask_name(update: Update, context: Context, press: Press) -> None:
         raise
     draft = await deps(context).drafts.get(me.id)
     nonce = draft.nonce if draft else "x"
-    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Skip", callback_data=data("os", nonce))]])
-    text = texts.ASK_ORDER_NAME.format(max=200, default=escape(default))
+    keyboard = InlineKeyboardMarkup([[views.button(texts.BUTTON_SKIP, callback_data=data("os", nonce))]])
+    text = i18n.t(texts.ASK_ORDER_NAME, max=200, default=escape(default))
     await edit_or_send(update, text, keyboard)
 
 
@@ -90,8 +96,8 @@ async def _show_summary(update: Update, context: Context, summary: Summary, *, e
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("Confirm", callback_data=data("ok", summary.nonce)),
-                InlineKeyboardButton("Cancel", callback_data=data("ox", summary.nonce)),
+                views.button(texts.BUTTON_CONFIRM, callback_data=data("ok", summary.nonce)),
+                views.button(texts.BUTTON_CANCEL, callback_data=data("ox", summary.nonce)),
             ]
         ]
     )
@@ -131,4 +137,4 @@ async def abort(update: Update, context: Context, press: Press) -> None:
     draft = await deps(context).drafts.get(me.id)
     if draft is not None and draft.nonce == press.arg(0):
         await deps(context).drafts.drop(me.id)
-    await edit_or_send(update, texts.CANCELLED, None)
+    await edit_or_send(update, i18n.t(texts.CANCELLED), None)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 
-from bot import slots, texts, views
+from bot import i18n, slots, texts, views
 from bot.buttons import Press, data
 from bot.domain import Order, utcnow
 from bot.errors import UserError
@@ -34,9 +34,9 @@ async def show_page(update: Update, context: Context, offset: int, service_id: i
         await deps(context).catalog.owned(me.id, service_id)
     orders, total = await deps(context).desk.page(me.id, offset, service_id)
     if not orders:
-        await send(update, texts.NO_ORDERS)
+        await send(update, i18n.t(texts.NO_ORDERS))
         return
-    header = texts.ORDERS_HEADER.format(first=offset + 1, last=offset + len(orders), total=total)
+    header = i18n.t(texts.ORDERS_HEADER, first=offset + 1, last=offset + len(orders), total=total)
     await send(update, header)
     for order, role in orders:
         view = await deps(context).desk.card(order.id, role)
@@ -44,8 +44,8 @@ async def show_page(update: Update, context: Context, offset: int, service_id: i
             await send(update, *view)
     if offset + PAGE_SIZE < total:
         more = data("pg", offset + PAGE_SIZE, service_id or 0)
-        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("More orders", callback_data=more)]])
-        await send(update, f"{total - offset - PAGE_SIZE} more.", keyboard)
+        keyboard = InlineKeyboardMarkup([[views.button(texts.BUTTON_MORE_ORDERS, callback_data=more)]])
+        await send(update, i18n.t(texts.MORE_ORDERS, count=total - offset - PAGE_SIZE), keyboard)
 
 
 async def next_page(update: Update, context: Context, press: Press) -> None:
@@ -73,15 +73,15 @@ async def begin(update: Update, context: Context, press: Press) -> None:
         await _reschedule_days(update, context, order, edit=False)
     elif verb == "rn":
         await deps(context).drafts.put(person(update).id, RENAME, "name", order_id=order.id)
-        await send(update, texts.ASK_NEW_NAME.format(id=order.id, max=ORDER_NAME_MAX))
+        await send(update, i18n.t(texts.ASK_NEW_NAME, id=order.id, max=ORDER_NAME_MAX))
     elif verb == "du":
         await deps(context).drafts.put(person(update).id, DURATION, "minutes", order_id=order.id)
-        text = texts.ASK_NEW_DURATION.format(id=order.id, min=DURATION_MIN, max=DURATION_MAX)
+        text = i18n.t(texts.ASK_NEW_DURATION, id=order.id, min=DURATION_MIN, max=DURATION_MAX)
         await send(update, text, views.duration_keyboard("dv", order.id))
     elif verb in ("cf", "dn"):  # act at once, on the version the card showed
         await _apply(update, context, order.id, verb, press.int_arg(2), None, edit=False)
     elif verb in texts.ACTION_ASK:
-        await send(update, texts.ACTION_ASK[verb].format(id=order.id), views.confirm_keyboard(order, verb))
+        await send(update, i18n.t(texts.ACTION_ASK[verb], id=order.id), views.confirm_keyboard(order, verb))
     else:
         raise UserError(texts.STALE_BUTTON)
 
@@ -91,7 +91,7 @@ async def _reschedule_days(update: Update, context: Context, order: Order, *, ed
     if service is None:
         raise UserError(texts.STALE_BUTTON)
     days = await deps(context).booking.free_days(service, exclude_order=order.id)
-    text = texts.PICK_NEW_DATE.format(id=order.id, timezone=escape(order.timezone))
+    text = i18n.t(texts.PICK_NEW_DATE, id=order.id, timezone=escape(order.timezone))
     keyboard = views.days_keyboard(days, "rd", order.id)
     await (edit_or_send(update, text, keyboard) if edit else send(update, text, keyboard))
 
@@ -105,7 +105,7 @@ async def reschedule_day(update: Update, context: Context, press: Press) -> None
         raise UserError(texts.STALE_BUTTON)
     starts = await deps(context).booking.free_times(service, day, order.duration_min, exclude_order=order.id)
     starts = [start for start in starts if start != order.start_at]
-    text = texts.PICK_NEW_TIME.format(id=order.id, day=views.day_label(day), timezone=escape(order.timezone))
+    text = i18n.t(texts.PICK_NEW_TIME, id=order.id, day=views.day_label(day), timezone=escape(order.timezone))
     keyboard = views.times_keyboard(starts, order.timezone, "rt", order.id, data("a", order.id, "rs"))
     await edit_or_send(update, text, keyboard)
 
@@ -116,8 +116,11 @@ async def reschedule_time(update: Update, context: Context, press: Press) -> Non
     start = parse_local(press.arg(1), order.timezone)
     if start is None or not slots.is_offered(start, order.timezone, order.duration_min, utcnow()):
         raise UserError(texts.SLOT_NOT_OFFERED)
-    text = texts.ACTION_ASK["rs"].format(
-        id=order.id, old=views.when(order.start_at, order.timezone), new=views.when(start, order.timezone)
+    text = i18n.t(
+        texts.ACTION_ASK["rs"],
+        id=order.id,
+        old=views.when(order.start_at, order.timezone),
+        new=views.when(start, order.timezone),
     )
     await edit_or_send(update, text, views.confirm_keyboard(order, "rs", press.arg(1)))
 
@@ -132,7 +135,9 @@ async def _ask_duration(
 ) -> None:
     order, _ = await deps(context).desk.active_order_for(person(update).id, order_id, "du")
     minutes = valid_duration(value)
-    text = texts.ACTION_ASK["du"].format(id=order.id, old=order.duration_min, new=minutes)
+    text = i18n.t(
+        texts.ACTION_ASK["du"], id=order.id, old=i18n.minutes(order.duration_min), new=i18n.minutes(minutes)
+    )
     keyboard = views.confirm_keyboard(order, "du", minutes)
     await (edit_or_send(update, text, keyboard) if edit else send(update, text, keyboard))
 
@@ -146,7 +151,7 @@ async def draft_text(update: Update, context: Context, draft: Draft, text: str) 
     order, _ = await deps(context).desk.active_order_for(person(update).id, order_id, "rn")
     name = valid_name(text, ORDER_NAME_MAX)
     await deps(context).drafts.put(person(update).id, RENAME, "confirm", order_id=order.id, name=name)
-    ask = texts.ACTION_ASK["rn"].format(id=order.id, old=escape(order.name), new=escape(name))
+    ask = i18n.t(texts.ACTION_ASK["rn"], id=order.id, old=escape(order.name), new=escape(name))
     await send(update, ask, views.confirm_keyboard(order, "rn"))
 
 
@@ -187,12 +192,15 @@ async def _apply(
         await edit_or_send(update, text, keyboard)
         return
     order = applied.order
-    what = texts.ACTION_RESULTS[verb].format(
-        start=views.when(order.start_at, order.timezone), name=escape(order.name), minutes=order.duration_min
+    what = i18n.t(
+        texts.ACTION_RESULTS[verb],
+        start=views.when(order.start_at, order.timezone),
+        name=escape(order.name),
+        minutes=i18n.minutes(order.duration_min),
     )
-    text = texts.ACTION_DONE.format(id=order.id, what=what)
-    if applied.message:
-        text += "\n" + applied.message
+    text = i18n.t(texts.ACTION_DONE, id=order.id, what=what)
+    if applied.message is not None:
+        text += "\n" + i18n.t(applied.message)
     await edit_or_send(update, text, None)
 
 
@@ -209,4 +217,4 @@ async def keep(update: Update, context: Context, press: Press) -> None:
     draft = await drafts.get(person(update).id)
     if draft and draft.flow in (RENAME, DURATION) and draft.data.get("order_id") == press.int_arg(0):
         await drafts.drop(person(update).id)
-    await edit_or_send(update, texts.KEPT_AS_IS.format(id=press.int_arg(0) or "?"), None)
+    await edit_or_send(update, i18n.t(texts.KEPT_AS_IS, id=press.int_arg(0) or "?"), None)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from html import escape
 
-from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
+from telegram import InlineKeyboardMarkup, Update
 
-from bot import texts, views
+from bot import i18n, menus, texts, views
 from bot.buttons import Press, data
 from bot.domain import ConnectionStatus, Service
 from bot.errors import UserError
@@ -34,7 +33,7 @@ async def new_service(update: Update, context: Context) -> None:
         await _created(update, context, service)
         return
     await services.drafts.put(me.id, FLOW, "name")
-    await send(update, texts.NEW_SERVICE_ASK_NAME.format(max=SERVICE_NAME_MAX))
+    await send(update, i18n.t(texts.NEW_SERVICE_ASK_NAME, max=SERVICE_NAME_MAX))
 
 
 async def new_service_text(update: Update, context: Context, draft: Draft, text: str) -> None:
@@ -52,8 +51,11 @@ async def new_service_text(update: Update, context: Context, draft: Draft, text:
 
 
 async def _ask_duration(update: Update, draft: Draft) -> None:
-    text = texts.NEW_SERVICE_ASK_DURATION.format(
-        name=escape(str(draft.data["name"])), min=DURATION_MIN, max=DURATION_MAX
+    text = i18n.t(
+        texts.NEW_SERVICE_ASK_DURATION,
+        name=escape(str(draft.data["name"])),
+        min=DURATION_MIN,
+        max=DURATION_MAX,
     )
     await send(update, text, views.duration_keyboard("nd", draft.nonce))
 
@@ -68,13 +70,13 @@ async def duration_picked(update: Update, context: Context, press: Press) -> Non
     name = str(draft.data.get("name", ""))
     service = await services.catalog.create(me, name, press.arg(1) or "", update.update_id)
     await services.drafts.drop(me.id)
-    await edit_or_send(update, texts.SERVICE_CREATED, None)
+    await edit_or_send(update, i18n.t(texts.SERVICE_CREATED), None)
     await _created(update, context, service, intro=False)
 
 
 async def _created(update: Update, context: Context, service: Service, intro: bool = True) -> None:
     if intro:
-        await send(update, texts.SERVICE_CREATED)
+        await send(update, i18n.t(texts.SERVICE_CREATED))
     text, keyboard = views.service_card(service, context.bot.username)
     await send(update, text, keyboard)
     await _owner_menu(context, service.owner_id)
@@ -84,11 +86,8 @@ async def _owner_menu(context: Context, owner_id: int) -> None:
     services = deps(context)
     if not await services.people.mark_owner_menu(owner_id):
         return
-    commands = [BotCommand(name, description) for name, description in services.owner_commands]
-    try:
-        await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(owner_id))
-    except TelegramError as exc:
-        log.warning("Could not set the owner's command menu: %s", type(exc).__name__)
+    chosen = await services.people.chosen_language(owner_id)
+    await menus.set_for_chat(context.bot, owner_id, services.owner_commands, chosen)
 
 
 async def list_services(update: Update, context: Context) -> None:
@@ -107,21 +106,19 @@ async def more_services(update: Update, context: Context, press: Press) -> None:
 async def _services_page(update: Update, context: Context, offset: int) -> None:
     services, total = await deps(context).catalog.page(person(update).id, offset, SERVICES_PAGE)
     if not services:
-        await send(update, texts.NO_SERVICES)
+        await send(update, i18n.t(texts.NO_SERVICES))
         return
     if total > SERVICES_PAGE:
         last = offset + len(services)
-        await send(update, texts.SERVICES_HEADER.format(first=offset + 1, last=last, total=total))
+        await send(update, i18n.t(texts.SERVICES_HEADER, first=offset + 1, last=last, total=total))
     for service in services:
         text, keyboard = views.service_card(service, context.bot.username)
         await send(update, text, keyboard)
     left = total - offset - len(services)
     if left > 0:
         more = data("sm", offset + len(services))
-        keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(texts.SERVICES_MORE_BUTTON, callback_data=more)]]
-        )
-        await send(update, texts.SERVICES_MORE.format(count=left), keyboard)
+        keyboard = InlineKeyboardMarkup([[views.button(texts.SERVICES_MORE_BUTTON, callback_data=more)]])
+        await send(update, i18n.t(texts.MORE_ORDERS, count=left), keyboard)
 
 
 async def toggle_zoom(update: Update, context: Context, press: Press) -> str | None:
@@ -130,65 +127,67 @@ async def toggle_zoom(update: Update, context: Context, press: Press) -> str | N
         person(update).id, press.int_arg(0), press.arg(1) == "1"
     )
     if outcome.connect_url:
-        text = texts.ZOOM_NEEDS_CONNECT.format(name=escape(outcome.service.name))
+        text = i18n.t(texts.ZOOM_NEEDS_CONNECT, name=escape(outcome.service.name))
         await send(update, text, _connect_keyboard(outcome.connect_url))
         return None
     text, keyboard = views.service_card(outcome.service, context.bot.username)
     await edit_or_send(update, text, keyboard)
     template = texts.ZOOM_NOW_ON if outcome.service.zoom_enabled else texts.ZOOM_NOW_OFF
-    return plain(template.format(name=escape(outcome.service.name)))
+    return plain(i18n.t(template, name=escape(outcome.service.name)))
 
 
 def _connect_keyboard(url: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton("Connect Zoom", url=url)]])
+    return InlineKeyboardMarkup([[views.button(texts.BUTTON_CONNECT_ZOOM, url=url)]])
 
 
 async def zoom_status(update: Update, context: Context) -> None:
     """/zoom: connected as whom, with connect or disconnect buttons."""
     account = await deps(context).accounts.account(person(update).id)
     if account is None:
-        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Connect Zoom", callback_data=data("zc"))]])
-        await send(update, texts.ZOOM_STATUS_NONE, keyboard)
+        keyboard = InlineKeyboardMarkup([[views.button(texts.BUTTON_CONNECT_ZOOM, callback_data=data("zc"))]])
+        await send(update, i18n.t(texts.ZOOM_STATUS_NONE), keyboard)
         return
     if account.status == ConnectionStatus.NEEDS_RECONNECT:
-        text = texts.ZOOM_STATUS_RECONNECT.format(email=escape(account.email))
-        first = InlineKeyboardButton(texts.ZOOM_RECONNECT_BUTTON, callback_data=data("zc"))
+        text = i18n.t(texts.ZOOM_STATUS_RECONNECT, email=escape(account.email))
+        first = views.button(texts.ZOOM_RECONNECT_BUTTON, callback_data=data("zc"))
     else:
-        text = texts.ZOOM_STATUS_CONNECTED.format(email=escape(account.email))
-        first = InlineKeyboardButton("Reconnect", callback_data=data("zc"))
-    keyboard = InlineKeyboardMarkup([[first, InlineKeyboardButton("Disconnect", callback_data=data("zd"))]])
+        text = i18n.t(texts.ZOOM_STATUS_CONNECTED, email=escape(account.email))
+        first = views.button(texts.BUTTON_RECONNECT, callback_data=data("zc"))
+    keyboard = InlineKeyboardMarkup(
+        [[first, views.button(texts.BUTTON_DISCONNECT, callback_data=data("zd"))]]
+    )
     await send(update, text, keyboard)
 
 
 async def connect_link(update: Update, context: Context, press: Press) -> None:
     """A fresh login link."""
     url = await deps(context).accounts.connect_url(person(update).id)
-    await edit_or_send(update, texts.ZOOM_CONNECT_LINK, _connect_keyboard(url))
+    await edit_or_send(update, i18n.t(texts.ZOOM_CONNECT_LINK), _connect_keyboard(url))
 
 
 async def disconnect_ask(update: Update, context: Context, press: Press) -> None:
     """Confirm before disconnecting."""
     account = await deps(context).accounts.account(person(update).id)
     if account is None:
-        await edit_or_send(update, texts.ZOOM_STATUS_NONE, None)
+        await edit_or_send(update, i18n.t(texts.ZOOM_STATUS_NONE), None)
         return
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("Disconnect", callback_data=data("zy")),
-                InlineKeyboardButton("Back", callback_data=data("zn")),
+                views.button(texts.BUTTON_DISCONNECT, callback_data=data("zy")),
+                views.button(texts.BUTTON_BACK, callback_data=data("zn")),
             ]
         ]
     )
-    await edit_or_send(update, texts.ZOOM_DISCONNECT_ASK.format(email=escape(account.email)), keyboard)
+    await edit_or_send(update, i18n.t(texts.ZOOM_DISCONNECT_ASK, email=escape(account.email)), keyboard)
 
 
 async def disconnect(update: Update, context: Context, press: Press) -> None:
     """Disconnect Zoom (the confirmation message is sent by the service)."""
     done = await deps(context).accounts.disconnect(person(update).id)
-    await edit_or_send(update, texts.ZOOM_DISCONNECTED if done else texts.ZOOM_STATUS_NONE, None)
+    await edit_or_send(update, i18n.t(texts.ZOOM_DISCONNECTED if done else texts.ZOOM_STATUS_NONE), None)
 
 
 async def keep_connection(update: Update, context: Context, press: Press) -> None:
     """Back from the disconnect question."""
-    await edit_or_send(update, texts.KEPT_ZOOM, None)
+    await edit_or_send(update, i18n.t(texts.KEPT_ZOOM), None)

@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
-from bot import texts
+from bot import i18n, texts
 from bot.buttons import Press, parse
 from bot.errors import UserError
 from bot.services import booking
@@ -40,24 +47,28 @@ BUTTONS: dict[str, ButtonHandler] = {
     "dv": orders.duration_picked,
     "y": orders.confirmed,
     "n": orders.keep,
+    "lg": common.language_chosen,
 }
 
+# Command and the text key of its description (rendered per language by bot.menus).
 CUSTOMER_COMMANDS = [
-    ("start", "What I can do"),
-    ("orders", "Your orders"),
-    ("timezone", "Set your time zone"),
-    ("newservice", "Offer a bookable service"),
-    ("help", "Help"),
-    ("cancel", "Leave the current step"),
+    ("start", texts.COMMAND_START),
+    ("orders", texts.COMMAND_ORDERS),
+    ("timezone", texts.COMMAND_TIMEZONE),
+    ("newservice", texts.COMMAND_NEWSERVICE),
+    ("language", texts.COMMAND_LANGUAGE),
+    ("help", texts.COMMAND_HELP),
+    ("cancel", texts.COMMAND_CANCEL),
 ]
 OWNER_COMMANDS = [
-    ("services", "Your services"),
-    ("orders", "Orders of your services and your own"),
-    ("newservice", "Create a service"),
-    ("zoom", "Your Zoom connection"),
-    ("timezone", "Set your time zone"),
-    ("help", "Help"),
-    ("cancel", "Leave the current step"),
+    ("services", texts.COMMAND_SERVICES),
+    ("orders", texts.COMMAND_OWNER_ORDERS),
+    ("newservice", texts.COMMAND_CREATE_SERVICE),
+    ("zoom", texts.COMMAND_ZOOM),
+    ("timezone", texts.COMMAND_TIMEZONE),
+    ("language", texts.COMMAND_LANGUAGE),
+    ("help", texts.COMMAND_HELP),
+    ("cancel", texts.COMMAND_CANCEL),
 ]
 
 
@@ -69,7 +80,7 @@ async def on_button(update: Update, context: Context) -> None:
     press = parse(query.data)
     handler = BUTTONS.get(press.verb) if press else None
     if handler is None or press is None:
-        await query.answer(plain(texts.STALE_BUTTON), show_alert=True)
+        await query.answer(plain(i18n.t(texts.STALE_BUTTON)), show_alert=True)
         return
     try:
         toast = await handler(update, context, press)
@@ -87,7 +98,7 @@ async def on_text(update: Update, context: Context) -> None:
     draft = await deps(context).drafts.get(person(update).id)
     try:
         if draft is None:
-            await send(update, texts.NOT_UNDERSTOOD)
+            await send(update, i18n.t(texts.NOT_UNDERSTOOD))
         elif draft.flow == owner.FLOW:
             await owner.new_service_text(update, context, draft, message.text)
         elif draft.flow == booking.FLOW and draft.step == "name":
@@ -95,13 +106,15 @@ async def on_text(update: Update, context: Context) -> None:
         elif draft.flow in (orders.RENAME, orders.DURATION) and draft.step in ("name", "minutes"):
             await orders.draft_text(update, context, draft, message.text)
         else:
-            await send(update, texts.NOT_UNDERSTOOD)
+            await send(update, i18n.t(texts.NOT_UNDERSTOOD))
     except UserError as exc:
         await send(update, str(exc))
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
     private = filters.ChatType.PRIVATE
+    # First for every update: answer in the language of whoever sent it.
+    application.add_handler(TypeHandler(Update, common.speak_their_language), group=-1)
     commands = {
         "start": common.start,
         "help": common.help_command,
@@ -111,6 +124,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "services": owner.list_services,
         "zoom": owner.zoom_status,
         "orders": orders.list_orders,
+        "language": common.language,
     }
     application.add_handler(MessageHandler(~private & filters.UpdateType.MESSAGES, common.group_message))
     for name, callback in commands.items():

@@ -156,4 +156,8 @@ def _reply_to(params: Params) -> Reply | None:
 
 
 def _language(params: Params) -> str:
-    return params.text("language_code") or ""
+    """A two-letter ISO 639-1 code, or empty for every language without its own menu."""
+    code = params.text("language_code") or ""
+    if code and not (len(code) == 2 and code.isascii() and code.isalpha() and code.islower()):
+        raise bad_request("invalid language code specified")
+    return code

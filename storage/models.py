@@ -53,6 +53,9 @@ class UserRow(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     timezone: Mapped[str | None] = mapped_column(String(64))
     owner_menu_set: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The language chosen with /language ("en", "ru"), else None: then Telegram's language_code decides.
+    language: Mapped[str | None] = mapped_column(String(8))
+    language_code: Mapped[str | None] = mapped_column(String(16))
     # Bumped by every booking of this owner: the row lock serializes bookings per owner on any database.
     booking_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.domain import ACTIVE_STATUSES
+from bot.i18n import Minutes, Text, When
 from bot.services.outbox import Outbox
-from bot.views import join_keyboard, when
 from storage.models import OrderRow, ServiceRow
 
 
@@ -24,21 +24,26 @@ def announced_values(row: OrderRow) -> dict[str, Any]:
     }
 
 
-def change_lines(row: OrderRow, before: dict[str, Any], meeting: bool) -> list[str]:
+def change_lines(row: OrderRow, before: dict[str, Any], meeting: bool) -> list[Text]:
     lines = []
     if before.get("start") != row.start_at.isoformat():
         old = datetime.fromisoformat(str(before["start"]))
         lines.append(
-            texts.CHANGED_RESCHEDULED.format(
-                old=when(old, row.timezone), new=when(row.start_at, row.timezone)
+            Text(
+                texts.CHANGED_RESCHEDULED,
+                {"old": When(old, row.timezone), "new": When(row.start_at, row.timezone)},
             )
         )
     if before.get("name") != row.name:
-        lines.append(texts.CHANGED_NAME.format(old=escape(str(before.get("name"))), new=escape(row.name)))
+        lines.append(
+            Text(texts.CHANGED_NAME, {"old": escape(str(before.get("name"))), "new": escape(row.name)})
+        )
     if before.get("duration") != row.duration_min:
-        lines.append(texts.CHANGED_DURATION.format(old=before.get("duration"), new=row.duration_min))
+        old_minutes = before.get("duration")
+        old_value = Minutes(old_minutes) if isinstance(old_minutes, int) else str(old_minutes)
+        lines.append(Text(texts.CHANGED_DURATION, {"old": old_value, "new": Minutes(row.duration_min)}))
     if lines and meeting and row.join_url:
-        lines.append(texts.CHANGED_MEETING_UPDATED)
+        lines.append(Text(texts.CHANGED_MEETING_UPDATED))
     return lines
 
 
@@ -52,10 +57,11 @@ async def announce(session: AsyncSession, outbox: Outbox, row: OrderRow, *, meet
     if not lines and not new_link:
         return
     service = await session.get(ServiceRow, row.service_id)
-    header = texts.CHANGED_HEADER.format(id=row.id, service=escape(service.name if service else ""))
+    header = Text(texts.CHANGED_HEADER, {"id": row.id, "service": escape(service.name if service else "")})
     body = [header, *lines]
     if new_link:
-        body.append(texts.NEW_MEETING_LINK.format(id=row.id))
-    keyboard = join_keyboard(row.join_url if row.status in ACTIVE_STATUSES else None)
+        body.append(Text(texts.NEW_MEETING_LINK, {"id": row.id}))
+    message = Text(texts.LINES, {"lines": body})
+    join_url = row.join_url if row.status in ACTIVE_STATUSES else None
     for chat_id in dict.fromkeys((row.customer_id, row.owner_id)):
-        await outbox.send(session, chat_id, "\n".join(body), keyboard, order_id=row.id)
+        await outbox.send(session, chat_id, message, join_url=join_url, order_id=row.id)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import slots, texts
+from bot import i18n, slots, texts
 from bot.domain import ConnectionStatus, MeetingState, Order, Service, utcnow
 from bot.errors import SlotTaken, StaleAction, UserError
 from bot.services.announcer import announced_values
@@ -124,7 +124,7 @@ class Booking:
             service.owner_id, start, start + timedelta(minutes=service.duration_min), None
         )
         if busy:
-            raise SlotTaken(texts.SLOT_TAKEN.format(start=when(start, service.timezone)))
+            raise SlotTaken(texts.SLOT_TAKEN, start=i18n.When(start, service.timezone))
         default = default_order_name(service, customer)
         await self._drafts.put(
             customer.id, FLOW, "name", service_id=service.id, start=start.isoformat(), default=default
@@ -177,11 +177,11 @@ class Booking:
             end = start + timedelta(minutes=service.duration_min)
             taken = await repos.busy_intervals(session, service.owner_id, start, end)
             if taken or not slots.is_offered(start, service.timezone, service.duration_min, now):
-                raise SlotTaken(texts.SLOT_TAKEN.format(start=when(start, service.timezone)))
+                raise SlotTaken(texts.SLOT_TAKEN, start=i18n.When(start, service.timezone))
             if customer.id != service.owner_id:
                 active = await repos.count_active_orders(session, customer.id, service.owner_id)
                 if active >= self._max_active:
-                    raise UserError(texts.TOO_MANY_ORDERS.format(count=active))
+                    raise UserError(texts.TOO_MANY_ORDERS)
             await repos.upsert_user(session, customer.id, customer.first_name[:256], customer.username, now)
             row = await self._insert(session, service, customer, draft, start, end)
             await repos.add_order_message(session, row.id, customer.id, card_message_id, "customer")
@@ -244,10 +244,11 @@ class Booking:
         return row
 
     async def summary_text(self, summary: Summary) -> str:
-        return texts.SUMMARY.format(
+        return i18n.t(
+            texts.SUMMARY,
             service=escape(summary.service.name),
             name=escape(summary.name),
             start=when(summary.start, summary.service.timezone),
-            duration=summary.service.duration_min,
-            zoom=texts.SUMMARY_ZOOM if summary.with_meeting else "",
+            duration=i18n.minutes(summary.service.duration_min),
+            zoom=i18n.t(texts.SUMMARY_ZOOM) if summary.with_meeting else "",
         ).rstrip()

@@ -29,9 +29,9 @@ def printable(value: str) -> str:
 def valid_name(value: str, limit: int) -> str:
     name = " ".join(printable(value).split())
     if not name:
-        raise UserError(texts.NAME_EMPTY.format(max=limit))
+        raise UserError(texts.NAME_EMPTY, max=limit)
     if len(name) > limit:
-        raise UserError(texts.NAME_TOO_LONG.format(length=len(name), max=limit))
+        raise UserError(texts.NAME_TOO_LONG, length=len(name), max=limit)
     return name
 
 
@@ -42,7 +42,7 @@ def valid_duration(value: str | int) -> int:
         or len(text) > 4
         or not DURATION_MIN <= int(text) <= DURATION_MAX
     ):
-        raise UserError(texts.DURATION_BAD.format(min=DURATION_MIN, max=DURATION_MAX))
+        raise UserError(texts.DURATION_BAD, min=DURATION_MIN, max=DURATION_MAX)
     return int(text)
 
 

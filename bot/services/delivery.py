@@ -10,11 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot import texts
+from bot import i18n, texts
 from bot.domain import utcnow
 from bot.errors import UserError
 from bot.services.order_desk import OrderDesk
+from bot.services.people import People
 from bot.services.zoom_accounts import ZoomAccounts
+from bot.views import join_keyboard
 from bot.worker import Done, Fail, Job, Outcome, Retry
 from storage import repos
 
@@ -32,24 +34,38 @@ class Delivery:
     """Job runners for "send" and "cards"."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], bot: Bot, desk: OrderDesk, accounts: ZoomAccounts
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        bot: Bot,
+        desk: OrderDesk,
+        accounts: ZoomAccounts,
+        people: People,
     ) -> None:
         self._sessions = sessions
         self._bot = bot
         self._desk = desk
         self._accounts = accounts
+        self._people = people
 
     async def send(self, job: Job) -> Outcome:
         chat_id = int(job.payload["chat_id"])
         role = job.payload.get("card_role")
-        if role and job.order_id is not None:
-            view = await self._desk.card(job.order_id, str(role))
-            if view is None:
-                return Done()
-            text, keyboard = view
-        else:
-            text, keyboard = str(job.payload["text"]), await self._keyboard(job)
+        # Rendered now, in the recipient's language (private chats: the chat id is the user id).
+        with i18n.speaking(await self._people.language_of(chat_id)):
+            if role and job.order_id is not None:
+                view = await self._desk.card(job.order_id, str(role))
+                if view is None:
+                    return Done()
+                text, keyboard = view
+            else:
+                text, keyboard = self._text(job), await self._keyboard(job)
         return await self._deliver(job, chat_id, text, keyboard, role)
+
+    def _text(self, job: Job) -> str:
+        message = job.payload.get("message")
+        if isinstance(message, dict):
+            return i18n.t(i18n.Text.from_json(message))
+        return str(job.payload["text"])  # queued by a version that stored finished texts
 
     async def _keyboard(self, job: Job) -> InlineKeyboardMarkup | None:
         if job.payload.get("reconnect_button"):
@@ -57,8 +73,13 @@ class Delivery:
                 url = await self._accounts.connect_url(int(job.payload["chat_id"]))
             except UserError:
                 return None
-            return InlineKeyboardMarkup([[InlineKeyboardButton(texts.ZOOM_RECONNECT_BUTTON, url=url)]])
-        markup = job.payload.get("keyboard")
+            return InlineKeyboardMarkup(
+                [[InlineKeyboardButton(i18n.t(texts.ZOOM_RECONNECT_BUTTON), url=url)]]
+            )
+        join_url = job.payload.get("join_url")
+        if join_url:
+            return join_keyboard(str(join_url))
+        markup = job.payload.get("keyboard")  # queued by a version that stored finished keyboards
         return InlineKeyboardMarkup.de_json(markup, self._bot) if markup else None
 
     async def _deliver(
@@ -84,7 +105,8 @@ class Delivery:
                 if only is None or m.chat_id == int(only)
             ]
         for chat_id, message_id, role in targets:
-            view = await self._desk.card(job.order_id, role)
+            with i18n.speaking(await self._people.language_of(chat_id)):
+                view = await self._desk.card(job.order_id, role)
             if view is None:
                 return Done()
             try:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import texts
 from bot.domain import ACTIVE_STATUSES, ConnectionStatus, MeetingState, utcnow
+from bot.i18n import Text, language_for, render
 from bot.services.announcer import announce
 from bot.services.outbox import Outbox
 from bot.services.zoom_accounts import NoConnection, ZoomAccounts
@@ -32,7 +33,7 @@ from bot.zoom.errors import (
     ZoomRequestError,
 )
 from storage import repos
-from storage.models import OrderRow, ZoomConnectionRow
+from storage.models import OrderRow, UserRow, ZoomConnectionRow
 
 log = logging.getLogger(__name__)
 
@@ -112,17 +113,22 @@ class MeetingSync:
         except ZoomError as exc:
             return Retry(f"{type(exc).__name__}: {exc}")
 
+    async def _owner_language(self, session: AsyncSession, owner_id: int) -> str:
+        owner = await session.get(UserRow, owner_id)
+        return language_for(owner.language, owner.language_code) if owner else language_for(None, None)
+
     async def _snapshot(self, order_id: int) -> Snapshot | None:
         async with self._sessions() as session:
             row = await repos.get_order(session, order_id)
             if row is None:
                 return None
+            language = await self._owner_language(session, row.owner_id)
             spec = MeetingSpec(
                 topic=row.name,
                 start=row.start_at,
                 duration_min=row.duration_min,
                 timezone=row.timezone,
-                agenda=f"Booked in Telegram: order #{row.id}. {marker(row.id)}",
+                agenda=f"{render(language, texts.MEETING_AGENDA, id=row.id)} {marker(row.id)}",
             )
             in_sync = row.meeting_id is not None and row.synced_version >= row.version
             return Snapshot(
@@ -215,7 +221,9 @@ class MeetingSync:
             await announce(session, self._outbox, row, meeting=False)
             if tell_owner and error:
                 await self._outbox.send(
-                    session, row.owner_id, texts.ZOOM_REFUSED.format(order=row.id, reason=escape(error))
+                    session,
+                    row.owner_id,
+                    Text(texts.ZOOM_REFUSED, {"order": row.id, "reason": escape(error)}),
                 )
 
     async def _writes_blocked(self, owner_id: int) -> bool:
@@ -239,6 +247,6 @@ class MeetingSync:
                     row.writes_blocked_until = exc.retry_at
                     if first_time:
                         await self._outbox.send(
-                            session, row.owner_id, texts.ZOOM_DAILY_LIMIT.format(email=escape(row.email))
+                            session, row.owner_id, Text(texts.ZOOM_DAILY_LIMIT, {"email": escape(row.email)})
                         )
         return Retry("Zoom's daily limit for this host", at=exc.retry_at)

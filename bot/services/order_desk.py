@@ -10,7 +10,7 @@ from html import escape
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import slots, texts
+from bot import i18n, slots, texts
 from bot.domain import ACTIVE_STATUSES, ConnectionStatus, MeetingState, Order, OrderStatus, utcnow
 from bot.errors import NotAllowed, SlotTaken, StaleAction, UserError
 from bot.services.announcer import announce
@@ -18,7 +18,7 @@ from bot.services.catalog import valid_duration, valid_name
 from bot.services.convert import order_of
 from bot.services.meetings import EDIT_SETTLE, queue_sync
 from bot.services.outbox import Outbox
-from bot.views import View, order_card, when
+from bot.views import View, order_card
 from storage import repos
 from storage.models import OrderRow, ServiceRow
 
@@ -57,7 +57,7 @@ def role_of(row: OrderRow, user_id: int, verb: str | None = None) -> str:
 class Applied:
     order: Order
     role: str
-    message: str
+    message: i18n.Text | None
 
 
 class OrderDesk:
@@ -89,7 +89,9 @@ class OrderDesk:
     async def active_order_for(self, user_id: int, order_id: int | None, verb: str) -> tuple[Order, str]:
         order, role = await self.order_for(user_id, order_id, verb)
         if not order.is_active:
-            raise UserError(texts.ORDER_CLOSED.format(id=order.id, status=order.status.value))
+            raise UserError(
+                texts.ORDER_CLOSED, id=order.id, status=i18n.Text(texts.STATUS_WORDS[order.status.value])
+            )
         return order, role
 
     async def card(self, order_id: int, role: str) -> View | None:
@@ -135,9 +137,12 @@ class OrderDesk:
                 raise StaleAction(texts.STALE_BUTTON)
             role = role_of(row, user_id, verb)
             if row.status not in ACTIVE_STATUSES:
-                raise UserError(texts.ORDER_CLOSED.format(id=row.id, status=row.status))
+                raise UserError(
+                    texts.ORDER_CLOSED, id=row.id, status=i18n.Text(texts.STATUS_WORDS[row.status])
+                )
             if version != row.version:
-                raise StaleAction(texts.ORDER_CHANGED_MEANWHILE.format(id=row.id))
+                raise StaleAction(texts.ORDER_CHANGED_MEANWHILE, id=row.id)
+            message: i18n.Text | None
             if verb in STATUS_CHANGES:
                 message = await self._set_status(session, row, verb)
             elif verb == "mk":
@@ -147,32 +152,35 @@ class OrderDesk:
             row.updated_at = utcnow()
             return Applied(await order_of(session, row), role, message)
 
-    async def _set_status(self, session: AsyncSession, row: OrderRow, verb: str) -> str:
+    async def _set_status(self, session: AsyncSession, row: OrderRow, verb: str) -> i18n.Text:
         status, told = STATUS_CHANGES[verb]
         row.status = status.value
         row.version += 1
-        text = told.format(id=row.id, name=escape(row.name), start=when(row.start_at, row.timezone))
-        if status in (OrderStatus.CANCELLED, OrderStatus.REJECTED) and row.join_url:
-            text += "\n" + texts.MEETING_KEPT
+        kept = status in (OrderStatus.CANCELLED, OrderStatus.REJECTED) and row.join_url
+        text = i18n.Text(
+            told, {"id": row.id, "name": escape(row.name), "start": i18n.When(row.start_at, row.timezone)}
+        )
+        if kept:
+            text = i18n.Text(texts.TOLD_WITH_NOTE, {"told": text, "note": i18n.Text(texts.MEETING_KEPT)})
         other = row.owner_id if verb == "cx" else row.customer_id
         await self._outbox.send(session, other, text, order_id=row.id)
         await self._outbox.refresh_cards(session, row.id)
         return text
 
-    async def _want_meeting(self, session: AsyncSession, row: OrderRow) -> str:
+    async def _want_meeting(self, session: AsyncSession, row: OrderRow) -> i18n.Text:
         if row.join_url and row.meeting_state in (MeetingState.READY, MeetingState.PENDING):
-            return texts.MEETING_READY
+            return i18n.Text(texts.MEETING_READY)
         row.wants_meeting = True
         row.meeting_id, row.join_url = None, None
         row.meeting_state, row.meeting_error = MeetingState.PENDING, None
         row.version += 1
         await queue_sync(session, self._outbox, row)
         await self._outbox.refresh_cards(session, row.id)
-        return texts.MEETING_PENDING
+        return i18n.Text(texts.MEETING_PENDING)
 
     async def _change_fields(
         self, session: AsyncSession, row: OrderRow, verb: str, value: str | int | datetime | None
-    ) -> str:
+    ) -> i18n.Text | None:
         if verb == "rs" and isinstance(value, datetime):
             await self._check_free(session, row, value, row.duration_min)
             row.start_at, row.end_at = value, value + timedelta(minutes=row.duration_min)
@@ -182,7 +190,7 @@ class OrderDesk:
             minutes = valid_duration(value)
             end = row.start_at + timedelta(minutes=minutes)
             if await repos.busy_intervals(session, row.owner_id, row.start_at, end, exclude_order=row.id):
-                raise UserError(texts.DURATION_CLASH.format(id=row.id, new=minutes))
+                raise UserError(texts.DURATION_CLASH, id=row.id, new=i18n.Minutes(minutes))
             row.duration_min, row.end_at = minutes, end
         elif verb != "fx":
             raise StaleAction(texts.STALE_BUTTON)
@@ -195,11 +203,11 @@ class OrderDesk:
             await self._outbox.refresh_cards(session, row.id)
         else:
             await announce(session, self._outbox, row, meeting=False)
-        return texts.MEETING_UPDATING if row.meeting_state == MeetingState.PENDING else ""
+        return i18n.Text(texts.MEETING_UPDATING) if row.meeting_state == MeetingState.PENDING else None
 
     async def _check_free(self, session: AsyncSession, row: OrderRow, start: datetime, minutes: int) -> None:
         if not slots.is_offered(start, row.timezone, minutes, utcnow()):
             raise UserError(texts.SLOT_NOT_OFFERED)
         end = start + timedelta(minutes=minutes)
         if await repos.busy_intervals(session, row.owner_id, start, end, exclude_order=row.id):
-            raise SlotTaken(texts.SLOT_TAKEN.format(start=when(start, row.timezone)))
+            raise SlotTaken(texts.SLOT_TAKEN, start=i18n.When(start, row.timezone))

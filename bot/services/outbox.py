@@ -8,9 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup
 
 from bot.domain import utcnow
+from bot.i18n import Text
 from storage import repos
 from storage.models import OrderRow
 
@@ -40,15 +40,17 @@ class Outbox:
         self,
         session: AsyncSession,
         chat_id: int,
-        text: str,
-        keyboard: InlineKeyboardMarkup | None = None,
+        text: Text,
         *,
+        join_url: str | None = None,
         order_id: int | None = None,
         reconnect_button: bool = False,
     ) -> None:
-        payload: dict[str, Any] = {"chat_id": chat_id, "text": text}
-        if keyboard is not None:
-            payload["keyboard"] = keyboard.to_dict()
+        """Queue a message; it is rendered when sent, in the recipient's language (with a Join button
+        for `join_url`)."""
+        payload: dict[str, Any] = {"chat_id": chat_id, "message": text.to_json()}
+        if join_url:
+            payload["join_url"] = join_url
         if reconnect_button:
             payload["reconnect_button"] = True
         await repos.enqueue(
@@ -62,7 +64,7 @@ class Outbox:
         )
         self.wake()
 
-    async def notice(self, session: AsyncSession, chat_id: int, kind: str, text: str) -> None:
+    async def notice(self, session: AsyncSession, chat_id: int, kind: str, text: Text) -> None:
         """A notice of which a chat needs only the latest: one not yet sent is replaced by this one, and
         one is sent at most every `notice_interval`, so repeating the cause builds no backlog."""
         now = utcnow()
@@ -73,7 +75,7 @@ class Outbox:
             delay = max(timedelta(0), previous.run_at - now)
         elif previous is not None and previous.updated_at > now - self._notice_interval:
             delay = previous.updated_at + self._notice_interval - now
-        payload = {"chat_id": chat_id, "text": text}
+        payload = {"chat_id": chat_id, "message": text.to_json()}
         await repos.enqueue(session, SEND, key, now, payload=payload, delay=delay, chat_id=chat_id)
         self.wake()
 

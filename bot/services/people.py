@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import texts
+from bot import i18n, texts
 from bot.domain import utcnow
 from bot.errors import UserError
 from storage import repos
@@ -22,21 +22,24 @@ class Person:
     id: int
     first_name: str
     username: str | None = None
+    language_code: str | None = None
 
 
 def valid_timezone(value: str) -> str:
     """The canonical IANA name, or a UserError explaining what is expected."""
     candidate = value.strip()
     if not candidate or len(candidate) > MAX_ZONE_LENGTH:
-        raise UserError(texts.TIMEZONE_BAD.format(value=escape(candidate[:MAX_ZONE_LENGTH] or "(empty)")))
+        raise UserError(
+            texts.TIMEZONE_BAD, value=escape(candidate[:MAX_ZONE_LENGTH]) or i18n.Text(texts.EMPTY_VALUE)
+        )
     known = {zone.lower(): zone for zone in available_timezones()}
     name = known.get(candidate.lower())
     if name is None:
-        raise UserError(texts.TIMEZONE_BAD.format(value=escape(candidate)))
+        raise UserError(texts.TIMEZONE_BAD, value=escape(candidate))
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UserError(texts.TIMEZONE_BAD.format(value=escape(candidate))) from exc
+        raise UserError(texts.TIMEZONE_BAD, value=escape(candidate)) from exc
     return name
 
 
@@ -64,6 +67,46 @@ class People:
             )
             row.timezone = zone
         return zone
+
+    async def language(self, person: Person) -> str:
+        """The person's language; remembers Telegram's `language_code` as it is sent now."""
+        async with self._sessions.begin() as session:
+            row = await repos.upsert_user(
+                session, person.id, person.first_name[:256], person.username, utcnow()
+            )
+            code = person.language_code or None
+            if row.language_code != code:
+                row.language_code = code
+            return i18n.language_for(row.language, row.language_code)
+
+    async def language_of(self, user_id: int) -> str:
+        """The language to write to this user in (English for someone the bot has never met)."""
+        async with self._sessions() as session:
+            row = await session.get(UserRow, user_id)
+            return (
+                i18n.language_for(row.language, row.language_code) if row else i18n.language_for(None, None)
+            )
+
+    async def set_language(self, person: Person, language: str) -> str:
+        if language not in i18n.LANGUAGES:
+            raise UserError(texts.STALE_BUTTON)
+        async with self._sessions.begin() as session:
+            row = await repos.upsert_user(
+                session, person.id, person.first_name[:256], person.username, utcnow()
+            )
+            row.language = language
+        return language
+
+    async def chosen_language(self, user_id: int) -> str | None:
+        """The language the user chose with /language, if they did."""
+        async with self._sessions() as session:
+            row = await session.get(UserRow, user_id)
+            return row.language if row else None
+
+    async def has_owner_menu(self, user_id: int) -> bool:
+        async with self._sessions() as session:
+            row = await session.get(UserRow, user_id)
+            return bool(row and row.owner_menu_set)
 
     async def mark_owner_menu(self, user_id: int) -> bool:
         """True the first time: the caller then sets the owner's command menu."""

@@ -18,6 +18,7 @@ from bot import texts
 from bot.crypto import TokenCipher
 from bot.domain import ConnectionStatus, ZoomAccount, utcnow
 from bot.errors import UserError
+from bot.i18n import Text
 from bot.services.outbox import Outbox
 from bot.zoom.client import ZoomClient
 from bot.zoom.errors import ZoomError, ZoomGrantError
@@ -39,7 +40,8 @@ class NoConnection(Exception):
 @dataclass(frozen=True)
 class CallbackResult:
     ok: bool
-    message: str
+    message: Text
+    owner_id: int | None = None  # whose login it was, when known: the page is in their language
 
 
 def state_hash(state: str) -> str:
@@ -103,49 +105,49 @@ class ZoomAccounts:
             return claimed
         owner_id, service_id, verifier = claimed
         if error or not code:
-            reason = "the Zoom login was declined." if error else "Zoom sent no authorization code."
+            reason = texts.LOGIN_DECLINED if error else texts.LOGIN_NO_CODE
             return await self._failed(owner_id, reason)
         if self._oauth is None:
-            return CallbackResult(False, texts.ZOOM_NOT_CONFIGURED)
+            return CallbackResult(False, Text(texts.ZOOM_NOT_CONFIGURED), owner_id)
         try:
             tokens = await self._oauth.exchange_code(code, verifier)
         except ZoomError as exc:
             log.warning("Zoom login of owner %s failed: %s", owner_id, type(exc).__name__)
-            return await self._failed(owner_id, "Zoom did not accept the login.")
+            return await self._failed(owner_id, texts.LOGIN_NOT_ACCEPTED)
         try:
             me = await self._zoom.me(tokens.access_token)
         except ZoomError as exc:
             log.warning("Reading the Zoom user of owner %s failed: %s", owner_id, type(exc).__name__)
             await self._revoke_quietly(tokens.access_token, owner_id)
-            return await self._failed(owner_id, "Zoom did not tell which account logged in.")
+            return await self._failed(owner_id, texts.LOGIN_NO_ACCOUNT)
         service_name = await self._store(owner_id, service_id, me.id, me.account_id, me.email, tokens)
         await self._tell_connected(owner_id, me.email, service_name)
-        return CallbackResult(True, texts.CALLBACK_PAGE_OK)
+        return CallbackResult(True, Text(texts.CALLBACK_PAGE_OK), owner_id)
 
     async def _claim_state(self, state: str | None) -> tuple[int, int | None, str] | CallbackResult:
         if not state or len(state) > 200:
-            return CallbackResult(False, "the login link is incomplete.")
+            return CallbackResult(False, Text(texts.LOGIN_INCOMPLETE))
         now = utcnow()
         async with self._sessions.begin() as session:
             # Claimed by a conditional UPDATE first: of two callbacks at once, exactly one gets it.
             claimed = await repos.claim_oauth_state(session, state_hash(state), now)
             row = await repos.take_oauth_state(session, state_hash(state))
             if row is None:
-                return CallbackResult(False, "the login link is unknown.")
+                return CallbackResult(False, Text(texts.LOGIN_UNKNOWN))
             if not claimed:
-                return CallbackResult(False, "the login link was already used.")
+                return CallbackResult(False, Text(texts.LOGIN_USED), row.owner_id)
             if row.expires_at < now:
                 expired = row.owner_id
             else:
                 return row.owner_id, row.service_id, self._cipher.decrypt(row.code_verifier_enc)
-        return await self._failed(expired, "the login link expired (links are valid for 10 minutes).")
+        return await self._failed(expired, texts.LOGIN_EXPIRED)
 
     async def _failed(self, owner_id: int, reason: str) -> CallbackResult:
         async with self._sessions.begin() as session:
             # Merged per owner: repeated failed logins (anyone can load a callback) queue no backlog.
-            text = texts.ZOOM_CONNECT_FAILED.format(reason=reason)
+            text = Text(texts.ZOOM_CONNECT_FAILED, {"reason": Text(reason)})
             await self._outbox.notice(session, owner_id, LOGIN_FAILED, text)
-        return CallbackResult(False, reason)
+        return CallbackResult(False, Text(reason), owner_id)
 
     async def _store(
         self,
@@ -165,7 +167,7 @@ class ZoomAccounts:
             for other in await repos.connections_of_zoom_user(session, zoom_user_id):
                 if other.owner_id != owner_id and other.status != ConnectionStatus.DISCONNECTED:
                     await self._switch_off(
-                        session, other, texts.ZOOM_ACCOUNT_MOVED.format(email=escape(email))
+                        session, other, Text(texts.ZOOM_ACCOUNT_MOVED, {"email": escape(email)})
                     )
             row.zoom_user_id, row.zoom_account_id, row.email = zoom_user_id, account_id, email
             row.status = ConnectionStatus.ACTIVE
@@ -183,9 +185,10 @@ class ZoomAccounts:
         return service_name
 
     async def _tell_connected(self, owner_id: int, email: str, service_name: str | None) -> None:
-        text = texts.ZOOM_CONNECTED.format(email=escape(email))
+        lines = [Text(texts.ZOOM_CONNECTED, {"email": escape(email)})]
         if service_name:
-            text += "\n" + texts.ZOOM_CONNECTED_SERVICE.format(name=escape(service_name))
+            lines.append(Text(texts.ZOOM_CONNECTED_SERVICE, {"name": escape(service_name)}))
+        text = Text(texts.LINES, {"lines": lines})
         async with self._sessions.begin() as session:
             await self._outbox.send(session, owner_id, text)
 
@@ -195,7 +198,7 @@ class ZoomAccounts:
         row.access_expires_at = tokens.expires_at
         row.refreshed_at = utcnow()
 
-    async def _switch_off(self, session: AsyncSession, row: ZoomConnectionRow, message: str | None) -> None:
+    async def _switch_off(self, session: AsyncSession, row: ZoomConnectionRow, message: Text | None) -> None:
         row.status = ConnectionStatus.DISCONNECTED
         row.access_token_enc = row.refresh_token_enc = None
         row.access_expires_at = None
@@ -248,7 +251,7 @@ class ZoomAccounts:
                         "A late app_deauthorized for owner %s predates their login; ignored", row.owner_id
                     )
                     continue
-                await self._switch_off(session, row, texts.ZOOM_DEAUTHORIZED)
+                await self._switch_off(session, row, Text(texts.ZOOM_DEAUTHORIZED))
                 count += 1
         return count
 
@@ -299,7 +302,7 @@ class ZoomAccounts:
             await self._outbox.send(
                 session,
                 row.owner_id,
-                texts.ZOOM_RECONNECT_NEEDED.format(email=escape(row.email)),
+                Text(texts.ZOOM_RECONNECT_NEEDED, {"email": escape(row.email)}),
                 reconnect_button=True,
             )
 

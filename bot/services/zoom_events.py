@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import texts
 from bot.domain import ACTIVE_STATUSES, MeetingState, utcnow
+from bot.i18n import Minutes, Text, When
 from bot.services.announcer import announced_values
 from bot.services.outbox import Outbox
 from bot.services.zoom_accounts import NoConnection, ZoomAccounts
-from bot.views import when
 from bot.worker import Done, Job, Outcome, Retry
 from bot.zoom import webhook
 from bot.zoom.client import ZoomClient, format_start_time, parse_start_time
@@ -121,8 +121,9 @@ class ZoomEvents:
             row.meeting_state = MeetingState.DELETED_IN_ZOOM
             row.announced = announced_values(row)
             row.updated_at = utcnow()
-            text = texts.MEETING_DELETED_OWNER.format(
-                id=row.id, name=escape(row.name), start=when(row.start_at, row.timezone)
+            text = Text(
+                texts.MEETING_DELETED_OWNER,
+                {"id": row.id, "name": escape(row.name), "start": When(row.start_at, row.timezone)},
             )
             await self._outbox.send(session, row.owner_id, text, order_id=row.id)
             await self._outbox.refresh_cards(session, row.id)
@@ -147,11 +148,14 @@ class ZoomEvents:
                 return Done()
             row.meeting_state = MeetingState.DRIFTED
             row.updated_at = utcnow()
-            text = texts.MEETING_DRIFT_OWNER.format(
-                id=row.id,
-                name=escape(row.name),
-                start=when(row.start_at, row.timezone),
-                duration=row.duration_min,
+            text = Text(
+                texts.MEETING_DRIFT_OWNER,
+                {
+                    "id": row.id,
+                    "name": escape(row.name),
+                    "start": When(row.start_at, row.timezone),
+                    "duration": Minutes(row.duration_min),
+                },
             )
             await self._outbox.send(session, row.owner_id, text, order_id=row.id)
             await self._outbox.refresh_cards(session, row.id)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import TokenCipher
 from bot.domain import ConnectionStatus, utcnow
+from bot.i18n import Text
 from bot.services.outbox import Outbox
 from bot.services.people import People, Person
 from bot.services.zoom_accounts import ZoomAccounts
@@ -117,7 +118,7 @@ async def test_a_dead_grant_asks_the_owner_once_to_reconnect(world: World) -> No
     async with world.sessions() as session:
         messages = [job.payload for job in await session.scalars(select(JobRow).where(JobRow.kind == "send"))]
     reconnects = [m for m in messages if m.get("reconnect_button")]
-    assert len(reconnects) == 1 and "reconnect" in reconnects[0]["text"]
+    assert len(reconnects) == 1 and "reconnect" in Text.from_json(reconnects[0]["message"]).render("en")
     await connect(world)
     assert (await world.accounts.account(OWNER.id)) is not None
     await world.accounts.access_token(OWNER.id)

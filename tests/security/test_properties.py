@@ -12,7 +12,7 @@ from zoneinfo import available_timezones
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import texts, views
+from bot import i18n, texts, views
 from bot.buttons import MAX_BYTES, Press, parse
 from bot.domain import MeetingState, Order, OrderStatus, Service
 from bot.errors import UserError
@@ -272,7 +272,8 @@ def test_change_notices_show_old_and_new_names_escaped(old: str, new: str, servi
     )
     before = {"name": old, "start": "2026-12-01T09:00:00+00:00", "duration": 60, "join_url": row.join_url}
     lines = change_lines(row, before, meeting=True)
-    notice = "\n".join([texts.CHANGED_HEADER.format(id=3, service=escape(service)), *lines])
+    header = i18n.render("en", texts.CHANGED_HEADER, id=3, service=escape(service))
+    notice = "\n".join([header, *(line.render("en") for line in lines)])
     shown(notice, service, *([old, new] if old != new else []))
 
 
@@ -291,12 +292,20 @@ def test_order_summaries_show_any_names_escaped(name: str, service: str, with_me
 
 
 def templates() -> list[tuple[str, str]]:
+    """Every text of bot/texts.py in every language (and each plural form)."""
     found = []
     for key, value in vars(texts).items():
-        if key.isupper() and isinstance(value, str):
-            found.append((key, value))
-        elif key.isupper() and isinstance(value, dict):
-            found.extend((f"{key}[{k}]", v) for k, v in value.items())
+        if not key.isupper():
+            continue
+        items = value.items() if isinstance(value, dict) else [("", value)]
+        for sub, text in items:
+            if not isinstance(text, str | i18n.Plural):
+                continue
+            name = f"{key}[{sub}]" if sub else key
+            for language in i18n.LANGUAGES:
+                counts = (1, 2, 5) if isinstance(text, i18n.Plural) else (None,)
+                for count in counts:
+                    found.append((f"{name}/{language}/{count}", i18n.translate(language, text, count)))
     return found
 
 

@@ -1,14 +1,14 @@
 """Fairness: jobs.chat_id (each chat's Telegram jobs in order, chats side by side) and received_updates
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0009
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0009"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
