@@ -24,6 +24,7 @@ from bot import menus
 from bot.chat_delivery import ChatDelivery
 from bot.crypto import TokenCipher, load_or_create_key_file, split_keys
 from bot.services.booking import Booking
+from bot.services.calendars import Calendars
 from bot.services.catalog import Catalog
 from bot.services.delivery import Delivery
 from bot.services.drafts import Drafts
@@ -31,6 +32,7 @@ from bot.services.meetings import SYNC, MeetingSync
 from bot.services.order_desk import OrderDesk
 from bot.services.outbox import CARDS, SEND, Outbox
 from bot.services.people import People
+from bot.services.reminders import REMINDER, Reminders
 from bot.services.zoom_accounts import ZoomAccounts
 from bot.services.zoom_events import EVENT, ZoomEvents
 from bot.settings import Settings, SettingsError
@@ -114,7 +116,10 @@ def build(settings: Settings) -> Runtime:
     http = httpx.AsyncClient(timeout=ZOOM_TIMEOUT, follow_redirects=False)
     cipher = cipher_for(settings)
     application = build_application(settings)
-    outbox = Outbox(timedelta(seconds=settings.notice_interval))
+    outbox = Outbox(
+        reminder_minute=timedelta(seconds=settings.reminder_minute_seconds),
+        notice_interval=timedelta(seconds=settings.notice_interval),
+    )
     oauth = None
     if settings.zoom_configured:
         oauth = ZoomOAuth(
@@ -129,6 +134,7 @@ def build(settings: Settings) -> Runtime:
     people = People(sessions, settings.default_timezone)
     drafts = Drafts(sessions)
     desk = OrderDesk(sessions, outbox)
+    calendars = Calendars(sessions, settings.public_url)
     application.bot_data[KEY] = Deps(
         people=people,
         catalog=Catalog(sessions, people, accounts),
@@ -138,6 +144,7 @@ def build(settings: Settings) -> Runtime:
         accounts=accounts,
         owner_commands=OWNER_COMMANDS,
         customer_commands=CUSTOMER_COMMANDS,
+        calendars=calendars,
     )
     register(application)
     events = ZoomEvents(
@@ -145,17 +152,35 @@ def build(settings: Settings) -> Runtime:
     )
     delivery = Delivery(sessions, application.bot, desk, accounts, people)
     meetings = MeetingSync(sessions, zoom, accounts, outbox)
+    reminders = Reminders(sessions, delivery, people)
 
     worker = Worker(
         sessions,
         outbox,
-        runners={SYNC: meetings.run, SEND: delivery.send, CARDS: delivery.cards, EVENT: events.run},
+        runners={
+            SYNC: meetings.run,
+            SEND: delivery.send,
+            CARDS: delivery.cards,
+            EVENT: events.run,
+            REMINDER: reminders.run,
+        },
         lanes=[Lane("zoom", (SYNC, EVENT), concurrency=4)],
     )
-    chat_delivery = ChatDelivery(sessions, outbox, worker, (SEND, CARDS), chats=settings.delivery_chats)
+    chat_delivery = ChatDelivery(
+        sessions, outbox, worker, (SEND, CARDS, REMINDER), chats=settings.delivery_chats
+    )
     intake = UpdateIntake(application, sessions, outbox, settings.intake_chat_backlog)
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
-    web = create_web_app(engine, accounts, events, intake, secret, people, settings.web_read_timeout)
+    web = create_web_app(
+        engine,
+        accounts,
+        events,
+        intake,
+        secret,
+        people,
+        calendars=calendars,
+        read_timeout=settings.web_read_timeout,
+    )
     return Runtime(
         settings, engine, sessions, http, application, web, worker, intake, accounts, chat_delivery
     )

@@ -45,12 +45,14 @@ class Settings(BaseSettings):
     telegram_chat_period: float = Field(default=5.0, gt=0, le=3600)
     delivery_chats: int = Field(default=16, ge=1, le=1000)
     notice_interval: float = Field(default=60.0, ge=0, le=86400)
-    # Updates one chat may have waiting (polling); past it the chat is told to slow down, the rest dropped.
     # The web server: seconds a webhook body may take to arrive, and connections served at once (more: 503).
     web_read_timeout: float = Field(default=10.0, gt=0, le=600)
     web_max_connections: int = Field(default=200, ge=1, le=100000)
     customer_active_orders: int = Field(default=3, ge=1, le=1000)  # per customer and owner
+    # Updates one chat may have waiting (polling); past it the chat is told to slow down, the rest dropped.
     intake_chat_backlog: int = Field(default=30, ge=1, le=10000)
+    # Seconds in one minute of a service's reminder offsets: 60 except in tests, which shorten it.
+    reminder_minute_seconds: float = Field(default=60.0, gt=0, le=60)
 
     @field_validator("telegram_bot_token")
     @classmethod

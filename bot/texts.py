@@ -19,6 +19,7 @@ GREETING = N_(
     "/timezone — set your time zone (e.g. <code>/timezone Europe/Berlin</code>)\n\n"
     "<b>Booking someone?</b> Open the link they shared with you.\n"
     "/orders — your orders\n"
+    "/calendar — your orders in your calendar app\n"
     "/language — English or Russian\n"
     "/help — this list, /cancel — leave the current step"
 )
@@ -292,3 +293,23 @@ COMMAND_SERVICES = N_("Your services")
 COMMAND_OWNER_ORDERS = N_("Orders of your services and your own")
 COMMAND_CREATE_SERVICE = N_("Create a service")
 COMMAND_ZOOM = N_("Your Zoom connection")
+
+REMINDER = N_("⏰ <b>Reminder</b>: Order #{id} starts {start}.\nService: {service}\nName: {name}")
+BUTTON_ADD_TO_CALENDAR = N_("Add to calendar")
+BUTTON_NEW_FEED_LINK = N_("New link")
+COMMAND_CALENDAR = N_("Your orders in your calendar app")
+CALENDAR_FILE_CAPTION = N_("Order #{id}: open the file to add it to your calendar.")
+CALENDAR_FEED = N_(
+    "Your private calendar feed with all your orders (as customer and as owner, from 30 days back on):\n"
+    "<code>{url}</code>\n"
+    'Add it to Google Calendar, Apple Calendar or Outlook with "add calendar from URL" / '
+    '"subscribe". Anyone who has this link sees your orders: press New link to replace it.'
+)
+CALENDAR_FEED_EXISTS = N_(
+    "You already have a private calendar feed. I keep only a fingerprint of its link, so I can't show it "
+    "again: press New link for a fresh one (the old link then stops working)."
+)
+CALENDAR_FEED_REPLACED = N_("The old link no longer works. Your new calendar feed:\n<code>{url}</code>")
+CALENDAR_EVENT_DESCRIPTION = N_("Order #{id} ({service}). Join the Zoom meeting: {join_url}")
+CALENDAR_EVENT_DESCRIPTION_NO_MEETING = N_("Order #{id} ({service}).")
+CALENDAR_NAME = N_("Bookings")

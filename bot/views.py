@@ -179,7 +179,8 @@ def order_keyboard(
             rows.append(last)
         else:
             rows.append([button(texts.BUTTON_CANCEL, callback_data=data("a", order.id, "cx"))])
-    return InlineKeyboardMarkup(rows) if rows else None
+    rows.append([button(texts.BUTTON_ADD_TO_CALENDAR, callback_data=data("ic", order.id))])
+    return InlineKeyboardMarkup(rows)
 
 
 def order_card(order: Order, role: str, *, can_create_meeting: bool = False) -> View:
@@ -195,6 +196,10 @@ def confirm_keyboard(order: Order, verb: str, *extra: object) -> InlineKeyboardM
             ]
         ]
     )
+
+
+def calendar_feed_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(texts.BUTTON_NEW_FEED_LINK, callback_data=data("cn"))]])
 
 
 def join_keyboard(join_url: str | None) -> InlineKeyboardMarkup | None:

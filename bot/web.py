@@ -15,6 +15,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from bot import i18n, texts
+from bot.calendar_web import calendar_routes
+from bot.services.calendars import Calendars
 from bot.services.people import People
 from bot.services.zoom_accounts import ZoomAccounts
 from bot.services.zoom_events import ZoomEvents
@@ -85,6 +87,8 @@ def create_web_app(
     intake: UpdateIntake,
     webhook_secret: str | None,
     people: People,
+    *,
+    calendars: Calendars,
     read_timeout: float = 10.0,
 ) -> Starlette:
     async def healthz(request: Request) -> Response:
@@ -134,5 +138,6 @@ def create_web_app(
             Route("/zoom/oauth/callback", oauth_callback),
             Route("/zoom/webhook", zoom_webhook, methods=["POST"]),
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
+            *calendar_routes(calendars),
         ]
     )

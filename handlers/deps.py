@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.services.booking import Booking
+from bot.services.calendars import Calendars
 from bot.services.catalog import Catalog
 from bot.services.drafts import Drafts
 from bot.services.order_desk import OrderDesk
@@ -28,6 +29,7 @@ class Deps:
     accounts: ZoomAccounts
     owner_commands: list[tuple[str, str]]
     customer_commands: list[tuple[str, str]]
+    calendars: Calendars
 
 
 def deps(context: Context) -> Deps:

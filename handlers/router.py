@@ -18,7 +18,7 @@ from bot import i18n, texts
 from bot.buttons import Press, parse
 from bot.errors import UserError
 from bot.services import booking
-from handlers import common, ordering, orders, owner
+from handlers import calendars, common, ordering, orders, owner
 from handlers.deps import Context, deps, person
 from handlers.render import plain, send
 
@@ -48,12 +48,15 @@ BUTTONS: dict[str, ButtonHandler] = {
     "y": orders.confirmed,
     "n": orders.keep,
     "lg": common.language_chosen,
+    "ic": calendars.order_file,
+    "cn": calendars.new_link,
 }
 
 # Command and the text key of its description (rendered per language by bot.menus).
 CUSTOMER_COMMANDS = [
     ("start", texts.COMMAND_START),
     ("orders", texts.COMMAND_ORDERS),
+    ("calendar", texts.COMMAND_CALENDAR),
     ("timezone", texts.COMMAND_TIMEZONE),
     ("newservice", texts.COMMAND_NEWSERVICE),
     ("language", texts.COMMAND_LANGUAGE),
@@ -65,6 +68,7 @@ OWNER_COMMANDS = [
     ("orders", texts.COMMAND_OWNER_ORDERS),
     ("newservice", texts.COMMAND_CREATE_SERVICE),
     ("zoom", texts.COMMAND_ZOOM),
+    ("calendar", texts.COMMAND_CALENDAR),
     ("timezone", texts.COMMAND_TIMEZONE),
     ("language", texts.COMMAND_LANGUAGE),
     ("help", texts.COMMAND_HELP),
@@ -125,6 +129,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         "zoom": owner.zoom_status,
         "orders": orders.list_orders,
         "language": common.language,
+        "calendar": calendars.feed,
     }
     application.add_handler(MessageHandler(~private & filters.UpdateType.MESSAGES, common.group_message))
     for name, callback in commands.items():

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 
 from sandbox.telegram_bot_api import BotApi
 from sandbox.telegram_control import ControlApi
+from sandbox.telegram_files import FileMethods, FileStore
 from sandbox.telegram_methods_messages import MessageMethods
 from sandbox.telegram_methods_updates import UpdateMethods
 from sandbox.telegram_state import SandboxState
@@ -37,8 +38,13 @@ class TelegramSandbox:
         self, bot_token: str, bot_username: str = "sandbox_booking_bot", bot_id: int = 7000000001
     ) -> None:
         self.state = SandboxState.build(bot_token, bot_id, bot_username)
-        handlers = {**MessageMethods(self.state).handlers(), **UpdateMethods(self.state).handlers()}
-        routes = [*BotApi(self.state, handlers).routes(), *ControlApi(self.state).routes()]
+        files = FileMethods(self.state, FileStore())
+        handlers = {
+            **MessageMethods(self.state).handlers(),
+            **UpdateMethods(self.state).handlers(),
+            **files.handlers(),
+        }
+        routes = [*BotApi(self.state, handlers).routes(), *ControlApi(self.state).routes(), *files.routes()]
         self.app = Starlette(routes=routes, lifespan=self._lifespan, exception_handlers={404: _not_found})
 
     @asynccontextmanager

@@ -208,6 +208,19 @@ class TelegramUser(_ControlHttp):
             "callback_query_id"
         ]
 
+    def download(self, message: SentMessage | int) -> bytes:
+        """The bytes of a document the bot sent into this chat, as the person's app opens it."""
+        message_id = message.message_id if isinstance(message, SentMessage) else message
+        url = f"{self.url}/sandbox/chats/{self.user_id}/messages/{message_id}/document"
+        self._tls = self._tls or ssl.create_default_context()
+        with httpx.Client(verify=self._tls, timeout=self._timeout, trust_env=False) as http:
+            response = http.get(url)
+        if response.is_error:
+            raise TelegramSandboxError(
+                f"GET {url}: {response.status_code} {response.text}", response.status_code
+            )
+        return response.content
+
     def block_bot(self) -> None:
         self._act("/block", {"blocked": True})
 
@@ -398,7 +411,10 @@ def render_transcript(messages: list[SentMessage]) -> str:
     for message in messages:
         who = "bot" if message.from_bot else "user"
         edited = f" (edited {message.edits}x)" if message.edits else ""
+        document = message.raw.get("document")
         body = message.text or ("[sticker]" if "sticker" in message.raw else "[no text]")
+        if document:
+            body = f"[file {document.get('file_name')}] {message.raw.get('caption', '')}".rstrip()
         lines.append(f"{who}{edited}: " + body.replace("\n", "\n     "))
         for row in message.buttons:
             lines.append("  " + " ".join(_render_button(button) for button in row))

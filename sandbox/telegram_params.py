@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -20,6 +21,15 @@ from starlette.requests import Request
 from sandbox.telegram_errors import bad_request
 
 _LEADING_INTEGER = re.compile(r"-?\d+")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file part of a multipart/form-data request (an InputFile)."""
+
+    filename: str
+    content_type: str
+    content: bytes
 
 
 async def read_params(request: Request) -> Params:
@@ -67,7 +77,7 @@ def _part_value(part: Message) -> Any:
     raw = payload if isinstance(payload, bytes) else b""
     filename = part.get_filename()
     if filename is not None:
-        return {"filename": filename, "size": len(raw)}
+        return Upload(filename, part.get_content_type(), raw)
     return raw.decode("utf-8", "replace")
 
 
@@ -83,9 +93,14 @@ class Params:
     def text(self, name: str) -> str | None:
         """A string parameter; JSON numbers arrive as numbers and are turned back into text."""
         value = self.values.get(name)
-        if value is None:
+        if value is None or isinstance(value, Upload):
             return None
         return value if isinstance(value, str) else json.dumps(value)
+
+    def upload(self, name: str) -> Upload | None:
+        """The file uploaded under this multipart field name, if any."""
+        value = self.values.get(name)
+        return value if isinstance(value, Upload) else None
 
     def integer(self, name: str, default: int, low: int | None = None, high: int | None = None) -> int:
         """Like the server's get_integer_arg: absent means default, out of range is clamped."""
@@ -136,6 +151,8 @@ def _to_int(value: Any) -> int | None:
 
 
 def _decode_if_structured(value: Any) -> Any:
+    if isinstance(value, Upload):
+        return {"filename": value.filename, "size": len(value.content)}
     if isinstance(value, str) and value[:1] in ("{", "["):
         try:
             return json.loads(value)

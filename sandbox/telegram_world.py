@@ -227,6 +227,14 @@ class World:
             self._touch(message)
             return message
 
+    def add_bot_media(self, chat: Chat, extra: JSON, markup: JSON | None) -> StoredMessage:
+        """A message without text (a document, with its caption in `extra`)."""
+        with self._lock:
+            message = chat.add(_bot_sender(self.bot_user), from_bot=True, date=self.now())
+            message.extra, message.reply_markup = extra, markup
+            self._touch(message)
+            return message
+
     def _replied(self, chat: Chat, reply_to: Reply | None) -> StoredMessage | None:
         if reply_to is None:
             return None

@@ -41,6 +41,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+DEFAULT_REMINDER_MINUTES = (1440, 60)
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON}
 
@@ -71,6 +74,10 @@ class ServiceRow(Base):
     duration_min: Mapped[int] = mapped_column(Integer)
     timezone: Mapped[str] = mapped_column(String(64))
     zoom_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Minutes before the start at which both chats get a reminder, largest first.
+    reminder_minutes: Mapped[list[int]] = mapped_column(
+        JSON, default=lambda: list(DEFAULT_REMINDER_MINUTES), server_default="[1440, 60]"
+    )
     # The Telegram update that created it: a replay after a crash finds this service instead of adding one.
     source_update: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     created_at: Mapped[datetime]
@@ -209,3 +216,12 @@ class WebhookEventRow(Base):
     key: Mapped[str] = mapped_column(String(256), primary_key=True)
     event: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime]
+
+
+class CalendarFeedRow(Base):
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # sha256 of the feed's token: the database alone does not give anyone the feed URL.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import (
+    CalendarFeedRow,
     DraftRow,
     JobRow,
     OAuthStateRow,
@@ -169,6 +170,55 @@ async def order_by_meeting(session: AsyncSession, meeting_id: int) -> OrderRow |
     return (await session.scalars(select(OrderRow).where(OrderRow.meeting_id == meeting_id))).first()
 
 
+# calendar feeds ----------------------------------------------------------------------------------
+
+
+async def calendar_feed_by_hash(session: AsyncSession, token_hash: str) -> Any | None:
+    """The feed with that token, then its user's `language` and `language_code` (one query)."""
+    query = (
+        select(CalendarFeedRow, UserRow.language, UserRow.language_code)
+        .outerjoin(UserRow, UserRow.id == CalendarFeedRow.user_id)
+        .where(CalendarFeedRow.token_hash == token_hash)
+    )
+    return (await session.execute(query)).first()
+
+
+async def has_calendar_feed(session: AsyncSession, user_id: int) -> bool:
+    return await session.get(CalendarFeedRow, user_id) is not None
+
+
+async def put_calendar_feed(session: AsyncSession, user_id: int, token_hash: str, now: datetime) -> None:
+    """Give the user this feed token, replacing any earlier one."""
+    row = await session.get(CalendarFeedRow, user_id)
+    if row is None:
+        session.add(CalendarFeedRow(user_id=user_id, token_hash=token_hash, created_at=now))
+    else:
+        row.token_hash, row.created_at = token_hash, now
+    await session.flush()
+
+
+async def calendar_orders(session: AsyncSession, user_id: int, ending_after: datetime) -> list[Any]:
+    """Rows for a user's calendar (owner or customer, ending after the cutoff), services joined: one query."""
+    query = (
+        select(
+            OrderRow.id,
+            OrderRow.name,
+            OrderRow.start_at,
+            OrderRow.end_at,
+            OrderRow.status,
+            OrderRow.version,
+            OrderRow.join_url,
+            OrderRow.updated_at,
+            ServiceRow.name.label("service_name"),
+        )
+        .join(ServiceRow, ServiceRow.id == OrderRow.service_id)
+        .where(or_(OrderRow.owner_id == user_id, OrderRow.customer_id == user_id))
+        .where(OrderRow.end_at >= ending_after)
+        .order_by(OrderRow.start_at, OrderRow.id)
+    )
+    return list((await session.execute(query)).all())
+
+
 # zoom connections and OAuth states ----------------------------------------------------------------
 
 
@@ -313,6 +363,15 @@ async def enqueue(
     row.status, row.run_at, row.updated_at, row.attempts = "pending", now + delay, now, 0
     if payload is not None:
         row.payload = payload
+
+
+async def stop_jobs(session: AsyncSession, order_id: int, kind: str, now: datetime) -> None:
+    """Retire an order's jobs of this kind that have not run (e.g. reminders of a start that changed)."""
+    await session.execute(
+        update(JobRow)
+        .where(JobRow.order_id == order_id, JobRow.kind == kind, JobRow.status.in_(("pending", "waiting")))
+        .values(status="done", last_error="superseded", updated_at=now)
+    )
 
 
 async def claim_jobs(

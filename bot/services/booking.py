@@ -19,6 +19,7 @@ from bot.services.drafts import Draft, Drafts
 from bot.services.meetings import queue_sync
 from bot.services.outbox import Outbox
 from bot.services.people import Person
+from bot.services.reminders import plan_reminders
 from bot.views import when
 from storage import repos
 from storage.models import OrderRow, ServiceRow
@@ -241,6 +242,7 @@ class Booking:
         row.announced = announced_values(row)
         if wants:
             await queue_sync(session, self._outbox, row)
+        await plan_reminders(session, self._outbox, row)
         return row
 
     async def summary_text(self, summary: Summary) -> str:

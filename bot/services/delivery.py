@@ -82,6 +82,12 @@ class Delivery:
         markup = job.payload.get("keyboard")  # queued by a version that stored finished keyboards
         return InlineKeyboardMarkup.de_json(markup, self._bot) if markup else None
 
+    async def deliver(
+        self, job: Job, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None
+    ) -> Outcome:
+        """Send one new message now, with the outcome rules of every message job."""
+        return await self._deliver(job, chat_id, text, keyboard, None)
+
     async def _deliver(
         self, job: Job, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None, role: object
     ) -> Outcome:

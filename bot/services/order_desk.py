@@ -18,6 +18,7 @@ from bot.services.catalog import valid_duration, valid_name
 from bot.services.convert import order_of
 from bot.services.meetings import EDIT_SETTLE, queue_sync
 from bot.services.outbox import Outbox
+from bot.services.reminders import plan_reminders, stop_reminders
 from bot.views import View, order_card
 from storage import repos
 from storage.models import OrderRow, ServiceRow
@@ -162,6 +163,8 @@ class OrderDesk:
         )
         if kept:
             text = i18n.Text(texts.TOLD_WITH_NOTE, {"told": text, "note": i18n.Text(texts.MEETING_KEPT)})
+        if status not in ACTIVE_STATUSES:
+            await stop_reminders(session, row.id)
         other = row.owner_id if verb == "cx" else row.customer_id
         await self._outbox.send(session, other, text, order_id=row.id)
         await self._outbox.refresh_cards(session, row.id)
@@ -184,6 +187,7 @@ class OrderDesk:
         if verb == "rs" and isinstance(value, datetime):
             await self._check_free(session, row, value, row.duration_min)
             row.start_at, row.end_at = value, value + timedelta(minutes=row.duration_min)
+            await plan_reminders(session, self._outbox, row)
         elif verb == "rn" and isinstance(value, str):
             row.name = valid_name(value, ORDER_NAME_MAX)
         elif verb == "du" and value is not None and not isinstance(value, datetime):

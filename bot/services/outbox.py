@@ -19,10 +19,18 @@ CARDS = "cards"
 
 
 class Outbox:
-    """Queues messages and card refreshes; `wake()` tells the worker there is work."""
+    """Queues messages and card refreshes; `wake()` tells the worker there is work.
 
-    def __init__(self, notice_interval: timedelta = timedelta(seconds=60)) -> None:
+    `reminder_minute` is how long one minute of a reminder offset lasts: a minute, except in tests.
+    """
+
+    def __init__(
+        self,
+        reminder_minute: timedelta = timedelta(minutes=1),
+        notice_interval: timedelta = timedelta(seconds=60),
+    ) -> None:
         self._event = asyncio.Event()
+        self.reminder_minute = reminder_minute
         self._notice_interval = notice_interval
 
     def wake(self) -> None:

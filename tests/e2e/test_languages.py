@@ -122,7 +122,7 @@ def test_russian_owner_and_customer_go_through_everything_in_russian(
     mine = customer.wait_for(
         lambda m: join_ru(m) is not None, timeout=15, description="Подключиться к встрече"
     )
-    assert labels(mine) == [JOIN_RU, "Перенести", "Переименовать", "Длительность", "Отменить"]
+    assert labels(mine) == [JOIN_RU, "Перенести", "Переименовать", "Длительность", "Отменить", "В календарь"]
     theirs = owner.wait_for(lambda m: join_ru(m) is not None, timeout=15, description="the owner's card")
     assert "Клиент: Катя" in theirs.text
     assert labels(theirs) == [
@@ -133,6 +133,7 @@ def test_russian_owner_and_customer_go_through_everything_in_russian(
         "Переименовать",
         "Длительность",
         "Отклонить",
+        "В календарь",
     ]
     meeting = sandbox.zoom_control.meetings()[0]
     start = moment_ru(meeting["start_time"], "Europe/Moscow")
@@ -182,6 +183,7 @@ def test_an_english_owner_and_a_russian_customer_each_read_their_own_language(
         "Rename",
         "Duration",
         "Reject",
+        "Add to calendar",
     ]
     mine = customer.wait_for(lambda m: join_ru(m) is not None, timeout=15, description="the customer's card")
     assert "Длительность: 45 минут" in mine.text

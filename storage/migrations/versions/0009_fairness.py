@@ -1,14 +1,14 @@
 """Fairness: jobs.chat_id (each chat's Telegram jobs in order, chats side by side) and received_updates
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

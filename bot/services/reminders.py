@@ -1,0 +1,128 @@
+"""Reminders before an order's start: planned as jobs in the order's own transaction, rendered when sent.
+
+Each reminder is one job per chat and offset, keyed by the start it was planned for: a reschedule retires
+the old jobs and plans new keys, and a job that finds the order moved, closed or already started sends
+nothing. A reminder overtaken by the next one (both missed while the bot was down) is not sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import InlineKeyboardMarkup
+
+from bot import i18n, texts
+from bot.domain import ACTIVE_STATUSES, Order, utcnow
+from bot.services.convert import order_of
+from bot.services.outbox import Outbox
+from bot.services.people import People
+from bot.views import View, join_row, when
+from bot.worker import Done, Fail, Job, Outcome
+from storage import repos
+from storage.models import OrderRow, ServiceRow
+
+
+class Sender(Protocol):
+    """Sends one new message for a job (`Delivery` in the running bot)."""
+
+    async def deliver(
+        self, job: Job, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None
+    ) -> Outcome: ...
+
+
+REMINDER = "reminder"
+MAX_OFFSET_MINUTES = 7 * 24 * 60
+
+
+def offsets(value: object) -> list[int]:
+    """The usable offsets of a stored list, largest first; anything malformed plans no reminder."""
+    if not isinstance(value, list):
+        return []
+    valid = {m for m in value if type(m) is int and 0 < m <= MAX_OFFSET_MINUTES}
+    return sorted(valid, reverse=True)
+
+
+def reminder_key(order_id: int, chat_id: int, minutes: int, start: datetime) -> str:
+    return f"reminder:{order_id}:{chat_id}:{minutes}:{int(start.timestamp())}"
+
+
+async def stop_reminders(session: AsyncSession, order_id: int) -> None:
+    """No reminder of this order that has not gone out yet will go out."""
+    await repos.stop_jobs(session, order_id, REMINDER, utcnow())
+
+
+async def plan_reminders(session: AsyncSession, outbox: Outbox, row: OrderRow) -> None:
+    """Replace the order's planned reminders with ones for its current start (in the caller's transaction)."""
+    now = utcnow()
+    await stop_reminders(session, row.id)
+    if row.status not in ACTIVE_STATUSES:
+        return
+    service = await session.get(ServiceRow, row.service_id)
+    dues = [
+        (minutes, row.start_at - minutes * outbox.reminder_minute)
+        for minutes in offsets(service.reminder_minutes if service else None)
+    ]
+    for index, (minutes, due) in enumerate(dues):
+        if due <= now:
+            continue  # its time had passed when the order was placed or moved: skipped
+        payload = {"start": row.start_at.isoformat(), "minutes": minutes}
+        if index + 1 < len(dues):
+            payload["next_due"] = dues[index + 1][1].isoformat()
+        for chat_id in dict.fromkeys((row.customer_id, row.owner_id)):
+            key = reminder_key(row.id, chat_id, minutes, row.start_at)
+            payload_for_chat = {**payload, "chat_id": chat_id}
+            await repos.enqueue(
+                session, REMINDER, key, now, order_id=row.id, payload=payload_for_chat, delay=due - now
+            )
+    outbox.wake()
+
+
+def reminder_view(order: Order) -> View:
+    """The reminder in the current language (the recipient's)."""
+    text = i18n.t(
+        texts.REMINDER,
+        id=order.id,
+        start=when(order.start_at, order.timezone),
+        service=escape(order.service_name),
+        name=escape(order.name),
+    )
+    join = join_row(order)
+    return text, InlineKeyboardMarkup([join]) if join else None
+
+
+class Reminders:
+    """Runs reminder jobs."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], delivery: Sender, people: People) -> None:
+        self._sessions = sessions
+        self._delivery = delivery
+        self._people = people
+
+    async def run(self, job: Job) -> Outcome:
+        if job.order_id is None or "chat_id" not in job.payload:
+            return Fail("reminder without an order or chat")
+        order = await self._still_due(job)
+        if order is None:
+            return Done()
+        chat_id = int(job.payload["chat_id"])
+        # Rendered now, in the recipient's language (private chats: the chat id is the user id).
+        with i18n.speaking(await self._people.language_of(chat_id)):
+            text, keyboard = reminder_view(order)
+        return await self._delivery.deliver(job, chat_id, text, keyboard)
+
+    async def _still_due(self, job: Job) -> Order | None:
+        """The order, if this reminder is still wanted now."""
+        now = utcnow()
+        next_due = job.payload.get("next_due")
+        if next_due and now >= datetime.fromisoformat(str(next_due)):
+            return None  # overtaken by the next reminder (the bot was down for both)
+        async with self._sessions() as session:
+            row = await repos.get_order(session, job.order_id) if job.order_id is not None else None
+            if row is None or row.status not in ACTIVE_STATUSES or now >= row.start_at:
+                return None
+            if row.start_at != datetime.fromisoformat(str(job.payload.get("start"))):
+                return None  # planned for a start the order no longer has
+            return await order_of(session, row)

@@ -1,0 +1,269 @@
+"""Reminder planning and calendar feeds on a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import InlineKeyboardMarkup
+
+from bot.domain import utcnow
+from bot.services.booking import Booking
+from bot.services.calendars import Calendars
+from bot.services.catalog import Catalog
+from bot.services.drafts import Drafts
+from bot.services.order_desk import OrderDesk
+from bot.services.outbox import Outbox
+from bot.services.people import People, Person
+from bot.services.reminders import REMINDER, Reminders
+from bot.services.zoom_accounts import ZoomAccounts
+from bot.worker import Done, Job, Outcome
+from bot.zoom.client import ZoomClient
+from storage.db import create_engine, create_sessionmaker, migrate
+from storage.models import JobRow, OrderRow, ServiceRow
+
+OWNER = Person(1, "Olivia")
+ALICE = Person(2, "Alice")
+ZONE = "Europe/Berlin"
+
+
+@dataclass
+class Sent:
+    """Stands in for Telegram delivery: records what a reminder job would send."""
+
+    messages: list[tuple[int, str, InlineKeyboardMarkup | None]] = field(default_factory=list)
+
+    async def deliver(
+        self, job: Job, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None
+    ) -> Outcome:
+        self.messages.append((chat_id, text, keyboard))
+        return Done()
+
+
+@dataclass
+class World:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    catalog: Catalog
+    booking: Booking
+    desk: OrderDesk
+    drafts: Drafts
+    calendars: Calendars
+    reminders: Reminders
+    sent: Sent
+
+
+@pytest.fixture
+async def world(any_database_url: str) -> AsyncIterator[World]:
+    import httpx
+    from cryptography.fernet import Fernet
+
+    from bot.crypto import TokenCipher
+
+    engine = create_engine(any_database_url)
+    await migrate(engine)
+    sessions = create_sessionmaker(engine)
+    outbox = Outbox()
+    async with httpx.AsyncClient() as http:
+        cipher = TokenCipher([Fernet.generate_key().decode()])
+        accounts = ZoomAccounts(sessions, None, ZoomClient(http, "http://127.0.0.1:9/v2"), cipher, outbox)
+        people = People(sessions, ZONE)
+        drafts = Drafts(sessions)
+        sent = Sent()
+        yield World(
+            engine,
+            sessions,
+            Catalog(sessions, people, accounts),
+            Booking(sessions, drafts, outbox),
+            OrderDesk(sessions, outbox),
+            drafts,
+            Calendars(sessions, "https://bot.example.com"),
+            Reminders(sessions, sent, people),
+            sent,
+        )
+    await engine.dispose()
+
+
+def local_slot(days: int, hour: int) -> str:
+    day = (utcnow().astimezone(ZoneInfo(ZONE)) + timedelta(days=days)).date()
+    return day.strftime("%Y%m%d") + f"{hour:02d}00"
+
+
+def instant(local: str) -> datetime:
+    return datetime.strptime(local, "%Y%m%d%H%M").replace(tzinfo=ZoneInfo(ZONE)).astimezone(UTC)
+
+
+async def place(world: World, local: str, offsets: list[int] | None = None) -> int:
+    service = await world.catalog.create(OWNER, "Consultation", 60)
+    if offsets is not None:
+        async with world.sessions.begin() as session:
+            await session.execute(
+                update(ServiceRow).where(ServiceRow.id == service.id).values(reminder_minutes=offsets)
+            )
+    await world.booking.open(ALICE, service.code)
+    await world.booking.pick_time(ALICE, service.code, local)
+    draft = await world.drafts.get(ALICE.id)
+    assert draft is not None
+    summary = await world.booking.name(ALICE, draft, None)
+    return (await world.booking.confirm(ALICE, summary.nonce, 100)).id
+
+
+async def reminder_jobs(world: World, status: str = "pending") -> list[JobRow]:
+    async with world.sessions() as session:
+        query = select(JobRow).where(JobRow.kind == REMINDER, JobRow.status == status).order_by(JobRow.run_at)
+        return list(await session.scalars(query))
+
+
+async def test_reminders_are_planned_per_offset_and_chat_and_a_passed_one_is_skipped(world: World) -> None:
+    local = local_slot(3, 10)
+    await place(world, local, offsets=[5 * 1440, 60, 15])  # five days before is already past
+    jobs = await reminder_jobs(world)
+    start = instant(local)
+    assert sorted((job.payload["chat_id"], job.run_at) for job in jobs) == sorted(
+        (chat, start - timedelta(minutes=minutes)) for chat in (OWNER.id, ALICE.id) for minutes in (60, 15)
+    )
+
+
+async def test_a_reschedule_retires_the_old_reminders_and_a_cancel_stops_the_new(world: World) -> None:
+    order_id = await place(world, local_slot(3, 10))
+    old = {job.key for job in await reminder_jobs(world)}
+    assert len(old) == 4
+    order, _ = await world.desk.order_for(ALICE.id, order_id)
+    moved = instant(local_slot(4, 12))
+    await world.desk.apply(ALICE.id, order_id, "rs", order.version, moved)
+    pending = await reminder_jobs(world)
+    assert {job.key for job in pending}.isdisjoint(old) and len(pending) == 4
+    assert {job.run_at for job in pending} == {moved - timedelta(hours=24), moved - timedelta(hours=1)}
+    assert {job.key for job in await reminder_jobs(world, "done")} == old
+    await world.desk.apply(ALICE.id, order_id, "cx", order.version + 1, None)
+    assert await reminder_jobs(world) == []
+
+
+async def run_first(world: World) -> Outcome:
+    row = (await reminder_jobs(world))[0]
+    job = Job(row.id, row.kind, row.key, row.order_id, row.owner_id, dict(row.payload), {}, 1, _noop)
+    return await world.reminders.run(job)
+
+
+async def _noop(job: Job) -> None:
+    return None
+
+
+async def test_a_reminder_is_sent_with_the_order_and_start_and_not_once_the_meeting_started(
+    world: World,
+) -> None:
+    local = local_slot(3, 10)
+    order_id = await place(world, local)
+    assert isinstance(await run_first(world), Done)
+    chat_id, text, keyboard = world.sent.messages[0]
+    assert f"Order #{order_id} starts" in text and f"10:00 ({ZONE})" in text and keyboard is None
+    # Missed while the bot was down, and the meeting has begun: not sent late.
+    async with world.sessions.begin() as session:
+        past = utcnow() - timedelta(minutes=1)
+        values = {"start_at": past, "end_at": past + timedelta(hours=1)}
+        await session.execute(update(OrderRow).where(OrderRow.id == order_id).values(**values))
+        await session.execute(
+            update(JobRow)
+            .where(JobRow.kind == REMINDER)
+            .values(payload={"chat_id": 1, "start": past.isoformat()})
+        )
+    assert isinstance(await run_first(world), Done)
+    assert len(world.sent.messages) == 1
+
+
+class Statements:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *args: Any) -> None:
+        self.count += 1
+
+
+@contextmanager
+def counting(engine: AsyncEngine) -> Iterator[Statements]:
+    statements = Statements()
+    event.listen(engine.sync_engine, "before_cursor_execute", statements)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", statements)
+
+
+async def test_feed_tokens_bad_ones_cost_at_most_one_query_and_a_new_link_retires_the_old(
+    world: World,
+) -> None:
+    order_id = await place(world, local_slot(3, 10))
+    url = await world.calendars.link_if_none(ALICE.id)
+    assert url is not None and await world.calendars.link_if_none(ALICE.id) is None
+    token = url.rsplit("/", 1)[1].removesuffix(".ics")
+    assert len(token) == 43
+    feed = await world.calendars.feed(token)
+    assert feed is not None
+    events = Calendar.from_ical(feed.body).walk("VEVENT")
+    assert [str(e["UID"]) for e in events] == [f"order-{order_id}@bot.example.com"]
+    for bad, queries in (("../../etc/passwd", 0), ("x" * 5000, 0), ("A" * 43, 1), (token + "A", 0)):
+        with counting(world.engine) as statements:
+            assert await world.calendars.feed(bad) is None
+        assert statements.count == queries, bad
+    new_url = await world.calendars.new_link(ALICE.id)
+    assert await world.calendars.feed(token) is None
+    assert await world.calendars.feed(new_url.rsplit("/", 1)[1].removesuffix(".ics")) is not None
+
+
+async def test_a_feed_of_ten_thousand_orders_is_one_query_and_fast(world: World) -> None:
+    await place(world, local_slot(3, 10))
+    async with world.sessions.begin() as session:
+        service_id = (await session.scalars(select(ServiceRow.id))).first()
+        now = utcnow()
+        rows = [
+            {
+                "service_id": service_id, "owner_id": OWNER.id, "customer_id": ALICE.id, "name": f"Order {i}",
+                "start_at": now + timedelta(hours=i), "end_at": now + timedelta(hours=i, minutes=30),
+                "duration_min": 30, "timezone": ZONE, "status": "confirmed", "version": 2,
+                "wants_meeting": True, "meeting_state": "ready", "join_url": f"https://zoom.example/j/{i}",
+                "synced_version": 2, "created_at": now, "updated_at": now,
+            }
+            for i in range(10_000)
+        ]  # fmt: skip
+        await session.execute(insert(OrderRow), rows)
+    url = await world.calendars.link_if_none(OWNER.id)
+    assert url is not None
+    token = url.rsplit("/", 1)[1].removesuffix(".ics")
+    timings = []
+    for _ in range(2):  # the first serializes every event, the next only what changed (nothing)
+        with counting(world.engine) as statements:
+            began = time.perf_counter()
+            feed = await world.calendars.feed(token)
+            timings.append(time.perf_counter() - began)
+        assert feed is not None
+        assert statements.count == 2  # the token, then every order with its service in one query
+    assert len(Calendar.from_ical(feed.body).walk("VEVENT")) == 10_001
+    cold, warm = (f"{took * 1000:.0f} ms" for took in timings)
+    print(f"\ncalendar feed of 10 001 orders ({len(feed.body) / 1e6:.1f} MB): first {cold}, again {warm}")
+    assert timings[1] < 3, timings  # generous for a shared machine; the figures above are what counts
+
+
+async def test_a_reminder_and_a_calendar_file_are_in_the_readers_language(world: World) -> None:
+    from bot import i18n
+    from bot.services.reminders import reminder_view
+
+    order_id = await place(world, local_slot(3, 10))
+    order, _ = await world.desk.order_for(ALICE.id, order_id)
+    with i18n.speaking("ru"):
+        text, _ = reminder_view(order)
+        russian = await world.calendars.order_file(ALICE.id, order_id)
+    assert text.startswith(f"⏰ <b>Напоминание</b>: заказ №{order_id} начинается")
+    (event,) = Calendar.from_ical(russian.content).walk("VEVENT")
+    assert str(event["DESCRIPTION"]).startswith(f"Заказ №{order_id} (Consultation)")
+    english = await world.calendars.order_file(ALICE.id, order_id)
+    (event,) = Calendar.from_ical(english.content).walk("VEVENT")
+    assert str(event["DESCRIPTION"]).startswith(f"Order #{order_id} (Consultation)")
