@@ -3,21 +3,45 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import threading
 import time
+from pathlib import Path
 from types import TracebackType
 
 import uvicorn
 from starlette.types import ASGIApp
 
+PRIVATE_PORTS_FROM = 20000
+
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port that is free on `host` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """Return a TCP port that is free on `host` right now, from below the kernel's ephemeral range.
+
+    A port from `bind(0)` lies in the ephemeral range, where any outgoing connection may take it
+    before the bot process binds it ("address already in use" under parallel tests); ports below that range
+    are only ever taken by listeners.
+    """
+    lowest_ephemeral = _ephemeral_start()
+    chooser = random.SystemRandom()
+    for _ in range(200):
+        port = chooser.randrange(PRIVATE_PORTS_FROM, lowest_ephemeral)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free port on {host} between {PRIVATE_PORTS_FROM} and {lowest_ephemeral}")
+
+
+def _ephemeral_start() -> int:
+    try:
+        first = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        first = 32768  # Linux's default
+    return max(first, PRIVATE_PORTS_FROM + 1000)
 
 
 class ServedApp:
