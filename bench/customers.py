@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from sandbox.telegram_client import SentMessage, TelegramUser
+from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.faults.steps import Booked, Placed, Planned, order_number, slot
 
 

@@ -16,7 +16,7 @@ import httpx
 from bench.customers import Pace, wait_for
 from bench.procstat import cpu_seconds, peak_rss_kib
 from bench.remote_sandbox import start_remote_sandbox
-from sandbox.telegram_client import SentMessage, TelegramControl, TelegramUser
+from sandbox.telegram.client import SentMessage, TelegramControl, TelegramUser
 
 ROOT = Path(__file__).resolve().parents[1]
 

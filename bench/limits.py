@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sandbox.telegram_client import BotCall, TelegramControl
+from sandbox.telegram.client import BotCall, TelegramControl
 from tests.faults.steps import Booked, order_number
 
 JOIN = "Join a meeting"

@@ -41,7 +41,7 @@ from bench.profiling import Profiler
 from bench.remote_sandbox import start_remote_sandbox
 from bench.store import StoreFigures, measure_store
 from sandbox.harness import BotProcess, Sandbox, bot_environment
-from sandbox.telegram_client import BotCall, TelegramControl, TelegramUser
+from sandbox.telegram.client import BotCall, TelegramControl, TelegramUser
 from tests.faults.steps import Booked, plan_orders, zoom_owners
 from tests.support import fresh_database
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import cast
 
 from sandbox.harness import Credentials, Sandbox, start_sandbox
-from sandbox.zoom_client import ZoomControl
+from sandbox.zoom.control_client import ZoomControl
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,7 +22,7 @@ from sqlalchemy import insert
 from bench.procstat import peak_rss_kib, rss_kib
 from bench.remote_sandbox import start_remote_sandbox
 from sandbox.harness import BotProcess, bot_environment
-from sandbox.telegram_client import TelegramControl, TelegramUser
+from sandbox.telegram.client import TelegramControl, TelegramUser
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import OrderMessageRow, OrderRow, ServiceRow, UserRow
 from tests.support import fresh_database

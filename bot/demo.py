@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from sandbox.harness import BotProcess, Sandbox, bot_environment, start_sandbox
-from sandbox.telegram_client import SentMessage, TelegramUser
+from sandbox.telegram.client import SentMessage, TelegramUser
 
 OWNER_ID, CUSTOMER_ID = 1001, 2002
 

@@ -20,7 +20,7 @@ from cryptography.fernet import Fernet
 from sandbox.server import ServedApp, free_port
 from sandbox.telegram import TelegramSandbox
 from sandbox.zoom import ZoomSandbox
-from sandbox.zoom_client import ZoomControl
+from sandbox.zoom.control_client import ZoomControl
 
 
 @dataclass(frozen=True)

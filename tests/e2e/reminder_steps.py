@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from sandbox.telegram_client import SentMessage, TelegramUser
+from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.e2e.journeys import JOIN
 
 OPENING, LAST_START = time(9, 0), time(17, 30)  # a 30-minute service

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sandbox.harness import BotProcess, Sandbox
-from sandbox.telegram_client import SentMessage, TelegramUser
+from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.e2e.journeys import Shop, create_service, offered_date, order_on_day, person
 
 BERLIN, NEW_YORK = "Europe/Berlin", "America/New_York"

@@ -10,7 +10,7 @@ import httpx
 from icalendar import Calendar, Event
 
 from sandbox.harness import BotProcess, Sandbox
-from sandbox.telegram_client import SentMessage, TelegramUser
+from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.e2e.journeys import connect_zoom, create_service, has_join, join_url, order, person
 
 ZONE = "Europe/Berlin"

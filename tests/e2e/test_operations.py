@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sandbox.harness import BotProcess, Sandbox, bot_environment
-from sandbox.telegram_client import TelegramControl
+from sandbox.telegram.client import TelegramControl
 from tests.conftest import postgres_available
 from tests.e2e.journeys import connect_zoom, create_service, has_join, order, person
 from tests.faults.steps import eventually

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from sandbox.harness import BotProcess, Sandbox
-from sandbox.telegram_client import SentMessage, TelegramUser
-from sandbox.zoom_client import WebhookNotDelivered
+from sandbox.telegram.client import SentMessage, TelegramUser
+from sandbox.zoom.control_client import WebhookNotDelivered
 from tests.e2e.journeys import Shop, connect_zoom, create_service, has_join, join_url, order, person
 
 

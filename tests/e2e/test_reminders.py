@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sandbox.harness import BotProcess, Sandbox, bot_environment
-from sandbox.telegram_client import SentMessage, TelegramUser
+from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.e2e.journeys import connect_zoom, create_service, has_join, join_url, person
 from tests.e2e.reminder_steps import (
     SoonSlot,

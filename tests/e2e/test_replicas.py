@@ -20,7 +20,7 @@ import pytest
 from sandbox.balancer import RoundRobinProxy
 from sandbox.harness import BotProcess, Sandbox, bot_environment
 from sandbox.server import ServedApp, free_port
-from sandbox.telegram_client import TelegramControl, TelegramUser
+from sandbox.telegram.client import TelegramControl, TelegramUser
 from tests.conftest import postgres_available
 from tests.e2e.journeys import Shop
 from tests.faults.steps import (

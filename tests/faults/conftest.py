@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox.harness import Sandbox
-from sandbox.telegram_client import TelegramControl
+from sandbox.telegram.client import TelegramControl
 
 
 def pytest_configure(config: pytest.Config) -> None:

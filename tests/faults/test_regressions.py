@@ -14,7 +14,7 @@ from bot.domain import utcnow
 from bot.services.outbox import Outbox
 from bot.worker import Done, Job, Lane, Worker
 from sandbox.harness import BotProcess, Sandbox
-from sandbox.telegram_client import TelegramControl
+from sandbox.telegram.client import TelegramControl
 from storage import repos
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import JobRow

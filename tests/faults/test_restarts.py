@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from sandbox.harness import BotProcess, Sandbox
-from sandbox.telegram_client import SentMessage, TelegramControl
+from sandbox.telegram.client import SentMessage, TelegramControl
 from tests.e2e.journeys import Shop, connect_zoom, create_service, person
 from tests.faults.steps import (
     Placed,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from sandbox.harness import BotProcess, Sandbox
-from sandbox.telegram_client import SentMessage, TelegramControl
+from sandbox.telegram.client import SentMessage, TelegramControl
 from tests.e2e.journeys import Shop, join_url
 from tests.faults.steps import (
     CREATE_PATH,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.harness import BotProcess, Sandbox
-from sandbox.telegram_client import BotCall, TelegramControl
+from sandbox.telegram.client import BotCall, TelegramControl
 from tests.e2e.journeys import Shop, connect_zoom, create_service, has_join, join_url, person
 from tests.faults.steps import (
     CREATE_PATH,

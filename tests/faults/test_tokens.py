@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.harness import BotProcess, Sandbox
-from sandbox.telegram_client import SentMessage, TelegramUser
+from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.e2e.journeys import connect_zoom, create_service, has_join, person
 from tests.faults.steps import (
     Placed,

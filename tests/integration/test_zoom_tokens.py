@@ -26,7 +26,7 @@ from bot.zoom.errors import ZoomGrantError
 from bot.zoom.oauth import ZoomOAuth
 from sandbox.server import ServedApp
 from sandbox.zoom import ZoomSandbox
-from sandbox.zoom_client import ZoomControl
+from sandbox.zoom.control_client import ZoomControl
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import JobRow, ZoomConnectionRow
 

@@ -33,7 +33,7 @@ from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandle
 
 from sandbox.server import ServedApp, free_port
 from sandbox.telegram import TelegramSandbox
-from sandbox.telegram_client import TelegramControl, TelegramUser
+from sandbox.telegram.client import TelegramControl, TelegramUser
 
 TOKEN = "7000000001:AAHsandboxTokenForEmulatorTests0123456"
 ANN, BOB = 101, 202

@@ -12,7 +12,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from sandbox.server import ServedApp
 from sandbox.telegram import TelegramSandbox
-from sandbox.telegram_client import TelegramControl, TelegramUser
+from sandbox.telegram.client import TelegramControl, TelegramUser
 
 TOKEN = "7000000001:AAHsandboxTokenForEmulatorTests0123456"
 ANN = 101

@@ -10,7 +10,7 @@ from telegram.error import BadRequest
 
 from sandbox.server import ServedApp
 from sandbox.telegram import TelegramSandbox
-from sandbox.telegram_client import TelegramControl, TelegramUser
+from sandbox.telegram.client import TelegramControl, TelegramUser
 
 TOKEN = "7000000001:AAHsandboxTokenForEmulatorTests0123456"
 

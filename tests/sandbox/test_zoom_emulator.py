@@ -31,7 +31,7 @@ from bot.zoom.errors import ZoomGrantError
 from bot.zoom.oauth import ZoomOAuth, new_code_verifier
 from sandbox.server import ServedApp, free_port
 from sandbox.zoom import ZoomSandbox
-from sandbox.zoom_client import SandboxControlError, ZoomControl
+from sandbox.zoom.control_client import SandboxControlError, ZoomControl
 
 CLIENT_ID = "sandboxClientId"
 CLIENT_SECRET = "sandbox-client-secret"

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from sandbox.harness import BotProcess, Sandbox, bot_environment, start_sandbox
-from sandbox.telegram_client import SentMessage, TelegramControl, TelegramUser
+from sandbox.telegram.client import SentMessage, TelegramControl, TelegramUser
 from tests.e2e.journeys import Shop
 from tests.support import fresh_database, postgres_reachable
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from sandbox.telegram_client import SentMessage, TelegramUser
+from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.e2e.journeys import Shop, create_service, person
 from tests.security.support import World, log_problems, new_user_id, refused_calls, running_world
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sandbox.telegram_client import SentMessage, TelegramUser
-from sandbox.telegram_text import utf16_len
+from sandbox.telegram.client import SentMessage, TelegramUser
+from sandbox.telegram.text import utf16_len
 from tests.e2e.journeys import Shop, create_service, order, person
 from tests.security.support import (
     World,

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.telegram_client import TelegramUser
+from sandbox.telegram.client import TelegramUser
 from tests.e2e.journeys import Shop, connect_zoom, create_service, has_join, order, person
 from tests.security.support import (
     World,

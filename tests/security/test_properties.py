@@ -21,10 +21,10 @@ from bot.services.booking import Booking, Summary, parse_day, parse_local
 from bot.services.catalog import DURATION_MAX, DURATION_MIN, valid_duration, valid_name
 from bot.services.people import valid_timezone
 from bot.zoom import webhook
-from sandbox.telegram_html import parse_html
-from sandbox.telegram_parse_mode import MAX_TEXT_UTF16
-from sandbox.telegram_text import EntityParseError, utf16_len
-from sandbox.zoom_webhooks import sign
+from sandbox.telegram.html import parse_html
+from sandbox.telegram.parse_mode import MAX_TEXT_UTF16
+from sandbox.telegram.text import EntityParseError, utf16_len
+from sandbox.zoom.webhooks import sign
 from storage.models import OrderRow
 
 ZONES = sorted(available_timezones())

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from sandbox.zoom_webhooks import sign
+from sandbox.zoom.webhooks import sign
 from tests.security.support import World, log_problems, running_world, settle
 
 

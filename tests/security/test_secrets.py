@@ -14,7 +14,7 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from sandbox.harness import BotProcess, Sandbox, bot_environment
-from sandbox.telegram_client import SentMessage, TelegramControl, TelegramUser
+from sandbox.telegram.client import SentMessage, TelegramControl, TelegramUser
 from tests.e2e.journeys import connect_zoom, create_service, has_join, order, person
 from tests.e2e.test_order_changes import reschedule
 from tests.security.support import (

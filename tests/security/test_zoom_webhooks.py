@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.zoom_webhooks import encrypted_token, sign
+from sandbox.zoom.webhooks import encrypted_token, sign
 from tests.e2e.journeys import has_join
 from tests.security.support import (
     Booked,
