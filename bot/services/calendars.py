@@ -104,20 +104,7 @@ class Calendars:
             feed_row, language = found[0], i18n.language_for(found.language, found.language_code)
             rows = await repos.calendar_orders(session, feed_row.user_id, _cutoff(utcnow()))
         issued = feed_row.created_at
-        entries = tuple(
-            CalendarEntry(
-                order_id=row.id,
-                name=row.name,
-                service_name=row.service_name,
-                start_at=row.start_at,
-                end_at=row.end_at,
-                status=row.status,
-                version=row.version,
-                join_url=row.join_url,
-                updated_at=row.updated_at,
-            )
-            for row in rows
-        )
+        entries = tuple(_entry(row, row.service_name) for row in rows)
         last = max((entry.updated_at for entry in entries), default=issued)
         # Everything an event shows is in its entry, so the entries fingerprint the body: a conditional
         # request is answered without serializing thousands of events.
