@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,7 +15,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 BOTFATHER_FORMAT = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
 
@@ -53,6 +54,8 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     # /readyz answers 503 when the job worker has not run for longer than this.
     ready_worker_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Telegram's per-chat flood limit on our side: a burst of 5 new messages, then 5 per this many seconds.
+    telegram_chat_period_seconds: float = Field(default=5.0, gt=0, le=60)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -108,10 +111,32 @@ class Settings(BaseSettings):
         return f"{self.public_url}/zoom/oauth/callback"
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read the settings; a problem becomes one `SettingsError` line naming the setting."""
+class _MappingSettings(Settings):
+    """Settings read from a given mapping only: neither the process environment nor `.env`."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Read the settings; a problem becomes one `SettingsError` line naming the setting.
+
+    By default from the process environment and `.env`; with `environ`, from that mapping alone (names
+    as in the environment, e.g. `DATABASE_URL`), so a test can run the bot in its own process.
+    """
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        if environ is None:
+            return Settings(**overrides)  # type: ignore[arg-type]
+        given = {name: environ[name.upper()] for name in Settings.model_fields if name.upper() in environ}
+        return _MappingSettings(**{**given, **overrides})  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors()[0]
         name = "_".join(str(part) for part in error["loc"]).upper()

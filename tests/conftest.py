@@ -11,6 +11,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")  # as `python -m bot` does, before t
 import pytest  # noqa: E402
 
 from tests.support import (
+    BotInProcess,
     BotProcess,
     Sandbox,
     bot_environment,
@@ -63,12 +64,29 @@ def sandbox() -> Iterator[Sandbox]:
         running.stop()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "bot_process: the `bot` fixture runs `python -m bot` as a child process (kill -9, signals, restarts)"
+        " instead of the same composition root inside the test process",
+    )
+    config.addinivalue_line("markers", "bot_env(**settings): extra environment settings for the `bot` fixture")
+
+
 @pytest.fixture
-def bot(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
-    """The real bot process (`python -m bot`) against the sandbox."""
-    process = BotProcess.in_folder(sandbox, bot_environment(sandbox, database_url), tmp_path)
-    process.start()
+def bot(
+    request: pytest.FixtureRequest, sandbox: Sandbox, database_url: str, tmp_path: Path
+) -> Iterator[BotProcess | BotInProcess]:
+    """The real bot against the sandbox: its composition root run inside the test process, or with the
+    `bot_process` marker the real `python -m bot` process. `bot_env(NAME="value")` markers add settings."""
+    extra: dict[str, str] = {}
+    for marker in reversed(list(request.node.iter_markers("bot_env"))):
+        extra.update(marker.kwargs)
+    env = bot_environment(sandbox, database_url, **extra)
+    kind = BotProcess if request.node.get_closest_marker("bot_process") else BotInProcess
+    running = kind.in_folder(sandbox, env, tmp_path)
+    running.start()
     try:
-        yield process
+        yield running
     finally:
-        process.stop()
+        running.stop()

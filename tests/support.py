@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sandbox.harness import BotProcess, Sandbox, bot_environment, start_sandbox
+from sandbox.harness import BotInProcess, BotProcess, Sandbox, bot_environment, start_sandbox
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 __all__ = [
+    "BotInProcess",
     "BotProcess",
     "Sandbox",
     "bot_environment",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
 from sandbox.harness import BotProcess, Sandbox
 from tests.e2e.journeys import (
@@ -159,6 +160,7 @@ def test_declined_consent_stores_nothing_and_tells_the_owner(sandbox: Sandbox, b
     owner.wait_for_text("not connected")
 
 
+@pytest.mark.bot_process  # kill -9
 def test_a_restart_in_the_middle_of_ordering_loses_nothing(sandbox: Sandbox, bot: BotProcess) -> None:
     owner, customer = person(sandbox, 11, "Olivia"), person(sandbox, 22, "Carl")
     shop = create_service(owner, 60, "Session")

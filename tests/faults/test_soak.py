@@ -35,6 +35,7 @@ SEED = int(os.environ.get("SOAK_SEED", "20261124"))
 
 pytestmark = [
     pytest.mark.soak,
+    pytest.mark.bot_process,  # kill -9
     pytest.mark.skipif(
         os.environ.get("RUN_SOAK") != "1",
         reason="soak test (minutes long): set RUN_SOAK=1 to run it; the bench and CI scripts do",
