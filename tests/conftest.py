@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # as `python -m bot` does, before telegram is imported
@@ -16,6 +17,7 @@ from tests.support import (
     Sandbox,
     bot_environment,
     fresh_database,
+    migrated_template,
     postgres_reachable,
     start_sandbox,
 )
@@ -37,12 +39,31 @@ def database_kinds() -> list[str]:
     return [os.environ.get("BOT_TEST_DATABASE", "sqlite")]
 
 
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], str]]:
+    """Per backend (made on first use, once per session and xdist worker): a database at the newest
+    migration that the `bot` fixture's databases are copied from."""
+    templates: dict[str, str] = {}
+    with contextlib.ExitStack() as stack:
+
+        def template(kind: str) -> str:
+            if kind not in templates:
+                folder = tmp_path_factory.mktemp(f"template-{kind}")
+                templates[kind] = stack.enter_context(migrated_template(kind, folder))
+            return templates[kind]
+
+        yield template
+
+
 @pytest.fixture(params=database_kinds())
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database: empty, or for a test with the `bot` fixture a copy of the migrated template (the
+    bot's start-up runs `migrate`, which then finds nothing to do)."""
     kind = request.param
     if kind == "postgresql" and not postgres_available():
         pytest.skip("PostgreSQL is not reachable at TEST_POSTGRES_URL; its tests are skipped here")
-    with fresh_database(kind, tmp_path) as url:
+    template = request.getfixturevalue("database_template")(kind) if "bot" in request.fixturenames else None
+    with fresh_database(kind, tmp_path, template=template) as url:
         yield url
 
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from sandbox.harness import BotProcess, Sandbox, bot_environment, start_sandbox
+from sandbox.harness import BotInProcess, BotProcess, Sandbox, bot_environment, start_sandbox
 from sandbox.telegram.client import SentMessage, TelegramControl, TelegramUser
 from tests.e2e.journeys import Shop
 from tests.support import fresh_database, postgres_reachable
@@ -39,10 +39,11 @@ def database_kind() -> str:
 
 @dataclass
 class World:
-    """A sandbox, a database and the real bot process running against them."""
+    """A sandbox, a database and the real bot running against them (in this process; in webhook mode as
+    `python -m bot`)."""
 
     sandbox: Sandbox
-    bot: BotProcess
+    bot: BotProcess | BotInProcess
     database_url: str
     folder: Path
     telegram: TelegramControl
@@ -61,7 +62,8 @@ def running_world(
     try:
         with fresh_database(database_kind(), folder) as url:
             environment = env(sandbox, url) if env else bot_environment(sandbox, url)
-            bot = BotProcess.in_folder(sandbox, environment, folder)
+            kind = BotProcess if environment.get("TELEGRAM_MODE") == "webhook" else BotInProcess
+            bot = kind.in_folder(sandbox, environment, folder)
             bot.start()
             try:
                 yield World(sandbox, bot, url, folder, telegram)
