@@ -19,6 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from cryptography.fernet import Fernet
@@ -27,6 +28,9 @@ from sandbox.server import ServedApp, free_port
 from sandbox.telegram import TelegramSandbox
 from sandbox.zoom import ZoomSandbox
 from sandbox.zoom.control_client import ZoomControl
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 
 @dataclass(frozen=True)
@@ -215,7 +219,7 @@ class BotInProcess:
     process: _ThreadRun | None = None
     starts: int = field(default=0)
     _loop: asyncio.AbstractEventLoop | None = None
-    _runtime: object | None = None
+    _runtime: Runtime | None = None
     _handler: logging.Handler | None = None
 
     @classmethod
@@ -231,8 +235,10 @@ class BotInProcess:
         runtime = build(settings)
         self._runtime = runtime
         ready = threading.Event()
-        thread = threading.Thread(target=self._run, args=(runtime, ready), name="bot-in-process", daemon=True)
-        self.process = _ThreadRun(thread)
+        thread = threading.Thread(
+            target=lambda: self._run(runtime, run, ready), name="bot-in-process", daemon=True
+        )
+        run = self.process = _ThreadRun(thread)
         stream = self.log_path.open("a", encoding="utf-8")
         handler = log_handler(settings, stream=stream)
         handler.addFilter(_BotThreadOnly(thread))
@@ -251,20 +257,18 @@ class BotInProcess:
             self.wait_healthy()
         return self
 
-    def _run(self, runtime: object, ready: threading.Event) -> None:
-        from bot.app import Runtime, serve
+    def _run(self, runtime: Runtime, run: _ThreadRun, ready: threading.Event) -> None:
+        from bot.app import serve
 
-        assert isinstance(runtime, Runtime)
         loop = asyncio.new_event_loop()
         self._loop = loop
         ready.set()
-        assert self.process is not None
         try:
             loop.run_until_complete(serve(runtime))
-            self.process.returncode = 0
-        except Exception:
+            run.returncode = 0
+        except Exception:  # as `python -m bot` does: one critical line, and the process would exit 1
             logging.getLogger("bot").critical("The bot stopped", exc_info=True)
-            self.process.returncode = 1
+            run.returncode = 1
         finally:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
@@ -284,13 +288,11 @@ class BotInProcess:
         raise AssertionError(f"the bot did not become healthy:\n{self.logs()}")
 
     def stop(self) -> int | None:
-        from bot.app import Runtime
-
         run, loop, runtime = self.process, self._loop, self._runtime
         if run is None:
             return None
         deadline = time.monotonic() + 30
-        while run.thread.is_alive() and loop is not None and isinstance(runtime, Runtime):
+        while run.thread.is_alive() and loop is not None and runtime is not None:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the bot did not stop within 30 s:\n{self.logs()}")
             with contextlib.suppress(RuntimeError):  # the loop has just closed

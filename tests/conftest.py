@@ -91,7 +91,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "bot_process: the `bot` fixture runs `python -m bot` as a child process (kill -9, signals, restarts)"
         " instead of the same composition root inside the test process",
     )
-    config.addinivalue_line("markers", "bot_env(**settings): extra environment settings for the `bot` fixture")
+    config.addinivalue_line(
+        "markers", "bot_env(**settings): extra environment settings for the `bot` fixture"
+    )
 
 
 @pytest.fixture
