@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time as clock
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, available_timezones
@@ -21,8 +20,18 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from sandbox.harness import Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.e2e.journeys import JOIN, Shop, connect_zoom, create_service, has_join, join_url, person
-from tests.faults.steps import confirm
+from tests.support.journeys import (
+    JOIN,
+    Shop,
+    confirm,
+    connect_zoom,
+    create_service,
+    has_join,
+    join_url,
+    person,
+    reach_summary,
+)
+from tests.support.waiting import eventually
 
 OPENING, LAST_START = time(9, 0), time(17, 30)  # a 30-minute service
 STEP = timedelta(minutes=30)
@@ -95,13 +104,10 @@ def reminders(chat: TelegramUser, order: int | None = None) -> list[SentMessage]
 
 def wait_for_reminders(chat: TelegramUser, count: int, timeout: float, order: int | None = None) -> None:
     """Until the chat holds `count` reminders (of the order), whatever the person did meanwhile."""
-    deadline = clock.monotonic() + timeout
-    while len(reminders(chat, order)) < count:
-        if clock.monotonic() >= deadline:
-            raise AssertionError(
-                f"{count} reminder(s) did not come within {timeout:g}s:\n{chat.transcript()}"
-            )
-        clock.sleep(0.1)
+    try:
+        eventually(lambda: len(reminders(chat, order)) >= count, timeout, f"{count} reminder(s)")
+    except AssertionError as missing:
+        raise AssertionError(f"{missing}; the chat:\n{chat.transcript()}") from None
 
 
 def join_of(message: SentMessage) -> str | None:
@@ -110,15 +116,7 @@ def join_of(message: SentMessage) -> str | None:
 
 def summary_at(customer: TelegramUser, code: str, slot: SoonSlot) -> SentMessage:
     """The customer orders the soon slot of the service `code` up to the summary (not confirmed yet)."""
-    customer.send(f"/start s_{code}")
-    offer = customer.wait_for(lambda m: any(b.text == "Order" for r in m.buttons for b in r), 20, "Order")
-    customer.press(offer, "Order")
-    days = customer.wait_for_text("Pick a day", timeout=20)
-    customer.press(days, slot.day_label)
-    times = customer.wait_for_text("Pick a start time", timeout=20)
-    customer.press(times, slot.time_label)
-    customer.press(customer.wait_for_text("What should the order be called", timeout=20), "Skip")
-    return customer.wait_for_text("Please check your order", timeout=20)
+    return reach_summary(customer, code, day_label=slot.day_label, time_label=slot.time_label)
 
 
 def soon_service(sandbox: Sandbox, slot: SoonSlot) -> Shop:
