@@ -37,7 +37,7 @@ from bot.services.client_orders import ClientOrders
 from bot.services.delivery import Delivery
 from bot.services.drafts import Drafts
 from bot.services.meetings import SYNC, MeetingSync
-from bot.services.order_desk import OrderDesk
+from bot.services.order_desk import EditLimit, OrderDesk
 from bot.services.outbox import CARDS, SEND, Outbox
 from bot.services.people import People
 from bot.services.reminders import REMINDER, Reminders
@@ -160,7 +160,10 @@ def build(settings: Settings) -> Runtime:
     accounts = ZoomAccounts(sessions, oauth, zoom, cipher, outbox)
     people = People(sessions, settings.default_timezone)
     drafts = Drafts(sessions)
-    desk = OrderDesk(sessions, outbox, partial(bot_username, application), metrics=metrics)
+    edit_limit = EditLimit(settings.customer_edits, timedelta(seconds=settings.customer_edits_window_seconds))
+    desk = OrderDesk(
+        sessions, outbox, partial(bot_username, application), metrics=metrics, edit_limit=edit_limit
+    )
     calendars = Calendars(sessions, settings.public_url)
     application.bot_data[KEY] = Deps(
         people=people,

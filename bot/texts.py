@@ -168,6 +168,9 @@ ORDER_CLOSED = N_("Order #{id} is {status} and can't be changed.")
 ORDER_CHANGED_MEANWHILE = N_("Order #{id} changed meanwhile. Here it is as it is now.")
 DURATION_CLASH = N_("Order #{id} can't be {new} long: it would overlap another booking.")
 KEPT_AS_IS = N_("Order #{id} is unchanged.")
+TOO_MANY_CHANGES = N_(
+    "Order #{id} is unchanged: you have changed your orders here too often. You can change it again in {wait}."
+)
 
 TOLD_CANCELLED = N_("Order #{id} ({name}, {start}) was cancelled by the customer.")
 TOLD_REJECTED = N_("Order #{id} ({name}, {start}) was rejected by the owner.")

@@ -4,6 +4,7 @@ ever deleted, and no Zoom meeting is ever deleted."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +40,9 @@ STATUS_CHANGES = {
     "dn": (OrderStatus.DONE, texts.TOLD_DONE),
 }
 
+# Customers' changes that each cost the owner a Zoom write: counted against the edit limit.
+LIMITED_VERBS = FIELD_VERBS & CUSTOMER_VERBS
+
 # What each verb is called in bot_orders_total{event}.
 ORDER_EVENTS = {"cx": "cancelled", "rj": "rejected", "cf": "confirmed", "dn": "done", "rs": "rescheduled"}
 
@@ -61,6 +65,15 @@ def role_of(row: OrderRow, user_id: int, verb: str | None = None) -> str:
 
 
 @dataclass(frozen=True)
+class EditLimit:
+    """How many changes a customer may make to one owner's orders per window (the owner is never limited):
+    one stranger can't use up the owner's daily Zoom writes with renames."""
+
+    count: int = 10
+    window: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
 class Applied:
     order: Order
     role: str
@@ -76,8 +89,10 @@ class OrderDesk:
         outbox: Outbox,
         bot_username: Callable[[], str] = str,
         metrics: Metrics | None = None,
+        edit_limit: EditLimit | None = None,
     ) -> None:
         self._metrics = metrics
+        self._edit_limit = edit_limit or EditLimit()
         self._sessions = sessions
         self._outbox = outbox
         self._bot_username = bot_username  # for invite links on owners' cards; known once the bot started
@@ -101,6 +116,7 @@ class OrderDesk:
             role = role_of(row, user_id, verb)
             if verb is not None and row.status in ACTIVE_STATUSES:
                 await check_changes_window(session, row, role, verb)
+                await self._check_edit_limit(session, row, role, verb)  # before the customer types
             return await order_of(session, row), role
 
     async def active_order_for(self, user_id: int, order_id: int | None, verb: str) -> tuple[Order, str]:
@@ -156,6 +172,9 @@ class OrderDesk:
                 raise StaleAction(texts.ORDER_CHANGED_MEANWHILE, id=row.id)
             await check_changes_window(session, row, role, verb)
             await repos.lock_owner(session, row.owner_id)
+            # Counted under the owner's lock: concurrent edits of one owner's orders are counted in turn.
+            if await self._check_edit_limit(session, row, role, verb):
+                await repos.record_customer_edit(session, row.owner_id, row.customer_id, row.id, utcnow())
             message: i18n.Text | None
             if verb in STATUS_CHANGES:
                 message = await self._set_status(session, row, verb)
@@ -168,6 +187,19 @@ class OrderDesk:
         if self._metrics is not None and verb in ORDER_EVENTS:
             self._metrics.order(ORDER_EVENTS[verb])
         return applied
+
+    async def _check_edit_limit(self, session: AsyncSession, row: OrderRow, role: str, verb: str) -> bool:
+        """Whether this is a customer's change that counts; refused when the customer made too many."""
+        if role != "customer" or verb not in LIMITED_VERBS:
+            return False
+        limit, now = self._edit_limit, utcnow()
+        edits = await repos.customer_edits_since(session, row.owner_id, row.customer_id, now - limit.window)
+        if len(edits) >= limit.count:
+            # Allowed again once enough of the counted edits have left the window.
+            free_at = edits[len(edits) - limit.count] + limit.window
+            minutes = max(1, math.ceil((free_at - now).total_seconds() / 60))
+            raise NotAllowed(texts.TOO_MANY_CHANGES, id=row.id, wait=i18n.Minutes(minutes))
+        return True
 
     async def _set_status(self, session: AsyncSession, row: OrderRow, verb: str) -> i18n.Text:
         status, told = STATUS_CHANGES[verb]
