@@ -6,12 +6,13 @@ from html import escape
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot import i18n, slots, texts, views
-from bot.buttons import Press, data
+from bot import i18n, slots, texts
 from bot.errors import UserError
 from bot.services.booking import parse_day
 from bot.services.client_orders import CLIENT_NAME_MAX
 from bot.services.drafts import Draft
+from bot.telegram import views
+from bot.telegram.buttons import Press, data
 from handlers.deps import Context, deps, person
 from handlers.render import edit_or_send, send
 

@@ -8,9 +8,10 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
-from bot import i18n, menus, texts
-from bot.buttons import Press, data
+from bot import i18n, texts
 from bot.errors import UserError
+from bot.telegram import menus
+from bot.telegram.buttons import Press, data
 from handlers.client import claim
 from handlers.deps import Context, deps, person
 from handlers.ordering import open_service

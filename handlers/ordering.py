@@ -6,11 +6,12 @@ from html import escape
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot import i18n, texts, views
-from bot.buttons import Press, data
+from bot import i18n, texts
 from bot.errors import SlotTaken, UserError
 from bot.services.booking import Summary, parse_day
 from bot.services.drafts import Draft
+from bot.telegram import views
+from bot.telegram.buttons import Press, data
 from handlers.deps import Context, deps, person
 from handlers.render import edit_or_send
 

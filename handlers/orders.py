@@ -7,14 +7,15 @@ from html import escape
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot import i18n, texts, views
-from bot.buttons import Press, data
+from bot import i18n, texts
 from bot.domain import Order
 from bot.errors import UserError
 from bot.services.booking import parse_day, parse_local
 from bot.services.catalog import DURATION_MAX, DURATION_MIN, valid_duration, valid_name
 from bot.services.drafts import Draft
 from bot.services.order_desk import ORDER_NAME_MAX, PAGE_SIZE
+from bot.telegram import views
+from bot.telegram.buttons import Press, data
 from handlers.deps import Context, deps, person
 from handlers.render import edit_or_send, send
 

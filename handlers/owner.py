@@ -7,12 +7,13 @@ from html import escape
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot import i18n, menus, texts, views
-from bot.buttons import Press, data
+from bot import i18n, texts
 from bot.domain import ConnectionStatus, Service
 from bot.errors import UserError
 from bot.services.catalog import DURATION_MAX, DURATION_MIN, SERVICE_NAME_MAX, valid_name
 from bot.services.drafts import Draft
+from bot.telegram import menus, views
+from bot.telegram.buttons import Press, data
 from handlers.deps import Context, deps, person
 from handlers.render import edit_or_send, plain, send
 

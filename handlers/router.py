@@ -15,9 +15,9 @@ from telegram.ext import (
 )
 
 from bot import i18n, texts
-from bot.buttons import Press, parse
 from bot.errors import UserError
 from bot.services import booking, client_orders
+from bot.telegram.buttons import Press, parse
 from handlers import availability, calendars, client, common, ordering, orders, owner, settings
 from handlers.deps import Context, deps, person
 from handlers.render import plain, send
@@ -62,7 +62,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     "cn": calendars.new_link,
 }
 
-# Command and the text key of its description (rendered per language by bot.menus).
+# Command and the text key of its description (rendered per language by bot.telegram.menus).
 CUSTOMER_COMMANDS = [
     ("start", texts.COMMAND_START),
     ("orders", texts.COMMAND_ORDERS),

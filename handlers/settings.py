@@ -6,13 +6,14 @@ from html import escape
 
 from telegram import Update
 
-from bot import booking_rules, i18n, texts, views
-from bot.buttons import Press
+from bot import booking_rules, i18n, texts
 from bot.domain import Service
 from bot.errors import UserError
 from bot.services.catalog import DURATION_MAX, DURATION_MIN
 from bot.services.drafts import Draft
 from bot.services.service_settings import CHOICES, COLUMNS
+from bot.telegram import views
+from bot.telegram.buttons import Press
 from handlers.availability import service_week
 from handlers.deps import Context, deps, person
 from handlers.render import edit_or_send, send

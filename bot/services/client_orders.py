@@ -20,7 +20,7 @@ from bot.services.drafts import Draft, Drafts
 from bot.services.outbox import Outbox
 from bot.services.people import Person
 from bot.services.reminders import plan_reminders
-from bot.views import when
+from bot.telegram.views import when
 from storage import repos
 from storage.models import ServiceRow
 

@@ -22,7 +22,7 @@ from bot.services.convert import order_of
 from bot.services.meetings import EDIT_SETTLE, queue_sync
 from bot.services.outbox import Outbox
 from bot.services.reminders import plan_reminders, stop_reminders
-from bot.views import View, order_card
+from bot.telegram.views import View, order_card
 from storage import repos
 from storage.models import OrderRow, ServiceRow
 

@@ -16,11 +16,11 @@ from telegram import InlineKeyboardMarkup
 
 from bot import i18n, texts
 from bot.domain import ACTIVE_STATUSES, Order, utcnow
+from bot.jobs.worker import Done, Fail, Job, Outcome
 from bot.services.convert import order_of
 from bot.services.outbox import Outbox
 from bot.services.people import People
-from bot.views import View, join_row, when
-from bot.worker import Done, Fail, Job, Outcome
+from bot.telegram.views import View, join_row, when
 from storage import repos
 from storage.models import OrderRow, ServiceRow
 

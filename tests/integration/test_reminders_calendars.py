@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import InlineKeyboardMarkup
 
 from bot.domain import utcnow
+from bot.jobs.worker import Done, Job, Outcome
 from bot.services.availability import Availability
 from bot.services.booking import Booking
 from bot.services.calendars import Calendars
@@ -28,7 +29,6 @@ from bot.services.outbox import Outbox
 from bot.services.people import People, Person
 from bot.services.reminders import REMINDER, Reminders
 from bot.services.zoom_accounts import ZoomAccounts
-from bot.worker import Done, Job, Outcome
 from bot.zoom.client import ZoomClient
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import JobRow, OrderRow, ServiceRow

@@ -12,9 +12,9 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot import slots
-from bot.buttons import data, parse
 from bot.crypto import EncryptionKeyError, TokenCipher
 from bot.settings import SettingsError, load_settings
+from bot.telegram.buttons import data, parse
 from bot.zoom import webhook
 from bot.zoom.client import MeetingSpec, error_from_response, format_start_time, retry_at
 from bot.zoom.errors import ZoomAuthError, ZoomNotFound, ZoomRateLimited, ZoomRequestError, ZoomServerError

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import i18n, texts
-from bot.buttons import data
 from bot.domain import MeetingState, Order, OrderStatus, Service
+from bot.telegram.buttons import data
 
 DURATION_CHOICES = (15, 30, 45, 60, 90, 120)
 TIMES_PER_PAGE = 24

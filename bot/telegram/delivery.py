@@ -13,11 +13,11 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot import i18n, texts
 from bot.domain import utcnow
 from bot.errors import UserError
+from bot.jobs.worker import Done, Fail, Job, Outcome, Retry
 from bot.services.order_desk import OrderDesk
 from bot.services.people import People
 from bot.services.zoom_accounts import ZoomAccounts
-from bot.views import join_keyboard
-from bot.worker import Done, Fail, Job, Outcome, Retry
+from bot.telegram.views import join_keyboard
 from storage import repos
 
 log = logging.getLogger(__name__)
