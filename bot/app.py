@@ -23,6 +23,7 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.crypto import TokenCipher, load_or_create_key_file, split_keys
 from bot.health import Readiness, Scrape
+from bot.jobs.outbox import CARDS, SEND, Outbox
 from bot.jobs.run_locks import RunLocks
 from bot.jobs.wakeup import JobWakeup
 from bot.jobs.worker import Lane, Worker
@@ -35,7 +36,6 @@ from bot.services.client_orders import ClientOrders
 from bot.services.drafts import Drafts
 from bot.services.meetings import SYNC, MeetingSync
 from bot.services.order_desk import OrderDesk
-from bot.services.outbox import CARDS, SEND, Outbox
 from bot.services.people import People
 from bot.services.reminders import REMINDER, Reminders
 from bot.services.service_settings import ServiceSettings

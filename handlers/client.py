@@ -91,9 +91,9 @@ async def confirm(update: Update, context: Context, press: Press) -> None:
         return
     services = deps(context)
     order = await services.clients.confirm(person(update), press.arg(0), query.message.message_id)
-    view = await services.desk.card(order.id, "owner")
-    if view is not None:
-        await edit_or_send(update, *view)
+    card = await services.desk.card(order.id, "owner")
+    if card is not None:
+        await edit_or_send(update, *views.card_view(card))
     await services.desk.refresh_cards_now(order.id)
 
 

@@ -40,9 +40,9 @@ async def show_page(update: Update, context: Context, offset: int, service_id: i
     header = i18n.t(texts.ORDERS_HEADER, first=offset + 1, last=offset + len(orders), total=total)
     await send(update, header)
     for order, role in orders:
-        view = await deps(context).desk.card(order.id, role)
-        if view is not None:
-            await send(update, *view)
+        card = await deps(context).desk.card(order.id, role)
+        if card is not None:
+            await send(update, *views.card_view(card))
     if offset + PAGE_SIZE < total:
         more = data(Verb.ORDERS_PAGE, offset + PAGE_SIZE, service_id or 0)
         keyboard = InlineKeyboardMarkup([[views.button(texts.BUTTON_MORE_ORDERS, callback_data=more)]])
@@ -230,10 +230,10 @@ async def _apply(
 
 
 async def _card(context: Context, order_id: int, role: str) -> tuple[str, InlineKeyboardMarkup | None]:
-    view = await deps(context).desk.card(order_id, role)
-    if view is None:
+    card = await deps(context).desk.card(order_id, role)
+    if card is None:
         raise UserError(texts.STALE_BUTTON)
-    return view
+    return views.card_view(card)
 
 
 async def keep(update: Update, context: Context, press: Press) -> None:

@@ -22,17 +22,27 @@ from bot.domain import (
     utcnow,
 )
 from bot.errors import NotAllowed, StaleAction, UserError
+from bot.jobs.outbox import Outbox
 from bot.metrics import Metrics
 from bot.services.announcer import announce
 from bot.services.booking import check_slot
 from bot.services.catalog import valid_duration, valid_name
 from bot.services.convert import order_of
 from bot.services.meetings import EDIT_SETTLE, queue_sync
-from bot.services.outbox import Outbox
 from bot.services.reminders import plan_reminders, stop_reminders
-from bot.telegram.views import View, order_card
 from storage import repos
 from storage.models import OrderRow, ServiceRow
+
+
+@dataclass(frozen=True)
+class OrderCard:
+    """An order as one party's card shows it."""
+
+    order: Order
+    role: str
+    can_create_meeting: bool = False
+    bot_username: str = ""
+
 
 ORDER_NAME_MAX = 200
 PAGE_SIZE = 5
@@ -48,7 +58,12 @@ OWNER_ACTIONS = {
     OrderAction.CREATE_MEETING,
     OrderAction.RESTORE_MEETING,
 }
-FIELD_ACTIONS = {OrderAction.RESCHEDULE, OrderAction.RENAME, OrderAction.DURATION, OrderAction.RESTORE_MEETING}
+FIELD_ACTIONS = {
+    OrderAction.RESCHEDULE,
+    OrderAction.RENAME,
+    OrderAction.DURATION,
+    OrderAction.RESTORE_MEETING,
+}
 STATUS_CHANGES = {
     OrderAction.CANCEL: (OrderStatus.CANCELLED, texts.TOLD_CANCELLED),
     OrderAction.REJECT: (OrderStatus.REJECTED, texts.TOLD_REJECTED),
@@ -136,7 +151,8 @@ class OrderDesk:
             )
         return order, role
 
-    async def card(self, order_id: int, role: str) -> View | None:
+    async def card(self, order_id: int, role: str) -> OrderCard | None:
+        """What the order's card in `role`'s chat shows (rendered by bot.telegram.views.card_view)."""
         async with self._sessions() as session:
             row = await repos.get_order(session, order_id)
             if row is None:
@@ -152,7 +168,7 @@ class OrderDesk:
                     and connection.status == ConnectionStatus.ACTIVE
                 )
             order = await order_of(session, row)
-            return order_card(order, role, can_create_meeting=can_create, bot_username=self._bot_username())
+            return OrderCard(order, role, can_create_meeting=can_create, bot_username=self._bot_username())
 
     async def refresh_cards_now(self, order_id: int) -> None:
         """Queue a refresh of the order's cards (after a handler rendered one itself)."""

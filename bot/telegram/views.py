@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import i18n, texts
 from bot.domain import MeetingState, Order, OrderAction, OrderStatus, Service
+from bot.services.order_desk import OrderCard
 from bot.telegram.buttons import Verb, data
 
 DURATION_CHOICES = (15, 30, 45, 60, 90, 120)
@@ -256,6 +257,26 @@ def order_keyboard(
 def order_card(order: Order, role: str, *, can_create_meeting: bool = False, bot_username: str = "") -> View:
     text = order_text(order, role, bot_username)
     return text, order_keyboard(order, role, can_create_meeting=can_create_meeting)
+
+
+def card_view(card: OrderCard) -> View:
+    """An order card in the current language (the reader's)."""
+    return order_card(
+        card.order, card.role, can_create_meeting=card.can_create_meeting, bot_username=card.bot_username
+    )
+
+
+def reminder_view(order: Order) -> View:
+    """The reminder in the current language (the recipient's)."""
+    text = i18n.t(
+        texts.REMINDER,
+        id=order.id,
+        start=when(order.start_at, order.timezone),
+        service=escape(order.service_name),
+        name=escape(order.name),
+    )
+    join = join_row(order)
+    return text, InlineKeyboardMarkup([join]) if join else None
 
 
 def confirm_keyboard(order: Order, verb: OrderAction, *extra: object) -> InlineKeyboardMarkup:
