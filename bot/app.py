@@ -21,24 +21,22 @@ from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
-from bot import menus
-from bot.chat_turns import ChatTurns
 from bot.crypto import TokenCipher, load_or_create_key_file, split_keys
 from bot.domain import utcnow
 from bot.health import Readiness, Scrape
-from bot.job_wakeup import JobWakeup
+from bot.jobs.outbox import CARDS, SEND, Outbox
+from bot.jobs.run_locks import RunLocks
+from bot.jobs.wakeup import JobWakeup
+from bot.jobs.worker import Lane, Worker
 from bot.metrics import Metrics
-from bot.run_locks import RunLocks
 from bot.services.availability import Availability
 from bot.services.booking import Booking
 from bot.services.calendars import Calendars
 from bot.services.catalog import Catalog
 from bot.services.client_orders import ClientOrders
-from bot.services.delivery import Delivery
 from bot.services.drafts import Drafts
 from bot.services.meetings import SYNC, MeetingSync
 from bot.services.order_desk import EditLimit, OrderDesk
-from bot.services.outbox import CARDS, SEND, Outbox
 from bot.services.people import People
 from bot.services.reminders import REMINDER, Reminders
 from bot.services.retention import PURGE, PURGE_KEY, Keep, Retention
@@ -46,11 +44,13 @@ from bot.services.service_settings import ServiceSettings
 from bot.services.zoom_accounts import ZoomAccounts
 from bot.services.zoom_events import EVENT, ZoomEvents
 from bot.settings import Settings, SettingsError
-from bot.telegram_limits import ChatRateLimiter
-from bot.telegram_requests import CountedRequest
-from bot.telegram_updates import UpdateIntake
+from bot.telegram import menus
+from bot.telegram.chat_turns import ChatTurns
+from bot.telegram.delivery import Delivery
+from bot.telegram.intake import UpdateIntake
+from bot.telegram.limits import ChatRateLimiter
+from bot.telegram.requests import CountedRequest
 from bot.web import create_web_app
-from bot.worker import Lane, Worker
 from bot.zoom.client import ZoomClient
 from bot.zoom.oauth import ZoomOAuth
 from handlers.deps import KEY, Deps

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import utcnow
-from bot.worker import Done, Job, Outcome
+from bot.jobs.worker import Done, Job, Outcome
 from storage import repos
 
 log = logging.getLogger(__name__)

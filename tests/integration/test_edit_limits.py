@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 
 from bot import texts
-from bot.domain import utcnow
+from bot.domain import OrderAction, utcnow
 from bot.errors import NotAllowed
+from bot.jobs.outbox import Outbox
 from bot.services.order_desk import EditLimit, OrderDesk
-from bot.services.outbox import Outbox
 from storage import repos
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import CustomerEditRow, OrderRow, ServiceRow, UserRow
@@ -75,16 +75,18 @@ async def test_edits_count_within_the_window_and_the_owner_is_never_limited(any_
                 CustomerEditRow(owner_id=OWNER, customer_id=CUSTOMER, order_id=order_id, at=utcnow() - age)
             )
 
-    await desk.apply(CUSTOMER, order_id, "rn", 1, "second in the window")
+    await desk.apply(CUSTOMER, order_id, OrderAction.RENAME, 1, "second in the window")
     with pytest.raises(NotAllowed) as refused:
-        await desk.apply(CUSTOMER, order_id, "du", 2, 45)
+        await desk.apply(CUSTOMER, order_id, OrderAction.DURATION, 2, 45)
     assert refused.value.text.key == texts.TOO_MANY_CHANGES
     assert refused.value.text.values["wait"].count == 20  # the older edit inside, 40 min old, leaves in 20
     with pytest.raises(NotAllowed):
-        await desk.order_for(CUSTOMER, order_id, "rs")  # refused before the customer picks a time
+        await desk.order_for(
+            CUSTOMER, order_id, OrderAction.RESCHEDULE
+        )  # refused before the customer picks a time
     assert await name_and_version(sessions, order_id) == ("second in the window", 2)
-    await desk.order_for(CUSTOMER, order_id, "cx")  # cancelling is not an edit
-    await desk.apply(OWNER, order_id, "rn", 2, "by the owner")
+    await desk.order_for(CUSTOMER, order_id, OrderAction.CANCEL)  # cancelling is not an edit
+    await desk.apply(OWNER, order_id, OrderAction.RENAME, 2, "by the owner")
     assert await name_and_version(sessions, order_id) == ("by the owner", 3)
     await engine.dispose()
 
@@ -93,7 +95,7 @@ async def test_concurrent_edits_at_the_limit_let_one_through(any_database_url: s
     engine, sessions, order_ids = await setup(any_database_url, 4)
     desk = OrderDesk(sessions, Outbox(), edit_limit=EditLimit(count=1, window=WINDOW))
     results = await asyncio.gather(
-        *(desk.apply(CUSTOMER, order_id, "rn", 1, "renamed") for order_id in order_ids),
+        *(desk.apply(CUSTOMER, order_id, OrderAction.RENAME, 1, "renamed") for order_id in order_ids),
         return_exceptions=True,
     )
     assert sum(not isinstance(result, BaseException) for result in results) == 1, results

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot.domain import utcnow
-from bot.services.outbox import Outbox
+from bot.jobs.outbox import Outbox
+from bot.jobs.worker import Lane, Worker
 from bot.services.retention import PURGE, PURGE_KEY, Keep, Retention
-from bot.worker import Lane, Worker
 from storage import repos
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import (
