@@ -15,12 +15,12 @@ from sqlalchemy import event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain import utcnow
+from bot.jobs.outbox import Outbox
+from bot.jobs.worker import Done, Job, Outcome
 from bot.services.availability import Availability
 from bot.services.client_orders import ClientOrders
-from bot.services.outbox import Outbox
 from bot.services.people import People, Person
 from bot.services.reminders import REMINDER
-from bot.worker import Done, Job, Outcome
 from storage.models import JobRow, OrderRow, ServiceRow
 from tests.support.services import Services, wired_services
 
@@ -227,7 +227,7 @@ async def test_a_feed_of_ten_thousand_orders_is_one_query_and_fast(world: Servic
 
 async def test_a_reminder_and_a_calendar_file_are_in_the_readers_language(world: Services) -> None:
     from bot import i18n
-    from bot.services.reminders import reminder_view
+    from bot.telegram.views import reminder_view
 
     order_id = await place(world, local_slot(3, 10))
     order, _ = await world.desk.order_for(ALICE.id, order_id)

@@ -13,16 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import InlineKeyboardMarkup
 
 from bot.crypto import TokenCipher
+from bot.domain import Order
+from bot.jobs.outbox import Outbox
+from bot.jobs.worker import Done, Job, Outcome
 from bot.services.booking import Booking
 from bot.services.calendars import Calendars
 from bot.services.catalog import Catalog
 from bot.services.drafts import Drafts
 from bot.services.order_desk import OrderDesk
-from bot.services.outbox import Outbox
 from bot.services.people import People
 from bot.services.reminders import Reminders
 from bot.services.zoom_accounts import ZoomAccounts
-from bot.worker import Done, Job, Outcome
+from bot.telegram.views import reminder_view
 from bot.zoom.client import ZoomClient
 from bot.zoom.oauth import ZoomOAuth
 from sandbox.zoom.control_client import ZoomControl
@@ -38,9 +40,8 @@ class Sent:
 
     messages: list[tuple[int, str, InlineKeyboardMarkup | None]] = field(default_factory=list)
 
-    async def deliver(
-        self, job: Job, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None
-    ) -> Outcome:
+    async def remind(self, job: Job, chat_id: int, order: Order) -> Outcome:
+        text, keyboard = reminder_view(order)  # rendered as the bot renders it, in the current language
         self.messages.append((chat_id, text, keyboard))
         return Done()
 
