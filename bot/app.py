@@ -214,7 +214,9 @@ def build(settings: Settings) -> Runtime:
         lease=timedelta(seconds=settings.job_lease_seconds),
         run_locks=RunLocks(lock_engine),
     )
-    intake = UpdateIntake(application, sessions, ChatTurns(lock_engine))
+    intake = UpdateIntake(
+        application, sessions, ChatTurns(lock_engine), busy_recheck=settings.telegram_busy_recheck_seconds
+    )
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
     readiness = Readiness(engine, worker, settings.ready_worker_seconds)
     web = create_web_app(

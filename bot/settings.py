@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     customer_edits_window_seconds: float = Field(default=3600.0, gt=0, le=7 * 86400)
     # Telegram's per-chat flood limit on our side: a burst of 5 new messages, then 5 per this many seconds.
     telegram_chat_period_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Polling: when getUpdates returns only updates still being handled, ask again after this long.
+    telegram_busy_recheck_seconds: float = Field(default=0.3, gt=0, le=10)
 
     @field_validator("telegram_bot_token")
     @classmethod

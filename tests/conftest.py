@@ -12,6 +12,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")  # as `python -m bot` does, before t
 import pytest  # noqa: E402
 
 from tests.support import (
+    TEST_KNOBS,
     BotInProcess,
     BotProcess,
     Sandbox,
@@ -102,7 +103,7 @@ def bot(
 ) -> Iterator[BotProcess | BotInProcess]:
     """The real bot against the sandbox: its composition root run inside the test process, or with the
     `bot_process` marker the real `python -m bot` process. `bot_env(NAME="value")` markers add settings."""
-    extra: dict[str, str] = {}
+    extra: dict[str, str] = dict(TEST_KNOBS)
     for marker in reversed(list(request.node.iter_markers("bot_env"))):
         extra.update(marker.kwargs)
     env = bot_environment(sandbox, database_url, **extra)

@@ -19,7 +19,7 @@ import pytest
 
 from sandbox.harness import BotInProcess, BotProcess, Sandbox, bot_environment, start_sandbox
 from sandbox.telegram.client import SentMessage, TelegramControl, TelegramUser
-from tests.support import fresh_database, postgres_reachable
+from tests.support import TEST_KNOBS, fresh_database, postgres_reachable
 from tests.support.journeys import Booked, Shop, book_with_zoom, person
 
 _user_ids = itertools.count(100_000)
@@ -61,7 +61,7 @@ def running_world(
     telegram = TelegramControl(sandbox.telegram_server.url)
     try:
         with fresh_database(database_kind(), folder) as url:
-            environment = env(sandbox, url) if env else bot_environment(sandbox, url)
+            environment = {**TEST_KNOBS, **(env(sandbox, url) if env else bot_environment(sandbox, url))}
             kind = BotProcess if environment.get("TELEGRAM_MODE") == "webhook" else BotInProcess
             bot = kind.in_folder(sandbox, environment, folder)
             bot.start()
