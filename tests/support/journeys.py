@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sandbox.harness import Sandbox
@@ -81,48 +82,24 @@ def offered_date(label: str, timezone: str) -> date:
     raise AssertionError(f"no date in the coming year is labelled {label!r}")
 
 
-def order(
-    customer: TelegramUser,
-    code: str,
-    *,
-    day_index: int = 0,
-    time_label: str | None = None,
-    name: str | None = None,
-) -> SentMessage:
-    """Order through the deep link; returns the customer's order message."""
-    return order_on_day(customer, code, day_index=day_index, time_label=time_label, name=name)[0]
+def order(customer: TelegramUser, code: str, **choice: Any) -> SentMessage:
+    """Order through the deep link (choices as in `reach_summary_on_day`); returns the customer's order
+    message."""
+    return order_on_day(customer, code, **choice)[0]
 
 
-def order_on_day(
-    customer: TelegramUser,
-    code: str,
-    *,
-    day_index: int = 0,
-    time_label: str | None = None,
-    name: str | None = None,
-) -> tuple[SentMessage, str]:
+def order_on_day(customer: TelegramUser, code: str, **choice: Any) -> tuple[SentMessage, str]:
     """Order through the deep link; returns the customer's order message and the day button pressed."""
-    summary, day_label = reach_summary_on_day(
-        customer, code, day_index=day_index, time_label=time_label, name=name
-    )
+    summary, day_label = reach_summary_on_day(customer, code, **choice)
     customer.press(summary, "Confirm")
     return customer.wait_for_text("Order #"), day_label
 
 
 def reach_summary(
-    customer: TelegramUser,
-    code: str,
-    day_index: int = 0,
-    time_label: str | None = None,
-    *,
-    day_label: str | None = None,
-    name: str | None = None,
+    customer: TelegramUser, code: str, day_index: int = 0, time_label: str | None = None, **choice: Any
 ) -> SentMessage:
-    """Open the service link, pick the day (the `day_index`-th button, or the one labelled `day_label`) and
-    the time (the first offered, or `time_label`), name the order or skip: the summary with Confirm."""
-    return reach_summary_on_day(
-        customer, code, day_index=day_index, time_label=time_label, day_label=day_label, name=name
-    )[0]
+    """The summary with Confirm (choices as in `reach_summary_on_day`)."""
+    return reach_summary_on_day(customer, code, day_index=day_index, time_label=time_label, **choice)[0]
 
 
 def reach_summary_on_day(
@@ -134,7 +111,9 @@ def reach_summary_on_day(
     day_label: str | None = None,
     name: str | None = None,
 ) -> tuple[SentMessage, str]:
-    """`reach_summary`, and the day button pressed."""
+    """Open the service link, pick the day (the `day_index`-th button, or the one labelled `day_label`) and
+    the time (the first offered, or `time_label`), name the order or skip it: the summary with Confirm, and
+    the day button pressed."""
     customer.send(f"/start s_{code}")
     offer = customer.wait_for(
         lambda m: any(b.text == "Order" for row in m.buttons for b in row), 20, "the Order button"
