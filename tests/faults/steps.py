@@ -153,6 +153,14 @@ def assert_one_meeting_per_order(sandbox: Sandbox, links: dict[int, str], email:
         assert by_order[number][0]["join_url"] == link, f"order {number} shows another meeting's link"
 
 
+def every_card_says(owner: TelegramUser, placed: Sequence[Placed], text: str) -> bool:
+    """Every order card of `placed`, in both chats, says `text`."""
+    cards = owner_cards(owner)
+    return all(
+        text in customer_card(p).text and p.number in cards and text in cards[p.number].text for p in placed
+    )
+
+
 def texts_of(user: TelegramUser, needle: str) -> list[SentMessage]:
     return [m for m in user.bot_messages() if needle in m.text]
 

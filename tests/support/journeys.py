@@ -114,6 +114,15 @@ def reach_summary_on_day(
     """Open the service link, pick the day (the `day_index`-th button, or the one labelled `day_label`) and
     the time (the first offered, or `time_label`), name the order or skip it: the summary with Confirm, and
     the day button pressed."""
+    day, times = open_times(customer, code, day_index=day_index, day_label=day_label)
+    return pick_time(customer, times, time_label or times.buttons[0][0].text, name), day
+
+
+def open_times(
+    customer: TelegramUser, code: str, *, day_index: int = 0, day_label: str | None = None
+) -> tuple[str, SentMessage]:
+    """Open the service link, press Order and pick the day (the `day_index`-th button, or the one labelled
+    `day_label`): the day pressed and the message offering its start times."""
     customer.send(f"/start s_{code}")
     offer = customer.wait_for(
         lambda m: any(b.text == "Order" for row in m.buttons for b in row), 20, "the Order button"
@@ -122,14 +131,20 @@ def reach_summary_on_day(
     days = customer.wait_for(lambda m: "Pick a day" in m.text, 20, "the days")
     day_label = day_label or days.buttons[day_index // 3][day_index % 3].text
     customer.press(days, day_label)
-    times = customer.wait_for(lambda m: "Pick a start time" in m.text, 20, "the times")
-    customer.press(times, time_label or times.buttons[0][0].text)
+    return day_label, customer.wait_for(lambda m: "Pick a start time" in m.text, 20, "the times")
+
+
+def pick_time(
+    customer: TelegramUser, times: SentMessage, time_label: str, name: str | None = None
+) -> SentMessage:
+    """Press a start time, then name the order (or skip the name): the summary with Confirm."""
+    customer.press(times, time_label)
     ask = customer.wait_for(lambda m: "What should the order be called" in m.text, 20, "the name step")
     if name is None:
         customer.press(ask, "Skip")
     else:
         customer.send(name)
-    return customer.wait_for(lambda m: "Please check your order" in m.text, 20, "the summary"), day_label
+    return customer.wait_for(lambda m: "Please check your order" in m.text, 20, "the summary")
 
 
 def order_number(message: SentMessage) -> int | None:
