@@ -86,6 +86,20 @@ def sandbox() -> Iterator[Sandbox]:
         running.stop()
 
 
+# Tests that wait on the real clock for a minute or so (reminders come at real instants): they start first,
+# so that under pytest-xdist the short tests fill the other workers meanwhile instead of these ending the run.
+LONG_FIRST = (
+    "tests/e2e/test_reminders.py::",
+    "tests/faults/test_reminder_restarts.py::",
+    "tests/security/test_secrets.py::",
+    "tests/integration/test_reminders_calendars.py::test_a_feed_of_ten_thousand_orders",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))  # stable: the rest keep their order
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import httpx
 from cryptography.fernet import Fernet
@@ -29,6 +30,7 @@ from bot.zoom.client import ZoomClient
 from bot.zoom.oauth import ZoomOAuth
 from sandbox.zoom.control_client import ZoomControl
 from storage.db import create_engine, create_sessionmaker, migrate
+from storage.models import ServiceRow, UserRow
 
 NO_ZOOM = "http://127.0.0.1:9"  # nothing listens there: a service that calls Zoom fails loudly
 PUBLIC_URL = "https://bot.example.com"
@@ -108,3 +110,16 @@ async def wired_services(
             )
     finally:
         await engine.dispose()
+
+
+async def add_owner_service_and_customer(
+    session: AsyncSession, owner: int, customer: int, now: datetime, code: str = "svc"
+) -> ServiceRow:
+    """Rows for two users and the owner's 30-minute UTC service `code`, straight into the database."""
+    for user_id in (owner, customer):
+        session.add(UserRow(id=user_id, first_name="P", created_at=now, booking_seq=0, owner_menu_set=False))
+    await session.flush()
+    service = ServiceRow(code=code, owner_id=owner, name="S", duration_min=30, timezone="UTC", created_at=now)
+    session.add(service)
+    await session.flush()
+    return service
