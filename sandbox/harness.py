@@ -221,6 +221,7 @@ class BotInProcess:
     _loop: asyncio.AbstractEventLoop | None = None
     _runtime: Runtime | None = None
     _handler: logging.Handler | None = None
+    _root_level: int = logging.WARNING
 
     @classmethod
     def in_folder(cls, sandbox: Sandbox, env: dict[str, str], folder: Path) -> BotInProcess:
@@ -245,6 +246,7 @@ class BotInProcess:
         handler.setLevel(settings.log_level)
         root = logging.getLogger()
         root.addHandler(handler)
+        self._root_level = root.level
         if root.getEffectiveLevel() > logging.getLevelName(settings.log_level):
             root.setLevel(settings.log_level)
         logging.getLogger("httpx").setLevel(logging.WARNING)  # as `configure_logging` does
@@ -266,12 +268,24 @@ class BotInProcess:
         try:
             loop.run_until_complete(serve(runtime))
             run.returncode = 0
-        except Exception:  # as `python -m bot` does: one critical line, and the process would exit 1
-            logging.getLogger("bot").critical("The bot stopped", exc_info=True)
-            run.returncode = 1
+        except (Exception, SystemExit) as exc:  # uvicorn exits when it cannot bind its port
+            # As `python -m bot` does: one critical line; the process would end and close its connections.
+            logging.getLogger("bot").critical("The bot stopped: %s", type(exc).__name__, exc_info=True)
+            run.returncode = exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 1
+            loop.run_until_complete(self._close(runtime))
         finally:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
+
+    @staticmethod
+    async def _close(runtime: Runtime) -> None:
+        """What the end of the process would close: its HTTP client and database connections."""
+        with contextlib.suppress(Exception):
+            await runtime.application.shutdown()
+        await runtime.http.aclose()
+        await runtime.engine.dispose()
+        if runtime.lock_engine is not None:
+            await runtime.lock_engine.dispose()
 
     def wait_healthy(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -300,6 +314,7 @@ class BotInProcess:
             run.thread.join(timeout=0.2)
         if self._handler is not None:
             logging.getLogger().removeHandler(self._handler)
+            logging.getLogger().setLevel(self._root_level)
             self._handler.close()
             stream = getattr(self._handler, "stream", None)
             if stream is not None:

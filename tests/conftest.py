@@ -86,13 +86,11 @@ def sandbox() -> Iterator[Sandbox]:
         running.stop()
 
 
-# Tests that wait on the real clock for a minute or so (reminders come at real instants): they start first,
+# Tests that wait on the real clock for half a minute or more (reminders come at real instants) start first,
 # so that under pytest-xdist the short tests fill the other workers meanwhile instead of these ending the run.
 LONG_FIRST = (
     "tests/e2e/test_reminders.py::",
     "tests/faults/test_reminder_restarts.py::",
-    "tests/security/test_secrets.py::",
-    "tests/integration/test_reminders_calendars.py::test_a_feed_of_ten_thousand_orders",
 )
 
 
