@@ -300,7 +300,7 @@ def test_code_expires_after_five_minutes(world: World) -> None:
 def test_code_ttl_is_a_knob(world: World) -> None:
     world.control.set_code_ttl(0.2)
     code = redirect_params(authorize(world))["code"]
-    time.sleep(0.3)
+    world.control.advance_time(0.3)
     assert exchange(world, code).status_code == 400
 
 
