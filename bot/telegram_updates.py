@@ -37,8 +37,10 @@ class UpdateIntake:
         application: Application,  # type: ignore[type-arg]
         sessions: async_sessionmaker[AsyncSession],
         turns: ChatTurns | None = None,
+        poll_timeout: int = POLL_TIMEOUT,
     ) -> None:
         self._application = application
+        self._poll_timeout = poll_timeout
         self._sessions = sessions
         self._turns = turns or ChatTurns(None)
         self._stopping = asyncio.Event()
@@ -151,7 +153,9 @@ class UpdateIntake:
     async def _fetch(self, offset: int | None) -> tuple[Update, ...]:
         """One long poll, abandoned at once when stopping (unconfirmed updates come again next time)."""
         fetch: asyncio.Future[tuple[Update, ...]] = asyncio.ensure_future(
-            self._application.bot.get_updates(offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED)
+            self._application.bot.get_updates(
+                offset=offset, timeout=self._poll_timeout, allowed_updates=ALLOWED
+            )
         )
         stop: asyncio.Future[object] = asyncio.ensure_future(self._stopping.wait())
         waiting: set[asyncio.Future[object]] = {fetch, stop}  # type: ignore[arg-type]

@@ -64,9 +64,18 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-def bot(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
+def bot_settings() -> dict[str, str]:
+    """Settings given to the `bot` fixture's process on top of the sandbox's; a folder's conftest shrinks
+    time knobs here (see .env.example) instead of waiting for the production values."""
+    return {}
+
+
+@pytest.fixture
+def bot(
+    sandbox: Sandbox, database_url: str, tmp_path: Path, bot_settings: dict[str, str]
+) -> Iterator[BotProcess]:
     """The real bot process (`python -m bot`) against the sandbox."""
-    process = BotProcess.in_folder(sandbox, bot_environment(sandbox, database_url), tmp_path)
+    process = BotProcess.in_folder(sandbox, bot_environment(sandbox, database_url, **bot_settings), tmp_path)
     process.start()
     try:
         yield process

@@ -58,7 +58,7 @@ def test_three_500s_then_success_give_one_meeting_and_the_link_in_both_chats(
 
 
 def test_creates_whose_answer_was_lost_are_adopted_not_repeated(sandbox: Sandbox, shop: Shop) -> None:
-    # Zoom creates both meetings; the bot sees one connection die and the other time out (15 s).
+    # Zoom creates both meetings; the bot sees one die and the other time out (ZOOM_TIMEOUT_SECONDS).
     sandbox.zoom_control.fault("POST", CREATE_PATH, "commit_then_drop", count=1)
     sandbox.zoom_control.fault("POST", CREATE_PATH, "commit_then_hang", count=1, seconds=40)
     placed = place_orders(shop, customers(sandbox, 2, 100))
@@ -74,7 +74,7 @@ def test_creates_whose_answer_was_lost_are_adopted_not_repeated(sandbox: Sandbox
 
 @pytest.mark.parametrize("form", ["seconds", "date"])
 def test_a_per_second_429_is_retried_after_retry_after(sandbox: Sandbox, shop: Shop, form: str) -> None:
-    # Both waits are far beyond the first backoff step (about 2 s), so an early retry would show.
+    # Both waits are far beyond the first backoff step (0.25 s here), so an early retry would show.
     until = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=10)
     if form == "seconds":
         sandbox.zoom_control.fault("POST", CREATE_PATH, "qps_429", count=1, retry_after=5)
