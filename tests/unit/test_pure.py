@@ -197,3 +197,19 @@ def test_rate_limit_retry_after_seconds_date_or_next_utc_midnight() -> None:
     )
     assert isinstance(daily, ZoomRateLimited) and daily.daily and daily.retry_at is not None
     assert daily.retry_at.hour == 0 and daily.retry_at > datetime.now(UTC)
+
+
+@pytest.mark.parametrize("wanted", ["23:30", "05:30", "00:00", "12:15"])
+@pytest.mark.parametrize(
+    "now", [datetime(2027, 3, 28, 1, 30, tzinfo=UTC), datetime(2027, 11, 7, 6, 5, tzinfo=UTC)]
+)
+def test_the_tests_owner_zone_is_one_where_it_is_the_wanted_time_now(wanted: str, now: datetime) -> None:
+    """BOT_TEST_LOCAL_TIME picks a real IANA zone where it is within half an hour of the wanted time."""
+    from zoneinfo import ZoneInfo
+
+    from tests.support import owner_zone_at
+
+    local = now.astimezone(ZoneInfo(owner_zone_at(wanted, now)))
+    hours, minutes = map(int, wanted.split(":"))
+    gap = abs(local.hour * 60 + local.minute - (hours * 60 + minutes))
+    assert min(gap, 24 * 60 - gap) <= 30
