@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from sandbox.harness import Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.e2e.journeys import Shop, connect_zoom, create_service, join_url, person
+from tests.support import barrier
 
 T = TypeVar("T")
 CREATE_PATH = "/v2/users/me/meetings"
@@ -32,14 +33,13 @@ def eventually(check: Callable[[], T | None], timeout: float, description: str, 
         time.sleep(interval)
 
 
-def stays_the_same(measure: Callable[[], T], seconds: float) -> T:
-    """Assert that `measure()` does not change during a short bounded window; returns its value."""
+def stays_the_same(measure: Callable[[], T], chat: TelegramUser, database_url: str) -> T:
+    """Assert that `measure()` is unchanged once the bot has handled everything so far (a probe answered in
+    `chat`, then the job queue drained: `tests.support.barrier`); returns its value."""
     first = measure()
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        time.sleep(0.25)
-        now = measure()
-        assert now == first, f"changed from {first!r} to {now!r} while it should stay the same"
+    barrier(chat, database_url)
+    now = measure()
+    assert now == first, f"changed from {first!r} to {now!r} while it should stay the same"
     return first
 
 
