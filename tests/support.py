@@ -8,7 +8,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -183,7 +183,7 @@ def query_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
     """The rows of a read-only query without parameters, on SQLite or PostgreSQL."""
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1]
-        with sqlite3.connect(path, timeout=30) as connection:
+        with closing(sqlite3.connect(path, timeout=30)) as connection:
             return list(connection.execute(sql).fetchall())
 
     async def run() -> list[tuple[Any, ...]]:
