@@ -161,6 +161,7 @@ def build(settings: Settings) -> Runtime:
         cipher,
         outbox,
         login_ttl=timedelta(seconds=settings.zoom_login_ttl_seconds),
+        login_kept=timedelta(seconds=settings.zoom_login_kept_seconds),
         refresh_margin=timedelta(seconds=settings.zoom_refresh_margin_seconds),
         settings_max_age=timedelta(seconds=settings.zoom_settings_max_age_seconds),
     )
@@ -217,7 +218,14 @@ def build(settings: Settings) -> Runtime:
         max_attempts=settings.job_max_attempts,
     )
     intake = UpdateIntake(
-        application, sessions, ChatTurns(lock_engine), poll_timeout=settings.telegram_poll_timeout_seconds
+        application,
+        sessions,
+        ChatTurns(lock_engine),
+        poll_timeout=settings.telegram_poll_timeout_seconds,
+        retry=(settings.telegram_poll_retry_seconds, settings.telegram_poll_retry_cap_seconds),
+        conflict_wait=settings.telegram_conflict_wait_seconds,
+        drain_seconds=settings.shutdown_drain_seconds,
+        keep_processed=timedelta(seconds=settings.telegram_processed_kept_seconds),
     )
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
     check = settings.health_check_timeout_seconds

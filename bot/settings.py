@@ -63,8 +63,9 @@ class Settings(BaseSettings):
     # Zoom requests give up after this long (and after the connect timeout to connect).
     zoom_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
     zoom_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
-    # A Zoom login link works this long after it was made.
+    # A Zoom login link works this long after it was made; used and expired ones are deleted a day later.
     zoom_login_ttl_seconds: float = Field(default=600.0, gt=0, le=86400)
+    zoom_login_kept_seconds: float = Field(default=86400.0, gt=0)
     # A Zoom access token is refreshed when it expires within this many seconds.
     zoom_refresh_margin_seconds: float = Field(default=120.0, ge=0, le=3000)
     # The hosts' Zoom settings are read again once they are this old.
@@ -75,6 +76,15 @@ class Settings(BaseSettings):
     zoom_refresh_check_seconds: float = Field(default=3600.0, gt=0)
     # Polling: how long one getUpdates call waits for updates (Telegram allows up to 50).
     telegram_poll_timeout_seconds: int = Field(default=10, ge=0, le=50)
+    # A failed getUpdates is tried again after this long, doubling up to the cap; while another process
+    # polls with the same token (409 Conflict), every TELEGRAM_CONFLICT_WAIT_SECONDS.
+    telegram_poll_retry_seconds: float = Field(default=1.0, gt=0, le=3600)
+    telegram_poll_retry_cap_seconds: float = Field(default=30.0, gt=0, le=3600)
+    telegram_conflict_wait_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Which updates were handled is remembered this long (Telegram resends unconfirmed ones for a day).
+    telegram_processed_kept_seconds: float = Field(default=172800.0, gt=0)
+    # On SIGTERM, chats being served get this long to finish their update.
+    shutdown_drain_seconds: float = Field(default=15.0, gt=0, le=3600)
     # Every other Bot API request gives up after this long (connect, send, read).
     telegram_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
     # Our side of Telegram's flood limits: requests per second overall, and per chat a burst of

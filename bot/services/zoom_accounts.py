@@ -60,6 +60,7 @@ class ZoomAccounts:
         outbox: Outbox,
         *,
         login_ttl: timedelta = STATE_TTL,
+        login_kept: timedelta = timedelta(days=1),
         refresh_margin: timedelta = REFRESH_MARGIN,
         settings_max_age: timedelta = SETTINGS_MAX_AGE,
     ) -> None:
@@ -69,6 +70,7 @@ class ZoomAccounts:
         self._cipher = cipher
         self._outbox = outbox
         self._login_ttl = login_ttl
+        self._login_kept = login_kept
         self._refresh_margin = refresh_margin
         self._settings_max_age = settings_max_age
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -92,7 +94,7 @@ class ZoomAccounts:
         verifier = new_code_verifier()
         now = utcnow()
         async with self._sessions.begin() as session:
-            await repos.purge_oauth_states(session, now - timedelta(days=1))
+            await repos.purge_oauth_states(session, now - self._login_kept)
             session.add(
                 OAuthStateRow(
                     state_hash=state_hash(state),
