@@ -111,7 +111,13 @@ def build_application(settings: Settings, metrics: Metrics | None = None) -> App
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .updater(None)
-        .rate_limiter(ChatRateLimiter())
+        .rate_limiter(
+            ChatRateLimiter(
+                overall_per_second=settings.telegram_overall_per_second,
+                chat_burst=settings.telegram_chat_burst,
+                chat_period=settings.telegram_chat_period,
+            )
+        )
         .defaults(
             Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
         )
@@ -134,7 +140,10 @@ def build(settings: Settings) -> Runtime:
     cipher = cipher_for(settings)
     metrics = Metrics()
     application = build_application(settings, metrics)
-    outbox = Outbox(reminder_minute=timedelta(seconds=settings.reminder_minute_seconds))
+    outbox = Outbox(
+        reminder_minute=timedelta(seconds=settings.reminder_minute_seconds),
+        notice_interval=timedelta(seconds=settings.notice_interval),
+    )
     oauth = None
     if settings.zoom_configured:
         oauth = ZoomOAuth(
@@ -154,7 +163,7 @@ def build(settings: Settings) -> Runtime:
     application.bot_data[KEY] = Deps(
         people=people,
         catalog=Catalog(sessions, people, accounts),
-        booking=Booking(sessions, drafts, outbox, metrics=metrics),
+        booking=Booking(sessions, drafts, outbox, settings.customer_active_orders, metrics=metrics),
         availability=Availability(sessions, people),
         settings=ServiceSettings(sessions),
         clients=ClientOrders(sessions, drafts, outbox, metrics=metrics),
@@ -166,7 +175,9 @@ def build(settings: Settings) -> Runtime:
         calendars=calendars,
     )
     register(application)
-    events = ZoomEvents(sessions, settings.zoom_webhook_secret_token.get_secret_value(), accounts, outbox)
+    events = ZoomEvents(
+        sessions, settings.zoom_webhook_secret_token.get_secret_value(), accounts, outbox, zoom
+    )
     delivery = Delivery(sessions, application.bot, desk, accounts, people)
     meetings = MeetingSync(sessions, zoom, accounts, outbox, metrics=metrics)
     reminders = Reminders(sessions, delivery, people)
@@ -184,13 +195,18 @@ def build(settings: Settings) -> Runtime:
         },
         lanes=[
             Lane("zoom", (SYNC, EVENT), concurrency=4),
-            Lane("telegram", (SEND, CARDS, REMINDER), concurrency=1, chat_ordered=(SEND,)),
+            Lane(
+                "telegram",
+                (SEND, CARDS, REMINDER),
+                concurrency=settings.telegram_delivery_chats,
+                chat_ordered=(SEND, CARDS, REMINDER),
+            ),
         ],
         poll_interval=settings.worker_poll_seconds,
         lease=timedelta(seconds=settings.job_lease_seconds),
         run_locks=RunLocks(lock_engine),
     )
-    intake = UpdateIntake(application, sessions, ChatTurns(lock_engine))
+    intake = UpdateIntake(application, sessions, ChatTurns(lock_engine), outbox, settings.intake_chat_backlog)
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
     readiness = Readiness(engine, worker, settings.ready_worker_seconds)
     web = create_web_app(
@@ -203,6 +219,7 @@ def build(settings: Settings) -> Runtime:
         readiness=readiness,
         scrape=Scrape(metrics, sessions),
         calendars=calendars,
+        read_timeout=settings.web_read_timeout,
     )
     wakeup = None if is_sqlite(engine) else JobWakeup(settings.database_url, outbox)
     return Runtime(
@@ -254,7 +271,12 @@ async def serve(runtime: Runtime) -> None:
     application = runtime.application
     server = WebServer(
         uvicorn.Config(
-            runtime.web, host=settings.web_host, port=settings.web_port, log_level="warning", lifespan="off"
+            runtime.web,
+            host=settings.web_host,
+            port=settings.web_port,
+            log_level="warning",
+            lifespan="off",
+            limit_concurrency=settings.web_max_connections,
         )
     )
     stopping = asyncio.Event()

@@ -17,6 +17,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BOTFATHER_FORMAT = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # setWebhook's secret_token
 
 
 class SettingsError(Exception):
@@ -44,6 +45,19 @@ class Settings(BaseSettings):
     encryption_key: SecretStr | None = None
     default_timezone: str = "UTC"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # Telegram delivery (issue 9): overall and per-chat send limits, chats served side by side, and the
+    # least time between two notices of the same kind (e.g. failed Zoom logins) to one chat.
+    telegram_overall_per_second: float = Field(default=30.0, gt=0, le=1000)
+    telegram_chat_burst: int = Field(default=5, ge=1, le=100)
+    telegram_chat_period: float = Field(default=5.0, gt=0, le=3600)
+    telegram_delivery_chats: int = Field(default=16, ge=1, le=1000)
+    notice_interval: float = Field(default=60.0, ge=0, le=86400)
+    # The web server: seconds a webhook body may take to arrive, and connections served at once (more: 503).
+    web_read_timeout: float = Field(default=10.0, gt=0, le=600)
+    web_max_connections: int = Field(default=200, ge=1, le=100000)
+    customer_active_orders: int = Field(default=3, ge=1, le=1000)  # per customer and owner
+    # Updates one chat may have waiting (polling); past it the chat is told to slow down, the rest dropped.
+    intake_chat_backlog: int = Field(default=30, ge=1, le=10000)
     # Seconds in one minute of a service's reminder offsets: 60 except in tests, which shorten it.
     reminder_minute_seconds: float = Field(default=60.0, gt=0, le=60)
     log_format: Literal["text", "json"] = "text"
@@ -90,6 +104,17 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         return value.upper() if info.field_name == "log_level" else value.lower()
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if (
+            value is not None
+            and value.get_secret_value()
+            and not SECRET_TOKEN.fullmatch(value.get_secret_value())
+        ):
+            raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ - (what Telegram accepts)")
+        return value
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:

@@ -33,6 +33,14 @@ NOTHING_TO_CANCEL = N_("There is nothing to stop. /help lists what I can do.")
 STALE_BUTTON = N_("This button is out of date. Please start again from a recent message.")
 NOT_YOURS = N_("This is not yours to change.")
 INTERNAL_ERROR = N_("Sorry, something went wrong on my side. Nothing was lost; please try again in a moment.")
+TOO_MANY_ORDERS = N_(
+    "You already have as many active orders here as one customer can hold at once. "
+    "Please wait until one of them is done, or cancel one in /orders."
+)
+SLOW_DOWN = N_(
+    "You are sending messages faster than I can answer, so I skipped the latest ones. "
+    "Please wait for my answers, then send again."
+)
 
 TIMEZONE_USAGE = N_(
     "Send your time zone as an IANA name, for example <code>/timezone Europe/Berlin</code> "
@@ -55,6 +63,8 @@ NAME_TOO_LONG = N_("That name has {length} characters; the limit is {max}. Pleas
 DURATION_BAD = N_("Please send the duration as a whole number of minutes from {min} to {max}.")
 SERVICE_CREATED = N_("Your service is ready. Share its link with customers:")
 NO_SERVICES = N_("You have no services yet. Create one with /newservice.")
+SERVICES_HEADER = N_("Your services ({first}–{last} of {total}):")
+SERVICES_MORE_BUTTON = N_("More services")
 
 SERVICE_CARD = N_(
     "<b>{name}</b>\nDuration: {duration}\nTime zone: {timezone}\nZoom: {zoom}\nShare link: {link}"
@@ -240,7 +250,7 @@ STATUS_WORDS = {
     "rejected": pN_("order status", "rejected"),
 }
 CARD_CUSTOMER = N_("Customer: {name}")
-MORE_ORDERS = Plural("{count} more.", "{count} more.")
+MORE_ORDERS = Plural("{count} more.", "{count} more.")  # also under a page of /services
 
 BUTTON_ORDER = N_("Order")
 BUTTON_ORDERS = N_("Orders")

@@ -190,9 +190,11 @@ def order_keyboard(
     rows = [row for row in [join_row(order)] if row]
     if order.is_active:
         if role == "owner":
-            first = [button(texts.BUTTON_DONE, callback_data=data("a", order.id, "dn"))]
+            # Done and Confirm act at once: they carry the version the card shows.
+            first = [button(texts.BUTTON_DONE, callback_data=data("a", order.id, "dn", order.version))]
             if order.status == OrderStatus.NEW:
-                first.insert(0, button(texts.BUTTON_CONFIRM, callback_data=data("a", order.id, "cf")))
+                confirm = data("a", order.id, "cf", order.version)
+                first.insert(0, button(texts.BUTTON_CONFIRM, callback_data=confirm))
             rows.append(first)
         rows.append(
             [

@@ -78,8 +78,8 @@ async def begin(update: Update, context: Context, press: Press) -> None:
         await deps(context).drafts.put(person(update).id, DURATION, "minutes", order_id=order.id)
         text = i18n.t(texts.ASK_NEW_DURATION, id=order.id, min=DURATION_MIN, max=DURATION_MAX)
         await send(update, text, views.duration_keyboard("dv", order.id))
-    elif verb in ("cf", "dn"):
-        await _apply(update, context, order.id, verb, order.version, None, edit=False)
+    elif verb in ("cf", "dn"):  # act at once, on the version the card showed
+        await _apply(update, context, order.id, verb, press.int_arg(2), None, edit=False)
     elif verb in texts.ACTION_ASK:
         await send(update, i18n.t(texts.ACTION_ASK[verb], id=order.id), views.confirm_keyboard(order, verb))
     else:

@@ -27,6 +27,7 @@ ButtonHandler = Callable[[Update, Context, Press], Awaitable[str | None]]
 
 BUTTONS: dict[str, ButtonHandler] = {
     "zt": owner.toggle_zoom,
+    "sm": owner.more_services,
     "nd": owner.duration_picked,
     "zc": owner.connect_link,
     "zd": owner.disconnect_ask,

@@ -103,9 +103,12 @@ class Delivery:
     async def cards(self, job: Job) -> Outcome:
         if job.order_id is None:
             return Done()
+        only = job.payload.get("chat_id")  # one chat per job (jobs queued before that cover every chat)
         async with self._sessions() as session:
             targets = [
-                (m.chat_id, m.message_id, m.role) for m in await repos.order_messages(session, job.order_id)
+                (m.chat_id, m.message_id, m.role)
+                for m in await repos.order_messages(session, job.order_id)
+                if only is None or m.chat_id == int(only)
             ]
         for chat_id, message_id, role in targets:
             with i18n.speaking(await self._people.language_of(chat_id)):

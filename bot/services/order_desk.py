@@ -144,7 +144,13 @@ class OrderDesk:
     ) -> Applied:
         """Apply a confirmed action if the order is still as the user saw it."""
         async with self._sessions.begin() as session:
-            row = await repos.get_order(session, order_id, lock=True) if order_id is not None else None
+            seen = await repos.get_order(session, order_id) if order_id is not None else None
+            if seen is None:
+                raise StaleAction(texts.STALE_BUTTON)
+            # Lock first, then read what is checked: two actions at once on one order take turns, and the
+            # second sees the first's version (on SQLite the owner lock is the database's write lock).
+            await repos.lock_owner(session, seen.owner_id)
+            row = await repos.get_order(session, seen.id, lock=True, fresh=True)
             if row is None:
                 raise StaleAction(texts.STALE_BUTTON)
             role = role_of(row, user_id, verb)
@@ -155,7 +161,6 @@ class OrderDesk:
             if version != row.version:
                 raise StaleAction(texts.ORDER_CHANGED_MEANWHILE, id=row.id)
             await check_changes_window(session, row, role, verb)
-            await repos.lock_owner(session, row.owner_id)
             message: i18n.Text | None
             if verb in STATUS_CHANGES:
                 message = await self._set_status(session, row, verb)

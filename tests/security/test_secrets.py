@@ -197,3 +197,22 @@ def test_a_malformed_key_stops_start_up_with_one_line_that_does_not_repeat_it(
     if key.strip(","):
         assert key not in output
     assert not re.search(r"[A-Za-z0-9_-]{43}=", output)
+
+
+@pytest.mark.parametrize("secret", ["has spaces", "ü-umlaut", "x" * 257, "semi;colon"])
+def test_a_webhook_secret_telegram_would_refuse_stops_start_up_with_one_line(
+    sandbox: Sandbox, tmp_path: Path, secret: str
+) -> None:
+    env = bot_environment(
+        sandbox,
+        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        TELEGRAM_MODE="webhook",
+        TELEGRAM_WEBHOOK_SECRET=secret,
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert done.returncode == 2, lines
+    assert len(lines) == 1 and "TELEGRAM_WEBHOOK_SECRET" in lines[0] and "Traceback" not in lines[0]
+    assert secret not in lines[0]
