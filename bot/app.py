@@ -205,6 +205,8 @@ def build(settings: Settings) -> Runtime:
         poll_interval=settings.worker_poll_seconds,
         lease=timedelta(seconds=settings.job_lease_seconds),
         run_locks=RunLocks(lock_engine),
+        max_attempts=settings.job_max_attempts,
+        backoff_cap=settings.job_backoff_cap_seconds,
     )
     intake = UpdateIntake(application, sessions, ChatTurns(lock_engine), outbox, settings.intake_chat_backlog)
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None

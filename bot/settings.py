@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # A claimed job's lease: another replica takes the job over only this long after its worker vanished.
     job_lease_seconds: float = Field(default=15.0, gt=0, le=3600)
+    # Runs of a job that crashed before it is given up, and the longest pause between two retries of a job
+    # (transient errors are retried at this interval for as long as they last).
+    job_max_attempts: int = Field(default=25, ge=1, le=10000)
+    job_backoff_cap_seconds: float = Field(default=600.0, gt=0, le=86400)
     # How often an idle worker looks for due jobs when nothing woke it.
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     # /readyz answers 503 when the job worker has not run for longer than this.

@@ -1,8 +1,8 @@
 """The job worker: claims due jobs from the database, runs them, and records the outcome.
 
 Jobs run in lanes: Zoom work in parallel, Telegram messages one after another so each chat reads them
-in order. A job that fails is retried with exponential backoff and jitter; one that waits for
-something (a reconnect) sleeps until woken.
+in order. A job that fails is retried with exponential backoff and jitter, capped, for as long as the
+trouble lasts; one that waits for something (a reconnect) sleeps until woken.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ class Done:
 
 @dataclass(frozen=True)
 class Retry:
+    """Run the job again: at `at` when the other side said when (a flood wait; it spends no attempt), or
+    after an exponential backoff. Transient errors are retried for as long as they last."""
+
     error: str
     at: datetime | None = None  # None: exponential backoff
 
@@ -57,7 +60,14 @@ class Fail:
     error: str
 
 
-Outcome = Done | Retry | Wait | Fail
+@dataclass(frozen=True)
+class Crash:
+    """The runner raised: retried with backoff, and given up after the worker's `max_attempts`."""
+
+    error: str
+
+
+Outcome = Done | Retry | Wait | Fail | Crash
 
 
 @dataclass
@@ -83,8 +93,8 @@ class Job:
 Runner = Callable[[Job], Awaitable[Outcome]]
 
 
-def backoff(attempts: int) -> timedelta:
-    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+def backoff(attempts: int, cap: float = BACKOFF_CAP) -> timedelta:
+    delay = min(cap, BACKOFF_BASE * 2 ** min(64, max(0, attempts - 1)))
     return timedelta(seconds=delay * secrets.SystemRandom().uniform(0.8, 1.2))
 
 
@@ -116,6 +126,8 @@ class Worker:
         poll_interval: float = 1.0,
         lease: timedelta = LEASE,
         run_locks: RunLocks | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+        backoff_cap: float = BACKOFF_CAP,
     ) -> None:
         self._sessions = sessions
         self._outbox = outbox
@@ -124,6 +136,8 @@ class Worker:
         self._poll = poll_interval
         self._lease = lease
         self._run_locks = run_locks or RunLocks(None)
+        self._max_attempts = max_attempts
+        self._backoff_cap = backoff_cap
         self._stopping = asyncio.Event()
         self.last_cycle: float | None = None  # time.monotonic() of the last look for due jobs
 
@@ -218,7 +232,7 @@ class Worker:
             outcome: Outcome = await runner(job) if runner else Fail(f"no runner for {job.kind}")
         except Exception as exc:
             log.exception("Job %s (%s) crashed", job.id, job.kind)
-            outcome = Retry(f"{type(exc).__name__}")
+            outcome = Crash(f"{type(exc).__name__}")
         finally:
             heartbeat.cancel()
         await self._record(job, outcome)
@@ -253,11 +267,16 @@ class Worker:
             values.update(status="done", last_error=None)
         elif isinstance(outcome, Wait):
             values.update(status="waiting", last_error=outcome.error)
-        elif isinstance(outcome, Fail) or job.attempts >= MAX_ATTEMPTS:
+        elif isinstance(outcome, Fail) or (isinstance(outcome, Crash) and job.attempts >= self._max_attempts):
             values.update(status="failed", last_error=outcome.error)
             log.warning("Job %s (%s) failed for good: %s", job.id, job.kind, outcome.error)
+        elif isinstance(outcome, Retry) and outcome.at is not None:
+            # The other side named the time (a flood wait): waiting for it is no failed attempt.
+            values.update(status="pending", last_error=outcome.error, run_at=outcome.at)
+            values["attempts"] = job.attempts - 1
         else:
-            retry_at = outcome.at or now + backoff(job.attempts)
+            # Transient trouble is retried for as long as it lasts, at most `backoff_cap` apart.
+            retry_at = now + backoff(job.attempts, self._backoff_cap)
             values.update(status="pending", last_error=outcome.error, run_at=retry_at)
         mine = (JobRow.id == job.id) & (JobRow.lease_token == job.lease_token)
         async with self._sessions.begin() as session:

@@ -1,0 +1,86 @@
+"""Giving up (issue 9): an outage longer than the attempts never strands an order, Telegram's flood waits
+spend no attempts, and a job that truly gives up tells the owner and offers Retry on the card."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.harness import BotProcess, Sandbox, bot_environment
+from sandbox.telegram.client import TelegramControl
+from tests.e2e.journeys import Shop, connect_zoom, create_service, person
+from tests.faults.steps import (
+    CREATE_PATH,
+    confirm,
+    creates,
+    customers,
+    eventually,
+    links_in_both_chats,
+    order_number,
+    owner_cards,
+    place_orders,
+    reach_summary,
+    slot,
+    texts_of,
+)
+
+ATTEMPTS = 2  # JOB_MAX_ATTEMPTS
+CAP = 1.0  # JOB_BACKOFF_CAP_SECONDS
+REFUSED_TOLD = "Zoom refused the meeting for Order #"
+
+
+@pytest.fixture
+def impatient(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
+    """The bot with few attempts per job and a short backoff cap."""
+    env = bot_environment(
+        sandbox, database_url, JOB_MAX_ATTEMPTS=str(ATTEMPTS), JOB_BACKOFF_CAP_SECONDS=str(CAP)
+    )
+    process = BotProcess.in_folder(sandbox, env, tmp_path).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def test_a_zoom_outage_longer_than_the_attempts_is_waited_out_at_the_capped_interval(
+    sandbox: Sandbox, impatient: BotProcess
+) -> None:
+    shop: Shop = create_service(person(sandbox, 7001, "Olga"), 30, "Outage call")
+    connect_zoom(sandbox, shop)
+    outage = ATTEMPTS * 3  # 500s, well past the attempts a job has
+    sandbox.zoom_control.fault("POST", CREATE_PATH, "status", count=outage, status=500)
+    placed = place_orders(shop, customers(sandbox, 1, 7100))
+
+    # Each retry comes at most CAP (plus jitter) after the one before; 30 s covers the start-up.
+    links_in_both_chats(shop.owner, placed, timeout=outage * CAP * 1.2 + 30)
+    assert [r["status"] for r in creates(sandbox)] == [500] * outage + [201]
+    assert not texts_of(shop.owner, REFUSED_TOLD)
+
+
+def test_telegram_flood_waits_spend_no_attempts_so_a_later_error_is_retried_soon(
+    sandbox: Sandbox, bot: BotProcess, telegram: TelegramControl
+) -> None:
+    shop = create_service(person(sandbox, 7201, "Oscar"), 30, "Flood call")
+    customer = person(sandbox, 7301, "Cleo")
+    day, label = slot(0)
+    summary = reach_summary(customer, shop.code, day, label)
+
+    # The owner's new-order card meets three rounds of flood waits (each round is one attempt of its job:
+    # the rate limiter itself retries a flood wait twice), then a 502. Only the 502 is a failure.
+    rounds = 3
+    telegram.fail_next("sendMessage", status=429, retry_after=1, count=3 * rounds)
+    telegram.fail_next("sendMessage", status=502)
+    number = order_number(confirm(customer, summary))
+
+    def bad_gateway_at() -> float | None:
+        calls = [c for c in telegram.calls("sendMessage") if c.status == 502]
+        return time.monotonic() if calls else None
+
+    failed = eventually(bad_gateway_at, 30, "the 502 after the flood waits")
+    eventually(lambda: number in owner_cards(shop.owner), 30, "the owner's new-order card")
+    waited = time.monotonic() - failed
+    # A first failure is retried after about 2 s; a fourth (flood waits counted) after about 16 s.
+    assert waited < 8, f"the card came {waited:.1f}s after the 502: the flood waits were counted as attempts"
