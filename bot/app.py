@@ -39,6 +39,7 @@ from bot.services.meetings import SYNC, MeetingSync
 from bot.services.order_desk import OrderDesk
 from bot.services.outbox import CARDS, SEND, Outbox
 from bot.services.people import People
+from bot.services.recovery import Recovery
 from bot.services.reminders import REMINDER, Reminders
 from bot.services.service_settings import ServiceSettings
 from bot.services.zoom_accounts import ZoomAccounts
@@ -160,6 +161,7 @@ def build(settings: Settings) -> Runtime:
     drafts = Drafts(sessions)
     desk = OrderDesk(sessions, outbox, partial(bot_username, application), metrics=metrics)
     calendars = Calendars(sessions, settings.public_url)
+    recovery = Recovery(sessions, outbox)
     application.bot_data[KEY] = Deps(
         people=people,
         catalog=Catalog(sessions, people, accounts),
@@ -173,6 +175,7 @@ def build(settings: Settings) -> Runtime:
         owner_commands=OWNER_COMMANDS,
         customer_commands=CUSTOMER_COMMANDS,
         calendars=calendars,
+        recovery=recovery,
     )
     register(application)
     events = ZoomEvents(
@@ -207,6 +210,7 @@ def build(settings: Settings) -> Runtime:
         run_locks=RunLocks(lock_engine),
         max_attempts=settings.job_max_attempts,
         backoff_cap=settings.job_backoff_cap_seconds,
+        on_give_up=recovery.gave_up,
     )
     intake = UpdateIntake(application, sessions, ChatTurns(lock_engine), outbox, settings.intake_chat_backlog)
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None

@@ -185,9 +185,12 @@ def join_row(order: Order) -> list[InlineKeyboardButton]:
 
 
 def order_keyboard(
-    order: Order, role: str, *, can_create_meeting: bool = False
+    order: Order, role: str, *, can_create_meeting: bool = False, can_retry: bool = False
 ) -> InlineKeyboardMarkup | None:
     rows = [row for row in [join_row(order)] if row]
+    can_retry = can_retry and role == "owner"
+    if can_retry:  # something of the order was given up: Retry runs it again (the meeting too)
+        rows.append([button(texts.BUTTON_RETRY, callback_data=data("ry", order.id))])
     if order.is_active:
         if role == "owner":
             # Done and Confirm act at once: they carry the version the card shows.
@@ -207,7 +210,12 @@ def order_keyboard(
             last = [button(texts.BUTTON_REJECT, callback_data=data("a", order.id, "rj"))]
             if order.meeting_state == MeetingState.DRIFTED:
                 last.append(button(texts.BUTTON_RESTORE_MEETING, callback_data=data("a", order.id, "fx")))
-            elif can_create_meeting and not order.join_url and order.meeting_state != MeetingState.PENDING:
+            elif (
+                can_create_meeting
+                and not can_retry
+                and not order.join_url
+                and order.meeting_state != MeetingState.PENDING
+            ):
                 last.append(button(texts.BUTTON_CREATE_MEETING, callback_data=data("a", order.id, "mk")))
             rows.append(last)
         else:
@@ -216,9 +224,16 @@ def order_keyboard(
     return InlineKeyboardMarkup(rows)
 
 
-def order_card(order: Order, role: str, *, can_create_meeting: bool = False, bot_username: str = "") -> View:
+def order_card(
+    order: Order,
+    role: str,
+    *,
+    can_create_meeting: bool = False,
+    can_retry: bool = False,
+    bot_username: str = "",
+) -> View:
     text = order_text(order, role, bot_username)
-    return text, order_keyboard(order, role, can_create_meeting=can_create_meeting)
+    return text, order_keyboard(order, role, can_create_meeting=can_create_meeting, can_retry=can_retry)
 
 
 def confirm_keyboard(order: Order, verb: str, *extra: object) -> InlineKeyboardMarkup:
@@ -234,6 +249,11 @@ def confirm_keyboard(order: Order, verb: str, *extra: object) -> InlineKeyboardM
 
 def calendar_feed_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[button(texts.BUTTON_NEW_FEED_LINK, callback_data=data("cn"))]])
+
+
+def retry_keyboard(order_id: int) -> InlineKeyboardMarkup:
+    """Under the notice of a given-up job: run the order's given-up jobs again."""
+    return InlineKeyboardMarkup([[button(texts.BUTTON_RETRY, callback_data=data("ry", order_id))]])
 
 
 def join_keyboard(join_url: str | None) -> InlineKeyboardMarkup | None:

@@ -57,7 +57,10 @@ class Wait:
 
 @dataclass(frozen=True)
 class Fail:
+    """Give the job up; `told` when the runner has already told the owner (e.g. why Zoom refused)."""
+
     error: str
+    told: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class Job:
 
 
 Runner = Callable[[Job], Awaitable[Outcome]]
+GiveUpHook = Callable[[Job, str], Awaitable[None]]  # a job was given up, with this error
 
 
 def backoff(attempts: int, cap: float = BACKOFF_CAP) -> timedelta:
@@ -128,6 +132,7 @@ class Worker:
         run_locks: RunLocks | None = None,
         max_attempts: int = MAX_ATTEMPTS,
         backoff_cap: float = BACKOFF_CAP,
+        on_give_up: GiveUpHook | None = None,
     ) -> None:
         self._sessions = sessions
         self._outbox = outbox
@@ -138,6 +143,7 @@ class Worker:
         self._run_locks = run_locks or RunLocks(None)
         self._max_attempts = max_attempts
         self._backoff_cap = backoff_cap
+        self._on_give_up = on_give_up
         self._stopping = asyncio.Event()
         self.last_cycle: float | None = None  # time.monotonic() of the last look for due jobs
 
@@ -263,11 +269,14 @@ class Worker:
             "updated_at": now,
             "progress": dict(job.progress),
         }
+        gives_up = isinstance(outcome, Fail) or (
+            isinstance(outcome, Crash) and job.attempts >= self._max_attempts
+        )
         if isinstance(outcome, Done):
             values.update(status="done", last_error=None)
         elif isinstance(outcome, Wait):
             values.update(status="waiting", last_error=outcome.error)
-        elif isinstance(outcome, Fail) or (isinstance(outcome, Crash) and job.attempts >= self._max_attempts):
+        elif gives_up:
             values.update(status="failed", last_error=outcome.error)
             log.warning("Job %s (%s) failed for good: %s", job.id, job.kind, outcome.error)
         elif isinstance(outcome, Retry) and outcome.at is not None:
@@ -283,5 +292,17 @@ class Worker:
             # `attempts` is what this claim set; a re-queue meanwhile reset it, and that must win.
             claimed = mine & (JobRow.attempts == job.attempts) & (JobRow.status == "pending")
             result = await session.execute(update(JobRow).where(claimed).values(**values))
-            if result.rowcount == 0:  # type: ignore[attr-defined]
+            recorded = bool(result.rowcount)  # type: ignore[attr-defined]
+            if not recorded:
                 await session.execute(update(JobRow).where(mine).values(locked_until=None, lease_token=None))
+        if recorded and isinstance(outcome, Fail | Crash) and gives_up:
+            if not (isinstance(outcome, Fail) and outcome.told):
+                await self._tell_give_up(job, outcome.error)
+
+    async def _tell_give_up(self, job: Job, error: str) -> None:
+        if self._on_give_up is None:
+            return
+        try:
+            await self._on_give_up(job, error)
+        except Exception:
+            log.exception("Could not tell that job %s (%s) was given up", job.id, job.kind)

@@ -86,6 +86,12 @@ async def begin(update: Update, context: Context, press: Press) -> None:
         raise UserError(texts.STALE_BUTTON)
 
 
+async def retry(update: Update, context: Context, press: Press) -> str | None:
+    """The Retry button: run the order's given-up jobs again."""
+    await deps(context).recovery.retry(person(update).id, press.int_arg(0))
+    return i18n.t(texts.RETRYING)
+
+
 async def _reschedule_days(update: Update, context: Context, order: Order, role: str, *, edit: bool) -> None:
     service = await deps(context).catalog.get(order.service_id)
     if service is None:

@@ -42,6 +42,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     "so": orders.service_orders,
     "pg": orders.next_page,
     "a": orders.begin,
+    "ry": orders.retry,
     "rd": orders.reschedule_day,
     "rt": orders.reschedule_time,
     "dv": orders.duration_picked,

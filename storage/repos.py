@@ -513,6 +513,28 @@ async def enqueue(
     await notify_jobs(session)
 
 
+async def count_given_up(session: AsyncSession, order_id: int, kinds: tuple[str, ...]) -> int:
+    """The order's jobs of these kinds that were given up."""
+    query = select(func.count(JobRow.id)).where(
+        JobRow.order_id == order_id, JobRow.kind.in_(kinds), JobRow.status == "failed"
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def retry_given_up(session: AsyncSession, order_id: int, kinds: tuple[str, ...], now: datetime) -> int:
+    """Queue the order's given-up jobs of these kinds again, with fresh attempts; how many."""
+    result = await session.execute(
+        update(JobRow)
+        .where(JobRow.order_id == order_id, JobRow.kind.in_(kinds), JobRow.status == "failed")
+        .values(status="pending", run_at=now, attempts=0, locked_until=None, lease_token=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if count:
+        await notify_jobs(session)
+    return count
+
+
 async def stop_jobs(session: AsyncSession, order_id: int, kind: str, now: datetime) -> None:
     """Retire an order's jobs of this kind that have not run (e.g. reminders of a start that changed)."""
     await session.execute(

@@ -16,7 +16,7 @@ from bot.errors import UserError
 from bot.services.order_desk import OrderDesk
 from bot.services.people import People
 from bot.services.zoom_accounts import ZoomAccounts
-from bot.views import join_keyboard
+from bot.views import join_keyboard, retry_keyboard
 from bot.worker import Done, Fail, Job, Outcome, Retry
 from storage import repos
 
@@ -76,6 +76,9 @@ class Delivery:
             return InlineKeyboardMarkup(
                 [[InlineKeyboardButton(i18n.t(texts.ZOOM_RECONNECT_BUTTON), url=url)]]
             )
+        retry_order = job.payload.get("retry_order")
+        if isinstance(retry_order, int):
+            return retry_keyboard(retry_order)
         join_url = job.payload.get("join_url")
         if join_url:
             return join_keyboard(str(join_url))

@@ -21,6 +21,7 @@ from bot.services.catalog import valid_duration, valid_name
 from bot.services.convert import order_of
 from bot.services.meetings import EDIT_SETTLE, queue_sync
 from bot.services.outbox import Outbox
+from bot.services.recovery import RECOVERABLE
 from bot.services.reminders import plan_reminders, stop_reminders
 from bot.views import View, order_card
 from storage import repos
@@ -116,8 +117,9 @@ class OrderDesk:
             row = await repos.get_order(session, order_id)
             if row is None:
                 return None
-            can_create = False
+            can_create = can_retry = False
             if role == "owner":
+                can_retry = await repos.count_given_up(session, row.id, RECOVERABLE) > 0
                 service = await session.get(ServiceRow, row.service_id)
                 connection = await repos.connection_of(session, row.owner_id)
                 can_create = bool(
@@ -127,7 +129,13 @@ class OrderDesk:
                     and connection.status == ConnectionStatus.ACTIVE
                 )
             order = await order_of(session, row)
-            return order_card(order, role, can_create_meeting=can_create, bot_username=self._bot_username())
+            return order_card(
+                order,
+                role,
+                can_create_meeting=can_create,
+                can_retry=can_retry,
+                bot_username=self._bot_username(),
+            )
 
     async def refresh_cards_now(self, order_id: int) -> None:
         """Queue a refresh of the order's cards (after a handler rendered one itself)."""

@@ -66,9 +66,12 @@ class Outbox:
         )
         self.wake()
 
-    async def notice(self, session: AsyncSession, chat_id: int, kind: str, text: Text) -> None:
+    async def notice(
+        self, session: AsyncSession, chat_id: int, kind: str, text: Text, *, retry_order: int | None = None
+    ) -> None:
         """A notice of which a chat needs only the latest: one not yet sent is replaced by this one, and
-        one is sent at most every `notice_interval`, so repeating the cause builds no backlog."""
+        one is sent at most every `notice_interval`, so repeating the cause builds no backlog.
+        `retry_order`: with a Retry button for that order's given-up jobs."""
         now = utcnow()
         key = f"notice:{kind}:{chat_id}"
         previous = await repos.job_by_key(session, key)
@@ -77,7 +80,9 @@ class Outbox:
             delay = max(timedelta(0), previous.run_at - now)
         elif previous is not None and previous.updated_at > now - self._notice_interval:
             delay = previous.updated_at + self._notice_interval - now
-        payload = {"chat_id": chat_id, "message": text.to_json()}
+        payload: dict[str, Any] = {"chat_id": chat_id, "message": text.to_json()}
+        if retry_order is not None:
+            payload["retry_order"] = retry_order
         await repos.enqueue(session, SEND, key, now, payload=payload, delay=delay)
         self.wake()
 
@@ -95,8 +100,10 @@ class Outbox:
         if order is not None:
             chats |= {order.owner_id, order.customer_id}
         for chat_id in sorted(chats):
-            key = f"cards:{order_id}:{chat_id}"
-            await repos.enqueue(
-                session, CARDS, key, utcnow(), order_id=order_id, payload={"chat_id": chat_id}
-            )
+            await self.refresh_card(session, order_id, chat_id)
+
+    async def refresh_card(self, session: AsyncSession, order_id: int, chat_id: int) -> None:
+        """Edit the order's card in one chat, after what that chat was sent before."""
+        key = f"cards:{order_id}:{chat_id}"
+        await repos.enqueue(session, CARDS, key, utcnow(), order_id=order_id, payload={"chat_id": chat_id})
         self.wake()

@@ -18,6 +18,7 @@ from tests.faults.steps import (
     creates,
     customers,
     eventually,
+    has_button,
     links_in_both_chats,
     order_number,
     owner_cards,
@@ -84,3 +85,34 @@ def test_telegram_flood_waits_spend_no_attempts_so_a_later_error_is_retried_soon
     waited = time.monotonic() - failed
     # A first failure is retried after about 2 s; a fourth (flood waits counted) after about 16 s.
     assert waited < 8, f"the card came {waited:.1f}s after the 502: the flood waits were counted as attempts"
+
+
+def test_a_job_that_gives_up_tells_the_owner_and_retry_on_the_card_runs_it_again(
+    sandbox: Sandbox, bot: BotProcess, telegram: TelegramControl
+) -> None:
+    shop = create_service(person(sandbox, 7401, "Paula"), 30, "Refused call")
+    owner, customer = shop.owner, person(sandbox, 7501, "Rita")
+    day, label = slot(0)
+    summary = reach_summary(customer, shop.code, day, label)
+
+    # Telegram refuses the next new message (the owner's new-order card) for good: a 400 is not retried.
+    telegram.fail_next("sendMessage", status=400, description="Bad Request: injected failure")
+    number = order_number(confirm(customer, summary))
+    told = owner.wait_for_text(f"Order #{number}: a message about it could not be sent", timeout=30)
+    assert has_button(told, "Retry")
+    assert number not in owner_cards(owner)
+
+    owner.send("/orders")
+    card = owner.wait_for(lambda m: order_number(m) == number, 15, "the order in /orders")
+    assert has_button(card, "Retry"), card.buttons
+    owner.press(card, "Retry")
+
+    def delivered() -> bool:
+        newest = owner_cards(owner).get(number)
+        return newest is not None and newest.message_id > card.message_id and not has_button(newest, "Retry")
+
+    eventually(delivered, 30, "the owner's new-order card, sent again after Retry")
+    sent_again = [
+        m for m in owner.bot_messages() if order_number(m) == number and m.message_id > card.message_id
+    ]
+    assert len(sent_again) == 1, [m.text for m in sent_again]
