@@ -103,10 +103,13 @@ def cipher_for(settings: Settings) -> TokenCipher:
 def build_application(settings: Settings, metrics: Metrics | None = None) -> Application:  # type: ignore[type-arg]
     token = settings.telegram_bot_token.get_secret_value()
     builder = ApplicationBuilder()
+    timeout = settings.telegram_read_timeout
     if metrics is not None:
-        builder = builder.request(CountedRequest(metrics, connection_pool_size=256)).get_updates_request(
-            CountedRequest(metrics, connection_pool_size=1)
-        )
+        builder = builder.request(
+            CountedRequest(metrics, connection_pool_size=256, read_timeout=timeout)
+        ).get_updates_request(CountedRequest(metrics, connection_pool_size=1))  # its own long-poll timeout
+    else:
+        builder = builder.read_timeout(timeout)
     return (
         builder.token(token)
         .base_url(f"{settings.telegram_api_url}/bot")

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     telegram_chat_burst: int = Field(default=5, ge=1, le=100)
     telegram_chat_period: float = Field(default=5.0, gt=0, le=3600)
     telegram_delivery_chats: int = Field(default=16, ge=1, le=1000)
+    # Seconds to wait for the Bot API's answer: a send given up too early may have been delivered, and is then
+    # sent again (PTB's default of 5 s is shorter than Telegram's answers under load).
+    telegram_read_timeout: float = Field(default=30.0, gt=0, le=300)
     notice_interval: float = Field(default=60.0, ge=0, le=86400)
     # The web server: seconds a webhook body may take to arrive, and connections served at once (more: 503).
     web_read_timeout: float = Field(default=10.0, gt=0, le=600)

@@ -116,3 +116,38 @@ def test_a_job_that_gives_up_tells_the_owner_and_retry_on_the_card_runs_it_again
         m for m in owner.bot_messages() if order_number(m) == number and m.message_id > card.message_id
     ]
     assert len(sent_again) == 1, [m.text for m in sent_again]
+
+
+SLOW_ANSWER = 7.0  # seconds Telegram takes to answer sendMessage (the message is in the chat meanwhile)
+
+
+@pytest.fixture
+def patient(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
+    """The bot waiting up to twice SLOW_ANSWER for Telegram's answer."""
+    env = bot_environment(sandbox, database_url, TELEGRAM_READ_TIMEOUT=str(SLOW_ANSWER * 2))
+    process = BotProcess.in_folder(sandbox, env, tmp_path).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def test_a_slow_answer_to_a_send_does_not_send_the_message_twice(
+    sandbox: Sandbox, patient: BotProcess, telegram: TelegramControl
+) -> None:
+    shop = create_service(person(sandbox, 7601, "Sofia"), 30, "Slow call")
+    first, second = person(sandbox, 7701, "Tara"), person(sandbox, 7702, "Uma")
+    day, label = slot(0)
+    summary = reach_summary(first, shop.code, day, label)
+    telegram.set_delay(SLOW_ANSWER, "sendMessage")  # applied before the message is added to the chat
+    number = order_number(confirm(first, summary))
+    eventually(lambda: number in owner_cards(shop.owner), SLOW_ANSWER * 3, "the owner's new-order card")
+    telegram.set_delay(0, "sendMessage")
+
+    # Barrier: the owner's chat gets its messages in order, so the next order's card comes only after the
+    # first card's job has finished (a resend of the first card would come before it).
+    later, later_label = slot(1)
+    other = order_number(confirm(second, reach_summary(second, shop.code, later, later_label)))
+    eventually(lambda: other in owner_cards(shop.owner), 60, "the owner's second new-order card")
+    cards = [m for m in shop.owner.bot_messages() if order_number(m) == number]
+    assert len(cards) == 1, f"the owner got order #{number}'s card {len(cards)} times"
