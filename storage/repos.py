@@ -507,9 +507,18 @@ async def enqueue(
         await session.flush()
         await notify_jobs(session)
         return
-    row.status, row.run_at, row.updated_at, row.attempts = "pending", now + delay, now, 0
+    # One UPDATE of every field, at once: written through the ORM it would leave out a status that read as
+    # "pending" while the job ran, and the run's "done", recorded meanwhile, would swallow the wake-up.
+    values: dict[str, Any] = {
+        "status": "pending",
+        "run_at": now + delay,
+        "updated_at": now,
+        "attempts": 0,
+        "last_error": None,
+    }
     if payload is not None:
-        row.payload = payload
+        values["payload"] = payload
+    await session.execute(update(JobRow).where(JobRow.id == row.id).values(**values))
     await notify_jobs(session)
 
 
@@ -587,7 +596,8 @@ async def claim_jobs(
 
 
 def _chat_busy(kinds: tuple[str, ...], now: datetime, postgres: bool) -> Any:
-    """Whether another job of the same chat must go first: it is running, or older and due or retrying."""
+    """Whether another job of the same chat must go first: it is running, or older and due or retrying
+    (it failed before, or waits out a flood limit, which spends no attempt but leaves its last error)."""
     other = aliased(JobRow)
     running = other.locked_until > now
     if postgres:
@@ -601,7 +611,10 @@ def _chat_busy(kinds: tuple[str, ...], now: datetime, postgres: bool) -> Any:
             other.payload["chat_id"].as_string() == JobRow.payload["chat_id"].as_string(),
             or_(
                 running,
-                and_(other.id < JobRow.id, or_(other.run_at <= now, other.attempts > 0)),
+                and_(
+                    other.id < JobRow.id,
+                    or_(other.run_at <= now, other.attempts > 0, other.last_error.is_not(None)),
+                ),
             ),
         )
         .exists()
