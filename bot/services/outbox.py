@@ -18,6 +18,11 @@ SEND = "send"
 CARDS = "cards"
 
 
+def card_key(order_id: int, chat_id: int, role: str) -> str:
+    """The job that sends the order's card to a chat (one per order, chat and role)."""
+    return f"card:{order_id}:{chat_id}:{role}"
+
+
 class Outbox:
     """Queues messages and card refreshes; `wake()` tells the worker there is work.
 
@@ -89,7 +94,7 @@ class Outbox:
     async def send_card(self, session: AsyncSession, order_id: int, chat_id: int, role: str) -> None:
         """Send the order's card, rendered when it goes out; later refreshes edit it."""
         payload = {"chat_id": chat_id, "card_role": role}
-        key = f"card:{order_id}:{chat_id}:{role}"
+        key = card_key(order_id, chat_id, role)
         await repos.enqueue(session, SEND, key, utcnow(), order_id=order_id, payload=payload)
         self.wake()
 

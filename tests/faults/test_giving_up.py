@@ -70,21 +70,21 @@ def test_telegram_flood_waits_spend_no_attempts_so_a_later_error_is_retried_soon
     summary = reach_summary(customer, shop.code, day, label)
 
     # The owner's new-order card meets three rounds of flood waits (each round is one attempt of its job:
-    # the rate limiter itself retries a flood wait twice), then a 502. Only the 502 is a failure.
+    # the rate limiter itself retries a flood wait twice), then a 500. Only the 500 is a failure.
     rounds = 3
     telegram.fail_next("sendMessage", status=429, retry_after=1, count=3 * rounds)
-    telegram.fail_next("sendMessage", status=502)
+    telegram.fail_next("sendMessage", status=500)
     number = order_number(confirm(customer, summary))
 
-    def bad_gateway_at() -> float | None:
-        calls = [c for c in telegram.calls("sendMessage") if c.status == 502]
+    def server_error_at() -> float | None:
+        calls = [c for c in telegram.calls("sendMessage") if c.status == 500]
         return time.monotonic() if calls else None
 
-    failed = eventually(bad_gateway_at, 30, "the 502 after the flood waits")
+    failed = eventually(server_error_at, 30, "the 500 after the flood waits")
     eventually(lambda: number in owner_cards(shop.owner), 30, "the owner's new-order card")
     waited = time.monotonic() - failed
     # A first failure is retried after about 2 s; a fourth (flood waits counted) after about 16 s.
-    assert waited < 8, f"the card came {waited:.1f}s after the 502: the flood waits were counted as attempts"
+    assert waited < 8, f"the card came {waited:.1f}s after the 500: the flood waits were counted as attempts"
 
 
 def test_a_job_that_gives_up_tells_the_owner_and_retry_on_the_card_runs_it_again(
@@ -151,3 +151,32 @@ def test_a_slow_answer_to_a_send_does_not_send_the_message_twice(
     eventually(lambda: other in owner_cards(shop.owner), 60, "the owner's second new-order card")
     cards = [m for m in shop.owner.bot_messages() if order_number(m) == number]
     assert len(cards) == 1, f"the owner got order #{number}'s card {len(cards)} times"
+
+
+def test_a_card_whose_answer_was_lost_is_not_sent_twice_and_the_next_change_sends_it_anew(
+    sandbox: Sandbox, bot: BotProcess, telegram: TelegramControl
+) -> None:
+    shop = create_service(person(sandbox, 7801, "Vera"), 30, "Lost answer call")
+    owner, first, second = shop.owner, person(sandbox, 7901, "Wendy"), person(sandbox, 7902, "Xena")
+    day, label = slot(0)
+    summary = reach_summary(first, shop.code, day, label)
+    # Telegram delivers the owner's new-order card, but its gateway answers 502.
+    telegram.fail_next("sendMessage", status=502, commit=True)
+    number = order_number(confirm(first, summary))
+    eventually(lambda: any(c.status == 502 for c in telegram.calls("sendMessage")), 30, "the lost answer")
+
+    # Barrier: the owner's chat gets its messages in order; the next order's card follows the first's job.
+    later, later_label = slot(1)
+    other = order_number(confirm(second, reach_summary(second, shop.code, later, later_label)))
+    eventually(lambda: other in owner_cards(owner), 60, "the owner's second new-order card")
+    copies = [m for m in owner.bot_messages() if order_number(m) == number]
+    assert len(copies) == 1, f"the owner got order #{number}'s card {len(copies)} times"
+
+    # The delivered copy is unknown to the bot: the order's next change sends the card anew, up to date.
+    owner.press(copies[0], "Confirm")
+    fresh = owner.wait_for(
+        lambda m: order_number(m) == number and m.message_id > copies[0].message_id and "Confirmed" in m.text,
+        30,
+        "order's card, sent anew after the change",
+    )
+    assert has_button(fresh, "Done")
