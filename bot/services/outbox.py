@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import utcnow
 from bot.i18n import Text
 from storage import repos
-from storage.models import OrderRow
+from storage.models import JobRow, OrderRow
 
 SEND = "send"
 CARDS = "cards"
@@ -81,7 +81,9 @@ class Outbox:
         key = f"notice:{kind}:{chat_id}"
         previous = await repos.job_by_key(session, key)
         delay = timedelta(0)
-        if previous is not None and previous.status == "pending":
+        if previous is not None and previous.status == "pending" and _being_sent(previous, now):
+            delay = self._notice_interval  # the one being sent now counts as sent
+        elif previous is not None and previous.status == "pending":
             delay = max(timedelta(0), previous.run_at - now)
         elif previous is not None and previous.updated_at > now - self._notice_interval:
             delay = previous.updated_at + self._notice_interval - now
@@ -112,3 +114,7 @@ class Outbox:
         key = f"cards:{order_id}:{chat_id}"
         await repos.enqueue(session, CARDS, key, utcnow(), order_id=order_id, payload={"chat_id": chat_id})
         self.wake()
+
+
+def _being_sent(job: JobRow, now: datetime) -> bool:
+    return job.locked_until is not None and job.locked_until > now
