@@ -39,6 +39,7 @@ from bot.services.drafts import Drafts
 from bot.services.meetings import SYNC, MeetingSync
 from bot.services.order_desk import EditLimit, OrderDesk
 from bot.services.people import People
+from bot.services.recovery import Recovery
 from bot.services.reminders import REMINDER, Reminders
 from bot.services.retention import PURGE, PURGE_KEY, Keep, Retention
 from bot.services.service_settings import ServiceSettings
@@ -118,12 +119,17 @@ def build_application(settings: Settings, metrics: Metrics | None = None) -> App
     token = settings.telegram_bot_token.get_secret_value()
     builder = ApplicationBuilder()
     timeout = settings.telegram_timeout_seconds
+    read = settings.telegram_read_timeout_seconds  # an answer may come late: waiting beats sending twice
     if metrics is not None:
-        timeouts = {"connect_timeout": timeout, "read_timeout": timeout, "write_timeout": timeout}
-        builder = builder.request(CountedRequest(metrics, connection_pool_size=256, **timeouts))
-        builder = builder.get_updates_request(CountedRequest(metrics, connection_pool_size=1, **timeouts))
+        timeouts = {"connect_timeout": timeout, "write_timeout": timeout}
+        builder = builder.request(
+            CountedRequest(metrics, connection_pool_size=256, read_timeout=read, **timeouts)
+        )
+        builder = builder.get_updates_request(
+            CountedRequest(metrics, connection_pool_size=1, read_timeout=timeout, **timeouts)
+        )
     else:
-        builder = builder.connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout)
+        builder = builder.connect_timeout(timeout).read_timeout(read).write_timeout(timeout)
         builder = builder.get_updates_connect_timeout(timeout).get_updates_read_timeout(timeout)
         builder = builder.get_updates_write_timeout(timeout)
     limiter = ChatRateLimiter(
@@ -160,7 +166,10 @@ def build(settings: Settings) -> Runtime:
     cipher = cipher_for(settings)
     metrics = Metrics()
     application = build_application(settings, metrics)
-    outbox = Outbox(reminder_minute=timedelta(seconds=settings.reminder_minute_seconds))
+    outbox = Outbox(
+        reminder_minute=timedelta(seconds=settings.reminder_minute_seconds),
+        notice_interval=timedelta(seconds=settings.notice_interval_seconds),
+    )
     oauth = None
     if settings.zoom_configured:
         oauth = ZoomOAuth(
@@ -195,10 +204,11 @@ def build(settings: Settings) -> Runtime:
         edit_settle=timedelta(seconds=settings.meeting_edit_settle_seconds),
     )
     calendars = Calendars(sessions, settings.public_url)
+    recovery = Recovery(sessions, outbox)
     application.bot_data[KEY] = Deps(
         people=people,
         catalog=Catalog(sessions, people, accounts),
-        booking=Booking(sessions, drafts, outbox, metrics=metrics),
+        booking=Booking(sessions, drafts, outbox, settings.customer_active_orders, metrics=metrics),
         availability=Availability(sessions, people),
         settings=ServiceSettings(sessions),
         clients=ClientOrders(sessions, drafts, outbox, metrics=metrics),
@@ -208,9 +218,12 @@ def build(settings: Settings) -> Runtime:
         owner_commands=OWNER_COMMANDS,
         customer_commands=CUSTOMER_COMMANDS,
         calendars=calendars,
+        recovery=recovery,
     )
     register(application)
-    events = ZoomEvents(sessions, settings.zoom_webhook_secret_token.get_secret_value(), accounts, outbox)
+    events = ZoomEvents(
+        sessions, settings.zoom_webhook_secret_token.get_secret_value(), accounts, outbox, zoom
+    )
     delivery = Delivery(sessions, application.bot, desk, accounts, people)
     meetings = MeetingSync(sessions, zoom, accounts, outbox, metrics=metrics)
     reminders = Reminders(sessions, delivery, people)
@@ -230,7 +243,12 @@ def build(settings: Settings) -> Runtime:
         },
         lanes=[
             Lane("zoom", (SYNC, EVENT), concurrency=4),
-            Lane("telegram", (SEND, CARDS, REMINDER), concurrency=1, chat_ordered=(SEND,)),
+            Lane(
+                "telegram",
+                (SEND, CARDS, REMINDER),
+                concurrency=settings.telegram_delivery_chats,
+                chat_ordered=(SEND, CARDS, REMINDER),
+            ),
             Lane("upkeep", (PURGE,), concurrency=1),
         ],
         poll_interval=settings.worker_poll_seconds,
@@ -239,17 +257,19 @@ def build(settings: Settings) -> Runtime:
         backoff_base=settings.job_backoff_base_seconds,
         backoff_cap=settings.job_backoff_cap_seconds,
         max_attempts=settings.job_max_attempts,
+        on_give_up=recovery.gave_up,
     )
     intake = UpdateIntake(
         application,
         sessions,
         ChatTurns(lock_engine),
+        outbox,
+        settings.intake_chat_backlog,
         poll_timeout=settings.telegram_poll_timeout_seconds,
         retry=(settings.telegram_poll_retry_seconds, settings.telegram_poll_retry_cap_seconds),
         conflict_wait=settings.telegram_conflict_wait_seconds,
         drain_seconds=settings.shutdown_drain_seconds,
         keep_processed=timedelta(hours=settings.processed_updates_hours),
-        busy_recheck=settings.telegram_busy_recheck_seconds,
     )
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
     check = settings.health_check_timeout_seconds
@@ -264,6 +284,7 @@ def build(settings: Settings) -> Runtime:
         readiness=readiness,
         scrape=Scrape(metrics, sessions, check),
         calendars=calendars,
+        read_timeout=settings.web_read_timeout_seconds,
     )
     wakeup = None if is_sqlite(engine) else JobWakeup(settings.database_url, outbox)
     return Runtime(
@@ -318,7 +339,12 @@ async def serve(runtime: Runtime) -> None:
     application = runtime.application
     server = WebServer(
         uvicorn.Config(
-            runtime.web, host=settings.web_host, port=settings.web_port, log_level="warning", lifespan="off"
+            runtime.web,
+            host=settings.web_host,
+            port=settings.web_port,
+            log_level="warning",
+            lifespan="off",
+            limit_concurrency=settings.web_max_connections,
         )
     )
     runtime.web_server = server

@@ -18,6 +18,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 BOTFATHER_FORMAT = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # setWebhook's secret_token
 
 
 class SettingsError(Exception):
@@ -45,6 +46,19 @@ class Settings(BaseSettings):
     encryption_key: SecretStr | None = None
     default_timezone: str = "UTC"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # Telegram delivery: chats served side by side, and the least time between two notices of the same
+    # kind (e.g. failed Zoom logins) to one chat.
+    telegram_delivery_chats: int = Field(default=16, ge=1, le=1000)
+    # Seconds to wait for the Bot API's answer: a send given up too early may have been delivered, and is then
+    # sent again (PTB's default of 5 s is shorter than Telegram's answers under load).
+    telegram_read_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    notice_interval_seconds: float = Field(default=60.0, ge=0, le=86400)
+    # The web server: seconds a webhook body may take to arrive, and connections served at once (more: 503).
+    web_read_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    web_max_connections: int = Field(default=200, ge=1, le=100000)
+    customer_active_orders: int = Field(default=3, ge=1, le=1000)  # per customer and owner
+    # Updates one chat may have waiting (polling); past it the chat is told to slow down, the rest dropped.
+    intake_chat_backlog: int = Field(default=30, ge=1, le=10000)
     # Seconds in one minute of a service's reminder offsets: 60 except in tests, which shorten it.
     reminder_minute_seconds: float = Field(default=60.0, gt=0, le=60)
     log_format: Literal["text", "json"] = "text"
@@ -54,8 +68,9 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     # /readyz answers 503 when the job worker has not run for longer than this.
     ready_worker_seconds: float = Field(default=30.0, gt=0, le=3600)
-    # A failed job is tried again after JOB_BACKOFF_BASE_SECONDS, doubling each time up to
-    # JOB_BACKOFF_CAP_SECONDS (each delay +-20 %); after JOB_MAX_ATTEMPTS attempts it fails for good.
+    # A job that met transient trouble is tried again after JOB_BACKOFF_BASE_SECONDS, doubling each time up
+    # to JOB_BACKOFF_CAP_SECONDS (each delay +-20 %), for as long as the trouble lasts; a flood wait spends no
+    # attempt. A job whose runner crashed JOB_MAX_ATTEMPTS times is given up (the owner is told, with Retry).
     job_backoff_base_seconds: float = Field(default=2.0, gt=0, le=3600)
     job_backoff_cap_seconds: float = Field(default=600.0, gt=0, le=86400)
     job_max_attempts: int = Field(default=25, ge=1, le=1000)
@@ -103,8 +118,6 @@ class Settings(BaseSettings):
     purge_interval_seconds: float = Field(default=3600.0, gt=0, le=86400)
     customer_edits: int = Field(default=10, ge=1, le=10000)
     customer_edits_window_seconds: float = Field(default=3600.0, gt=0, le=7 * 86400)
-    # Polling: when getUpdates returns only updates still being handled, ask again after this long.
-    telegram_busy_recheck_seconds: float = Field(default=0.3, gt=0, le=10)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -142,6 +155,17 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         return value.upper() if info.field_name == "log_level" else value.lower()
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if (
+            value is not None
+            and value.get_secret_value()
+            and not SECRET_TOKEN.fullmatch(value.get_secret_value())
+        ):
+            raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ - (what Telegram accepts)")
+        return value
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:

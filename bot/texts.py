@@ -34,6 +34,14 @@ NOTHING_TO_CANCEL = N_("There is nothing to stop. /help lists what I can do.")
 STALE_BUTTON = N_("This button is out of date. Please start again from a recent message.")
 NOT_YOURS = N_("This is not yours to change.")
 INTERNAL_ERROR = N_("Sorry, something went wrong on my side. Nothing was lost; please try again in a moment.")
+TOO_MANY_ORDERS = N_(
+    "You already have as many active orders here as one customer can hold at once. "
+    "Please wait until one of them is done, or cancel one in /orders."
+)
+SLOW_DOWN = N_(
+    "You are sending messages faster than I can answer, so I skipped the latest ones. "
+    "Please wait for my answers, then send again."
+)
 
 TIMEZONE_USAGE = N_(
     "Send your time zone as an IANA name, for example <code>/timezone Europe/Berlin</code> "
@@ -56,6 +64,8 @@ NAME_TOO_LONG = N_("That name has {length} characters; the limit is {max}. Pleas
 DURATION_BAD = N_("Please send the duration as a whole number of minutes from {min} to {max}.")
 SERVICE_CREATED = N_("Your service is ready. Share its link with customers:")
 NO_SERVICES = N_("You have no services yet. Create one with /newservice.")
+SERVICES_HEADER = N_("Your services ({first}–{last} of {total}):")
+SERVICES_MORE_BUTTON = N_("More services")
 
 SERVICE_CARD = N_(
     "<b>{name}</b>\nDuration: {duration}\nTime zone: {timezone}\nZoom: {zoom}\nShare link: {link}"
@@ -144,6 +154,13 @@ MEETING_UPDATING = N_("Zoom: the meeting is being updated…")
 MEETING_WAITING_RECONNECT = N_("Zoom: waiting for the owner to reconnect Zoom.")
 MEETING_WAITING_LIMIT = N_("Zoom: waiting for Zoom's daily limit to reset (00:00 UTC).")
 MEETING_FAILED = N_("Zoom: the meeting could not be created ({reason}).")
+# A job of an order given up (a permanent refusal, or a crash that kept coming back): the owner may retry.
+GAVE_UP = N_("Order #{id}: {what}, and I stopped trying. Press Retry to try again.")
+GAVE_UP_SEND = N_("a message about it could not be sent")
+GAVE_UP_CARDS = N_("its cards could not be updated")
+GAVE_UP_MEETING = N_("its Zoom meeting could not be made ready")
+RETRYING = N_("Trying again.")
+NOTHING_TO_RETRY = N_("Nothing of order #{id} is waiting to be tried again.")
 MEETING_DELETED = N_("Zoom: the meeting was deleted in Zoom.")
 MEETING_DRIFTED = N_("Zoom: the meeting was changed in Zoom and no longer matches this order.")
 MEETING_NONE = N_("No Zoom meeting for this order.")
@@ -246,7 +263,7 @@ STATUS_WORDS = {
     "rejected": pN_("order status", "rejected"),
 }
 CARD_CUSTOMER = N_("Customer: {name}")
-MORE_ORDERS = Plural("{count} more.", "{count} more.")
+MORE_ORDERS = Plural("{count} more.", "{count} more.")  # also under a page of /services
 
 BUTTON_ORDER = N_("Order")
 BUTTON_ORDERS = N_("Orders")
@@ -265,6 +282,7 @@ BUTTON_REJECT = N_("Reject")
 BUTTON_DONE = N_("Done")
 BUTTON_RESTORE_MEETING = N_("Restore meeting")
 BUTTON_CREATE_MEETING = N_("Create meeting")
+BUTTON_RETRY = N_("Retry")
 BUTTON_CONNECT_ZOOM = N_("Connect Zoom")
 BUTTON_RECONNECT = N_("Reconnect")
 BUTTON_DISCONNECT = N_("Disconnect")

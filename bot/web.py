@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from html import escape
@@ -10,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
@@ -26,6 +27,7 @@ from bot.telegram.intake import UpdateIntake
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1_000_000
+CLOSE = {"connection": "close"}  # a refused body is not read to its end: the connection cannot be reused
 PAGE = """<!doctype html><html lang="{language}"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body style="font-family: sans-serif; max-width: 32em; margin: 3em auto">
@@ -46,6 +48,40 @@ def browser_language(accept_language: str) -> str:
     return "en"
 
 
+class BodyRefused(Exception):
+    """A request body that is too large or too slow; `response` says so."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+async def read_body(request: Request, limit: int, seconds: float) -> bytes:
+    """The body, refused (413) past `limit` bytes by its Content-Length or as it arrives, and (408) when it
+    takes longer than `seconds`: one client cannot hold memory or a connection for long."""
+    declared = request.headers.get("content-length", "")
+    if declared and (not declared.isdecimal() or int(declared) > limit):
+        raise BodyRefused(JSONResponse({"error": "too large"}, status_code=413, headers=CLOSE))
+    chunks: list[bytes] = []
+    size = 0
+
+    async def receive() -> None:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyRefused(JSONResponse({"error": "too large"}, status_code=413, headers=CLOSE))
+            chunks.append(chunk)
+
+    try:
+        await asyncio.wait_for(receive(), seconds)
+    except ClientDisconnect:
+        raise BodyRefused(Response(status_code=400)) from None  # nobody is left to read it
+    except TimeoutError:
+        raise BodyRefused(JSONResponse({"error": "body too slow"}, status_code=408, headers=CLOSE)) from None
+    return b"".join(chunks)
+
+
 def create_web_app(
     engine: AsyncEngine,
     accounts: ZoomAccounts,
@@ -57,6 +93,7 @@ def create_web_app(
     calendars: Calendars,
     readiness: Readiness | None = None,
     scrape: Scrape | None = None,
+    read_timeout: float = 10.0,
 ) -> Starlette:
     async def healthz(request: Request) -> Response:
         try:
@@ -92,9 +129,10 @@ def create_web_app(
         return page(language, i18n.render(language, texts.PAGE_FAILED_TITLE), failed, 400)
 
     async def zoom_webhook(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"error": "too large"}, status_code=413)
+        try:
+            body = await read_body(request, MAX_BODY, read_timeout)
+        except BodyRefused as refused:
+            return refused.response
         answer = await events.receive({k.lower(): v for k, v in request.headers.items()}, body)
         return JSONResponse(answer.body, status_code=answer.status)
 
@@ -102,9 +140,10 @@ def create_web_app(
         given = request.headers.get("x-telegram-bot-api-secret-token", "")
         if webhook_secret is None or not hmac.compare_digest(given.encode(), webhook_secret.encode()):
             return JSONResponse({"error": "wrong secret token"}, status_code=403)
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"error": "too large"}, status_code=413)
+        try:
+            body = await read_body(request, MAX_BODY, read_timeout)
+        except BodyRefused as refused:
+            return refused.response
         status = await intake.receive_json(body)
         return Response(status_code=status)
 

@@ -15,6 +15,7 @@ from bot.services.client_orders import ClientOrders
 from bot.services.drafts import Drafts
 from bot.services.order_desk import OrderDesk
 from bot.services.people import People, Person
+from bot.services.recovery import Recovery
 from bot.services.service_settings import ServiceSettings
 from bot.services.zoom_accounts import ZoomAccounts
 
@@ -36,6 +37,7 @@ class Deps:
     owner_commands: list[tuple[str, str]]
     customer_commands: list[tuple[str, str]]
     calendars: Calendars
+    recovery: Recovery
 
 
 def deps(context: Context) -> Deps:

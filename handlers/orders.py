@@ -81,12 +81,18 @@ async def begin(update: Update, context: Context, press: Press) -> None:
         await deps(context).drafts.put(person(update).id, DURATION, "minutes", order_id=order.id)
         text = i18n.t(texts.ASK_NEW_DURATION, id=order.id, min=DURATION_MIN, max=DURATION_MAX)
         await send(update, text, views.duration_keyboard(Verb.DURATION_PICKED, order.id))
-    elif verb in (OrderAction.CONFIRM, OrderAction.DONE):
-        await _apply(update, context, order.id, verb, order.version, None, edit=False)
+    elif verb in (OrderAction.CONFIRM, OrderAction.DONE):  # act at once, on the version the card showed
+        await _apply(update, context, order.id, verb, press.int_arg(2), None, edit=False)
     elif verb in texts.ACTION_ASK:
         await send(update, i18n.t(texts.ACTION_ASK[verb], id=order.id), views.confirm_keyboard(order, verb))
     else:
         raise UserError(texts.STALE_BUTTON)
+
+
+async def retry(update: Update, context: Context, press: Press) -> str | None:
+    """The Retry button: run the order's given-up jobs again."""
+    await deps(context).recovery.retry(person(update).id, press.int_arg(0))
+    return i18n.t(texts.RETRYING)
 
 
 async def _reschedule_days(update: Update, context: Context, order: Order, role: str, *, edit: bool) -> None:

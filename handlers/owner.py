@@ -19,6 +19,7 @@ from handlers.render import edit_or_send, plain, send
 
 log = logging.getLogger(__name__)
 FLOW = "newservice"
+SERVICES_PAGE = 10  # service cards per message batch of /services
 
 
 async def new_service(update: Update, context: Context) -> None:
@@ -91,14 +92,34 @@ async def _owner_menu(context: Context, owner_id: int) -> None:
 
 
 async def list_services(update: Update, context: Context) -> None:
-    """The owner's service cards."""
-    services = await deps(context).catalog.of_owner(person(update).id)
+    """The owner's service cards, a page at a time."""
+    await _services_page(update, context, 0)
+
+
+async def more_services(update: Update, context: Context, press: Press) -> None:
+    """The More services button under a page of service cards."""
+    offset = press.int_arg(0)
+    if offset is None:
+        raise UserError(texts.STALE_BUTTON)
+    await _services_page(update, context, offset)
+
+
+async def _services_page(update: Update, context: Context, offset: int) -> None:
+    services, total = await deps(context).catalog.page(person(update).id, offset, SERVICES_PAGE)
     if not services:
         await send(update, i18n.t(texts.NO_SERVICES))
         return
+    if total > SERVICES_PAGE:
+        last = offset + len(services)
+        await send(update, i18n.t(texts.SERVICES_HEADER, first=offset + 1, last=last, total=total))
     for service in services:
         text, keyboard = views.service_card(service, context.bot.username)
         await send(update, text, keyboard)
+    left = total - offset - len(services)
+    if left > 0:
+        more = data(Verb.MORE_SERVICES, offset + len(services))
+        keyboard = InlineKeyboardMarkup([[views.button(texts.SERVICES_MORE_BUTTON, callback_data=more)]])
+        await send(update, i18n.t(texts.MORE_ORDERS, count=left), keyboard)
 
 
 async def toggle_zoom(update: Update, context: Context, press: Press) -> str | None:

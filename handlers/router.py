@@ -27,6 +27,7 @@ ButtonHandler = Callable[[Update, Context, Press], Awaitable[str | None]]
 
 BUTTONS: dict[Verb, ButtonHandler] = {
     Verb.TOGGLE_ZOOM: owner.toggle_zoom,
+    Verb.MORE_SERVICES: owner.more_services,
     Verb.NEW_SERVICE_DURATION: owner.duration_picked,
     Verb.CONNECT_ZOOM: owner.connect_link,
     Verb.DISCONNECT_ASK: owner.disconnect_ask,
@@ -41,6 +42,7 @@ BUTTONS: dict[Verb, ButtonHandler] = {
     Verb.SERVICE_ORDERS: orders.service_orders,
     Verb.ORDERS_PAGE: orders.next_page,
     Verb.ORDER_ACTION: orders.begin,
+    Verb.RETRY: orders.retry,
     Verb.RESCHEDULE_DAYS: orders.reschedule_day,
     Verb.RESCHEDULE_TIME: orders.reschedule_time,
     Verb.DURATION_PICKED: orders.duration_picked,

@@ -234,6 +234,17 @@ class ProcessedUpdateRow(Base):
     processed_at: Mapped[datetime]
 
 
+class ReceivedUpdateRow(Base):
+    """An update fetched from Telegram and confirmed to it, waiting to be processed in its chat's order."""
+
+    __tablename__ = "received_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime]
+
+
 class WebhookEventRow(Base):
     __tablename__ = "webhook_events"
 

@@ -22,6 +22,7 @@ from storage.models import (
     OrderMessageRow,
     OrderRow,
     ProcessedUpdateRow,
+    ReceivedUpdateRow,
     ServiceRow,
     UserRow,
     WebhookEventRow,
@@ -205,6 +206,14 @@ async def orders_of_user(
     return list(await session.scalars(query))
 
 
+async def count_active_orders(session: AsyncSession, customer_id: int, owner_id: int) -> int:
+    """A customer's active orders with one owner."""
+    query = select(func.count(OrderRow.id)).where(
+        OrderRow.customer_id == customer_id, OrderRow.owner_id == owner_id, OrderRow.status.in_(ACTIVE)
+    )
+    return int(await session.scalar(query) or 0)
+
+
 async def count_orders_of_user(session: AsyncSession, user_id: int, service_id: int | None = None) -> int:
     if service_id is not None:
         where = and_(OrderRow.owner_id == user_id, OrderRow.service_id == service_id)
@@ -219,10 +228,15 @@ async def count_orders_of_user(session: AsyncSession, user_id: int, service_id: 
     return int(await session.scalar(select(owned + ordered)) or 0)
 
 
-async def get_order(session: AsyncSession, order_id: int, *, lock: bool = False) -> OrderRow | None:
+async def get_order(
+    session: AsyncSession, order_id: int, *, lock: bool = False, fresh: bool = False
+) -> OrderRow | None:
+    """The order; `fresh` reloads it from the database even when the session holds it already."""
     query = select(OrderRow).where(OrderRow.id == order_id)
     if lock and _for_update(session):
         query = query.with_for_update()
+    if fresh:
+        query = query.execution_options(populate_existing=True)
     return (await session.scalars(query)).first()
 
 
@@ -354,6 +368,52 @@ async def claim_settings_read(
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
+async def claim_oauth_state(session: AsyncSession, state_hash: str, now: datetime) -> bool:
+    """Mark the state used; True only for the one caller that changed it from unused (single use)."""
+    result = await session.execute(
+        update(OAuthStateRow)
+        .where(OAuthStateRow.state_hash == state_hash, OAuthStateRow.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _insert(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING (SQLite and PostgreSQL alike)."""
+    if _for_update(session):
+        return pg_insert
+    return sqlite_insert
+
+
+async def ensure_user(session: AsyncSession, user_id: int, now: datetime) -> None:
+    """A user row for this id, added bare when the person never wrote /start (kept as is otherwise)."""
+    statement = _insert(session)(UserRow).values(
+        id=user_id, first_name="", owner_menu_set=False, booking_seq=0, created_at=now
+    )
+    await session.execute(statement.on_conflict_do_nothing(index_elements=["id"]))
+
+
+async def ensure_connection(session: AsyncSession, owner_id: int, now: datetime) -> ZoomConnectionRow:
+    """The owner's connection row, locked, created (disconnected) when there is none: concurrent logins
+    of one owner meet on this one row instead of both inserting one."""
+    statement = _insert(session)(ZoomConnectionRow).values(
+        owner_id=owner_id,
+        zoom_user_id="",
+        zoom_account_id="",
+        email="",
+        status="disconnected",
+        reconnect_notified=False,
+        created_at=now,
+        updated_at=now,
+    )
+    await session.execute(statement.on_conflict_do_nothing(index_elements=["owner_id"]))
+    query = select(ZoomConnectionRow).where(ZoomConnectionRow.owner_id == owner_id)
+    if _for_update(session):
+        query = query.with_for_update()
+    return (await session.scalars(query.execution_options(populate_existing=True))).one()
+
+
 async def take_oauth_state(session: AsyncSession, state_hash: str) -> OAuthStateRow | None:
     query = select(OAuthStateRow).where(OAuthStateRow.state_hash == state_hash)
     if _for_update(session):
@@ -448,10 +508,41 @@ async def enqueue(
         await session.flush()
         await notify_jobs(session)
         return
-    row.status, row.run_at, row.updated_at, row.attempts = "pending", now + delay, now, 0
+    # One UPDATE of every field, at once: written through the ORM it would leave out a status that read as
+    # "pending" while the job ran, and the run's "done", recorded meanwhile, would swallow the wake-up.
+    values: dict[str, Any] = {
+        "status": "pending",
+        "run_at": now + delay,
+        "updated_at": now,
+        "attempts": 0,
+        "last_error": None,
+    }
     if payload is not None:
-        row.payload = payload
+        values["payload"] = payload
+    await session.execute(update(JobRow).where(JobRow.id == row.id).values(**values))
     await notify_jobs(session)
+
+
+async def count_given_up(session: AsyncSession, order_id: int, kinds: tuple[str, ...]) -> int:
+    """The order's jobs of these kinds that were given up."""
+    query = select(func.count(JobRow.id)).where(
+        JobRow.order_id == order_id, JobRow.kind.in_(kinds), JobRow.status == "failed"
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def retry_given_up(session: AsyncSession, order_id: int, kinds: tuple[str, ...], now: datetime) -> int:
+    """Queue the order's given-up jobs of these kinds again, with fresh attempts; how many."""
+    result = await session.execute(
+        update(JobRow)
+        .where(JobRow.order_id == order_id, JobRow.kind.in_(kinds), JobRow.status == "failed")
+        .values(status="pending", run_at=now, attempts=0, locked_until=None, lease_token=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if count:
+        await notify_jobs(session)
+    return count
 
 
 async def stop_jobs(session: AsyncSession, order_id: int, kind: str, now: datetime) -> None:
@@ -506,7 +597,8 @@ async def claim_jobs(
 
 
 def _chat_busy(kinds: tuple[str, ...], now: datetime, postgres: bool) -> Any:
-    """Whether another job of the same chat must go first: it is running, or older and due or retrying."""
+    """Whether another job of the same chat must go first: it is running, or older and due or retrying
+    (it failed before, or waits out a flood limit, which spends no attempt but leaves its last error)."""
     other = aliased(JobRow)
     running = other.locked_until > now
     if postgres:
@@ -520,11 +612,19 @@ def _chat_busy(kinds: tuple[str, ...], now: datetime, postgres: bool) -> Any:
             other.payload["chat_id"].as_string() == JobRow.payload["chat_id"].as_string(),
             or_(
                 running,
-                and_(other.id < JobRow.id, or_(other.run_at <= now, other.attempts > 0)),
+                and_(
+                    other.id < JobRow.id,
+                    or_(other.run_at <= now, other.attempts > 0, other.last_error.is_not(None)),
+                ),
             ),
         )
         .exists()
     )
+
+
+async def job_by_key(session: AsyncSession, key: str) -> JobRow | None:
+    row: JobRow | None = await session.scalar(select(JobRow).where(JobRow.key == key))
+    return row
 
 
 async def wake_owner_jobs(session: AsyncSession, owner_id: int, now: datetime) -> int:
@@ -553,6 +653,26 @@ async def mark_update(session: AsyncSession, update_id: int, now: datetime) -> b
     session.add(ProcessedUpdateRow(update_id=update_id, processed_at=now))
     await session.flush()
     return True
+
+
+async def received_updates(session: AsyncSession) -> list[ReceivedUpdateRow]:
+    """Updates confirmed to Telegram but not yet processed, oldest first."""
+    return list(await session.scalars(select(ReceivedUpdateRow).order_by(ReceivedUpdateRow.update_id)))
+
+
+async def receive_update(
+    session: AsyncSession, update_id: int, chat_id: int, data: dict[str, Any], now: datetime
+) -> bool:
+    """Store a fetched update; False when it is stored or processed already."""
+    if await session.get(ReceivedUpdateRow, update_id) is not None or await is_processed(session, update_id):
+        return False
+    session.add(ReceivedUpdateRow(update_id=update_id, chat_id=chat_id, data=data, received_at=now))
+    await session.flush()
+    return True
+
+
+async def forget_received(session: AsyncSession, update_id: int) -> None:
+    await session.execute(delete(ReceivedUpdateRow).where(ReceivedUpdateRow.update_id == update_id))
 
 
 async def forget_updates(session: AsyncSession, before: datetime) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,9 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import utcnow
 from bot.i18n import Text
 from storage import repos
+from storage.models import JobRow, OrderRow
 
 SEND = "send"
 CARDS = "cards"
+
+
+def card_key(order_id: int, chat_id: int, role: str) -> str:
+    """The job that sends the order's card to a chat (one per order, chat and role)."""
+    return f"card:{order_id}:{chat_id}:{role}"
 
 
 class Outbox:
@@ -23,9 +29,14 @@ class Outbox:
     `reminder_minute` is how long one minute of a reminder offset lasts: a minute, except in tests.
     """
 
-    def __init__(self, reminder_minute: timedelta = timedelta(minutes=1)) -> None:
+    def __init__(
+        self,
+        reminder_minute: timedelta = timedelta(minutes=1),
+        notice_interval: timedelta = timedelta(seconds=60),
+    ) -> None:
         self._event = asyncio.Event()
         self.reminder_minute = reminder_minute
+        self._notice_interval = notice_interval
 
     def wake(self) -> None:
         self._event.set()
@@ -60,13 +71,50 @@ class Outbox:
         )
         self.wake()
 
+    async def notice(
+        self, session: AsyncSession, chat_id: int, kind: str, text: Text, *, retry_order: int | None = None
+    ) -> None:
+        """A notice of which a chat needs only the latest: one not yet sent is replaced by this one, and
+        one is sent at most every `notice_interval`, so repeating the cause builds no backlog.
+        `retry_order`: with a Retry button for that order's given-up jobs."""
+        now = utcnow()
+        key = f"notice:{kind}:{chat_id}"
+        previous = await repos.job_by_key(session, key)
+        delay = timedelta(0)
+        if previous is not None and previous.status == "pending" and _being_sent(previous, now):
+            delay = self._notice_interval  # the one being sent now counts as sent
+        elif previous is not None and previous.status == "pending":
+            delay = max(timedelta(0), previous.run_at - now)
+        elif previous is not None and previous.updated_at > now - self._notice_interval:
+            delay = previous.updated_at + self._notice_interval - now
+        payload: dict[str, Any] = {"chat_id": chat_id, "message": text.to_json()}
+        if retry_order is not None:
+            payload["retry_order"] = retry_order
+        await repos.enqueue(session, SEND, key, now, payload=payload, delay=delay)
+        self.wake()
+
     async def send_card(self, session: AsyncSession, order_id: int, chat_id: int, role: str) -> None:
         """Send the order's card, rendered when it goes out; later refreshes edit it."""
         payload = {"chat_id": chat_id, "card_role": role}
-        key = f"card:{order_id}:{chat_id}:{role}"
+        key = card_key(order_id, chat_id, role)
         await repos.enqueue(session, SEND, key, utcnow(), order_id=order_id, payload=payload)
         self.wake()
 
     async def refresh_cards(self, session: AsyncSession, order_id: int) -> None:
-        await repos.enqueue(session, CARDS, f"cards:{order_id}", utcnow(), order_id=order_id)
+        """Edit the order's cards, one job per chat: it runs after what that chat was sent before."""
+        order = await session.get(OrderRow, order_id)
+        chats = {m.chat_id for m in await repos.order_messages(session, order_id)}
+        if order is not None:
+            chats |= {order.owner_id, order.customer_id}
+        for chat_id in sorted(chats):
+            await self.refresh_card(session, order_id, chat_id)
+
+    async def refresh_card(self, session: AsyncSession, order_id: int, chat_id: int) -> None:
+        """Edit the order's card in one chat, after what that chat was sent before."""
+        key = f"cards:{order_id}:{chat_id}"
+        await repos.enqueue(session, CARDS, key, utcnow(), order_id=order_id, payload={"chat_id": chat_id})
         self.wake()
+
+
+def _being_sent(job: JobRow, now: datetime) -> bool:
+    return job.locked_until is not None and job.locked_until > now

@@ -1,8 +1,8 @@
 """The job worker: claims due jobs from the database, runs them, and records the outcome.
 
 Jobs run in lanes: Zoom work in parallel, Telegram messages one after another so each chat reads them
-in order. A job that fails is retried with exponential backoff and jitter; one that waits for
-something (a reconnect) sleeps until woken.
+in order. A job that fails is retried with exponential backoff and jitter, capped, for as long as the
+trouble lasts; one that waits for something (a reconnect) sleeps until woken.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ class Done:
 
 @dataclass(frozen=True)
 class Retry:
+    """Run the job again: at `at` when the other side said when (a flood wait; it spends no attempt), or
+    after an exponential backoff. Transient errors are retried for as long as they last."""
+
     error: str
     at: datetime | None = None  # None: exponential backoff
 
@@ -54,10 +57,20 @@ class Wait:
 
 @dataclass(frozen=True)
 class Fail:
+    """Give the job up; `told` when the runner has already told the owner (e.g. why Zoom refused)."""
+
+    error: str
+    told: bool = False
+
+
+@dataclass(frozen=True)
+class Crash:
+    """The runner raised: retried with backoff, and given up after the worker's `max_attempts`."""
+
     error: str
 
 
-Outcome = Done | Retry | Wait | Fail
+Outcome = Done | Retry | Wait | Fail | Crash
 
 
 @dataclass
@@ -81,11 +94,12 @@ class Job:
 
 
 Runner = Callable[[Job], Awaitable[Outcome]]
+GiveUpHook = Callable[[Job, str], Awaitable[None]]  # a job was given up, with this error
 
 
 def backoff(attempts: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> timedelta:
     """The wait before the next attempt: `base` doubled per earlier attempt, at most `cap`, +-20 %."""
-    delay = min(cap, base * 2 ** max(0, attempts - 1))
+    delay = min(cap, base * 2 ** min(64, max(0, attempts - 1)))
     return timedelta(seconds=delay * secrets.SystemRandom().uniform(0.8, 1.2))
 
 
@@ -120,6 +134,7 @@ class Worker:
         backoff_base: float = BACKOFF_BASE,
         backoff_cap: float = BACKOFF_CAP,
         max_attempts: int = MAX_ATTEMPTS,
+        on_give_up: GiveUpHook | None = None,
     ) -> None:
         self._sessions = sessions
         self._outbox = outbox
@@ -130,6 +145,7 @@ class Worker:
         self._run_locks = run_locks or RunLocks(None)
         self._backoff = (backoff_base, backoff_cap)
         self._max_attempts = max_attempts
+        self._on_give_up = on_give_up
         self._stopping = asyncio.Event()
         self.last_cycle: float | None = None  # time.monotonic() of the last look for due jobs
 
@@ -224,7 +240,7 @@ class Worker:
             outcome: Outcome = await runner(job) if runner else Fail(f"no runner for {job.kind}")
         except Exception as exc:
             log.exception("Job %s (%s) crashed", job.id, job.kind)
-            outcome = Retry(f"{type(exc).__name__}")
+            outcome = Crash(f"{type(exc).__name__}")
         finally:
             heartbeat.cancel()
         await self._record(job, outcome)
@@ -255,20 +271,40 @@ class Worker:
             "updated_at": now,
             "progress": dict(job.progress),
         }
+        gives_up = isinstance(outcome, Fail) or (
+            isinstance(outcome, Crash) and job.attempts >= self._max_attempts
+        )
         if isinstance(outcome, Done):
             values.update(status="done", last_error=None)
         elif isinstance(outcome, Wait):
             values.update(status="waiting", last_error=outcome.error)
-        elif isinstance(outcome, Fail) or job.attempts >= self._max_attempts:
+        elif gives_up:
             values.update(status="failed", last_error=outcome.error)
             log.warning("Job %s (%s) failed for good: %s", job.id, job.kind, outcome.error)
+        elif isinstance(outcome, Retry) and outcome.at is not None:
+            # The other side named the time (a flood wait): waiting for it is no failed attempt.
+            values.update(status="pending", last_error=outcome.error, run_at=outcome.at)
+            values["attempts"] = job.attempts - 1
         else:
-            retry_at = outcome.at or now + backoff(job.attempts, *self._backoff)
+            # Transient trouble is retried for as long as it lasts, at most `backoff_cap` apart.
+            retry_at = now + backoff(job.attempts, *self._backoff)
             values.update(status="pending", last_error=outcome.error, run_at=retry_at)
         mine = (JobRow.id == job.id) & (JobRow.lease_token == job.lease_token)
         async with self._sessions.begin() as session:
             # `attempts` is what this claim set; a re-queue meanwhile reset it, and that must win.
             claimed = mine & (JobRow.attempts == job.attempts) & (JobRow.status == "pending")
             result = await session.execute(update(JobRow).where(claimed).values(**values))
-            if result.rowcount == 0:  # type: ignore[attr-defined]
+            recorded = bool(result.rowcount)  # type: ignore[attr-defined]
+            if not recorded:
                 await session.execute(update(JobRow).where(mine).values(locked_until=None, lease_token=None))
+        if recorded and isinstance(outcome, Fail | Crash) and gives_up:
+            if not (isinstance(outcome, Fail) and outcome.told):
+                await self._tell_give_up(job, outcome.error)
+
+    async def _tell_give_up(self, job: Job, error: str) -> None:
+        if self._on_give_up is None:
+            return
+        try:
+            await self._on_give_up(job, error)
+        except Exception:
+            log.exception("Could not tell that job %s (%s) was given up", job.id, job.kind)

@@ -145,12 +145,14 @@ class Booking:
         sessions: async_sessionmaker[AsyncSession],
         drafts: Drafts,
         outbox: Outbox,
+        max_active_orders: int = 3,
         metrics: Metrics | None = None,
     ) -> None:
         self._sessions = sessions
         self._drafts = drafts
         self._outbox = outbox
         self._metrics = metrics
+        self._max_active = max_active_orders  # per customer and owner; the owner is never limited
 
     async def service(self, code: str | None) -> Service:
         async with self._sessions() as session:
@@ -287,6 +289,10 @@ class Booking:
             start = datetime.fromisoformat(str(draft.data["start"]))
             end = start + timedelta(minutes=service.duration_min)
             await check_slot(session, service.id, start, by_owner=False)
+            if customer.id != service.owner_id:
+                active = await repos.count_active_orders(session, customer.id, service.owner_id)
+                if active >= self._max_active:
+                    raise UserError(texts.TOO_MANY_ORDERS)
             await repos.upsert_user(session, customer.id, customer.first_name[:256], customer.username, now)
             row = await insert_order(
                 session, self._outbox, service, customer.id, str(draft.data["name"]), start, end

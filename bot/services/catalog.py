@@ -94,6 +94,11 @@ class Catalog:
         async with self._sessions() as session:
             return [service_of(row) for row in await repos.services_of(session, owner_id)]
 
+    async def page(self, owner_id: int, offset: int, size: int) -> tuple[list[Service], int]:
+        """One page of the owner's services and how many they have in all."""
+        services = await self.of_owner(owner_id)
+        return services[offset : offset + size], len(services)
+
     async def by_code(self, code: str) -> Service | None:
         if not code or len(code) > 32:
             return None

@@ -112,7 +112,7 @@ class MeetingSync:
             return await self._rate_limited(snapshot, exc)
         except ZoomRequestError as exc:
             await self._set_state(snapshot.order_id, MeetingState.FAILED, exc.in_words(), tell_owner=True)
-            return Fail(str(exc))
+            return Fail(str(exc), told=True)
         except ZoomError as exc:
             return Retry(f"{type(exc).__name__}: {exc}")
 

@@ -30,6 +30,7 @@ from bot.services.booking import check_slot
 from bot.services.catalog import valid_duration, valid_name
 from bot.services.convert import order_of
 from bot.services.meetings import EDIT_SETTLE, queue_sync
+from bot.services.recovery import RECOVERABLE
 from bot.services.reminders import plan_reminders, stop_reminders
 from storage import repos
 from storage.models import OrderRow, ServiceRow
@@ -42,6 +43,7 @@ class OrderCard:
     order: Order
     role: str
     can_create_meeting: bool = False
+    can_retry: bool = False  # a job of the order gave up; the owner's card offers Retry
     bot_username: str = ""
 
 
@@ -175,8 +177,9 @@ class OrderDesk:
             row = await repos.get_order(session, order_id)
             if row is None:
                 return None
-            can_create = False
+            can_create = can_retry = False
             if role == "owner":
+                can_retry = await repos.count_given_up(session, row.id, RECOVERABLE) > 0
                 service = await session.get(ServiceRow, row.service_id)
                 connection = await repos.connection_of(session, row.owner_id)
                 can_create = bool(
@@ -186,7 +189,13 @@ class OrderDesk:
                     and connection.status == ConnectionStatus.ACTIVE
                 )
             order = await order_of(session, row)
-            return OrderCard(order, role, can_create_meeting=can_create, bot_username=self._bot_username())
+            return OrderCard(
+                order,
+                role,
+                can_create_meeting=can_create,
+                can_retry=can_retry,
+                bot_username=self._bot_username(),
+            )
 
     async def refresh_cards_now(self, order_id: int) -> None:
         """Queue a refresh of the order's cards (after a handler rendered one itself)."""
@@ -203,7 +212,13 @@ class OrderDesk:
     ) -> Applied:
         """Apply a confirmed action if the order is still as the user saw it."""
         async with self._sessions.begin() as session:
-            row = await repos.get_order(session, order_id, lock=True) if order_id is not None else None
+            seen = await repos.get_order(session, order_id) if order_id is not None else None
+            if seen is None:
+                raise StaleAction(texts.STALE_BUTTON)
+            # Lock first, then read what is checked: two actions at once on one order take turns, and the
+            # second sees the first's version (on SQLite the owner lock is the database's write lock).
+            await repos.lock_owner(session, seen.owner_id)
+            row = await repos.get_order(session, seen.id, lock=True, fresh=True)
             if row is None:
                 raise StaleAction(texts.STALE_BUTTON)
             role = role_of(row, user_id, verb)
@@ -214,8 +229,7 @@ class OrderDesk:
             if version != row.version:
                 raise StaleAction(texts.ORDER_CHANGED_MEANWHILE, id=row.id)
             await check_changes_window(session, row, role, verb)
-            await repos.lock_owner(session, row.owner_id)
-            # Counted under the owner's lock: concurrent edits of one owner's orders are counted in turn.
+            # Counted under the owner's lock (taken above): concurrent edits of one owner's orders take turns.
             if await self._check_edit_limit(session, row, role, verb):
                 await repos.record_customer_edit(session, row.owner_id, row.customer_id, row.id, utcnow())
             message: i18n.Text | None

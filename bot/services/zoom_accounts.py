@@ -8,7 +8,7 @@ import logging
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import escape
 
 from sqlalchemy import update
@@ -31,6 +31,7 @@ SETTINGS_MAX_AGE = timedelta(days=1)  # the hosts' Zoom settings are read again 
 
 STATE_TTL = timedelta(minutes=10)
 REFRESH_MARGIN = timedelta(minutes=2)
+LOGIN_FAILED = "zoom-login-failed"
 
 
 class NoConnection(Exception):
@@ -127,7 +128,7 @@ class ZoomAccounts:
             me = await self._zoom.me(tokens.access_token)
         except ZoomError as exc:
             log.warning("Reading the Zoom user of owner %s failed: %s", owner_id, type(exc).__name__)
-            await self._revoke_quietly(tokens.refresh_token, owner_id)
+            await self._revoke_quietly(tokens.access_token, owner_id)
             return await self._failed(owner_id, texts.LOGIN_NO_ACCOUNT)
         defaults = await self._read_defaults(owner_id, tokens.access_token)
         service_name = await self._store(owner_id, service_id, me.id, me.account_id, me.email, tokens)
@@ -181,12 +182,13 @@ class ZoomAccounts:
             return CallbackResult(False, Text(texts.LOGIN_INCOMPLETE))
         now = utcnow()
         async with self._sessions.begin() as session:
+            # Claimed by a conditional UPDATE first: of two callbacks at once, exactly one gets it.
+            claimed = await repos.claim_oauth_state(session, state_hash(state), now)
             row = await repos.take_oauth_state(session, state_hash(state))
             if row is None:
                 return CallbackResult(False, Text(texts.LOGIN_UNKNOWN))
-            if row.used_at is not None:
+            if not claimed:
                 return CallbackResult(False, Text(texts.LOGIN_USED), row.owner_id)
-            row.used_at = now
             if row.expires_at < now:
                 expired = row.owner_id
             else:
@@ -195,9 +197,9 @@ class ZoomAccounts:
 
     async def _failed(self, owner_id: int, reason: str) -> CallbackResult:
         async with self._sessions.begin() as session:
-            await self._outbox.send(
-                session, owner_id, Text(texts.ZOOM_CONNECT_FAILED, {"reason": Text(reason)})
-            )
+            # Merged per owner: repeated failed logins (anyone can load a callback) queue no backlog.
+            text = Text(texts.ZOOM_CONNECT_FAILED, {"reason": Text(reason)})
+            await self._outbox.notice(session, owner_id, LOGIN_FAILED, text)
         return CallbackResult(False, Text(reason), owner_id)
 
     async def _store(
@@ -210,17 +212,16 @@ class ZoomAccounts:
         tokens: TokenSet,
     ) -> str | None:
         now = utcnow()
-        async with self._sessions.begin() as session:
+        # Under the owner's lock, like a refresh: token writes never interleave with one in progress.
+        async with self._locks[owner_id], self._sessions.begin() as session:
+            await repos.ensure_user(session, owner_id, now)  # /zoom may come before /start
+            row = await repos.ensure_connection(session, owner_id, now)
             # Zoom keeps one live grant per Zoom user and app, so the account moves to whoever logged in last.
             for other in await repos.connections_of_zoom_user(session, zoom_user_id):
                 if other.owner_id != owner_id and other.status != ConnectionStatus.DISCONNECTED:
                     await self._switch_off(
                         session, other, Text(texts.ZOOM_ACCOUNT_MOVED, {"email": escape(email)})
                     )
-            row = await repos.connection_of(session, owner_id, lock=True)
-            if row is None:
-                row = ZoomConnectionRow(owner_id=owner_id, created_at=now, reconnect_notified=False)
-                session.add(row)
             row.zoom_user_id, row.zoom_account_id, row.email = zoom_user_id, account_id, email
             row.status = ConnectionStatus.ACTIVE
             self._put_tokens(row, tokens)
@@ -263,11 +264,14 @@ class ZoomAccounts:
 
     async def disconnect(self, owner_id: int) -> bool:
         """Revoke at Zoom, forget the tokens and switch Zoom Off everywhere. False when not connected."""
+        try:  # Zoom revokes a grant by its access token (reference §1.1): a fresh one when it expired
+            token: str | None = await self.access_token(owner_id)
+        except (NoConnection, ZoomError):
+            token = None
         async with self._locks[owner_id], self._sessions.begin() as session:
             row = await repos.connection_of(session, owner_id, lock=True)
             if row is None or row.status == ConnectionStatus.DISCONNECTED:
                 return False
-            token = self._cipher.decrypt(row.refresh_token_enc) if row.refresh_token_enc else None
             await self._switch_off(session, row, None)
         if token:
             await self._revoke_quietly(token, owner_id)
@@ -282,14 +286,23 @@ class ZoomAccounts:
         except ZoomError as exc:
             log.warning("Revoking the Zoom token of owner %s failed: %s", owner_id, type(exc).__name__)
 
-    async def deauthorized(self, zoom_user_id: str, account_id: str) -> int:
-        """The app was removed in Zoom's Marketplace: forget that user's tokens. Idempotent."""
+    async def deauthorized(self, zoom_user_id: str, account_id: str, at: datetime | None = None) -> int:
+        """The app was removed in Zoom's Marketplace (at `at`): forget that user's tokens. Idempotent.
+
+        A late event does not switch off a connection whose tokens were issued after the removal: those
+        belong to a newer login that the removal did not touch.
+        """
         count = 0
         async with self._sessions.begin() as session:
             for row in await repos.connections_of_zoom_user(session, zoom_user_id):
                 if row.status == ConnectionStatus.DISCONNECTED:
                     continue
                 if account_id and row.zoom_account_id and row.zoom_account_id != account_id:
+                    continue
+                if at is not None and row.refreshed_at is not None and row.refreshed_at > at:
+                    log.info(
+                        "A late app_deauthorized for owner %s predates their login; ignored", row.owner_id
+                    )
                     continue
                 await self._switch_off(session, row, Text(texts.ZOOM_DEAUTHORIZED))
                 count += 1

@@ -15,11 +15,12 @@ from bot import texts
 from bot.domain import ACTIVE_STATUSES, MeetingState, utcnow
 from bot.i18n import Minutes, Text, When
 from bot.jobs.outbox import Outbox
-from bot.jobs.worker import Done, Job, Outcome
+from bot.jobs.worker import Done, Job, Outcome, Retry
 from bot.services.announcer import announced_values
-from bot.services.zoom_accounts import ZoomAccounts
+from bot.services.zoom_accounts import NoConnection, ZoomAccounts
 from bot.zoom import webhook
-from bot.zoom.client import parse_start_time
+from bot.zoom.client import ZoomClient, format_start_time, parse_start_time
+from bot.zoom.errors import ZoomError, ZoomGrantError, ZoomNotFound
 from storage import repos
 from storage.models import OrderRow
 
@@ -50,12 +51,18 @@ class ZoomEvents:
     """Receives Zoom's webhook deliveries and runs the resulting jobs."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], secret: str, accounts: ZoomAccounts, outbox: Outbox
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        secret: str,
+        accounts: ZoomAccounts,
+        outbox: Outbox,
+        zoom: ZoomClient | None = None,
     ) -> None:
         self._sessions = sessions
         self._secret = secret
         self._accounts = accounts
         self._outbox = outbox
+        self._zoom = zoom
 
     async def receive(self, headers: dict[str, str], body: bytes) -> Answer:
         """Verify, answer URL validation, and queue anything else; returns within milliseconds."""
@@ -84,13 +91,15 @@ class ZoomEvents:
         payload = _object(job.payload.get("payload"))
         if event == "app_deauthorized":
             count = await self._accounts.deauthorized(
-                str(payload.get("user_id", "")), str(payload.get("account_id", ""))
+                str(payload.get("user_id", "")),
+                str(payload.get("account_id", "")),
+                _moment(payload.get("deauthorization_time")),
             )
             log.info("Zoom app removed by a user: %s connection(s) switched off", count)
         elif event == "meeting.deleted":
             await self._meeting_deleted(_object(payload.get("object")))
         elif event == "meeting.updated":
-            await self._meeting_updated(_object(payload.get("object")))
+            return await self._meeting_updated(_object(payload.get("object")))
         return Done()
 
     async def _order(self, session: AsyncSession, obj: dict[str, Any]) -> OrderRow | None:
@@ -119,11 +128,24 @@ class ZoomEvents:
             await self._outbox.send(session, row.owner_id, text, order_id=row.id)
             await self._outbox.refresh_cards(session, row.id)
 
-    async def _meeting_updated(self, obj: dict[str, Any]) -> None:
-        async with self._sessions.begin() as session:
+    async def _meeting_updated(self, obj: dict[str, Any]) -> Outcome:
+        async with self._sessions() as session:
             row = await self._order(session, obj)
             if row is None or not _differs(row, obj):
-                return  # an echo of our own update, or a change that does not touch the order
+                return Done()  # an echo of our own update, or a change that does not touch the order
+            owner_id, meeting_id = row.owner_id, row.meeting_id
+        # The event may be late or out of order (Zoom retries for hours; our own PATCH's echo can come after
+        # a later edit): only what Zoom holds now counts.
+        current = await self._current(owner_id, meeting_id)
+        if isinstance(current, Retry):
+            return current
+        async with self._sessions.begin() as session:
+            row = await self._order(session, obj)
+            if row is None or row.meeting_id != meeting_id:
+                return Done()
+            if current is not None and not _differs(row, current):
+                log.info("A meeting.updated for order %s is older than Zoom's state; ignored", row.id)
+                return Done()
             row.meeting_state = MeetingState.DRIFTED
             row.updated_at = utcnow()
             text = Text(
@@ -137,6 +159,35 @@ class ZoomEvents:
             )
             await self._outbox.send(session, row.owner_id, text, order_id=row.id)
             await self._outbox.refresh_cards(session, row.id)
+        return Done()
+
+    async def _current(self, owner_id: int, meeting_id: int | None) -> dict[str, Any] | Retry | None:
+        """The meeting's fields as Zoom has them now; None when they cannot be known (no connection, or
+        the meeting is gone: its own event says so), Retry when Zoom could not answer right now."""
+        if self._zoom is None or meeting_id is None:
+            return None
+        try:
+            token = await self._accounts.access_token(owner_id)
+            meeting = await self._zoom.get_meeting(token, meeting_id)
+        except (NoConnection, ZoomGrantError, ZoomNotFound):
+            return None
+        except ZoomError as exc:
+            return Retry(f"reading the meeting from Zoom failed: {type(exc).__name__}")
+        return {
+            "topic": meeting.topic,
+            "duration": meeting.duration_min,
+            "start_time": format_start_time(meeting.start),
+        }
+
+
+def _moment(value: object) -> datetime | None:
+    """`deauthorization_time` and the like (`2019-06-17T13:52:28.632Z`); None when absent or malformed."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        return parse_start_time(value)
+    except ValueError:
+        return None
 
 
 def _differs(row: OrderRow, obj: dict[str, Any]) -> bool:

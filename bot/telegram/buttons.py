@@ -22,6 +22,7 @@ class Verb(StrEnum):
 
     # an owner's service and Zoom
     TOGGLE_ZOOM = "zt"
+    MORE_SERVICES = "sm"  # the next page of /services
     NEW_SERVICE_DURATION = "nd"
     CONNECT_ZOOM = "zc"
     DISCONNECT_ASK = "zd"
@@ -56,6 +57,7 @@ class Verb(StrEnum):
     ACTION_CONFIRMED = "y"
     ACTION_KEPT = "n"
     CALENDAR_FILE = "ic"
+    RETRY = "ry"  # run an order's given-up jobs again (owner only)
     # anyone
     LANGUAGE = "lg"
     NEW_FEED_LINK = "cn"

@@ -13,11 +13,13 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot import i18n, texts
 from bot.domain import Order, utcnow
 from bot.errors import UserError
+from bot.jobs.outbox import SEND, card_key
 from bot.jobs.worker import Done, Fail, Job, Outcome, Retry
 from bot.services.order_desk import OrderDesk
 from bot.services.people import People
 from bot.services.zoom_accounts import ZoomAccounts
-from bot.telegram.views import card_view, join_keyboard, reminder_view
+from bot.telegram.requests import OutcomeUnknown
+from bot.telegram.views import card_view, join_keyboard, reminder_view, retry_keyboard
 from storage import repos
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,9 @@ class Delivery:
             return InlineKeyboardMarkup(
                 [[InlineKeyboardButton(i18n.t(texts.ZOOM_RECONNECT_BUTTON), url=url)]]
             )
+        retry_order = job.payload.get("retry_order")
+        if isinstance(retry_order, int):
+            return retry_keyboard(retry_order)
         join_url = job.payload.get("join_url")
         if join_url:
             return join_keyboard(str(join_url))
@@ -92,6 +97,12 @@ class Delivery:
     ) -> Outcome:
         try:
             message = await self._bot.send_message(chat_id, text, reply_markup=keyboard)
+        except OutcomeUnknown as exc:
+            # Sending again could give the chat a second copy; one copy too few is the lesser harm.
+            log.warning("Job %s: %s; the message may have arrived and is not sent again", job.id, exc.message)
+            if role and job.order_id is not None:
+                await job.save_progress(card_unknown=await self._order_changed_at(job.order_id))
+            return Done()
         except (Forbidden, BadRequest, RetryAfter, NetworkError) as exc:
             return self._outcome(exc, chat_id)
         if role and job.order_id is not None:
@@ -102,10 +113,16 @@ class Delivery:
     async def cards(self, job: Job) -> Outcome:
         if job.order_id is None:
             return Done()
+        only = job.payload.get("chat_id")  # one chat per job (jobs queued before that cover every chat)
         async with self._sessions() as session:
             targets = [
-                (m.chat_id, m.message_id, m.role) for m in await repos.order_messages(session, job.order_id)
+                (m.chat_id, m.message_id, m.role)
+                for m in await repos.order_messages(session, job.order_id)
+                if only is None or m.chat_id == int(only)
             ]
+        if only is not None and not targets:
+            await self._resend_unknown_cards(job.order_id, int(only))
+            return Done()
         for chat_id, message_id, role in targets:
             with i18n.speaking(await self._people.language_of(chat_id)):
                 card = await self._desk.card(job.order_id, role)
@@ -127,6 +144,25 @@ class Delivery:
                 if not isinstance(outcome, Done):
                     return outcome
         return Done()
+
+    async def _order_changed_at(self, order_id: int) -> str:
+        async with self._sessions() as session:
+            row = await repos.get_order(session, order_id)
+            return row.updated_at.isoformat() if row is not None else ""
+
+    async def _resend_unknown_cards(self, order_id: int, chat_id: int) -> None:
+        """Once the order has changed, send anew a card of the chat whose send lost its answer: if that copy
+        did arrive, it misses this change, instead of the chat getting the same card twice."""
+        async with self._sessions.begin() as session:
+            order = await repos.get_order(session, order_id)
+            for role in ("owner", "customer"):
+                row = await repos.job_by_key(session, card_key(order_id, chat_id, role))
+                if order is None or row is None or row.status != "done":
+                    continue
+                unknown_at = (row.progress or {}).get("card_unknown")
+                if isinstance(unknown_at, str) and order.updated_at.isoformat() > unknown_at:
+                    payload = dict(row.payload or {})
+                    await repos.enqueue(session, SEND, row.key, utcnow(), order_id=order_id, payload=payload)
 
     def _outcome(self, exc: TelegramError, chat_id: int) -> Outcome:
         if isinstance(exc, RetryAfter):

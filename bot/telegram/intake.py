@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import deque
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,7 +13,10 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot import texts
 from bot.domain import utcnow
+from bot.i18n import Text
+from bot.jobs.outbox import Outbox
 from bot.logs import log_context
 from bot.telegram.chat_turns import ChatTurns
 from bot.telegram.delivery import retry_seconds
@@ -22,14 +26,17 @@ log = logging.getLogger(__name__)
 
 ALLOWED = ["message", "edited_message", "callback_query"]
 POLL_TIMEOUT = 10
+SLOW_DOWN = "slow-down"
 
 
 class UpdateIntake:
     """Feeds updates to the application, skipping any already processed.
 
-    Chats are served side by side, each chat's updates in order, so one busy or flooding chat does not
-    hold up the others. Polling confirms an update to Telegram only once it and every earlier one are
-    done, so a crash loses nothing; the database says which of the returned ones were already handled.
+    Polling stores each fetched update in the database and confirms it to Telegram at once, so one busy
+    chat never keeps the others' updates from being fetched and a crash (even kill -9) loses nothing:
+    stored updates are handled after a restart. Chats are served side by side, each chat's updates in
+    order. A chat with `backlog` updates waiting is asked once to slow down and the rest of its flood is
+    dropped.
     """
 
     def __init__(
@@ -37,13 +44,14 @@ class UpdateIntake:
         application: Application,  # type: ignore[type-arg]
         sessions: async_sessionmaker[AsyncSession],
         turns: ChatTurns | None = None,
-        poll_timeout: int = POLL_TIMEOUT,
+        outbox: Outbox | None = None,
+        backlog: int = 30,
         *,
+        poll_timeout: int = POLL_TIMEOUT,
         retry: tuple[float, float] = (1.0, 30.0),
         conflict_wait: float = 5.0,
         drain_seconds: float = 15.0,
         keep_processed: timedelta = timedelta(days=2),
-        busy_recheck: float = 0.3,
     ) -> None:
         self._application = application
         self._poll_timeout = poll_timeout
@@ -51,13 +59,14 @@ class UpdateIntake:
         self._conflict_wait = conflict_wait
         self._drain_seconds = drain_seconds
         self._keep_processed = keep_processed
-        self._busy_recheck = busy_recheck
         self._sessions = sessions
         self._turns = turns or ChatTurns(None)
+        self._outbox = outbox
+        self._backlog = backlog
         self._stopping = asyncio.Event()
+        self._queues: dict[int, deque[Update]] = {}
         self._chains: dict[int, asyncio.Task[None]] = {}
-        self._inflight: set[int] = set()
-        self._done: set[int] = set()  # handled ids Telegram may still return (not yet confirmed)
+        self._warned: set[int] = set()  # chats told to slow down since their backlog was last empty
 
     async def process(self, update: Update) -> None:
         """Handle the update once, in its chat's turn (other replicas hold back that chat meanwhile)."""
@@ -93,7 +102,10 @@ class UpdateIntake:
         """Long-poll getUpdates until stopped, then let the chats being served finish."""
         async with self._sessions.begin() as session:
             await repos.forget_updates(session, utcnow() - self._keep_processed)
-        offset: int | None = None  # Telegram keeps everything not yet confirmed
+            stored = await repos.received_updates(session)
+        for row in stored:  # confirmed before a restart, not yet handled
+            self._queue(row.chat_id, Update.de_json(row.data, self._application.bot))
+        offset: int | None = None
         delay = self._retry_first
         while not self._stopping.is_set():
             try:
@@ -114,47 +126,79 @@ class UpdateIntake:
                 await self._sleep(delay)
                 delay = min(delay * 2, self._retry_cap)
                 continue
-            fresh = [
-                u for u in updates if u.update_id not in self._inflight and u.update_id not in self._done
-            ]
-            for update in fresh:
-                self._dispatch(update)
-            if updates:
-                offset = self._next_offset(max(update.update_id for update in updates) + 1)
-            if updates and not fresh:
-                await self._sleep(self._busy_recheck)  # only updates still being handled came back
+            if not updates:
+                continue
+            try:
+                accepted = await self._store(updates)
+            except Exception:
+                log.exception("Could not store fetched updates; fetching them again")
+                await self._sleep(delay)
+                delay = min(delay * 2, self._retry_cap)
+                continue
+            offset = max(update.update_id for update in updates) + 1  # stored: confirm them all
+            for chat, update in accepted:
+                self._queue(chat, update)
         await self._drain()
 
-    def _next_offset(self, after_newest: int) -> int:
-        """Confirm everything before the oldest update still being handled (or all that were seen)."""
-        offset = min(self._inflight, default=after_newest)
-        self._done = {update_id for update_id in self._done if update_id >= offset}
-        return offset
+    async def _store(self, updates: tuple[Update, ...]) -> list[tuple[int, Update]]:
+        """Store the updates to handle, in one transaction; drop a flooding chat's excess."""
+        accepted: list[tuple[int, Update]] = []
+        waiting = {chat: len(queue) for chat, queue in self._queues.items()}
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            for update in sorted(updates, key=lambda u: u.update_id):
+                chat = self._chat_of(update)
+                if waiting.get(chat, 0) >= self._backlog:
+                    await self._slow_down(session, chat)
+                    continue
+                if await repos.receive_update(session, update.update_id, chat, update.to_dict(), now):
+                    waiting[chat] = waiting.get(chat, 0) + 1
+                    accepted.append((chat, update))
+        return accepted
 
-    def _dispatch(self, update: Update) -> None:
-        """Handle the update after the previous one of the same chat."""
+    async def _slow_down(self, session: AsyncSession, chat: int) -> None:
+        if chat in self._warned or chat == 0:
+            return
+        self._warned.add(chat)
+        log.info("Chat %s has %s updates waiting; dropping the rest of its flood", chat, self._backlog)
+        if self._outbox is not None:
+            await self._outbox.notice(session, chat, SLOW_DOWN, Text(texts.SLOW_DOWN))
+
+    @staticmethod
+    def _chat_of(update: Update) -> int:
         chat = update.effective_chat or update.effective_user
-        key = chat.id if chat is not None else 0
-        previous = self._chains.get(key)
-        self._inflight.add(update.update_id)
-        task = asyncio.create_task(self._after(previous, update))
-        self._chains[key] = task
+        return chat.id if chat is not None else 0
 
-        def finished(done: asyncio.Task[None]) -> None:
-            self._inflight.discard(update.update_id)
-            self._done.add(update.update_id)
-            if self._chains.get(key) is done:
-                del self._chains[key]
+    def _queue(self, chat: int, update: Update) -> None:
+        """Handle the update after the chat's earlier ones."""
+        self._queues.setdefault(chat, deque()).append(update)
+        if chat not in self._chains:
+            self._chains[chat] = asyncio.create_task(self._serve(chat), name=f"chat-{chat}")
 
-        task.add_done_callback(finished)
-
-    async def _after(self, previous: asyncio.Task[None] | None, update: Update) -> None:
-        if previous is not None:
-            await asyncio.wait({previous})
+    async def _serve(self, chat: int) -> None:
+        queue = self._queues[chat]
         try:
-            await self.process(update)
-        except Exception:
-            log.exception("Update %s could not be handled", update.update_id)
+            while queue:
+                update = queue[0]
+                try:
+                    await self.process(update)
+                except Exception:
+                    log.exception("Update %s could not be handled", update.update_id)
+                try:
+                    async with self._sessions.begin() as session:
+                        await repos.forget_received(session, update.update_id)
+                except Exception:
+                    log.exception(
+                        "Could not clear handled update %s; skipped after a restart", update.update_id
+                    )
+                queue.popleft()
+        finally:
+            if not queue:
+                del self._queues[chat]
+                self._warned.discard(chat)
+            del self._chains[chat]
+            if queue and not self._stopping.is_set():
+                self._chains[chat] = asyncio.create_task(self._serve(chat), name=f"chat-{chat}")
 
     async def _drain(self) -> None:
         chains = list(self._chains.values())

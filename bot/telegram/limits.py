@@ -1,5 +1,6 @@
 """Telegram's flood limits on our side: about 30 requests a second overall and, per chat, short bursts
-then about one new message a second. A RetryAfter pauses every request for the time Telegram asks."""
+then about one new message a second. A RetryAfter pauses what Telegram asked to pause: the chat the request
+was for, or every request when it was for no chat (a global flood wait)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class ChatRateLimiter(BaseRateLimiter[int]):
         self._max_retries = max_retries
         self._resume = asyncio.Event()
         self._resume.set()
+        self._paused: dict[str, float] = {}  # chat -> loop time until which Telegram asked it to wait
 
     async def initialize(self) -> None:
         return None
@@ -62,10 +64,11 @@ class ChatRateLimiter(BaseRateLimiter[int]):
         rate_limit_args: int | None,
     ) -> Result:
         # New messages count against a chat; edits and callback answers answer what the user just did.
-        chat_id = data.get("chat_id") if endpoint.lower().startswith("send") else None
+        target = data.get("chat_id")
+        chat_id = target if endpoint.lower().startswith("send") else None
         retries = self._max_retries if rate_limit_args is None else rate_limit_args
         for attempt in range(retries + 1):
-            await self._resume.wait()
+            await self._ready(target)
             try:
                 async with contextlib.AsyncExitStack() as stack:
                     if chat_id is not None:
@@ -74,16 +77,44 @@ class ChatRateLimiter(BaseRateLimiter[int]):
                     return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 if attempt == retries:
+                    self._note_pause(exc, endpoint, target)
                     raise
-                await self._pause(exc, endpoint)
+                await self._pause(exc, endpoint, target)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _pause(self, exc: RetryAfter, endpoint: str) -> None:
+    async def _ready(self, target: object) -> None:
+        """Wait out a global pause, then a pause of this request's chat."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._resume.wait()
+            until = self._paused.get(str(target)) if target is not None else None
+            if until is None or until <= loop.time():
+                if until is not None:
+                    self._paused.pop(str(target), None)
+                return
+            await asyncio.sleep(until - loop.time())
+
+    def _note_pause(self, exc: RetryAfter, endpoint: str, target: object) -> float:
         value: Any = exc.retry_after
-        seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+        seconds = (value.total_seconds() if isinstance(value, timedelta) else float(value)) + 0.1
+        if target is not None:
+            if len(self._paused) > 4096:
+                now = asyncio.get_running_loop().time()
+                self._paused = {chat: until for chat, until in self._paused.items() if until > now}
+            log.info(
+                "Telegram asked chat %s to wait %.1f s (%s); pausing that chat", target, seconds, endpoint
+            )
+            until = asyncio.get_running_loop().time() + seconds
+            self._paused[str(target)] = max(until, self._paused.get(str(target), 0.0))
+        return seconds
+
+    async def _pause(self, exc: RetryAfter, endpoint: str, target: object) -> None:
+        seconds = self._note_pause(exc, endpoint, target)
+        if target is not None:
+            return  # the next attempt waits in `_ready`, and so does every other request for that chat
         log.info("Telegram asked to wait %.1f s (%s); pausing all requests", seconds, endpoint)
         self._resume.clear()
         try:
-            await asyncio.sleep(seconds + 0.1)
+            await asyncio.sleep(seconds)
         finally:
             self._resume.set()

@@ -188,22 +188,20 @@ def join_row(order: Order) -> list[InlineKeyboardButton]:
 
 
 def order_keyboard(
-    order: Order, role: str, *, can_create_meeting: bool = False
+    order: Order, role: str, *, can_create_meeting: bool = False, can_retry: bool = False
 ) -> InlineKeyboardMarkup | None:
     rows = [row for row in [join_row(order)] if row]
+    can_retry = can_retry and role == "owner"
+    if can_retry:  # something of the order was given up: Retry runs it again (the meeting too)
+        rows.append([button(texts.BUTTON_RETRY, callback_data=data(Verb.RETRY, order.id))])
     if order.is_active:
         if role == "owner":
-            first = [
-                button(texts.BUTTON_DONE, callback_data=data(Verb.ORDER_ACTION, order.id, OrderAction.DONE))
-            ]
+            # Done and Confirm act at once: they carry the version the card shows.
+            done = data(Verb.ORDER_ACTION, order.id, OrderAction.DONE, order.version)
+            first = [button(texts.BUTTON_DONE, callback_data=done)]
             if order.status == OrderStatus.NEW:
-                first.insert(
-                    0,
-                    button(
-                        texts.BUTTON_CONFIRM,
-                        callback_data=data(Verb.ORDER_ACTION, order.id, OrderAction.CONFIRM),
-                    ),
-                )
+                confirm = data(Verb.ORDER_ACTION, order.id, OrderAction.CONFIRM, order.version)
+                first.insert(0, button(texts.BUTTON_CONFIRM, callback_data=confirm))
             rows.append(first)
         rows.append(
             [
@@ -227,19 +225,16 @@ def order_keyboard(
                 )
             ]
             if order.meeting_state == MeetingState.DRIFTED:
-                last.append(
-                    button(
-                        texts.BUTTON_RESTORE_MEETING,
-                        callback_data=data(Verb.ORDER_ACTION, order.id, OrderAction.RESTORE_MEETING),
-                    )
-                )
-            elif can_create_meeting and not order.join_url and order.meeting_state != MeetingState.PENDING:
-                last.append(
-                    button(
-                        texts.BUTTON_CREATE_MEETING,
-                        callback_data=data(Verb.ORDER_ACTION, order.id, OrderAction.CREATE_MEETING),
-                    )
-                )
+                restore = data(Verb.ORDER_ACTION, order.id, OrderAction.RESTORE_MEETING)
+                last.append(button(texts.BUTTON_RESTORE_MEETING, callback_data=restore))
+            elif (
+                can_create_meeting
+                and not can_retry
+                and not order.join_url
+                and order.meeting_state != MeetingState.PENDING
+            ):
+                create = data(Verb.ORDER_ACTION, order.id, OrderAction.CREATE_MEETING)
+                last.append(button(texts.BUTTON_CREATE_MEETING, callback_data=create))
             rows.append(last)
         else:
             rows.append(
@@ -254,15 +249,26 @@ def order_keyboard(
     return InlineKeyboardMarkup(rows)
 
 
-def order_card(order: Order, role: str, *, can_create_meeting: bool = False, bot_username: str = "") -> View:
+def order_card(
+    order: Order,
+    role: str,
+    *,
+    can_create_meeting: bool = False,
+    can_retry: bool = False,
+    bot_username: str = "",
+) -> View:
     text = order_text(order, role, bot_username)
-    return text, order_keyboard(order, role, can_create_meeting=can_create_meeting)
+    return text, order_keyboard(order, role, can_create_meeting=can_create_meeting, can_retry=can_retry)
 
 
 def card_view(card: OrderCard) -> View:
     """An order card in the current language (the reader's)."""
     return order_card(
-        card.order, card.role, can_create_meeting=card.can_create_meeting, bot_username=card.bot_username
+        card.order,
+        card.role,
+        can_create_meeting=card.can_create_meeting,
+        can_retry=card.can_retry,
+        bot_username=card.bot_username,
     )
 
 
@@ -297,6 +303,11 @@ def calendar_feed_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[button(texts.BUTTON_NEW_FEED_LINK, callback_data=data(Verb.NEW_FEED_LINK))]]
     )
+
+
+def retry_keyboard(order_id: int) -> InlineKeyboardMarkup:
+    """Under the notice of a given-up job: run the order's given-up jobs again."""
+    return InlineKeyboardMarkup([[button(texts.BUTTON_RETRY, callback_data=data(Verb.RETRY, order_id))]])
 
 
 def join_keyboard(join_url: str | None) -> InlineKeyboardMarkup | None:

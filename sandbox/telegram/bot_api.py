@@ -68,9 +68,11 @@ class BotApi:
         if delay > 0:
             await asyncio.sleep(delay)
         failure = self._state.faults.take_failure(name)
-        if failure is not None:
-            raise failure
-        return await handler(call)
+        if failure is None:
+            return await handler(call)
+        if failure.commit:
+            await handler(call)
+        raise failure.error
 
 
 def _ok_response(result: Any) -> Response:

@@ -348,10 +348,13 @@ class TelegramControl(_ControlHttp):
         retry_after: int | None = None,
         count: int = 1,
         description: str | None = None,
+        commit: bool = False,
     ) -> None:
-        """The next `count` calls of `method` ("*" = any) fail with `status` (429 carries retry_after)."""
+        """The next `count` calls of `method` ("*" = any) fail with `status` (429 carries retry_after);
+        `commit`: each call takes effect first, and only its answer is the error."""
         failure = {"method": method, "status": status, "retry_after": retry_after, "count": count}
-        self._call("POST", "/faults", {"fail_next": {**failure, "description": description}})
+        extra = {"description": description, "commit": commit}
+        self._call("POST", "/faults", {"fail_next": {**failure, **extra}})
 
     def set_flood_limit(self, max_messages: int | None, per_seconds: float = 1.0) -> None:
         """429 once a chat gets more than `max_messages` sends within `per_seconds`; None turns it off."""

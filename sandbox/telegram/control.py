@@ -162,6 +162,7 @@ class ControlApi:
                 retry_after=failure.get("retry_after"),
                 count=int(failure.get("count", 1)),
                 description=failure.get("description"),
+                commit=bool(failure.get("commit", False)),
             )
         if "flood_limit" in body:
             limit = body["flood_limit"] or {}

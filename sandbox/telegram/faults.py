@@ -34,6 +34,15 @@ class _Injection:
     retry_after: int | None
     description: str | None
     remaining: int
+    commit: bool = False  # the method takes effect, then the error is the answer (a gateway losing it)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An injected error, and whether the call takes effect before it is answered with it."""
+
+    error: BotApiError
+    commit: bool
 
 
 def injected_error(status: int, retry_after: int | None, description: str | None) -> BotApiError:
@@ -67,13 +76,16 @@ class Faults:
         retry_after: int | None = None,
         count: int = 1,
         description: str | None = None,
+        commit: bool = False,
     ) -> None:
-        """The next `count` calls of `method` fail with `status`."""
+        """The next `count` calls of `method` fail with `status`; with `commit`, each call takes
+        effect first (a message is delivered) and only its answer is the error, as when Telegram's gateway
+        answers 502 or 504 for a request its backend carried out."""
         with self._lock:
             queue = self._injections.setdefault(method.lower(), deque())
-            queue.append(_Injection(status, retry_after, description, count))
+            queue.append(_Injection(status, retry_after, description, count, commit))
 
-    def take_failure(self, method: str) -> BotApiError | None:
+    def take_failure(self, method: str) -> Failure | None:
         with self._lock:
             for name in (method.lower(), "*"):
                 queue = self._injections.get(name)
@@ -82,7 +94,8 @@ class Faults:
                     injection.remaining -= 1
                     if injection.remaining <= 0:
                         queue.popleft()
-                    return injected_error(injection.status, injection.retry_after, injection.description)
+                    error = injected_error(injection.status, injection.retry_after, injection.description)
+                    return Failure(error, injection.commit)
             return None
 
     def set_flood_limit(self, max_messages: int | None, per_seconds: float = 1.0) -> None:

@@ -203,14 +203,16 @@ class Authority:
             return self._issue_locked(grant_id, self._grants[grant_id])
 
     def revoke(self, token: str) -> bool:
-        """Kill the grant an access or refresh token belongs to; False when the token is unknown."""
+        """Kill the grant a live access token belongs to; False for anything else.
+
+        The reference (§1.1) documents `token=<access_token>`: a refresh token or an expired access token
+        revokes nothing.
+        """
         with self._lock:
-            grant_id = self._refresh.get(token)
-            if grant_id is None and token in self._access:
-                grant_id = self._access[token][0]
-            if grant_id is None:
+            entry = self._access.get(token)
+            if entry is None or entry[1] <= self._clock.time():
                 return False
-            self._revoke_grant_locked(grant_id)
+            self._revoke_grant_locked(entry[0])
             return True
 
     def revoke_user(self, user_id: str) -> int:

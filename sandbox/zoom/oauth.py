@@ -120,7 +120,7 @@ class OAuthEndpoints:
         raise TokenError("unsupported grant type", "unsupported_grant_type")
 
     async def revoke(self, request: Request) -> Response:
-        """Revoke the grant behind an access or refresh token."""
+        """Revoke the grant behind a live access token (a refresh token revokes nothing)."""
         if not self._authority.client.matches_basic(request.headers.get("authorization")):
             return JSONResponse(invalid_client().body(), status_code=400)
         token = (await request_params(request)).get("token", "")
@@ -128,6 +128,7 @@ class OAuthEndpoints:
             return JSONResponse(
                 {"reason": "Token cannot be empty", "error": "invalid_request"}, status_code=400
             )
-        # Unknown tokens also get "success": RFC 7009 behaviour; Zoom's answer for them is not documented.
+        # Unknown tokens (refresh tokens too) also get "success" and revoke nothing: RFC 7009 behaviour;
+        # Zoom's answer for them is not documented.
         self._authority.revoke(token)
         return JSONResponse({"status": "success"})

@@ -45,7 +45,8 @@ RESTART_AT = 65  # ... and started again
 SECRET = "replica_test_secret"
 # Time knobs shrunk for the test: a dead replica's jobs are taken over after 3 s, idle workers look
 # every half second, Telegram retries a failed post after 0.2 s (doubling up to 1 s).
-FAST = {"JOB_LEASE_SECONDS": "3", "WORKER_POLL_SECONDS": "0.5"}
+# A load test: each customer books many times with each owner, past the production cap of active orders.
+FAST = {"JOB_LEASE_SECONDS": "3", "WORKER_POLL_SECONDS": "0.5", "CUSTOMER_ACTIVE_ORDERS": str(100)}
 
 pytestmark = [
     pytest.mark.skipif(

@@ -83,9 +83,7 @@ async def test_a_refresh_queued_while_a_job_is_being_recorded_is_not_lost(tmp_pa
     )
 
 
-@pytest.mark.bot_env(  # neither the per-chat limit nor the pause while an update is handled is under test
-    TELEGRAM_CHAT_PERIOD_SECONDS="0.05", TELEGRAM_BUSY_RECHECK_SECONDS="0.01"
-)
+@pytest.mark.bot_env(TELEGRAM_CHAT_PERIOD_SECONDS="0.05")  # the per-chat limit is not under test here
 def test_the_bot_keeps_answering_after_a_hundred_updates(
     sandbox: Sandbox, bot: BotProcess, telegram: TelegramControl
 ) -> None:

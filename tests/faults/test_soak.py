@@ -7,11 +7,12 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-from sandbox.harness import BotProcess, Sandbox
+from sandbox.harness import BotProcess, Sandbox, bot_environment
 from sandbox.telegram.client import SentMessage, TelegramControl
 from tests.e2e.journeys import Shop, join_url
 from tests.faults.steps import (
@@ -117,6 +118,17 @@ class Chaos(threading.Thread):
         self.stopping.set()
         self.join(timeout=60)
         self._sandbox.zoom_control.clear_faults()
+
+
+@pytest.fixture
+def bot(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
+    """The real bot; each customer books many times with each owner, past the production cap."""
+    env = bot_environment(sandbox, database_url, CUSTOMER_ACTIVE_ORDERS=str(ORDERS))
+    process = BotProcess.in_folder(sandbox, env, tmp_path).start()
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 def test_200_orders_under_random_faults_and_two_kill_9_restarts(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -9,7 +10,7 @@ from sqlalchemy import select, update
 from bot.domain import utcnow
 from bot.jobs.outbox import SEND, Outbox
 from bot.jobs.run_locks import RunLocks
-from bot.jobs.worker import Done, Job, Lane, Worker
+from bot.jobs.worker import Done, Job, Lane, Retry, Worker
 from storage import repos
 from storage.db import create_engine, create_lock_engine, create_sessionmaker, migrate
 from storage.models import JobRow
@@ -76,6 +77,53 @@ async def test_a_message_being_retried_holds_back_the_later_ones_of_its_chat(any
         )
     assert await claim(sessions) == [], "the second message overtook the first"
     await engine.dispose()
+
+
+async def test_a_message_in_a_flood_wait_holds_back_the_later_ones_of_its_chat(any_database_url: str) -> None:
+    """A flood wait spends no attempt, but the job stays first in its chat's line."""
+    engine, sessions = await setup(any_database_url)
+    await queue(sessions, "first", 5)
+    await queue(sessions, "second", 5)
+
+    async def flooded(job: Job) -> Retry:
+        return Retry("Telegram flood control", at=utcnow() + timedelta(minutes=1))
+
+    lane = Lane("t", (SEND,), 1, chat_ordered=(SEND,))
+    worker = Worker(sessions, Outbox(), {SEND: flooded}, [lane])
+    assert await worker.run_due(lane) == 1
+    async with sessions() as session:
+        first = (await session.scalars(select(JobRow).where(JobRow.key == "first"))).one()
+    assert (first.status, first.attempts) == ("pending", 0)
+    assert await claim(sessions) == [], "the second message overtook the first, waiting out a flood limit"
+    await engine.dispose()
+
+
+async def test_a_job_queued_again_while_its_run_is_recorded_runs_again(any_database_url: str) -> None:
+    """A wake-up (enqueue) racing the worker recording the job's run as done: the wake-up wins."""
+    if not any_database_url.startswith("postgresql"):
+        return  # SQLite: one writer at a time, the interleaving cannot happen
+    engine, sessions = await setup(any_database_url)
+    await queue(sessions, "cards", 5)
+    assert await claim(sessions) == ["cards"]  # running: attempts 1
+
+    async def record_done() -> None:  # what the worker writes when the run ends, unless queued again
+        async with sessions.begin() as recording:
+            await recording.execute(
+                update(JobRow)
+                .where(JobRow.key == "cards", JobRow.attempts == 1, JobRow.status == "pending")
+                .values(status="done")
+            )
+
+    async with sessions() as waking:
+        await repos.enqueue(waking, SEND, "cards", utcnow(), payload={"chat_id": 5, "text": "again"})
+        recorded = asyncio.create_task(record_done())
+        await asyncio.sleep(0.2)  # the record reaches the database before the wake-up commits
+        await waking.commit()
+    await recorded
+    async with sessions() as session:
+        row = (await session.scalars(select(JobRow).where(JobRow.key == "cards"))).one()
+    await engine.dispose()
+    assert row.status == "pending", "the wake-up was lost: the job stays done"
 
 
 async def test_no_outcome_recorded_by_a_worker_whose_lease_was_taken_over(

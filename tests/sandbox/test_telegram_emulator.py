@@ -491,6 +491,20 @@ async def test_per_chat_flood_limit_and_gateway_errors(served: Served, bot: Bot)
     assert time.monotonic() - started >= 0.5
 
 
+async def test_a_gateway_error_after_commit_delivers_the_message_and_answers_the_error(
+    served: Served, bot: Bot
+) -> None:
+    served.user().send("/start")
+    served.control.fail_next("sendMessage", status=502, commit=True)
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await bot.send_message(ANN, "delivered, answer lost")
+    served.control.fail_next("sendMessage", status=502)
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await bot.send_message(ANN, "never delivered")
+    texts = [m.text for m in served.control.chat(ANN)]
+    assert "delivered, answer lost" in texts and "never delivered" not in texts
+
+
 async def test_overall_flood_limit_counts_every_chat_and_not_refused_sends(served: Served, bot: Bot) -> None:
     cat = 303
     for user_id, name in ((ANN, "Ann"), (BOB, "Bob"), (cat, "Cat")):

@@ -390,6 +390,18 @@ def test_revoke_kills_access_and_refresh_tokens(world: World) -> None:
         assert client.get("/users/me").json()["code"] == 124
 
 
+def test_revoke_with_a_refresh_token_revokes_nothing(world: World) -> None:
+    """The reference documents revoking with the access token; a refresh token leaves the grant live."""
+    tokens = connect(world)
+    response = httpx.post(
+        f"{world.zoom}/oauth/revoke", data={"token": tokens["refresh_token"]}, auth=(CLIENT_ID, CLIENT_SECRET)
+    )
+    assert response.status_code == 200
+    with api(world, tokens["access_token"]) as client:
+        assert client.get("/users/me").status_code == 200
+    assert refresh(world, tokens["refresh_token"]).status_code == 200
+
+
 # API authentication
 
 

@@ -214,3 +214,22 @@ def test_the_oauth_state_of_a_login_link_is_not_logged_at_debug(debug_world: Wor
     link = connect_link(owner, create_service(owner, 30, "Call"))
     state = query_of(link)["state"]
     assert state not in debug_world.log()
+
+
+@pytest.mark.parametrize("secret", ["has spaces", "ü-umlaut", "x" * 257, "semi;colon"])
+def test_a_webhook_secret_telegram_would_refuse_stops_start_up_with_one_line(
+    sandbox: Sandbox, tmp_path: Path, secret: str
+) -> None:
+    env = bot_environment(
+        sandbox,
+        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        TELEGRAM_MODE="webhook",
+        TELEGRAM_WEBHOOK_SECRET=secret,
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert done.returncode == 2, lines
+    assert len(lines) == 1 and "TELEGRAM_WEBHOOK_SECRET" in lines[0] and "Traceback" not in lines[0]
+    assert secret not in lines[0]

@@ -37,4 +37,3 @@ def test_a_bad_value_in_the_mapping_is_one_line_naming_the_setting() -> None:
 def test_the_knobs_tests_shrink_default_to_todays_values() -> None:
     settings = load_settings(environ={"TELEGRAM_BOT_TOKEN": TOKEN})
     assert settings.telegram_chat_period_seconds == 5.0
-    assert settings.telegram_busy_recheck_seconds == 0.3

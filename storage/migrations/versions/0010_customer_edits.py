@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_customer_edits"
-down_revision = "0003"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
