@@ -7,7 +7,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.domain import utcnow
 from bot.i18n import Text
@@ -29,6 +31,20 @@ class Outbox:
 
     def wake(self) -> None:
         self._event.set()
+
+    @property
+    def wake_pending(self) -> bool:
+        """Whether a wake-up is waiting for the worker."""
+        return self._event.is_set()
+
+    def wake_on_commit(self, session: AsyncSession) -> None:
+        """Wake the worker once `session` commits: before that, the job it queued is invisible to a claim,
+        and a worker woken too early finds nothing and sleeps until its next poll."""
+        if not event.contains(session.sync_session, "after_commit", self._committed):
+            event.listen(session.sync_session, "after_commit", self._committed)
+
+    def _committed(self, _session: Session) -> None:
+        self.wake()
 
     async def wait(self, seconds: float) -> None:
         try:
@@ -58,15 +74,15 @@ class Outbox:
         await repos.enqueue(
             session, SEND, f"send:{uuid.uuid4().hex}", utcnow(), order_id=order_id, payload=payload
         )
-        self.wake()
+        self.wake_on_commit(session)
 
     async def send_card(self, session: AsyncSession, order_id: int, chat_id: int, role: str) -> None:
         """Send the order's card, rendered when it goes out; later refreshes edit it."""
         payload = {"chat_id": chat_id, "card_role": role}
         key = f"card:{order_id}:{chat_id}:{role}"
         await repos.enqueue(session, SEND, key, utcnow(), order_id=order_id, payload=payload)
-        self.wake()
+        self.wake_on_commit(session)
 
     async def refresh_cards(self, session: AsyncSession, order_id: int) -> None:
         await repos.enqueue(session, CARDS, f"cards:{order_id}", utcnow(), order_id=order_id)
-        self.wake()
+        self.wake_on_commit(session)

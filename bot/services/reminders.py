@@ -77,7 +77,7 @@ async def plan_reminders(session: AsyncSession, outbox: Outbox, row: OrderRow) -
             await repos.enqueue(
                 session, REMINDER, key, now, order_id=row.id, payload=payload_for_chat, delay=due - now
             )
-    outbox.wake()
+    outbox.wake_on_commit(session)
 
 
 def reminder_view(order: Order) -> View:
