@@ -7,6 +7,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, column, delete, func, or_, select, table, text, union, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -27,6 +29,7 @@ from storage.models import (
 
 ACTIVE = ("new", "confirmed")
 JOBS_CHANNEL = "bot_jobs"  # NOTIFY channel: a job was queued
+NOTIFIED = "jobs_notified"  # session.info: the transaction that already sent NOTIFY
 # PostgreSQL: a job's runner holds the advisory lock (RUN_LOCK_NAMESPACE, job id) while it runs.
 RUN_LOCK_NAMESPACE = 0x6A6F62  # "job"
 _PG_LOCKS = table(
@@ -424,30 +427,29 @@ async def enqueue(
     payload: dict[str, Any] | None = None,
     delay: timedelta = timedelta(0),
 ) -> None:
-    """Add a job, or wake the existing job with that key (keeping its progress)."""
-    row = await session.scalar(select(JobRow).where(JobRow.key == key))
-    if row is None:
-        session.add(
-            JobRow(
-                kind=kind,
-                key=key,
-                order_id=order_id,
-                owner_id=owner_id,
-                payload=payload or {},
-                progress={},
-                status="pending",
-                attempts=0,
-                run_at=now + delay,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        await session.flush()
-        await notify_jobs(session)
-        return
-    row.status, row.run_at, row.updated_at, row.attempts = "pending", now + delay, now, 0
+    """Add a job, or wake the existing job with that key (keeping its progress), in one statement."""
+    again: dict[str, Any] = {"status": "pending", "run_at": now + delay, "updated_at": now, "attempts": 0}
     if payload is not None:
-        row.payload = payload
+        again["payload"] = payload
+    insert = postgresql_insert if _for_update(session) else sqlite_insert
+    statement = (
+        insert(JobRow)
+        .values(
+            kind=kind,
+            key=key,
+            order_id=order_id,
+            owner_id=owner_id,
+            payload=payload or {},
+            progress={},
+            status="pending",
+            attempts=0,
+            run_at=now + delay,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_update(index_elements=[JobRow.key], set_=again)
+    )
+    await session.execute(statement)
     await notify_jobs(session)
 
 
@@ -535,9 +537,15 @@ async def wake_owner_jobs(session: AsyncSession, owner_id: int, now: datetime) -
 
 
 async def notify_jobs(session: AsyncSession) -> None:
-    """On PostgreSQL, wake every replica's worker once this transaction commits (LISTEN/NOTIFY)."""
-    if _for_update(session):
-        await session.execute(text(f"NOTIFY {JOBS_CHANNEL}"))
+    """On PostgreSQL, wake every replica's worker once this transaction commits (LISTEN/NOTIFY); one
+    notification per transaction is enough, however many jobs it queues."""
+    if not _for_update(session):
+        return
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(NOTIFIED) is transaction:
+        return
+    await session.execute(text(f"NOTIFY {JOBS_CHANNEL}"))
+    session.info[NOTIFIED] = session.get_transaction()
 
 
 # updates and webhook events ----------------------------------------------------------------------
