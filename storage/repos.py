@@ -492,15 +492,16 @@ async def claim_jobs(
     rows = list(await session.scalars(query))
     claimed = []
     for row in rows:
-        result = await session.execute(
+        # RETURNING hands back the leased row as it now is (a re-queue may have changed it meanwhile).
+        leased = await session.scalar(
             update(JobRow)
             .where(JobRow.id == row.id, free)
             .values(locked_until=now + lease, attempts=JobRow.attempts + 1, lease_token=secrets.token_hex(16))
-            .execution_options(synchronize_session=False)
+            .returning(JobRow)
+            .execution_options(synchronize_session=False, populate_existing=True)
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            await session.refresh(row)
-            claimed.append(row)
+        if leased is not None:
+            claimed.append(leased)
     return claimed
 
 
