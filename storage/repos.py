@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -428,28 +429,60 @@ async def enqueue(
     delay: timedelta = timedelta(0),
 ) -> None:
     """Add a job, or wake the existing job with that key (keeping its progress), in one statement."""
-    again: dict[str, Any] = {"status": "pending", "run_at": now + delay, "updated_at": now, "attempts": 0}
-    if payload is not None:
-        again["payload"] = payload
-    insert = postgresql_insert if _for_update(session) else sqlite_insert
-    statement = (
-        insert(JobRow)
-        .values(
-            kind=kind,
-            key=key,
-            order_id=order_id,
-            owner_id=owner_id,
-            payload=payload or {},
-            progress={},
-            status="pending",
-            attempts=0,
-            run_at=now + delay,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_update(index_elements=[JobRow.key], set_=again)
-    )
-    await session.execute(statement)
+    row = _new_job(kind, key, now, order_id, owner_id, payload or {}, delay)
+    await _upsert_jobs(session, [row], replace_payload=payload is not None)
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    kind: str,
+    now: datetime,
+    jobs: Sequence[tuple[str, timedelta, dict[str, Any]]],
+    *,
+    order_id: int | None = None,
+) -> None:
+    """`enqueue` for several jobs of one kind (key, delay and payload each), in one statement."""
+    if jobs:
+        rows = [_new_job(kind, key, now, order_id, None, payload, delay) for key, delay, payload in jobs]
+        await _upsert_jobs(session, rows, replace_payload=True)
+
+
+def _new_job(
+    kind: str,
+    key: str,
+    now: datetime,
+    order_id: int | None,
+    owner_id: int | None,
+    payload: dict[str, Any],
+    delay: timedelta,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "key": key,
+        "order_id": order_id,
+        "owner_id": owner_id,
+        "payload": payload,
+        "progress": {},
+        "status": "pending",
+        "attempts": 0,
+        "run_at": now + delay,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def _upsert_jobs(session: AsyncSession, rows: list[dict[str, Any]], *, replace_payload: bool) -> None:
+    """Insert the jobs; a key that exists is woken instead: due again, attempts reset, progress kept."""
+    insert = (postgresql_insert if _for_update(session) else sqlite_insert)(JobRow).values(rows)
+    again: dict[str, Any] = {
+        "status": "pending",
+        "run_at": insert.excluded.run_at,
+        "updated_at": insert.excluded.updated_at,
+        "attempts": 0,
+    }
+    if replace_payload:
+        again["payload"] = insert.excluded.payload
+    await session.execute(insert.on_conflict_do_update(index_elements=[JobRow.key], set_=again))
     await notify_jobs(session)
 
 

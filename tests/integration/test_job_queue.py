@@ -64,3 +64,35 @@ async def test_every_transaction_that_queues_jobs_tells_the_other_replicas(any_d
             await asyncio.wait_for(heard.get(), 10)
     await listener.close()
     await engine.dispose()
+
+
+async def test_several_jobs_queued_at_once_each_behave_as_queued_alone(any_database_url: str) -> None:
+    engine = create_engine(any_database_url)
+    await migrate(engine)
+    sessions = create_sessionmaker(engine)
+    now = utcnow()
+    async with sessions.begin() as session:
+        await repos.enqueue(session, "reminder", "r:old", now, order_id=4, payload={"minutes": 60})
+        await session.execute(update(JobRow).values(status="done", progress={"sent": True}))
+    async with sessions.begin() as session:
+        jobs = [
+            ("r:old", timedelta(hours=1), {"minutes": 60, "chat_id": 1}),
+            ("r:new", timedelta(hours=2), {"minutes": 15, "chat_id": 2}),
+        ]
+        await repos.enqueue_many(session, "reminder", now, jobs, order_id=4)
+    async with sessions() as session:
+        rows = {row.key: row for row in await session.scalars(select(JobRow))}
+    await engine.dispose()
+    old, new = rows["r:old"], rows["r:new"]
+    assert (old.status, old.progress, old.payload) == (
+        "pending",
+        {"sent": True},
+        {"minutes": 60, "chat_id": 1},
+    )
+    assert old.run_at == now + timedelta(hours=1) and old.order_id == 4
+    assert (new.status, new.payload, new.run_at, new.order_id) == (
+        "pending",
+        {"minutes": 15, "chat_id": 2},
+        now + timedelta(hours=2),
+        4,
+    )
