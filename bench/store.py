@@ -145,8 +145,8 @@ async def _write(sessions: Any, rows: list[dict[str, Any]]) -> None:
 
 async def desk_page_seconds(url: str, samples: int) -> list[float]:
     """The listing's own cost: OrderDesk.page (count and one page) for the owners in turn, in this process."""
+    from bot.jobs.outbox import Outbox
     from bot.services.order_desk import OrderDesk
-    from bot.services.outbox import Outbox
 
     engine = create_engine(url)
     try:

@@ -21,34 +21,36 @@ from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
-from bot import menus
-from bot.chat_turns import ChatTurns
 from bot.crypto import TokenCipher, load_or_create_key_file, split_keys
+from bot.domain import utcnow
 from bot.health import Readiness, Scrape
-from bot.job_wakeup import JobWakeup
+from bot.jobs.outbox import CARDS, SEND, Outbox
+from bot.jobs.run_locks import RunLocks
+from bot.jobs.wakeup import JobWakeup
+from bot.jobs.worker import Lane, Worker
 from bot.metrics import Metrics
-from bot.run_locks import RunLocks
 from bot.services.availability import Availability
 from bot.services.booking import Booking
 from bot.services.calendars import Calendars
 from bot.services.catalog import Catalog
 from bot.services.client_orders import ClientOrders
-from bot.services.delivery import Delivery
 from bot.services.drafts import Drafts
 from bot.services.meetings import SYNC, MeetingSync
-from bot.services.order_desk import OrderDesk
-from bot.services.outbox import CARDS, SEND, Outbox
+from bot.services.order_desk import EditLimit, OrderDesk
 from bot.services.people import People
 from bot.services.reminders import REMINDER, Reminders
+from bot.services.retention import PURGE, PURGE_KEY, Keep, Retention
 from bot.services.service_settings import ServiceSettings
 from bot.services.zoom_accounts import ZoomAccounts
 from bot.services.zoom_events import EVENT, ZoomEvents
 from bot.settings import Settings, SettingsError
-from bot.telegram_limits import ChatRateLimiter
-from bot.telegram_requests import CountedRequest
-from bot.telegram_updates import UpdateIntake
+from bot.telegram import menus
+from bot.telegram.chat_turns import ChatTurns
+from bot.telegram.delivery import Delivery
+from bot.telegram.intake import UpdateIntake
+from bot.telegram.limits import ChatRateLimiter
+from bot.telegram.requests import CountedRequest
 from bot.web import create_web_app
-from bot.worker import Lane, Worker
 from bot.zoom.client import ZoomClient
 from bot.zoom.oauth import ZoomOAuth
 from handlers.deps import KEY, Deps
@@ -84,6 +86,15 @@ class Runtime:
     metrics: Metrics | None = None
     wakeup: JobWakeup | None = None  # PostgreSQL: LISTEN for jobs queued by other replicas
     lock_engine: AsyncEngine | None = None  # PostgreSQL: connections holding per-chat turns
+
+
+def keep_for(settings: Settings) -> Keep:
+    return Keep(
+        finished=timedelta(days=settings.retention_days),
+        updates=timedelta(hours=settings.processed_updates_hours),
+        edits=timedelta(seconds=settings.customer_edits_window_seconds),
+        interval=timedelta(seconds=settings.purge_interval_seconds),
+    )
 
 
 def cipher_for(settings: Settings) -> TokenCipher:
@@ -149,7 +160,10 @@ def build(settings: Settings) -> Runtime:
     accounts = ZoomAccounts(sessions, oauth, zoom, cipher, outbox)
     people = People(sessions, settings.default_timezone)
     drafts = Drafts(sessions)
-    desk = OrderDesk(sessions, outbox, partial(bot_username, application), metrics=metrics)
+    edit_limit = EditLimit(settings.customer_edits, timedelta(seconds=settings.customer_edits_window_seconds))
+    desk = OrderDesk(
+        sessions, outbox, partial(bot_username, application), metrics=metrics, edit_limit=edit_limit
+    )
     calendars = Calendars(sessions, settings.public_url)
     application.bot_data[KEY] = Deps(
         people=people,
@@ -170,6 +184,7 @@ def build(settings: Settings) -> Runtime:
     delivery = Delivery(sessions, application.bot, desk, accounts, people)
     meetings = MeetingSync(sessions, zoom, accounts, outbox, metrics=metrics)
     reminders = Reminders(sessions, delivery, people)
+    retention = Retention(sessions, keep_for(settings))
 
     lock_engine = None if is_sqlite(engine) else create_lock_engine(settings.database_url)
     worker = Worker(
@@ -181,10 +196,12 @@ def build(settings: Settings) -> Runtime:
             CARDS: delivery.cards,
             EVENT: events.run,
             REMINDER: reminders.run,
+            PURGE: retention.run,
         },
         lanes=[
             Lane("zoom", (SYNC, EVENT), concurrency=4),
             Lane("telegram", (SEND, CARDS, REMINDER), concurrency=1, chat_ordered=(SEND,)),
+            Lane("upkeep", (PURGE,), concurrency=1),
         ],
         poll_interval=settings.worker_poll_seconds,
         lease=timedelta(seconds=settings.job_lease_seconds),
@@ -251,6 +268,8 @@ async def serve(runtime: Runtime) -> None:
     if is_sqlite(runtime.engine):
         async with runtime.sessions.begin() as session:
             await repos.release_leases(session)
+    async with runtime.sessions.begin() as session:
+        await repos.keep_job_planned(session, PURGE, PURGE_KEY, utcnow())
     application = runtime.application
     server = WebServer(
         uvicorn.Config(

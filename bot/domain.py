@@ -7,6 +7,20 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 
+class OrderAction(StrEnum):
+    """What an owner or a customer does to an order; an order card's buttons carry it."""
+
+    RESCHEDULE = "rs"
+    RENAME = "rn"
+    DURATION = "du"
+    CANCEL = "cx"
+    REJECT = "rj"
+    CONFIRM = "cf"
+    DONE = "dn"
+    CREATE_MEETING = "mk"
+    RESTORE_MEETING = "fx"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -9,8 +9,8 @@ import time
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain import utcnow
+from bot.jobs.worker import Worker
 from bot.metrics import JobCount, Metrics
-from bot.worker import Worker
 from storage import repos
 from storage.db import head_revision, schema_revision
 

@@ -53,6 +53,16 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     # /readyz answers 503 when the job worker has not run for longer than this.
     ready_worker_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Purge of old rows and limits on customers (issue 9). Finished jobs and Zoom webhook events are kept
+    # RETENTION_DAYS (at least a day: Zoom retries an event for 85 minutes); processed Telegram updates
+    # PROCESSED_UPDATES_HOURS (Telegram keeps an update 24 h, and after a week without updates numbers
+    # new ones at random); the purge runs every PURGE_INTERVAL_SECONDS. A customer may change one owner's
+    # orders CUSTOMER_EDITS times per CUSTOMER_EDITS_WINDOW_SECONDS; the owner is never limited.
+    retention_days: int = Field(default=30, ge=1, le=3650)
+    processed_updates_hours: float = Field(default=48.0, ge=24, lt=168)
+    purge_interval_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    customer_edits: int = Field(default=10, ge=1, le=10000)
+    customer_edits_window_seconds: float = Field(default=3600.0, gt=0, le=7 * 86400)
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -98,6 +98,9 @@ def is_free(start: datetime, rules: Rules, busy: Iterable[Interval]) -> bool:
 
 
 def _soon_enough(start: datetime, rules: Rules, now: datetime) -> bool:
+    # In UTC: two datetimes of one zone compare, and add, as wall times, so a local `now` would count
+    # Notice in wall-clock minutes across a daylight-saving change.
+    start, now = start.astimezone(UTC), now.astimezone(UTC)
     return start > now and start >= now + timedelta(minutes=rules.notice_min)
 
 

@@ -8,6 +8,7 @@ catalog (`python -m bot.i18n update` adds new keys), and render it where the mes
 
 from __future__ import annotations
 
+from bot.domain import OrderAction
 from bot.i18n import N_, Plural, pN_
 
 GREETING = N_(
@@ -152,13 +153,15 @@ NO_ORDERS = N_("You have no orders yet.")
 ORDERS_HEADER = N_("Your orders ({first}–{last} of {total}):")
 
 ACTION_ASK = {
-    "cx": N_("Cancel Order #{id}?"),
-    "rj": N_("Reject Order #{id}?"),
-    "rs": N_("Move Order #{id} from {old} to {new}?"),
-    "rn": N_("Rename Order #{id} from <b>{old}</b> to <b>{new}</b>?"),
-    "du": N_("Change the duration of Order #{id} from {old} to {new}?"),
-    "mk": N_("Create a Zoom meeting for Order #{id}?"),
-    "fx": N_("Put the order's name, start and duration back into the Zoom meeting of Order #{id}?"),
+    OrderAction.CANCEL: N_("Cancel Order #{id}?"),
+    OrderAction.REJECT: N_("Reject Order #{id}?"),
+    OrderAction.RESCHEDULE: N_("Move Order #{id} from {old} to {new}?"),
+    OrderAction.RENAME: N_("Rename Order #{id} from <b>{old}</b> to <b>{new}</b>?"),
+    OrderAction.DURATION: N_("Change the duration of Order #{id} from {old} to {new}?"),
+    OrderAction.CREATE_MEETING: N_("Create a Zoom meeting for Order #{id}?"),
+    OrderAction.RESTORE_MEETING: N_(
+        "Put the order's name, start and duration back into the Zoom meeting of Order #{id}?"
+    ),
 }
 ASK_NEW_NAME = N_("Send the new name for Order #{id} (1–{max} characters).")
 ASK_NEW_DURATION = N_("Pick or type the new duration of Order #{id} in minutes ({min}–{max}).")
@@ -168,6 +171,9 @@ ORDER_CLOSED = N_("Order #{id} is {status} and can't be changed.")
 ORDER_CHANGED_MEANWHILE = N_("Order #{id} changed meanwhile. Here it is as it is now.")
 DURATION_CLASH = N_("Order #{id} can't be {new} long: it would overlap another booking.")
 KEPT_AS_IS = N_("Order #{id} is unchanged.")
+TOO_MANY_CHANGES = N_(
+    "Order #{id} is unchanged: you have changed your orders here too often. You can change it again in {wait}."
+)
 
 TOLD_CANCELLED = N_("Order #{id} ({name}, {start}) was cancelled by the customer.")
 TOLD_REJECTED = N_("Order #{id} ({name}, {start}) was rejected by the owner.")
@@ -210,15 +216,15 @@ ZOOM_RECONNECT_HINT = N_("If the link has expired, use /zoom for a fresh one.")
 KEPT_ZOOM = N_("Zoom stays connected.")
 ACTION_DONE = N_("Order #{id}: {what}.")
 ACTION_RESULTS = {
-    "rs": N_("rescheduled to {start}"),
-    "rn": N_("renamed to <b>{name}</b>"),
-    "du": N_("now {minutes} long"),
-    "cx": N_("cancelled"),
-    "rj": N_("rejected"),
-    "cf": N_("confirmed"),
-    "dn": N_("marked done"),
-    "mk": N_("a Zoom meeting is being created"),
-    "fx": N_("the Zoom meeting is being put back to the order's values"),
+    OrderAction.RESCHEDULE: N_("rescheduled to {start}"),
+    OrderAction.RENAME: N_("renamed to <b>{name}</b>"),
+    OrderAction.DURATION: N_("now {minutes} long"),
+    OrderAction.CANCEL: N_("cancelled"),
+    OrderAction.REJECT: N_("rejected"),
+    OrderAction.CONFIRM: N_("confirmed"),
+    OrderAction.DONE: N_("marked done"),
+    OrderAction.CREATE_MEETING: N_("a Zoom meeting is being created"),
+    OrderAction.RESTORE_MEETING: N_("the Zoom meeting is being put back to the order's values"),
 }
 
 EMPTY_VALUE = N_("(empty)")
@@ -386,7 +392,7 @@ SETTINGS_HOURS_SHARED = N_("your weekly hours")
 SETTINGS_CHANGES_ANY = N_("any time")
 SETTINGS_HOURS_BEFORE = Plural("until {count} h before the start", "until {count} h before the start")
 SETTING_NAMES = {
-    "du": N_("Duration"),
+    OrderAction.DURATION: N_("Duration"),
     "st": N_("Step"),
     "bu": N_("Buffer"),
     "no": N_("Notice"),
@@ -396,7 +402,7 @@ SETTING_NAMES = {
     "hr": N_("Hours"),
 }
 SETTING_ASK = {
-    "du": N_("Pick or type the duration of <b>{name}</b> in minutes ({min}–{max})."),
+    OrderAction.DURATION: N_("Pick or type the duration of <b>{name}</b> in minutes ({min}–{max})."),
     "st": N_("How far apart should offered start times of <b>{name}</b> be?"),
     "bu": N_("How much time should stay free after each meeting of <b>{name}</b>?"),
     "no": N_("How long before the start must <b>{name}</b> be booked at the latest?"),

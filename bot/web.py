@@ -21,7 +21,7 @@ from bot.services.calendars import Calendars
 from bot.services.people import People
 from bot.services.zoom_accounts import ZoomAccounts
 from bot.services.zoom_events import ZoomEvents
-from bot.telegram_updates import UpdateIntake
+from bot.telegram.intake import UpdateIntake
 
 log = logging.getLogger(__name__)
 

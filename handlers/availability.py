@@ -7,12 +7,13 @@ from html import escape
 
 from telegram import Update
 
-from bot import booking_rules, i18n, texts, views
-from bot.buttons import Press
+from bot import booking_rules, i18n, texts
 from bot.errors import UserError
 from bot.services.availability import DaysOff, ServiceHours
 from bot.services.booking import parse_day
 from bot.services.drafts import Draft
+from bot.telegram import views
+from bot.telegram.buttons import Press
 from handlers.deps import Context, deps, person
 from handlers.render import edit_or_send, send
 

@@ -6,8 +6,9 @@ from html import escape
 
 from telegram import InputFile, Update
 
-from bot import i18n, texts, views
-from bot.buttons import Press
+from bot import i18n, texts
+from bot.telegram import views
+from bot.telegram.buttons import Press
 from handlers.deps import Context, deps, person
 from handlers.render import send
 

@@ -6,12 +6,13 @@ from html import escape
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot import i18n, slots, texts, views
-from bot.buttons import Press, data
+from bot import i18n, slots, texts
 from bot.errors import UserError
 from bot.services.booking import parse_day
 from bot.services.client_orders import CLIENT_NAME_MAX
 from bot.services.drafts import Draft
+from bot.telegram import views
+from bot.telegram.buttons import Press, Verb, data
 from handlers.deps import Context, deps, person
 from handlers.render import edit_or_send, send
 
@@ -30,7 +31,7 @@ async def show_days(update: Update, context: Context, press: Press) -> None:
             duration=i18n.minutes(service.duration_min),
             timezone=escape(service.timezone),
         )
-        keyboard = views.days_keyboard(days, "bd", service.id)
+        keyboard = views.days_keyboard(days, Verb.CLIENT_TIMES, service.id)
     await (edit_or_send(update, text, keyboard) if press.arg(1) == "1" else send(update, text, keyboard))
 
 
@@ -53,10 +54,10 @@ async def show_times(update: Update, context: Context, press: Press) -> None:
     keyboard = views.times_keyboard(
         starts,
         service.timezone,
-        "bt",
+        Verb.CLIENT_TIME,
         service.id,
-        data("bc", service.id, 1),
-        page_verb="bd",
+        data(Verb.CLIENT_DAYS, service.id, 1),
+        page_verb=Verb.CLIENT_TIMES,
         page=press.int_arg(2) or 0,
     )
     await edit_or_send(update, text, keyboard)
@@ -75,8 +76,8 @@ async def name_typed(update: Update, context: Context, draft: Draft, text: str) 
     keyboard = InlineKeyboardMarkup(
         [
             [
-                views.button(texts.BUTTON_CONFIRM, callback_data=data("bk", summary.nonce)),
-                views.button(texts.BUTTON_CANCEL, callback_data=data("ox", summary.nonce)),
+                views.button(texts.BUTTON_CONFIRM, callback_data=data(Verb.CLIENT_CONFIRM, summary.nonce)),
+                views.button(texts.BUTTON_CANCEL, callback_data=data(Verb.ORDER_ABORT, summary.nonce)),
             ]
         ]
     )
@@ -90,9 +91,9 @@ async def confirm(update: Update, context: Context, press: Press) -> None:
         return
     services = deps(context)
     order = await services.clients.confirm(person(update), press.arg(0), query.message.message_id)
-    view = await services.desk.card(order.id, "owner")
-    if view is not None:
-        await edit_or_send(update, *view)
+    card = await services.desk.card(order.id, "owner")
+    if card is not None:
+        await edit_or_send(update, *views.card_view(card))
     await services.desk.refresh_cards_now(order.id)
 
 

@@ -8,9 +8,10 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
-from bot import i18n, menus, texts
-from bot.buttons import Press, data
+from bot import i18n, texts
 from bot.errors import UserError
+from bot.telegram import menus
+from bot.telegram.buttons import Press, Verb, data
 from handlers.client import claim
 from handlers.deps import Context, deps, person
 from handlers.ordering import open_service
@@ -66,7 +67,7 @@ async def language(update: Update, context: Context) -> None:
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(label, callback_data=data("lg", code))
+                InlineKeyboardButton(label, callback_data=data(Verb.LANGUAGE, code))
                 for code, label in texts.LANGUAGE_BUTTONS.items()
             ]
         ]

@@ -6,11 +6,12 @@ from html import escape
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot import i18n, texts, views
-from bot.buttons import Press, data
+from bot import i18n, texts
 from bot.errors import SlotTaken, UserError
 from bot.services.booking import Summary, parse_day
 from bot.services.drafts import Draft
+from bot.telegram import views
+from bot.telegram.buttons import Press, Verb, data
 from handlers.deps import Context, deps, person
 from handlers.render import edit_or_send
 
@@ -36,7 +37,7 @@ async def show_days(update: Update, context: Context, press: Press) -> None:
         duration=i18n.minutes(service.duration_min),
         timezone=escape(service.timezone),
     )
-    await edit_or_send(update, text, views.days_keyboard(days, "od", service.code))
+    await edit_or_send(update, text, views.days_keyboard(days, Verb.ORDER_TIMES, service.code))
 
 
 async def show_times(update: Update, context: Context, press: Press) -> None:
@@ -58,10 +59,10 @@ async def show_times(update: Update, context: Context, press: Press) -> None:
     keyboard = views.times_keyboard(
         starts,
         service.timezone,
-        "ot",
+        Verb.ORDER_TIME,
         service.code,
-        data("ob", service.code),
-        page_verb="od",
+        data(Verb.ORDER_DAYS, service.code),
+        page_verb=Verb.ORDER_TIMES,
         page=press.int_arg(2) or 0,
     )
     await edit_or_send(update, text, keyboard)
@@ -74,10 +75,10 @@ async def ask_name(update: Update, context: Context, press: Press) -> None:
     try:
         _, draft = await booking.pick_time(me, press.arg(0), press.arg(1))
     except UserError:
-        await show_days(update, context, Press("ob", (press.arg(0) or "",)))
+        await show_days(update, context, Press(Verb.ORDER_DAYS, (press.arg(0) or "",)))
         raise
     keyboard = InlineKeyboardMarkup(
-        [[views.button(texts.BUTTON_SKIP, callback_data=data("os", draft.nonce))]]
+        [[views.button(texts.BUTTON_SKIP, callback_data=data(Verb.ORDER_SKIP_NAME, draft.nonce))]]
     )
     text = i18n.t(texts.ASK_ORDER_NAME, max=200, default=escape(str(draft.data["default"])))
     await edit_or_send(update, text, keyboard)
@@ -100,8 +101,8 @@ async def _show_summary(update: Update, context: Context, summary: Summary, *, e
     keyboard = InlineKeyboardMarkup(
         [
             [
-                views.button(texts.BUTTON_CONFIRM, callback_data=data("ok", summary.nonce)),
-                views.button(texts.BUTTON_CANCEL, callback_data=data("ox", summary.nonce)),
+                views.button(texts.BUTTON_CONFIRM, callback_data=data(Verb.ORDER_CONFIRM, summary.nonce)),
+                views.button(texts.BUTTON_CANCEL, callback_data=data(Verb.ORDER_ABORT, summary.nonce)),
             ]
         ]
     )
@@ -120,7 +121,9 @@ async def confirm(update: Update, context: Context, press: Press) -> None:
     try:
         order = await services.booking.confirm(person(update), press.arg(0), query.message.message_id)
     except SlotTaken:
-        await show_days(update, context, Press("ob", (await _draft_service_code(update, context),)))
+        await show_days(
+            update, context, Press(Verb.ORDER_DAYS, (await _draft_service_code(update, context),))
+        )
         raise
     text, keyboard = views.order_card(order, "customer")
     await edit_or_send(update, text, keyboard)

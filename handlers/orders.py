@@ -7,14 +7,15 @@ from html import escape
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot import i18n, texts, views
-from bot.buttons import Press, data
-from bot.domain import Order
+from bot import i18n, texts
+from bot.domain import Order, OrderAction
 from bot.errors import UserError
 from bot.services.booking import parse_day, parse_local
 from bot.services.catalog import DURATION_MAX, DURATION_MIN, valid_duration, valid_name
 from bot.services.drafts import Draft
 from bot.services.order_desk import ORDER_NAME_MAX, PAGE_SIZE
+from bot.telegram import views
+from bot.telegram.buttons import Press, Verb, data
 from handlers.deps import Context, deps, person
 from handlers.render import edit_or_send, send
 
@@ -39,11 +40,11 @@ async def show_page(update: Update, context: Context, offset: int, service_id: i
     header = i18n.t(texts.ORDERS_HEADER, first=offset + 1, last=offset + len(orders), total=total)
     await send(update, header)
     for order, role in orders:
-        view = await deps(context).desk.card(order.id, role)
-        if view is not None:
-            await send(update, *view)
+        card = await deps(context).desk.card(order.id, role)
+        if card is not None:
+            await send(update, *views.card_view(card))
     if offset + PAGE_SIZE < total:
-        more = data("pg", offset + PAGE_SIZE, service_id or 0)
+        more = data(Verb.ORDERS_PAGE, offset + PAGE_SIZE, service_id or 0)
         keyboard = InlineKeyboardMarkup([[views.button(texts.BUTTON_MORE_ORDERS, callback_data=more)]])
         await send(update, i18n.t(texts.MORE_ORDERS, count=total - offset - PAGE_SIZE), keyboard)
 
@@ -66,19 +67,21 @@ async def service_orders(update: Update, context: Context, press: Press) -> None
 
 async def begin(update: Update, context: Context, press: Press) -> None:
     """An action button on an order card: ask for details or for confirmation in a new message."""
-    verb = press.arg(1) or ""
+    verb = press.action(1)
+    if verb is None:
+        raise UserError(texts.STALE_BUTTON)
     desk = deps(context).desk
     order, role = await desk.active_order_for(person(update).id, press.int_arg(0), verb)
-    if verb == "rs":
+    if verb == OrderAction.RESCHEDULE:
         await _reschedule_days(update, context, order, role, edit=False)
-    elif verb == "rn":
+    elif verb == OrderAction.RENAME:
         await deps(context).drafts.put(person(update).id, RENAME, "name", order_id=order.id)
         await send(update, i18n.t(texts.ASK_NEW_NAME, id=order.id, max=ORDER_NAME_MAX))
-    elif verb == "du":
+    elif verb == OrderAction.DURATION:
         await deps(context).drafts.put(person(update).id, DURATION, "minutes", order_id=order.id)
         text = i18n.t(texts.ASK_NEW_DURATION, id=order.id, min=DURATION_MIN, max=DURATION_MAX)
-        await send(update, text, views.duration_keyboard("dv", order.id))
-    elif verb in ("cf", "dn"):
+        await send(update, text, views.duration_keyboard(Verb.DURATION_PICKED, order.id))
+    elif verb in (OrderAction.CONFIRM, OrderAction.DONE):
         await _apply(update, context, order.id, verb, order.version, None, edit=False)
     elif verb in texts.ACTION_ASK:
         await send(update, i18n.t(texts.ACTION_ASK[verb], id=order.id), views.confirm_keyboard(order, verb))
@@ -94,13 +97,15 @@ async def _reschedule_days(update: Update, context: Context, order: Order, role:
         service, exclude_order=order.id, by_owner=role == "owner", duration_min=order.duration_min
     )
     text = i18n.t(texts.PICK_NEW_DATE, id=order.id, timezone=escape(order.timezone))
-    keyboard = views.days_keyboard(days, "rd", order.id)
+    keyboard = views.days_keyboard(days, Verb.RESCHEDULE_DAYS, order.id)
     await (edit_or_send(update, text, keyboard) if edit else send(update, text, keyboard))
 
 
 async def reschedule_day(update: Update, context: Context, press: Press) -> None:
     """Free times of the chosen day for a reschedule."""
-    order, role = await deps(context).desk.active_order_for(person(update).id, press.int_arg(0), "rs")
+    order, role = await deps(context).desk.active_order_for(
+        person(update).id, press.int_arg(0), OrderAction.RESCHEDULE
+    )
     service = await deps(context).catalog.get(order.service_id)
     day = parse_day(press.arg(1))
     if service is None or day is None:
@@ -113,10 +118,10 @@ async def reschedule_day(update: Update, context: Context, press: Press) -> None
     keyboard = views.times_keyboard(
         starts,
         order.timezone,
-        "rt",
+        Verb.RESCHEDULE_TIME,
         order.id,
-        data("a", order.id, "rs"),
-        page_verb="rd",
+        data(Verb.ORDER_ACTION, order.id, OrderAction.RESCHEDULE),
+        page_verb=Verb.RESCHEDULE_DAYS,
         page=press.int_arg(2) or 0,
     )
     await edit_or_send(update, text, keyboard)
@@ -124,18 +129,20 @@ async def reschedule_day(update: Update, context: Context, press: Press) -> None
 
 async def reschedule_time(update: Update, context: Context, press: Press) -> None:
     """Ask to confirm the new start."""
-    order, role = await deps(context).desk.active_order_for(person(update).id, press.int_arg(0), "rs")
+    order, role = await deps(context).desk.active_order_for(
+        person(update).id, press.int_arg(0), OrderAction.RESCHEDULE
+    )
     start = parse_local(press.arg(1), order.timezone)
     if start is None:
         raise UserError(texts.SLOT_NOT_OFFERED)
     await deps(context).booking.check_start(order, start, by_owner=role == "owner")
     text = i18n.t(
-        texts.ACTION_ASK["rs"],
+        texts.ACTION_ASK[OrderAction.RESCHEDULE],
         id=order.id,
         old=views.when(order.start_at, order.timezone),
         new=views.when(start, order.timezone),
     )
-    await edit_or_send(update, text, views.confirm_keyboard(order, "rs", press.arg(1)))
+    await edit_or_send(update, text, views.confirm_keyboard(order, OrderAction.RESCHEDULE, press.arg(1)))
 
 
 async def duration_picked(update: Update, context: Context, press: Press) -> None:
@@ -146,12 +153,15 @@ async def duration_picked(update: Update, context: Context, press: Press) -> Non
 async def _ask_duration(
     update: Update, context: Context, order_id: int | None, value: str, *, edit: bool
 ) -> None:
-    order, _ = await deps(context).desk.active_order_for(person(update).id, order_id, "du")
+    order, _ = await deps(context).desk.active_order_for(person(update).id, order_id, OrderAction.DURATION)
     minutes = valid_duration(value)
     text = i18n.t(
-        texts.ACTION_ASK["du"], id=order.id, old=i18n.minutes(order.duration_min), new=i18n.minutes(minutes)
+        texts.ACTION_ASK[OrderAction.DURATION],
+        id=order.id,
+        old=i18n.minutes(order.duration_min),
+        new=i18n.minutes(minutes),
     )
-    keyboard = views.confirm_keyboard(order, "du", minutes)
+    keyboard = views.confirm_keyboard(order, OrderAction.DURATION, minutes)
     await (edit_or_send(update, text, keyboard) if edit else send(update, text, keyboard))
 
 
@@ -161,22 +171,24 @@ async def draft_text(update: Update, context: Context, draft: Draft, text: str) 
     if draft.flow == DURATION:
         await _ask_duration(update, context, order_id, text, edit=False)
         return
-    order, _ = await deps(context).desk.active_order_for(person(update).id, order_id, "rn")
+    order, _ = await deps(context).desk.active_order_for(person(update).id, order_id, OrderAction.RENAME)
     name = valid_name(text, ORDER_NAME_MAX)
     await deps(context).drafts.put(person(update).id, RENAME, "confirm", order_id=order.id, name=name)
-    ask = i18n.t(texts.ACTION_ASK["rn"], id=order.id, old=escape(order.name), new=escape(name))
-    await send(update, ask, views.confirm_keyboard(order, "rn"))
+    ask = i18n.t(texts.ACTION_ASK[OrderAction.RENAME], id=order.id, old=escape(order.name), new=escape(name))
+    await send(update, ask, views.confirm_keyboard(order, OrderAction.RENAME))
 
 
 async def confirmed(update: Update, context: Context, press: Press) -> None:
     """Confirm pressed on an action question."""
-    verb = press.arg(1) or ""
+    verb = press.action(1)
+    if verb is None:
+        raise UserError(texts.STALE_BUTTON)
     order_id = press.int_arg(0)
     value: Value = press.arg(3)
-    if verb == "rs":
-        order, _ = await deps(context).desk.order_for(person(update).id, order_id, "rs")
+    if verb == OrderAction.RESCHEDULE:
+        order, _ = await deps(context).desk.order_for(person(update).id, order_id, OrderAction.RESCHEDULE)
         value = parse_local(press.arg(3), order.timezone)
-    elif verb == "rn":
+    elif verb == OrderAction.RENAME:
         draft = await deps(context).drafts.get(person(update).id)
         if draft is None or draft.flow != RENAME or draft.data.get("order_id") != order_id:
             raise UserError(texts.STALE_BUTTON)
@@ -188,7 +200,7 @@ async def _apply(
     update: Update,
     context: Context,
     order_id: int | None,
-    verb: str,
+    verb: OrderAction,
     version: int | None,
     value: Value,
     *,
@@ -198,7 +210,7 @@ async def _apply(
     services = deps(context)
     me = person(update)
     applied = await services.desk.apply(me.id, order_id, verb, version, value)
-    if verb in ("rn", "du"):
+    if verb in (OrderAction.RENAME, OrderAction.DURATION):
         await services.drafts.drop(me.id)
     if not edit:
         text, keyboard = await _card(context, applied.order.id, applied.role)
@@ -218,10 +230,10 @@ async def _apply(
 
 
 async def _card(context: Context, order_id: int, role: str) -> tuple[str, InlineKeyboardMarkup | None]:
-    view = await deps(context).desk.card(order_id, role)
-    if view is None:
+    card = await deps(context).desk.card(order_id, role)
+    if card is None:
         raise UserError(texts.STALE_BUTTON)
-    return view
+    return views.card_view(card)
 
 
 async def keep(update: Update, context: Context, press: Press) -> None:

@@ -7,12 +7,13 @@ from html import escape
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot import i18n, menus, texts, views
-from bot.buttons import Press, data
+from bot import i18n, texts
 from bot.domain import ConnectionStatus, Service
 from bot.errors import UserError
 from bot.services.catalog import DURATION_MAX, DURATION_MIN, SERVICE_NAME_MAX, valid_name
 from bot.services.drafts import Draft
+from bot.telegram import menus, views
+from bot.telegram.buttons import Press, Verb, data
 from handlers.deps import Context, deps, person
 from handlers.render import edit_or_send, plain, send
 
@@ -56,7 +57,7 @@ async def _ask_duration(update: Update, draft: Draft) -> None:
         min=DURATION_MIN,
         max=DURATION_MAX,
     )
-    await send(update, text, views.duration_keyboard("nd", draft.nonce))
+    await send(update, text, views.duration_keyboard(Verb.NEW_SERVICE_DURATION, draft.nonce))
 
 
 async def duration_picked(update: Update, context: Context, press: Press) -> None:
@@ -123,17 +124,19 @@ async def zoom_status(update: Update, context: Context) -> None:
     """/zoom: connected as whom, with connect or disconnect buttons."""
     account = await deps(context).accounts.account(person(update).id)
     if account is None:
-        keyboard = InlineKeyboardMarkup([[views.button(texts.BUTTON_CONNECT_ZOOM, callback_data=data("zc"))]])
+        keyboard = InlineKeyboardMarkup(
+            [[views.button(texts.BUTTON_CONNECT_ZOOM, callback_data=data(Verb.CONNECT_ZOOM))]]
+        )
         await send(update, i18n.t(texts.ZOOM_STATUS_NONE), keyboard)
         return
     if account.status == ConnectionStatus.NEEDS_RECONNECT:
         text = i18n.t(texts.ZOOM_STATUS_RECONNECT, email=escape(account.email))
-        first = views.button(texts.ZOOM_RECONNECT_BUTTON, callback_data=data("zc"))
+        first = views.button(texts.ZOOM_RECONNECT_BUTTON, callback_data=data(Verb.CONNECT_ZOOM))
     else:
         text = i18n.t(texts.ZOOM_STATUS_CONNECTED, email=escape(account.email))
-        first = views.button(texts.BUTTON_RECONNECT, callback_data=data("zc"))
+        first = views.button(texts.BUTTON_RECONNECT, callback_data=data(Verb.CONNECT_ZOOM))
     keyboard = InlineKeyboardMarkup(
-        [[first, views.button(texts.BUTTON_DISCONNECT, callback_data=data("zd"))]]
+        [[first, views.button(texts.BUTTON_DISCONNECT, callback_data=data(Verb.DISCONNECT_ASK))]]
     )
     await send(update, text, keyboard)
 
@@ -153,8 +156,8 @@ async def disconnect_ask(update: Update, context: Context, press: Press) -> None
     keyboard = InlineKeyboardMarkup(
         [
             [
-                views.button(texts.BUTTON_DISCONNECT, callback_data=data("zy")),
-                views.button(texts.BUTTON_BACK, callback_data=data("zn")),
+                views.button(texts.BUTTON_DISCONNECT, callback_data=data(Verb.DISCONNECT)),
+                views.button(texts.BUTTON_BACK, callback_data=data(Verb.KEEP_CONNECTION)),
             ]
         ]
     )

@@ -15,9 +15,9 @@ from telegram.ext import (
 )
 
 from bot import i18n, texts
-from bot.buttons import Press, parse
 from bot.errors import UserError
 from bot.services import booking, client_orders
+from bot.telegram.buttons import Press, Verb, parse
 from handlers import availability, calendars, client, common, ordering, orders, owner, settings
 from handlers.deps import Context, deps, person
 from handlers.render import plain, send
@@ -25,44 +25,44 @@ from handlers.render import plain, send
 # A button handler may return a short text to show as a toast; it raises UserError for an alert.
 ButtonHandler = Callable[[Update, Context, Press], Awaitable[str | None]]
 
-BUTTONS: dict[str, ButtonHandler] = {
-    "zt": owner.toggle_zoom,
-    "nd": owner.duration_picked,
-    "zc": owner.connect_link,
-    "zd": owner.disconnect_ask,
-    "zy": owner.disconnect,
-    "zn": owner.keep_connection,
-    "ob": ordering.show_days,
-    "od": ordering.show_times,
-    "ot": ordering.ask_name,
-    "os": ordering.skip_name,
-    "ok": ordering.confirm,
-    "ox": ordering.abort,
-    "so": orders.service_orders,
-    "pg": orders.next_page,
-    "a": orders.begin,
-    "rd": orders.reschedule_day,
-    "rt": orders.reschedule_time,
-    "dv": orders.duration_picked,
-    "y": orders.confirmed,
-    "n": orders.keep,
-    "hd": availability.pick_day,
-    "hx": availability.day_off,
-    "hu": availability.shared_hours,
-    "ar": availability.remove_days,
-    "bc": client.show_days,
-    "bd": client.show_times,
-    "bt": client.ask_name,
-    "bk": client.confirm,
-    "se": settings.show,
-    "sk": settings.pick,
-    "sv": settings.choose,
-    "lg": common.language_chosen,
-    "ic": calendars.order_file,
-    "cn": calendars.new_link,
+BUTTONS: dict[Verb, ButtonHandler] = {
+    Verb.TOGGLE_ZOOM: owner.toggle_zoom,
+    Verb.NEW_SERVICE_DURATION: owner.duration_picked,
+    Verb.CONNECT_ZOOM: owner.connect_link,
+    Verb.DISCONNECT_ASK: owner.disconnect_ask,
+    Verb.DISCONNECT: owner.disconnect,
+    Verb.KEEP_CONNECTION: owner.keep_connection,
+    Verb.ORDER_DAYS: ordering.show_days,
+    Verb.ORDER_TIMES: ordering.show_times,
+    Verb.ORDER_TIME: ordering.ask_name,
+    Verb.ORDER_SKIP_NAME: ordering.skip_name,
+    Verb.ORDER_CONFIRM: ordering.confirm,
+    Verb.ORDER_ABORT: ordering.abort,
+    Verb.SERVICE_ORDERS: orders.service_orders,
+    Verb.ORDERS_PAGE: orders.next_page,
+    Verb.ORDER_ACTION: orders.begin,
+    Verb.RESCHEDULE_DAYS: orders.reschedule_day,
+    Verb.RESCHEDULE_TIME: orders.reschedule_time,
+    Verb.DURATION_PICKED: orders.duration_picked,
+    Verb.ACTION_CONFIRMED: orders.confirmed,
+    Verb.ACTION_KEPT: orders.keep,
+    Verb.HOURS_DAY: availability.pick_day,
+    Verb.DAY_OFF: availability.day_off,
+    Verb.SHARED_HOURS: availability.shared_hours,
+    Verb.REMOVE_DAYS_OFF: availability.remove_days,
+    Verb.CLIENT_DAYS: client.show_days,
+    Verb.CLIENT_TIMES: client.show_times,
+    Verb.CLIENT_TIME: client.ask_name,
+    Verb.CLIENT_CONFIRM: client.confirm,
+    Verb.SETTINGS: settings.show,
+    Verb.SETTING_PICK: settings.pick,
+    Verb.SETTING_CHOOSE: settings.choose,
+    Verb.LANGUAGE: common.language_chosen,
+    Verb.CALENDAR_FILE: calendars.order_file,
+    Verb.NEW_FEED_LINK: calendars.new_link,
 }
 
-# Command and the text key of its description (rendered per language by bot.menus).
+# Command and the text key of its description (rendered per language by bot.telegram.menus).
 CUSTOMER_COMMANDS = [
     ("start", texts.COMMAND_START),
     ("orders", texts.COMMAND_ORDERS),

@@ -6,13 +6,14 @@ from html import escape
 
 from telegram import Update
 
-from bot import booking_rules, i18n, texts, views
-from bot.buttons import Press
+from bot import booking_rules, i18n, texts
 from bot.domain import Service
 from bot.errors import UserError
 from bot.services.catalog import DURATION_MAX, DURATION_MIN
 from bot.services.drafts import Draft
 from bot.services.service_settings import CHOICES, COLUMNS
+from bot.telegram import views
+from bot.telegram.buttons import Press, Verb
 from handlers.availability import service_week
 from handlers.deps import Context, deps, person
 from handlers.render import edit_or_send, send
@@ -48,7 +49,7 @@ async def pick(update: Update, context: Context, press: Press) -> None:
     if key == "du":
         await services.drafts.put(me.id, FLOW, key, service_id=service.id)
         text = i18n.t(texts.SETTING_ASK[key], name=escape(service.name), min=DURATION_MIN, max=DURATION_MAX)
-        await edit_or_send(update, text, views.duration_keyboard("sv", service.id, "du"))
+        await edit_or_send(update, text, views.duration_keyboard(Verb.SETTING_CHOOSE, service.id, "du"))
         return
     if key == "re":
         await services.drafts.put(me.id, FLOW, key, service_id=service.id)

@@ -249,3 +249,16 @@ class CalendarFeedRow(Base):
     # sha256 of the feed's token: the database alone does not give anyone the feed URL.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
+
+
+class CustomerEditRow(Base):
+    """One change a customer made to an order of an owner: counted against the customer's edit limit."""
+
+    __tablename__ = "customer_edits"
+    __table_args__ = (Index("ix_customer_edits_owner_customer_at", "owner_id", "customer_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(BigInteger)
+    customer_id: Mapped[int] = mapped_column(BigInteger)
+    order_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]

@@ -8,13 +8,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, column, delete, func, or_, select, table, text, union, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import (
     CalendarFeedRow,
+    CustomerEditRow,
     DayOffRow,
     DraftRow,
     JobRow,
@@ -473,7 +474,7 @@ def _new_job(
 
 async def _upsert_jobs(session: AsyncSession, rows: list[dict[str, Any]], *, replace_payload: bool) -> None:
     """Insert the jobs; a key that exists is woken instead: due again, attempts reset, progress kept."""
-    insert = (postgresql_insert if _for_update(session) else sqlite_insert)(JobRow).values(rows)
+    insert = (pg_insert if _for_update(session) else sqlite_insert)(JobRow).values(rows)
     again: dict[str, Any] = {
         "status": "pending",
         "run_at": insert.excluded.run_at,
@@ -633,3 +634,100 @@ async def job_counts(
         JobRow.kind, state, func.count(JobRow.id), func.min(JobRow.run_at), func.min(JobRow.updated_at)
     ).group_by(JobRow.kind, state)
     return [(row[0], row[1], int(row[2]), row[3], row[4]) for row in (await session.execute(query)).all()]
+
+
+# retention ---------------------------------------------------------------------------------------
+
+FINISHED = ("done", "failed")
+
+
+async def old_finished_jobs(session: AsyncSession, before: datetime, limit: int) -> list[int]:
+    """Done or failed jobs last changed before `before`, except those of active orders: a live order's
+    sync job keeps its progress (whether a create was sent) for the next edit that revives it."""
+    live = select(OrderRow.id).where(OrderRow.id == JobRow.order_id, OrderRow.status.in_(ACTIVE)).exists()
+    query = (
+        select(JobRow.id)
+        .where(JobRow.status.in_(FINISHED), JobRow.updated_at < before, ~live)
+        .order_by(JobRow.id)
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def delete_finished_jobs(session: AsyncSession, ids: list[int], before: datetime) -> int:
+    """Delete those jobs unless one was queued again meanwhile (a revived key is pending and newer)."""
+    result = await session.execute(
+        delete(JobRow).where(JobRow.id.in_(ids), JobRow.status.in_(FINISHED), JobRow.updated_at < before)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def forget_events(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Forget up to `limit` Zoom webhook events received before `before`."""
+    keys = select(WebhookEventRow.key).where(WebhookEventRow.received_at < before).limit(limit)
+    old = list(await session.scalars(keys))
+    await session.execute(delete(WebhookEventRow).where(WebhookEventRow.key.in_(old)))
+    return len(old)
+
+
+async def forget_update_batch(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Forget up to `limit` processed Telegram updates recorded before `before`."""
+    ids = select(ProcessedUpdateRow.update_id).where(ProcessedUpdateRow.processed_at < before).limit(limit)
+    old = list(await session.scalars(ids))
+    await session.execute(delete(ProcessedUpdateRow).where(ProcessedUpdateRow.update_id.in_(old)))
+    return len(old)
+
+
+async def forget_customer_edits(session: AsyncSession, before: datetime) -> int:
+    result = await session.execute(delete(CustomerEditRow).where(CustomerEditRow.at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def keep_job_planned(session: AsyncSession, kind: str, key: str, now: datetime) -> None:
+    """Make sure the recurring job `key` exists and is pending (replicas starting together add one)."""
+    insert = pg_insert if _for_update(session) else sqlite_insert
+    await session.execute(
+        insert(JobRow)
+        .values(
+            kind=kind,
+            key=key,
+            payload={},
+            progress={},
+            status="pending",
+            attempts=0,
+            run_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    await session.execute(
+        update(JobRow)
+        .where(JobRow.key == key, JobRow.status != "pending")
+        .values(status="pending", run_at=now, attempts=0, updated_at=now)
+    )
+
+
+# customer edits ----------------------------------------------------------------------------------
+
+
+async def customer_edits_since(
+    session: AsyncSession, owner_id: int, customer_id: int, since: datetime
+) -> list[datetime]:
+    """When the customer changed orders of this owner since `since`, oldest first."""
+    query = (
+        select(CustomerEditRow.at)
+        .where(
+            CustomerEditRow.owner_id == owner_id,
+            CustomerEditRow.customer_id == customer_id,
+            CustomerEditRow.at >= since,
+        )
+        .order_by(CustomerEditRow.at)
+    )
+    return list(await session.scalars(query))
+
+
+async def record_customer_edit(
+    session: AsyncSession, owner_id: int, customer_id: int, order_id: int, now: datetime
+) -> None:
+    session.add(CustomerEditRow(owner_id=owner_id, customer_id=customer_id, order_id=order_id, at=now))

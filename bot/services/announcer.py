@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import texts
 from bot.domain import ACTIVE_STATUSES
 from bot.i18n import Minutes, Text, When
-from bot.services.outbox import Outbox
+from bot.jobs.outbox import Outbox
 from storage.models import OrderRow, ServiceRow
 
 

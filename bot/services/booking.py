@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import i18n, slots, texts
 from bot.domain import ConnectionStatus, MeetingState, Order, Service, utcnow
 from bot.errors import SlotTaken, StaleAction, UserError
+from bot.jobs.outbox import Outbox
 from bot.metrics import Metrics
 from bot.services.announcer import announced_values
 from bot.services.availability import rules_for
@@ -19,10 +20,8 @@ from bot.services.catalog import valid_name
 from bot.services.convert import order_of, service_of
 from bot.services.drafts import Draft, Drafts, put_draft, read_draft
 from bot.services.meetings import queue_sync
-from bot.services.outbox import Outbox
 from bot.services.people import Person
 from bot.services.reminders import plan_reminders
-from bot.views import when
 from storage import repos
 from storage.models import OrderRow, ServiceRow
 
@@ -331,7 +330,7 @@ class Booking:
             texts.SUMMARY,
             service=escape(summary.service.name),
             name=escape(summary.name),
-            start=when(summary.start, summary.service.timezone),
+            start=i18n.when(summary.start, summary.service.timezone),
             duration=i18n.minutes(summary.service.duration_min),
             zoom=i18n.t(texts.SUMMARY_ZOOM) if summary.with_meeting else "",
         ).rstrip()

@@ -12,15 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import i18n, texts
 from bot.domain import ConnectionStatus, Order, Service, utcnow
 from bot.errors import NotAllowed, StaleAction, UserError
+from bot.jobs.outbox import Outbox
 from bot.metrics import Metrics
 from bot.services.booking import check_slot, insert_order, parse_local
 from bot.services.catalog import valid_name
 from bot.services.convert import order_of, service_of
 from bot.services.drafts import Draft, Drafts
-from bot.services.outbox import Outbox
 from bot.services.people import Person
 from bot.services.reminders import plan_reminders
-from bot.views import when
 from storage import repos
 from storage.models import ServiceRow
 
@@ -89,7 +88,7 @@ class ClientOrders:
             service=escape(service.name),
             client=escape(client),
             name=escape(order_name(service.name, client)),
-            start=when(start, service.timezone),
+            start=i18n.when(start, service.timezone),
             duration=i18n.minutes(service.duration_min),
             zoom=i18n.t(texts.SUMMARY_ZOOM) if with_meeting else "",
         )

@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import texts
 from bot.domain import ACTIVE_STATUSES, ConnectionStatus, MeetingState, utcnow
 from bot.i18n import Text, language_for, render
+from bot.jobs.outbox import Outbox
+from bot.jobs.worker import Done, Fail, Job, Outcome, Retry, Wait
 from bot.metrics import Metrics
 from bot.services.announcer import announce
-from bot.services.outbox import Outbox
 from bot.services.zoom_accounts import NoConnection, ZoomAccounts
-from bot.worker import Done, Fail, Job, Outcome, Retry, Wait
 from bot.zoom.client import Meeting, MeetingSpec, ZoomClient
 from bot.zoom.errors import (
     ZoomAuthError,

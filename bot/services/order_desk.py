@@ -4,6 +4,7 @@ ever deleted, and no Zoom meeting is ever deleted."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,38 +13,79 @@ from html import escape
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import i18n, slots, texts
-from bot.domain import ACTIVE_STATUSES, ConnectionStatus, MeetingState, Order, OrderStatus, utcnow
+from bot.domain import (
+    ACTIVE_STATUSES,
+    ConnectionStatus,
+    MeetingState,
+    Order,
+    OrderAction,
+    OrderStatus,
+    utcnow,
+)
 from bot.errors import NotAllowed, StaleAction, UserError
+from bot.jobs.outbox import Outbox
 from bot.metrics import Metrics
 from bot.services.announcer import announce
 from bot.services.booking import check_slot
 from bot.services.catalog import valid_duration, valid_name
 from bot.services.convert import order_of
 from bot.services.meetings import EDIT_SETTLE, queue_sync
-from bot.services.outbox import Outbox
 from bot.services.reminders import plan_reminders, stop_reminders
-from bot.views import View, order_card
 from storage import repos
 from storage.models import OrderRow, ServiceRow
+
+
+@dataclass(frozen=True)
+class OrderCard:
+    """An order as one party's card shows it."""
+
+    order: Order
+    role: str
+    can_create_meeting: bool = False
+    bot_username: str = ""
+
 
 ORDER_NAME_MAX = 200
 PAGE_SIZE = 5
 
-CUSTOMER_VERBS = {"rs", "rn", "du", "cx"}
-OWNER_VERBS = {"rs", "rn", "du", "rj", "cf", "dn", "mk", "fx"}
-FIELD_VERBS = {"rs", "rn", "du", "fx"}
+CUSTOMER_ACTIONS = {OrderAction.RESCHEDULE, OrderAction.RENAME, OrderAction.DURATION, OrderAction.CANCEL}
+OWNER_ACTIONS = {
+    OrderAction.RESCHEDULE,
+    OrderAction.RENAME,
+    OrderAction.DURATION,
+    OrderAction.REJECT,
+    OrderAction.CONFIRM,
+    OrderAction.DONE,
+    OrderAction.CREATE_MEETING,
+    OrderAction.RESTORE_MEETING,
+}
+FIELD_ACTIONS = {
+    OrderAction.RESCHEDULE,
+    OrderAction.RENAME,
+    OrderAction.DURATION,
+    OrderAction.RESTORE_MEETING,
+}
 STATUS_CHANGES = {
-    "cx": (OrderStatus.CANCELLED, texts.TOLD_CANCELLED),
-    "rj": (OrderStatus.REJECTED, texts.TOLD_REJECTED),
-    "cf": (OrderStatus.CONFIRMED, texts.TOLD_CONFIRMED),
-    "dn": (OrderStatus.DONE, texts.TOLD_DONE),
+    OrderAction.CANCEL: (OrderStatus.CANCELLED, texts.TOLD_CANCELLED),
+    OrderAction.REJECT: (OrderStatus.REJECTED, texts.TOLD_REJECTED),
+    OrderAction.CONFIRM: (OrderStatus.CONFIRMED, texts.TOLD_CONFIRMED),
+    OrderAction.DONE: (OrderStatus.DONE, texts.TOLD_DONE),
 }
 
+# Customers' changes that each cost the owner a Zoom write: counted against the edit limit.
+LIMITED_ACTIONS = FIELD_ACTIONS & CUSTOMER_ACTIONS
+
 # What each verb is called in bot_orders_total{event}.
-ORDER_EVENTS = {"cx": "cancelled", "rj": "rejected", "cf": "confirmed", "dn": "done", "rs": "rescheduled"}
+ORDER_EVENTS = {
+    OrderAction.CANCEL: "cancelled",
+    OrderAction.REJECT: "rejected",
+    OrderAction.CONFIRM: "confirmed",
+    OrderAction.DONE: "done",
+    OrderAction.RESCHEDULE: "rescheduled",
+}
 
 
-def role_of(row: OrderRow, user_id: int, verb: str | None = None) -> str:
+def role_of(row: OrderRow, user_id: int, verb: OrderAction | None = None) -> str:
     """The acting user's role for this order (and verb), or NotAllowed."""
     roles = []
     if row.owner_id == user_id:
@@ -55,9 +97,18 @@ def role_of(row: OrderRow, user_id: int, verb: str | None = None) -> str:
     if verb is None:
         return roles[0]
     for role in roles:
-        if verb in (OWNER_VERBS if role == "owner" else CUSTOMER_VERBS):
+        if verb in (OWNER_ACTIONS if role == "owner" else CUSTOMER_ACTIONS):
             return role
     raise NotAllowed(texts.NOT_YOURS)
+
+
+@dataclass(frozen=True)
+class EditLimit:
+    """How many changes a customer may make to one owner's orders per window (the owner is never limited):
+    one stranger can't use up the owner's daily Zoom writes with renames."""
+
+    count: int = 10
+    window: timedelta = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -76,8 +127,10 @@ class OrderDesk:
         outbox: Outbox,
         bot_username: Callable[[], str] = str,
         metrics: Metrics | None = None,
+        edit_limit: EditLimit | None = None,
     ) -> None:
         self._metrics = metrics
+        self._edit_limit = edit_limit or EditLimit()
         self._sessions = sessions
         self._outbox = outbox
         self._bot_username = bot_username  # for invite links on owners' cards; known once the bot started
@@ -92,7 +145,7 @@ class OrderDesk:
             return [(await order_of(session, row), role_of(row, user_id)) for row in rows], total
 
     async def order_for(
-        self, user_id: int, order_id: int | None, verb: str | None = None
+        self, user_id: int, order_id: int | None, verb: OrderAction | None = None
     ) -> tuple[Order, str]:
         async with self._sessions() as session:
             row = await repos.get_order(session, order_id) if order_id is not None else None
@@ -101,9 +154,12 @@ class OrderDesk:
             role = role_of(row, user_id, verb)
             if verb is not None and row.status in ACTIVE_STATUSES:
                 await check_changes_window(session, row, role, verb)
+                await self._check_edit_limit(session, row, role, verb)  # before the customer types
             return await order_of(session, row), role
 
-    async def active_order_for(self, user_id: int, order_id: int | None, verb: str) -> tuple[Order, str]:
+    async def active_order_for(
+        self, user_id: int, order_id: int | None, verb: OrderAction
+    ) -> tuple[Order, str]:
         order, role = await self.order_for(user_id, order_id, verb)
         if not order.is_active:
             raise UserError(
@@ -111,7 +167,8 @@ class OrderDesk:
             )
         return order, role
 
-    async def card(self, order_id: int, role: str) -> View | None:
+    async def card(self, order_id: int, role: str) -> OrderCard | None:
+        """What the order's card in `role`'s chat shows (rendered by bot.telegram.views.card_view)."""
         async with self._sessions() as session:
             row = await repos.get_order(session, order_id)
             if row is None:
@@ -127,7 +184,7 @@ class OrderDesk:
                     and connection.status == ConnectionStatus.ACTIVE
                 )
             order = await order_of(session, row)
-            return order_card(order, role, can_create_meeting=can_create, bot_username=self._bot_username())
+            return OrderCard(order, role, can_create_meeting=can_create, bot_username=self._bot_username())
 
     async def refresh_cards_now(self, order_id: int) -> None:
         """Queue a refresh of the order's cards (after a handler rendered one itself)."""
@@ -138,7 +195,7 @@ class OrderDesk:
         self,
         user_id: int,
         order_id: int | None,
-        verb: str,
+        verb: OrderAction,
         version: int | None,
         value: str | int | datetime | None,
     ) -> Applied:
@@ -156,10 +213,13 @@ class OrderDesk:
                 raise StaleAction(texts.ORDER_CHANGED_MEANWHILE, id=row.id)
             await check_changes_window(session, row, role, verb)
             await repos.lock_owner(session, row.owner_id)
+            # Counted under the owner's lock: concurrent edits of one owner's orders are counted in turn.
+            if await self._check_edit_limit(session, row, role, verb):
+                await repos.record_customer_edit(session, row.owner_id, row.customer_id, row.id, utcnow())
             message: i18n.Text | None
             if verb in STATUS_CHANGES:
                 message = await self._set_status(session, row, verb)
-            elif verb == "mk":
+            elif verb == OrderAction.CREATE_MEETING:
                 message = await self._want_meeting(session, row)
             else:
                 message = await self._change_fields(session, row, verb, value, role)
@@ -169,7 +229,22 @@ class OrderDesk:
             self._metrics.order(ORDER_EVENTS[verb])
         return applied
 
-    async def _set_status(self, session: AsyncSession, row: OrderRow, verb: str) -> i18n.Text:
+    async def _check_edit_limit(
+        self, session: AsyncSession, row: OrderRow, role: str, verb: OrderAction
+    ) -> bool:
+        """Whether this is a customer's change that counts; refused when the customer made too many."""
+        if role != "customer" or verb not in LIMITED_ACTIONS:
+            return False
+        limit, now = self._edit_limit, utcnow()
+        edits = await repos.customer_edits_since(session, row.owner_id, row.customer_id, now - limit.window)
+        if len(edits) >= limit.count:
+            # Allowed again once enough of the counted edits have left the window.
+            free_at = edits[len(edits) - limit.count] + limit.window
+            minutes = max(1, math.ceil((free_at - now).total_seconds() / 60))
+            raise NotAllowed(texts.TOO_MANY_CHANGES, id=row.id, wait=i18n.Minutes(minutes))
+        return True
+
+    async def _set_status(self, session: AsyncSession, row: OrderRow, verb: OrderAction) -> i18n.Text:
         status, told = STATUS_CHANGES[verb]
         row.status = status.value
         row.version += 1
@@ -181,7 +256,7 @@ class OrderDesk:
             text = i18n.Text(texts.TOLD_WITH_NOTE, {"told": text, "note": i18n.Text(texts.MEETING_KEPT)})
         if status not in ACTIVE_STATUSES:
             await stop_reminders(session, row.id)
-        other = row.owner_id if verb == "cx" else row.customer_id
+        other = row.owner_id if verb == OrderAction.CANCEL else row.customer_id
         await self._outbox.send(session, other, text, order_id=row.id)
         await self._outbox.refresh_cards(session, row.id)
         return text
@@ -198,9 +273,14 @@ class OrderDesk:
         return i18n.Text(texts.MEETING_PENDING)
 
     async def _change_fields(
-        self, session: AsyncSession, row: OrderRow, verb: str, value: str | int | datetime | None, role: str
+        self,
+        session: AsyncSession,
+        row: OrderRow,
+        verb: OrderAction,
+        value: str | int | datetime | None,
+        role: str,
     ) -> i18n.Text | None:
-        if verb == "rs" and isinstance(value, datetime):
+        if verb == OrderAction.RESCHEDULE and isinstance(value, datetime):
             await check_slot(
                 session,
                 row.service_id,
@@ -211,15 +291,15 @@ class OrderDesk:
             )
             row.start_at, row.end_at = value, value + timedelta(minutes=row.duration_min)
             await plan_reminders(session, self._outbox, row)
-        elif verb == "rn" and isinstance(value, str):
+        elif verb == OrderAction.RENAME and isinstance(value, str):
             row.name = valid_name(value, ORDER_NAME_MAX)
-        elif verb == "du" and value is not None and not isinstance(value, datetime):
+        elif verb == OrderAction.DURATION and value is not None and not isinstance(value, datetime):
             minutes = valid_duration(value)
             end = row.start_at + timedelta(minutes=minutes)
             if await self._clashes(session, row, minutes):
                 raise UserError(texts.DURATION_CLASH, id=row.id, new=i18n.Minutes(minutes))
             row.duration_min, row.end_at = minutes, end
-        elif verb != "fx":
+        elif verb != OrderAction.RESTORE_MEETING:
             raise StaleAction(texts.STALE_BUTTON)
         row.version += 1
         # A meeting the owner deleted in Zoom is not brought back by an edit; "Create meeting" does that.
@@ -241,9 +321,9 @@ class OrderDesk:
         return slots.overlaps(row.start_at, end, blocked)
 
 
-async def check_changes_window(session: AsyncSession, row: OrderRow, role: str, verb: str) -> None:
+async def check_changes_window(session: AsyncSession, row: OrderRow, role: str, verb: OrderAction) -> None:
     """Customers may change or cancel only until the service's Changes window; owners always may."""
-    if role != "customer" or verb not in CUSTOMER_VERBS:
+    if role != "customer" or verb not in CUSTOMER_ACTIONS:
         return
     service = await session.get(ServiceRow, row.service_id)
     if service is None or service.changes_min <= 0:

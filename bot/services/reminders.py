@@ -8,29 +8,24 @@ nothing. A reminder overtaken by the next one (both missed while the bot was dow
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import InlineKeyboardMarkup
 
-from bot import i18n, texts
+from bot import i18n
 from bot.domain import ACTIVE_STATUSES, Order, utcnow
+from bot.jobs.outbox import Outbox
+from bot.jobs.worker import Done, Fail, Job, Outcome
 from bot.services.convert import order_of
-from bot.services.outbox import Outbox
 from bot.services.people import People
-from bot.views import View, join_row, when
-from bot.worker import Done, Fail, Job, Outcome
 from storage import repos
 from storage.models import OrderRow, ServiceRow
 
 
 class Sender(Protocol):
-    """Sends one new message for a job (`Delivery` in the running bot)."""
+    """Sends a reminder of an order into a chat, rendered there (`Delivery` in the running bot)."""
 
-    async def deliver(
-        self, job: Job, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None
-    ) -> Outcome: ...
+    async def remind(self, job: Job, chat_id: int, order: Order) -> Outcome: ...
 
 
 REMINDER = "reminder"
@@ -79,19 +74,6 @@ async def plan_reminders(session: AsyncSession, outbox: Outbox, row: OrderRow) -
     outbox.wake_on_commit(session)
 
 
-def reminder_view(order: Order) -> View:
-    """The reminder in the current language (the recipient's)."""
-    text = i18n.t(
-        texts.REMINDER,
-        id=order.id,
-        start=when(order.start_at, order.timezone),
-        service=escape(order.service_name),
-        name=escape(order.name),
-    )
-    join = join_row(order)
-    return text, InlineKeyboardMarkup([join]) if join else None
-
-
 class Reminders:
     """Runs reminder jobs."""
 
@@ -109,8 +91,7 @@ class Reminders:
         chat_id = int(job.payload["chat_id"])
         # Rendered now, in the recipient's language (private chats: the chat id is the user id).
         with i18n.speaking(await self._people.language_of(chat_id)):
-            text, keyboard = reminder_view(order)
-        return await self._delivery.deliver(job, chat_id, text, keyboard)
+            return await self._delivery.remind(job, chat_id, order)
 
     async def _still_due(self, job: Job) -> Order | None:
         """The order, if this reminder is still wanted now."""

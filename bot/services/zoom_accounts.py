@@ -19,7 +19,7 @@ from bot.crypto import TokenCipher
 from bot.domain import ConnectionStatus, ZoomAccount, utcnow
 from bot.errors import UserError
 from bot.i18n import Text
-from bot.services.outbox import Outbox
+from bot.jobs.outbox import Outbox
 from bot.zoom.client import MeetingDefaults, ZoomClient
 from bot.zoom.errors import ZoomError, ZoomGrantError
 from bot.zoom.oauth import TokenSet, ZoomOAuth, new_code_verifier

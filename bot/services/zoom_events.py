@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import texts
 from bot.domain import ACTIVE_STATUSES, MeetingState, utcnow
 from bot.i18n import Minutes, Text, When
+from bot.jobs.outbox import Outbox
+from bot.jobs.worker import Done, Job, Outcome
 from bot.services.announcer import announced_values
-from bot.services.outbox import Outbox
 from bot.services.zoom_accounts import ZoomAccounts
-from bot.worker import Done, Job, Outcome
 from bot.zoom import webhook
 from bot.zoom.client import parse_start_time
 from storage import repos

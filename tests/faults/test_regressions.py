@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import event, select
 
 from bot.domain import utcnow
-from bot.services.outbox import Outbox
-from bot.worker import Done, Job, Lane, Worker
+from bot.jobs.outbox import Outbox
+from bot.jobs.worker import Done, Job, Lane, Worker
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import TelegramControl
 from storage import repos

@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.crypto import TokenCipher
 from bot.domain import OrderStatus, Service, utcnow
 from bot.errors import NotAllowed, StaleAction, UserError
+from bot.jobs.outbox import Outbox
 from bot.services.booking import Booking, parse_day
 from bot.services.catalog import Catalog
 from bot.services.drafts import Drafts
 from bot.services.order_desk import OrderDesk
-from bot.services.outbox import Outbox
 from bot.services.people import People, Person
 from bot.services.zoom_accounts import ZoomAccounts
 from bot.zoom.client import ZoomClient

@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from bot.domain import utcnow
-from bot.run_locks import RunLocks
-from bot.services.outbox import SEND, Outbox
-from bot.worker import Done, Job, Lane, Worker
+from bot.jobs.outbox import SEND, Outbox
+from bot.jobs.run_locks import RunLocks
+from bot.jobs.worker import Done, Job, Lane, Worker
 from storage import repos
 from storage.db import create_engine, create_lock_engine, create_sessionmaker, migrate
 from storage.models import JobRow

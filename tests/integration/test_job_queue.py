@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.domain import utcnow
-from bot.job_wakeup import asyncpg_dsn
+from bot.jobs.wakeup import asyncpg_dsn
 from storage import repos
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import JobRow

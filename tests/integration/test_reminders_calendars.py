@@ -16,7 +16,9 @@ from sqlalchemy import event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import InlineKeyboardMarkup
 
-from bot.domain import utcnow
+from bot.domain import Order, utcnow
+from bot.jobs.outbox import Outbox
+from bot.jobs.worker import Done, Job, Outcome
 from bot.services.availability import Availability
 from bot.services.booking import Booking
 from bot.services.calendars import Calendars
@@ -24,11 +26,10 @@ from bot.services.catalog import Catalog
 from bot.services.client_orders import ClientOrders
 from bot.services.drafts import Drafts
 from bot.services.order_desk import OrderDesk
-from bot.services.outbox import Outbox
 from bot.services.people import People, Person
 from bot.services.reminders import REMINDER, Reminders
 from bot.services.zoom_accounts import ZoomAccounts
-from bot.worker import Done, Job, Outcome
+from bot.telegram.views import reminder_view
 from bot.zoom.client import ZoomClient
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import JobRow, OrderRow, ServiceRow
@@ -44,9 +45,8 @@ class Sent:
 
     messages: list[tuple[int, str, InlineKeyboardMarkup | None]] = field(default_factory=list)
 
-    async def deliver(
-        self, job: Job, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None
-    ) -> Outcome:
+    async def remind(self, job: Job, chat_id: int, order: Order) -> Outcome:
+        text, keyboard = reminder_view(order)  # rendered as the bot renders it, in the current language
         self.messages.append((chat_id, text, keyboard))
         return Done()
 
@@ -287,7 +287,7 @@ async def test_a_feed_of_ten_thousand_orders_is_one_query_and_fast(world: World)
 
 async def test_a_reminder_and_a_calendar_file_are_in_the_readers_language(world: World) -> None:
     from bot import i18n
-    from bot.services.reminders import reminder_view
+    from bot.telegram.views import reminder_view
 
     order_id = await place(world, local_slot(3, 10))
     order, _ = await world.desk.order_for(ALICE.id, order_id)

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from bot.chat_turns import ChatTurns
 from bot.domain import utcnow
-from bot.job_wakeup import JobWakeup
-from bot.services.outbox import Outbox
+from bot.jobs.outbox import Outbox
+from bot.jobs.wakeup import JobWakeup
+from bot.telegram.chat_turns import ChatTurns
 from storage import repos
 from storage.db import create_engine, create_lock_engine, create_sessionmaker, migrate
 

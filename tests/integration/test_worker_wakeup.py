@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.services.outbox import SEND, Outbox
-from bot.worker import Done, Job, Lane, Worker
+from bot.jobs.outbox import SEND, Outbox
+from bot.jobs.worker import Done, Job, Lane, Worker
 from storage.db import create_engine, create_sessionmaker, migrate
 
 LONG_POLL = 60.0  # the worker's own look for due jobs: far longer than any wait below

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.crypto import TokenCipher
 from bot.domain import ConnectionStatus, utcnow
 from bot.i18n import Text
-from bot.services.outbox import Outbox
+from bot.jobs.outbox import Outbox
 from bot.services.people import People, Person
 from bot.services.zoom_accounts import ZoomAccounts
 from bot.zoom.client import ZoomClient

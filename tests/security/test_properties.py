@@ -12,14 +12,15 @@ from zoneinfo import available_timezones
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import i18n, texts, views
-from bot.buttons import MAX_BYTES, Press, parse
+from bot import i18n, texts
 from bot.domain import MeetingState, Order, OrderStatus, Service
 from bot.errors import UserError
 from bot.services.announcer import change_lines
 from bot.services.booking import Booking, Summary, parse_day, parse_local
 from bot.services.catalog import DURATION_MAX, DURATION_MIN, valid_duration, valid_name
 from bot.services.people import valid_timezone
+from bot.telegram import views
+from bot.telegram.buttons import MAX_BYTES, Press, parse
 from bot.zoom import webhook
 from sandbox.telegram.html import parse_html
 from sandbox.telegram.parse_mode import MAX_TEXT_UTF16

@@ -9,10 +9,10 @@ from zoneinfo import available_timezones
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.buttons import data, parse
 from bot.errors import UserError
 from bot.services.booking import parse_local
 from bot.services.catalog import valid_duration
+from bot.telegram.buttons import data, parse
 from bot.zoom import webhook
 
 ZONES = sorted(available_timezones())

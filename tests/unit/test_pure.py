@@ -12,9 +12,10 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot import slots
-from bot.buttons import data, parse
 from bot.crypto import EncryptionKeyError, TokenCipher
+from bot.domain import OrderAction
 from bot.settings import SettingsError, load_settings
+from bot.telegram.buttons import Verb, data, parse
 from bot.zoom import webhook
 from bot.zoom.client import MeetingSpec, error_from_response, format_start_time, retry_at
 from bot.zoom.errors import ZoomAuthError, ZoomNotFound, ZoomRateLimited, ZoomRequestError, ZoomServerError
@@ -56,14 +57,18 @@ def test_offered_refuses_odd_minutes_the_past_and_far_future() -> None:
 
 
 def test_button_data_round_trip_and_refusals() -> None:
-    press = parse(data("y", 12, "rs", 3, "202612011030"))
-    assert (
-        press is not None and press.verb == "y" and press.int_arg(0) == 12 and press.arg(3) == "202612011030"
-    )
-    for forged in ["", "x" * 65, "a:1:<script>", "y:1:2:3:4:5:6:7", "Ünïcode", "a::"]:
+    value = data(Verb.ACTION_CONFIRMED, 12, OrderAction.RESCHEDULE, 3, "202612011030")
+    assert value == "y:12:rs:3:202612011030"  # the wire format of the contract
+    press = parse(value)
+    assert press is not None and press.verb is Verb.ACTION_CONFIRMED and press.int_arg(0) == 12
+    assert press.action(1) is OrderAction.RESCHEDULE and press.arg(3) == "202612011030"
+    assert press.action(0) is None and press.action(9) is None
+    for forged in ["", "x" * 65, "a:1:<script>", "y:1:2:3:4:5:6:7", "Ünïcode", "a::", "zz:1", "q"]:
         assert parse(forged) is None
     with pytest.raises(ValueError):
-        data("a", "x" * 70)
+        data(Verb.ORDER_ACTION, "x" * 70)
+    with pytest.raises(ValueError):
+        data("zz", 1)  # type: ignore[arg-type]  # a verb nobody registered
 
 
 def test_webhook_signature_is_verified_over_the_raw_body_within_five_minutes() -> None:

@@ -11,13 +11,13 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot import i18n, texts
-from bot.domain import utcnow
+from bot.domain import Order, utcnow
 from bot.errors import UserError
+from bot.jobs.worker import Done, Fail, Job, Outcome, Retry
 from bot.services.order_desk import OrderDesk
 from bot.services.people import People
 from bot.services.zoom_accounts import ZoomAccounts
-from bot.views import join_keyboard
-from bot.worker import Done, Fail, Job, Outcome, Retry
+from bot.telegram.views import card_view, join_keyboard, reminder_view
 from storage import repos
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,10 @@ class Delivery:
         # Rendered now, in the recipient's language (private chats: the chat id is the user id).
         with i18n.speaking(await self._people.language_of(chat_id)):
             if role and job.order_id is not None:
-                view = await self._desk.card(job.order_id, str(role))
-                if view is None:
+                card = await self._desk.card(job.order_id, str(role))
+                if card is None:
                     return Done()
-                text, keyboard = view
+                text, keyboard = card_view(card)
             else:
                 text, keyboard = self._text(job), await self._keyboard(job)
         return await self._deliver(job, chat_id, text, keyboard, role)
@@ -82,10 +82,9 @@ class Delivery:
         markup = job.payload.get("keyboard")  # queued by a version that stored finished keyboards
         return InlineKeyboardMarkup.de_json(markup, self._bot) if markup else None
 
-    async def deliver(
-        self, job: Job, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None
-    ) -> Outcome:
-        """Send one new message now, with the outcome rules of every message job."""
+    async def remind(self, job: Job, chat_id: int, order: Order) -> Outcome:
+        """Send a reminder of `order` now, in the current language, by the rules of every message job."""
+        text, keyboard = reminder_view(order)
         return await self._deliver(job, chat_id, text, keyboard, None)
 
     async def _deliver(
@@ -109,7 +108,8 @@ class Delivery:
             ]
         for chat_id, message_id, role in targets:
             with i18n.speaking(await self._people.language_of(chat_id)):
-                view = await self._desk.card(job.order_id, role)
+                card = await self._desk.card(job.order_id, role)
+                view = card_view(card) if card is not None else None
             if view is None:
                 return Done()
             try:

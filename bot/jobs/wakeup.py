@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from bot.services.outbox import Outbox
+from bot.jobs.outbox import Outbox
 from storage.repos import JOBS_CHANNEL
 
 log = logging.getLogger(__name__)

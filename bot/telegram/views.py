@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import i18n, texts
-from bot.buttons import data
-from bot.domain import MeetingState, Order, OrderStatus, Service
+from bot.domain import MeetingState, Order, OrderAction, OrderStatus, Service
+from bot.services.order_desk import OrderCard
+from bot.telegram.buttons import Verb, data
 
 DURATION_CHOICES = (15, 30, 45, 60, 90, 120)
 TIMES_PER_PAGE = 24
@@ -54,13 +55,13 @@ def service_card(service: Service, bot_username: str) -> View:
                 # Carries the state asked for, so pressing a stale card twice cannot flip it back.
                 button(
                     texts.BUTTON_ZOOM_ON if service.zoom_enabled else texts.BUTTON_ZOOM_OFF,
-                    callback_data=data("zt", service.id, 0 if service.zoom_enabled else 1),
+                    callback_data=data(Verb.TOGGLE_ZOOM, service.id, 0 if service.zoom_enabled else 1),
                 ),
-                button(texts.BUTTON_ORDERS, callback_data=data("so", service.id)),
+                button(texts.BUTTON_ORDERS, callback_data=data(Verb.SERVICE_ORDERS, service.id)),
             ],
             [
-                button(texts.BUTTON_SETTINGS, callback_data=data("se", service.id)),
-                button(texts.BUTTON_BOOK_CLIENT, callback_data=data("bc", service.id)),
+                button(texts.BUTTON_SETTINGS, callback_data=data(Verb.SETTINGS, service.id)),
+                button(texts.BUTTON_BOOK_CLIENT, callback_data=data(Verb.CLIENT_DAYS, service.id)),
             ],
         ]
     )
@@ -74,10 +75,12 @@ def service_offer(service: Service) -> View:
         duration=i18n.minutes(service.duration_min),
         timezone=escape(service.timezone),
     )
-    return text, InlineKeyboardMarkup([[button(texts.BUTTON_ORDER, callback_data=data("ob", service.code))]])
+    return text, InlineKeyboardMarkup(
+        [[button(texts.BUTTON_ORDER, callback_data=data(Verb.ORDER_DAYS, service.code))]]
+    )
 
 
-def duration_keyboard(verb: str, *prefix: object) -> InlineKeyboardMarkup:
+def duration_keyboard(verb: Verb, *prefix: object) -> InlineKeyboardMarkup:
     row = [
         InlineKeyboardButton(i18n.minutes(minutes), callback_data=data(verb, *prefix, minutes))
         for minutes in DURATION_CHOICES
@@ -85,7 +88,7 @@ def duration_keyboard(verb: str, *prefix: object) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([row[:3], row[3:]])
 
 
-def days_keyboard(days: list[date], verb: str, key: object) -> InlineKeyboardMarkup:
+def days_keyboard(days: list[date], verb: Verb, key: object) -> InlineKeyboardMarkup:
     buttons = [
         InlineKeyboardButton(day_label(day), callback_data=data(verb, key, day.strftime("%Y%m%d")))
         for day in days
@@ -96,11 +99,11 @@ def days_keyboard(days: list[date], verb: str, key: object) -> InlineKeyboardMar
 def times_keyboard(
     starts: list[datetime],
     timezone: str,
-    verb: str,
+    verb: Verb,
     key: object,
     back: str,
     *,
-    page_verb: str | None = None,
+    page_verb: Verb | None = None,
     page: int = 0,
 ) -> InlineKeyboardMarkup:
     """Start buttons, ascending; more than TIMES_PER_PAGE are paged (page buttons use `page_verb`)."""
@@ -190,27 +193,64 @@ def order_keyboard(
     rows = [row for row in [join_row(order)] if row]
     if order.is_active:
         if role == "owner":
-            first = [button(texts.BUTTON_DONE, callback_data=data("a", order.id, "dn"))]
+            first = [
+                button(texts.BUTTON_DONE, callback_data=data(Verb.ORDER_ACTION, order.id, OrderAction.DONE))
+            ]
             if order.status == OrderStatus.NEW:
-                first.insert(0, button(texts.BUTTON_CONFIRM, callback_data=data("a", order.id, "cf")))
+                first.insert(
+                    0,
+                    button(
+                        texts.BUTTON_CONFIRM,
+                        callback_data=data(Verb.ORDER_ACTION, order.id, OrderAction.CONFIRM),
+                    ),
+                )
             rows.append(first)
         rows.append(
             [
-                button(texts.BUTTON_RESCHEDULE, callback_data=data("a", order.id, "rs")),
-                button(texts.BUTTON_RENAME, callback_data=data("a", order.id, "rn")),
-                button(texts.BUTTON_DURATION, callback_data=data("a", order.id, "du")),
+                button(
+                    texts.BUTTON_RESCHEDULE,
+                    callback_data=data(Verb.ORDER_ACTION, order.id, OrderAction.RESCHEDULE),
+                ),
+                button(
+                    texts.BUTTON_RENAME, callback_data=data(Verb.ORDER_ACTION, order.id, OrderAction.RENAME)
+                ),
+                button(
+                    texts.BUTTON_DURATION,
+                    callback_data=data(Verb.ORDER_ACTION, order.id, OrderAction.DURATION),
+                ),
             ]
         )
         if role == "owner":
-            last = [button(texts.BUTTON_REJECT, callback_data=data("a", order.id, "rj"))]
+            last = [
+                button(
+                    texts.BUTTON_REJECT, callback_data=data(Verb.ORDER_ACTION, order.id, OrderAction.REJECT)
+                )
+            ]
             if order.meeting_state == MeetingState.DRIFTED:
-                last.append(button(texts.BUTTON_RESTORE_MEETING, callback_data=data("a", order.id, "fx")))
+                last.append(
+                    button(
+                        texts.BUTTON_RESTORE_MEETING,
+                        callback_data=data(Verb.ORDER_ACTION, order.id, OrderAction.RESTORE_MEETING),
+                    )
+                )
             elif can_create_meeting and not order.join_url and order.meeting_state != MeetingState.PENDING:
-                last.append(button(texts.BUTTON_CREATE_MEETING, callback_data=data("a", order.id, "mk")))
+                last.append(
+                    button(
+                        texts.BUTTON_CREATE_MEETING,
+                        callback_data=data(Verb.ORDER_ACTION, order.id, OrderAction.CREATE_MEETING),
+                    )
+                )
             rows.append(last)
         else:
-            rows.append([button(texts.BUTTON_CANCEL, callback_data=data("a", order.id, "cx"))])
-    rows.append([button(texts.BUTTON_ADD_TO_CALENDAR, callback_data=data("ic", order.id))])
+            rows.append(
+                [
+                    button(
+                        texts.BUTTON_CANCEL,
+                        callback_data=data(Verb.ORDER_ACTION, order.id, OrderAction.CANCEL),
+                    )
+                ]
+            )
+    rows.append([button(texts.BUTTON_ADD_TO_CALENDAR, callback_data=data(Verb.CALENDAR_FILE, order.id))])
     return InlineKeyboardMarkup(rows)
 
 
@@ -219,19 +259,44 @@ def order_card(order: Order, role: str, *, can_create_meeting: bool = False, bot
     return text, order_keyboard(order, role, can_create_meeting=can_create_meeting)
 
 
-def confirm_keyboard(order: Order, verb: str, *extra: object) -> InlineKeyboardMarkup:
+def card_view(card: OrderCard) -> View:
+    """An order card in the current language (the reader's)."""
+    return order_card(
+        card.order, card.role, can_create_meeting=card.can_create_meeting, bot_username=card.bot_username
+    )
+
+
+def reminder_view(order: Order) -> View:
+    """The reminder in the current language (the recipient's)."""
+    text = i18n.t(
+        texts.REMINDER,
+        id=order.id,
+        start=when(order.start_at, order.timezone),
+        service=escape(order.service_name),
+        name=escape(order.name),
+    )
+    join = join_row(order)
+    return text, InlineKeyboardMarkup([join]) if join else None
+
+
+def confirm_keyboard(order: Order, verb: OrderAction, *extra: object) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                button(texts.BUTTON_CONFIRM, callback_data=data("y", order.id, verb, order.version, *extra)),
-                button(texts.BUTTON_BACK, callback_data=data("n", order.id)),
+                button(
+                    texts.BUTTON_CONFIRM,
+                    callback_data=data(Verb.ACTION_CONFIRMED, order.id, verb, order.version, *extra),
+                ),
+                button(texts.BUTTON_BACK, callback_data=data(Verb.ACTION_KEPT, order.id)),
             ]
         ]
     )
 
 
 def calendar_feed_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button(texts.BUTTON_NEW_FEED_LINK, callback_data=data("cn"))]])
+    return InlineKeyboardMarkup(
+        [[button(texts.BUTTON_NEW_FEED_LINK, callback_data=data(Verb.NEW_FEED_LINK))]]
+    )
 
 
 def join_keyboard(join_url: str | None) -> InlineKeyboardMarkup | None:
@@ -246,16 +311,19 @@ DAYS_OFF_SHOWN = 20  # runs of days off listed (and given a Remove button) in on
 def hours_keyboard(service_id: int, *, own: bool = False) -> InlineKeyboardMarkup:
     """A button per weekday (service 0: the owner's own week)."""
     buttons = [
-        InlineKeyboardButton(i18n.weekday(day), callback_data=data("hd", day, service_id)) for day in range(7)
+        InlineKeyboardButton(i18n.weekday(day), callback_data=data(Verb.HOURS_DAY, day, service_id))
+        for day in range(7)
     ]
     rows = [buttons[:4], buttons[4:]]
     if own:
-        rows.append([button(texts.HOURS_SHARED_BUTTON, callback_data=data("hu", service_id))])
+        rows.append([button(texts.HOURS_SHARED_BUTTON, callback_data=data(Verb.SHARED_HOURS, service_id))])
     return InlineKeyboardMarkup(rows)
 
 
 def day_off_keyboard(nonce: str, day: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button(texts.HOURS_OFF_BUTTON, callback_data=data("hx", nonce), day=day)]])
+    return InlineKeyboardMarkup(
+        [[button(texts.HOURS_OFF_BUTTON, callback_data=data(Verb.DAY_OFF, nonce), day=day)]]
+    )
 
 
 def days_off_keyboard(ranges: list[tuple[date, date]], labels: list[str]) -> InlineKeyboardMarkup:
@@ -263,7 +331,7 @@ def days_off_keyboard(ranges: list[tuple[date, date]], labels: list[str]) -> Inl
         [
             button(
                 texts.AWAY_REMOVE_BUTTON,
-                callback_data=data("ar", first.strftime("%Y%m%d"), last.strftime("%Y%m%d")),
+                callback_data=data(Verb.REMOVE_DAYS_OFF, first.strftime("%Y%m%d"), last.strftime("%Y%m%d")),
                 days=label,
             )
         ]
@@ -302,7 +370,8 @@ def settings_card(service: Service, reminders: str) -> View:
         hours=i18n.t(texts.SETTINGS_HOURS_OWN if service.own_hours else texts.SETTINGS_HOURS_SHARED),
     )
     buttons = [
-        button(label, callback_data=data("sk", service.id, key)) for key, label in texts.SETTING_NAMES.items()
+        button(label, callback_data=data(Verb.SETTING_PICK, service.id, key))
+        for key, label in texts.SETTING_NAMES.items()
     ]
     return text, InlineKeyboardMarkup([buttons[:3], buttons[3:6], buttons[6:]])
 
@@ -315,12 +384,12 @@ def setting_choices(
             i18n.t(texts.SETTING_CURRENT, label=setting_label(key, value))
             if value == current
             else setting_label(key, value),
-            callback_data=data("sv", service.id, key, value),
+            callback_data=data(Verb.SETTING_CHOOSE, service.id, key, value),
         )
         for value in choices
     ]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-    rows.append([button(texts.SETTINGS_BACK, callback_data=data("se", service.id, 1))])
+    rows.append([button(texts.SETTINGS_BACK, callback_data=data(Verb.SETTINGS, service.id, 1))])
     return InlineKeyboardMarkup(rows)
 
 
@@ -328,9 +397,15 @@ def reminder_choices(service: Service) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                button(texts.REMINDERS_DEFAULT_BUTTON, callback_data=data("sv", service.id, "re", "default")),
-                button(texts.REMINDERS_OFF_BUTTON, callback_data=data("sv", service.id, "re", "off")),
+                button(
+                    texts.REMINDERS_DEFAULT_BUTTON,
+                    callback_data=data(Verb.SETTING_CHOOSE, service.id, "re", "default"),
+                ),
+                button(
+                    texts.REMINDERS_OFF_BUTTON,
+                    callback_data=data(Verb.SETTING_CHOOSE, service.id, "re", "off"),
+                ),
             ],
-            [button(texts.SETTINGS_BACK, callback_data=data("se", service.id, 1))],
+            [button(texts.SETTINGS_BACK, callback_data=data(Verb.SETTINGS, service.id, 1))],
         ]
     )

@@ -20,9 +20,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import utcnow
+from bot.jobs.outbox import Outbox
+from bot.jobs.run_locks import RunLocks
 from bot.logs import log_context
-from bot.run_locks import RunLocks
-from bot.services.outbox import Outbox
 from storage import repos
 from storage.models import JobRow
 

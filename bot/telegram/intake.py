@@ -12,10 +12,10 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.chat_turns import ChatTurns
 from bot.domain import utcnow
 from bot.logs import log_context
-from bot.services.delivery import retry_seconds
+from bot.telegram.chat_turns import ChatTurns
+from bot.telegram.delivery import retry_seconds
 from storage import repos
 
 log = logging.getLogger(__name__)

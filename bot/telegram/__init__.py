@@ -1,0 +1,1 @@
+"""Telegram transport and presentation: update intake, rate limits, delivery, views, buttons."""
