@@ -19,6 +19,21 @@ SEND = "send"
 CARDS = "cards"
 
 
+_WAKE_ON_COMMIT = "outbox_wake_on_commit"  # session.info: the outboxes to wake when the session commits
+
+
+# One listener for every session: a listener per session would build each session its own event dispatch.
+@event.listens_for(Session, "after_commit")
+def _wake_committed(session: Session) -> None:
+    for outbox in session.info.pop(_WAKE_ON_COMMIT, ()):
+        outbox.wake()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_WAKE_ON_COMMIT, None)
+
+
 class Outbox:
     """Queues messages and card refreshes; `wake()` tells the worker there is work.
 
@@ -40,11 +55,7 @@ class Outbox:
     def wake_on_commit(self, session: AsyncSession) -> None:
         """Wake the worker once `session` commits: before that, the job it queued is invisible to a claim,
         and a worker woken too early finds nothing and sleeps until its next poll."""
-        if not event.contains(session.sync_session, "after_commit", self._committed):
-            event.listen(session.sync_session, "after_commit", self._committed)
-
-    def _committed(self, _session: Session) -> None:
-        self.wake()
+        session.info.setdefault(_WAKE_ON_COMMIT, set()).add(self)
 
     async def wait(self, seconds: float) -> None:
         try:

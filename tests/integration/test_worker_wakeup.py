@@ -26,10 +26,15 @@ async def test_a_queued_message_wakes_the_worker_once_it_is_committed(any_databa
     await migrate(engine)
     sessions = create_sessionmaker(engine)
     outbox = Outbox()
-    async with sessions.begin() as session:
-        await outbox.send_card(session, 1, 5, "owner")
-        assert not outbox.wake_pending, "the worker was woken while the message could not be claimed yet"
-    assert outbox.wake_pending
+    async with sessions() as session:
+        async with session.begin():
+            await outbox.send_card(session, 1, 5, "owner")
+            await session.rollback()  # nothing was queued after all
+        assert not outbox.wake_pending, "woken for a message that was never queued"
+        async with session.begin():
+            await outbox.send_card(session, 1, 5, "owner")
+            assert not outbox.wake_pending, "the worker was woken while the message could not be claimed yet"
+        assert outbox.wake_pending
     await engine.dispose()
 
 
