@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -86,6 +87,12 @@ class Runtime:
     metrics: Metrics | None = None
     wakeup: JobWakeup | None = None  # PostgreSQL: LISTEN for jobs queued by other replicas
     lock_engine: AsyncEngine | None = None  # PostgreSQL: connections holding per-chat turns
+    web_server: uvicorn.Server | None = None  # while `serve` runs
+
+    def request_stop(self) -> None:
+        """Stop `serve` as SIGTERM does (call it on the bot's event loop)."""
+        if self.web_server is not None:
+            self.web_server.should_exit = True
 
 
 def keep_for(settings: Settings) -> Keep:
@@ -122,7 +129,7 @@ def build_application(settings: Settings, metrics: Metrics | None = None) -> App
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .updater(None)
-        .rate_limiter(ChatRateLimiter())
+        .rate_limiter(ChatRateLimiter(chat_period=settings.telegram_chat_period_seconds))
         .defaults(
             Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
         )
@@ -207,7 +214,9 @@ def build(settings: Settings) -> Runtime:
         lease=timedelta(seconds=settings.job_lease_seconds),
         run_locks=RunLocks(lock_engine),
     )
-    intake = UpdateIntake(application, sessions, ChatTurns(lock_engine))
+    intake = UpdateIntake(
+        application, sessions, ChatTurns(lock_engine), busy_recheck=settings.telegram_busy_recheck_seconds
+    )
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
     readiness = Readiness(engine, worker, settings.ready_worker_seconds)
     web = create_web_app(
@@ -276,10 +285,12 @@ async def serve(runtime: Runtime) -> None:
             runtime.web, host=settings.web_host, port=settings.web_port, log_level="warning", lifespan="off"
         )
     )
+    runtime.web_server = server
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
+    if threading.current_thread() is threading.main_thread():  # else whoever runs it calls request_stop
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, runtime.request_stop)
     async with application:
         await set_customer_menu(application)
         if settings.telegram_mode == "webhook":

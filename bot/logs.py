@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import IO
 
 from bot.settings import Settings
 
@@ -101,7 +102,10 @@ class SecretMask(logging.Filter):
         return True
 
 
-def configure_logging(level: str, settings: Settings | None = None, log_format: str | None = None) -> None:
+def log_handler(
+    settings: Settings | None = None, log_format: str | None = None, stream: IO[str] | None = None
+) -> logging.Handler:
+    """A handler writing one line per record to `stream` (stderr by default) with every secret masked."""
     secrets: list[str] = []
     if settings is not None:
         secrets = [
@@ -113,10 +117,15 @@ def configure_logging(level: str, settings: Settings | None = None, log_format: 
             secrets.append(settings.telegram_webhook_secret.get_secret_value())
         if settings.encryption_key:
             secrets.extend(settings.encryption_key.get_secret_value().split(","))
-    handler = logging.StreamHandler()
+    handler = logging.StreamHandler(stream)
     chosen = log_format or (settings.log_format if settings is not None else "text")
     handler.setFormatter(JsonFormatter() if chosen == "json" else TextFormatter())
     handler.addFilter(SecretMask(secrets))
+    return handler
+
+
+def configure_logging(level: str, settings: Settings | None = None, log_format: str | None = None) -> None:
+    handler = log_handler(settings, log_format)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,7 +15,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 BOTFATHER_FORMAT = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
 
@@ -63,6 +64,10 @@ class Settings(BaseSettings):
     purge_interval_seconds: float = Field(default=3600.0, gt=0, le=86400)
     customer_edits: int = Field(default=10, ge=1, le=10000)
     customer_edits_window_seconds: float = Field(default=3600.0, gt=0, le=7 * 86400)
+    # Telegram's per-chat flood limit on our side: a burst of 5 new messages, then 5 per this many seconds.
+    telegram_chat_period_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Polling: when getUpdates returns only updates still being handled, ask again after this long.
+    telegram_busy_recheck_seconds: float = Field(default=0.3, gt=0, le=10)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -118,10 +123,32 @@ class Settings(BaseSettings):
         return f"{self.public_url}/zoom/oauth/callback"
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read the settings; a problem becomes one `SettingsError` line naming the setting."""
+class _MappingSettings(Settings):
+    """Settings read from a given mapping only: neither the process environment nor `.env`."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Read the settings; a problem becomes one `SettingsError` line naming the setting.
+
+    By default from the process environment and `.env`; with `environ`, from that mapping alone (names
+    as in the environment, e.g. `DATABASE_URL`), so a test can run the bot in its own process.
+    """
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        if environ is None:
+            return Settings(**overrides)  # type: ignore[arg-type]
+        given = {name: environ[name.upper()] for name in Settings.model_fields if name.upper() in environ}
+        return _MappingSettings(**{**given, **overrides})  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors()[0]
         name = "_".join(str(part) for part in error["loc"]).upper()

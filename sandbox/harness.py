@@ -1,18 +1,25 @@
-"""The real bot against the sandbox: both emulators on loopback, `python -m bot` as a child process.
+"""The real bot against the sandbox: both emulators on loopback, and the bot either as a child process
+(`python -m bot`, `BotProcess`) or as the same composition root run in this process on its own event loop
+(`BotInProcess`), both with one interface.
 
 Used by the demo, the end-to-end tests and the benchmarks.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from cryptography.fernet import Fernet
@@ -21,6 +28,9 @@ from sandbox.server import ServedApp, free_port
 from sandbox.telegram import TelegramSandbox
 from sandbox.zoom import ZoomSandbox
 from sandbox.zoom.control_client import ZoomControl
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 
 @dataclass(frozen=True)
@@ -169,4 +179,150 @@ class BotProcess:
             self.process.wait()
 
     def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class _ThreadRun:
+    """What `BotInProcess.process` offers of a `Popen`: `poll()` is None while the bot runs."""
+
+    def __init__(self, thread: threading.Thread) -> None:
+        self.thread = thread
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        return None if self.thread.is_alive() else self.returncode
+
+
+class _BotThreadOnly(logging.Filter):
+    """Only records written on the bot's thread (not the emulators' or the test's)."""
+
+    def __init__(self, thread: threading.Thread) -> None:
+        super().__init__()
+        self._thread = thread
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread == self._thread.ident
+
+
+@dataclass
+class BotInProcess:
+    """The bot's composition root (`bot.app.build` + `serve`, as `python -m bot` runs them) inside this
+    process: on its own event loop in a thread, settings from `env` alone, log lines in `log_path`.
+
+    The same interface as `BotProcess` except `kill()`: a test that needs a real process uses that.
+    """
+
+    env: dict[str, str]
+    log_path: Path
+    web_url: str
+    cwd: Path
+    process: _ThreadRun | None = None
+    starts: int = field(default=0)
+    _loop: asyncio.AbstractEventLoop | None = None
+    _runtime: Runtime | None = None
+    _handler: logging.Handler | None = None
+    _root_level: int = logging.WARNING
+
+    @classmethod
+    def in_folder(cls, sandbox: Sandbox, env: dict[str, str], folder: Path) -> BotInProcess:
+        return cls(env=env, log_path=folder / "bot.log", web_url=sandbox.bot_url, cwd=folder)
+
+    def start(self, wait: bool = True) -> BotInProcess:
+        from bot.app import build
+        from bot.logs import log_handler
+        from bot.settings import load_settings
+
+        settings = load_settings(environ=self.env)
+        runtime = build(settings)
+        self._runtime = runtime
+        ready = threading.Event()
+        thread = threading.Thread(
+            target=lambda: self._run(runtime, run, ready), name="bot-in-process", daemon=True
+        )
+        run = self.process = _ThreadRun(thread)
+        stream = self.log_path.open("a", encoding="utf-8")
+        handler = log_handler(settings, stream=stream)
+        handler.addFilter(_BotThreadOnly(thread))
+        handler.setLevel(settings.log_level)
+        root = logging.getLogger()
+        root.addHandler(handler)
+        self._root_level = root.level
+        if root.getEffectiveLevel() > logging.getLevelName(settings.log_level):
+            root.setLevel(settings.log_level)
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # as `configure_logging` does
+        logging.getLogger("httpcore").setLevel(logging.WARNING)
+        self._handler = handler
+        thread.start()
+        ready.wait(10)
+        self.starts += 1
+        if wait:
+            self.wait_healthy()
+        return self
+
+    def _run(self, runtime: Runtime, run: _ThreadRun, ready: threading.Event) -> None:
+        from bot.app import serve
+
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        ready.set()
+        try:
+            loop.run_until_complete(serve(runtime))
+            run.returncode = 0
+        except (Exception, SystemExit) as exc:  # uvicorn exits when it cannot bind its port
+            # As `python -m bot` does: one critical line; the process would end and close its connections.
+            logging.getLogger("bot").critical("The bot stopped: %s", type(exc).__name__, exc_info=True)
+            run.returncode = exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 1
+            loop.run_until_complete(self._close(runtime))
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    @staticmethod
+    async def _close(runtime: Runtime) -> None:
+        """What the end of the process would close: its HTTP client and database connections."""
+        with contextlib.suppress(Exception):
+            await runtime.application.shutdown()
+        await runtime.http.aclose()
+        await runtime.engine.dispose()
+        if runtime.lock_engine is not None:
+            await runtime.lock_engine.dispose()
+
+    def wait_healthy(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"the bot stopped with {self.process.returncode}:\n{self.logs()}")
+            try:
+                if httpx.get(f"{self.web_url}/healthz", timeout=1).status_code == 200:
+                    time.sleep(0.3)  # let polling start
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"the bot did not become healthy:\n{self.logs()}")
+
+    def stop(self) -> int | None:
+        run, loop, runtime = self.process, self._loop, self._runtime
+        if run is None:
+            return None
+        deadline = time.monotonic() + 30
+        while run.thread.is_alive() and loop is not None and runtime is not None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bot did not stop within 30 s:\n{self.logs()}")
+            with contextlib.suppress(RuntimeError):  # the loop has just closed
+                loop.call_soon_threadsafe(runtime.request_stop)  # again, if it came before the web server
+            run.thread.join(timeout=0.2)
+        if self._handler is not None:
+            logging.getLogger().removeHandler(self._handler)
+            logging.getLogger().setLevel(self._root_level)
+            self._handler.close()
+            stream = getattr(self._handler, "stream", None)
+            if stream is not None:
+                stream.close()
+            self._handler = None
+        return run.returncode
+
+    def logs(self) -> str:
+        if self._handler is not None:
+            self._handler.flush()
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # as `python -m bot` does, before telegram is imported
@@ -11,10 +12,13 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")  # as `python -m bot` does, before t
 import pytest  # noqa: E402
 
 from tests.support import (
+    TEST_KNOBS,
+    BotInProcess,
     BotProcess,
     Sandbox,
     bot_environment,
     fresh_database,
+    migrated_template,
     postgres_reachable,
     start_sandbox,
 )
@@ -36,12 +40,31 @@ def database_kinds() -> list[str]:
     return [os.environ.get("BOT_TEST_DATABASE", "sqlite")]
 
 
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], str]]:
+    """Per backend (made on first use, once per session and xdist worker): a database at the newest
+    migration that the `bot` fixture's databases are copied from."""
+    templates: dict[str, str] = {}
+    with contextlib.ExitStack() as stack:
+
+        def template(kind: str) -> str:
+            if kind not in templates:
+                folder = tmp_path_factory.mktemp(f"template-{kind}")
+                templates[kind] = stack.enter_context(migrated_template(kind, folder))
+            return templates[kind]
+
+        yield template
+
+
 @pytest.fixture(params=database_kinds())
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database: empty, or for a test with the `bot` fixture a copy of the migrated template (the
+    bot's start-up runs `migrate`, which then finds nothing to do)."""
     kind = request.param
     if kind == "postgresql" and not postgres_available():
         pytest.skip("PostgreSQL is not reachable at TEST_POSTGRES_URL; its tests are skipped here")
-    with fresh_database(kind, tmp_path) as url:
+    template = request.getfixturevalue("database_template")(kind) if "bot" in request.fixturenames else None
+    with fresh_database(kind, tmp_path, template=template) as url:
         yield url
 
 
@@ -63,12 +86,43 @@ def sandbox() -> Iterator[Sandbox]:
         running.stop()
 
 
+# Tests that wait on the real clock for half a minute or more (reminders come at real instants) start first,
+# so that under pytest-xdist the short tests fill the other workers meanwhile instead of these ending the run.
+LONG_FIRST = (
+    "tests/e2e/test_reminders.py::",
+    "tests/faults/test_reminder_restarts.py::",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))  # stable: the rest keep their order
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "bot_process: the `bot` fixture runs `python -m bot` as a child process (kill -9, signals, restarts)"
+        " instead of the same composition root inside the test process",
+    )
+    config.addinivalue_line(
+        "markers", "bot_env(**settings): extra environment settings for the `bot` fixture"
+    )
+
+
 @pytest.fixture
-def bot(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
-    """The real bot process (`python -m bot`) against the sandbox."""
-    process = BotProcess.in_folder(sandbox, bot_environment(sandbox, database_url), tmp_path)
-    process.start()
+def bot(
+    request: pytest.FixtureRequest, sandbox: Sandbox, database_url: str, tmp_path: Path
+) -> Iterator[BotProcess | BotInProcess]:
+    """The real bot against the sandbox: its composition root run inside the test process, or with the
+    `bot_process` marker the real `python -m bot` process. `bot_env(NAME="value")` markers add settings."""
+    extra: dict[str, str] = dict(TEST_KNOBS)
+    for marker in reversed(list(request.node.iter_markers("bot_env"))):
+        extra.update(marker.kwargs)
+    env = bot_environment(sandbox, database_url, **extra)
+    kind = BotProcess if request.node.get_closest_marker("bot_process") else BotInProcess
+    running = kind.in_folder(sandbox, env, tmp_path)
+    running.start()
     try:
-        yield process
+        yield running
     finally:
-        process.stop()
+        running.stop()

@@ -37,8 +37,10 @@ class UpdateIntake:
         application: Application,  # type: ignore[type-arg]
         sessions: async_sessionmaker[AsyncSession],
         turns: ChatTurns | None = None,
+        busy_recheck: float = 0.3,
     ) -> None:
         self._application = application
+        self._busy_recheck = busy_recheck
         self._sessions = sessions
         self._turns = turns or ChatTurns(None)
         self._stopping = asyncio.Event()
@@ -109,7 +111,7 @@ class UpdateIntake:
             if updates:
                 offset = self._next_offset(max(update.update_id for update in updates) + 1)
             if updates and not fresh:
-                await self._sleep(0.3)  # only updates still being handled came back: don't spin
+                await self._sleep(self._busy_recheck)  # only updates still being handled came back
         await self._drain()
 
     def _next_offset(self, after_newest: int) -> int:

@@ -7,13 +7,11 @@ told to wait, and neither the order nor its Zoom meeting changes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sandbox.harness import BotProcess, Sandbox, bot_environment
+from sandbox.harness import BotInProcess, Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.e2e.journeys import connect_zoom, create_service, has_join, order, person
 from tests.faults.steps import eventually
@@ -21,17 +19,13 @@ from tests.faults.steps import eventually
 LIMIT = 2
 
 
+pytestmark = pytest.mark.bot_env(CUSTOMER_EDITS=str(LIMIT), CUSTOMER_EDITS_WINDOW_SECONDS="3600")
+
+
 @pytest.fixture
-def limited_bot(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
-    env = bot_environment(
-        sandbox, database_url, CUSTOMER_EDITS=str(LIMIT), CUSTOMER_EDITS_WINDOW_SECONDS="3600"
-    )
-    process = BotProcess.in_folder(sandbox, env, tmp_path)
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
+def limited_bot(bot: BotInProcess) -> BotInProcess:
+    """The bot with a customer allowed LIMIT changes of one owner's orders an hour."""
+    return bot
 
 
 def meeting(sandbox: Sandbox, topic: str) -> dict[str, Any] | None:
@@ -69,7 +63,7 @@ def refused(user: TelegramUser) -> str:
 
 
 def test_a_customer_past_the_edit_limit_is_refused_others_and_the_owner_are_not(
-    sandbox: Sandbox, limited_bot: BotProcess
+    sandbox: Sandbox, limited_bot: BotInProcess
 ) -> None:
     owner, ann, ben = person(sandbox, 31, "Olivia"), person(sandbox, 32, "Ann"), person(sandbox, 33, "Ben")
     owner.send("/timezone Europe/Berlin")

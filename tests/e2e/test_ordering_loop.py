@@ -7,17 +7,20 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
 from sandbox.harness import BotProcess, Sandbox
-from tests.e2e.journeys import (
+from tests.support.journeys import (
     connect_zoom,
     create_service,
     has_join,
     join_url,
     offered_date,
+    open_times,
     order,
     order_on_day,
     person,
+    pick_time,
 )
 
 
@@ -110,15 +113,9 @@ def test_a_slot_taken_meanwhile_is_refused_at_confirmation(sandbox: Sandbox, bot
     )
     shop = create_service(owner, 60, "Session")
     # Ben gets to the summary of the first free slot, Ann books it before he confirms.
-    second.send(f"/start s_{shop.code}")
-    second.press(second.wait_for_text("Session"), "Order")
-    days = second.wait_for_text("Pick a day")
-    second.press(days, days.buttons[0][1].text)
-    times = second.wait_for_text("Pick a start time")
+    _, times = open_times(second, shop.code, day_index=1)
     slot = times.buttons[0][0].text
-    second.press(times, slot)
-    second.press(second.wait_for_text("What should the order be called"), "Skip")
-    summary = second.wait_for_text("Please check your order")
+    summary = pick_time(second, times, slot)
     order(first, shop.code, day_index=1, time_label=slot)
     second.press(summary, "Confirm")
     answer = second.callback_answer()
@@ -159,14 +156,11 @@ def test_declined_consent_stores_nothing_and_tells_the_owner(sandbox: Sandbox, b
     owner.wait_for_text("not connected")
 
 
+@pytest.mark.bot_process  # kill -9
 def test_a_restart_in_the_middle_of_ordering_loses_nothing(sandbox: Sandbox, bot: BotProcess) -> None:
     owner, customer = person(sandbox, 11, "Olivia"), person(sandbox, 22, "Carl")
     shop = create_service(owner, 60, "Session")
-    customer.send(f"/start s_{shop.code}")
-    customer.press(customer.wait_for_text("Session"), "Order")
-    days = customer.wait_for_text("Pick a day")
-    customer.press(days, days.buttons[0][1].text)
-    times = customer.wait_for_text("Pick a start time")
+    _, times = open_times(customer, shop.code, day_index=1)
     customer.press(times, times.buttons[0][0].text)
     customer.wait_for_text("What should the order be called")
     bot.kill()

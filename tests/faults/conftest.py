@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.harness import Sandbox
+from sandbox.harness import BotInProcess, BotProcess, Sandbox
 from sandbox.telegram.client import TelegramControl
+from tests.support.journeys import Shop, connect_zoom, create_service, person
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -21,3 +22,12 @@ def telegram(sandbox: Sandbox) -> Iterator[TelegramControl]:
     """Faults and the call log of the Telegram emulator."""
     with TelegramControl(sandbox.telegram_server.url) as control:
         yield control
+
+
+@pytest.fixture
+def shop(sandbox: Sandbox, bot: BotProcess | BotInProcess) -> Shop:
+    """Olivia (user 11) with a 30-minute Tutoring service and Zoom connected, the bot running."""
+    owner = person(sandbox, 11, "Olivia")
+    created = create_service(owner, 30, "Tutoring")
+    connect_zoom(sandbox, created)
+    return created

@@ -12,24 +12,21 @@ from typing import Any, TypeVar
 
 from sandbox.harness import Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.e2e.journeys import Shop, connect_zoom, create_service, join_url, person
+from tests.support.journeys import (
+    Shop,
+    confirm,
+    connect_zoom,
+    create_service,
+    join_url,
+    order_number,
+    person,
+    reach_summary,
+)
+from tests.support.waiting import eventually
 
 T = TypeVar("T")
 CREATE_PATH = "/v2/users/me/meetings"
-ORDER_HEADER = re.compile(r"^Order #(\d+) ·")
 SLOTS_PER_DAY = 18  # a 30-minute service: 09:00 … 17:30
-
-
-def eventually(check: Callable[[], T | None], timeout: float, description: str, interval: float = 0.1) -> T:
-    """The first truthy value of `check()`, polling until `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"not within {timeout:g}s: {description}")
-        time.sleep(interval)
 
 
 def stays_the_same(measure: Callable[[], T], seconds: float) -> T:
@@ -71,35 +68,6 @@ def slot(index: int) -> tuple[int, str]:
     """The day (from tomorrow) and start label of the index-th half-hour slot of a 30-minute service."""
     day, within = divmod(index, SLOTS_PER_DAY)
     return 1 + day, f"{9 + within // 2:02d}:{(within % 2) * 30:02d}"
-
-
-def order_number(message: SentMessage) -> int | None:
-    found = ORDER_HEADER.match(message.text)
-    return int(found.group(1)) if found else None
-
-
-def reach_summary(customer: TelegramUser, code: str, day_index: int, time_label: str) -> SentMessage:
-    """Open the service link, pick the day and time, skip the name: the summary with Confirm."""
-    customer.send(f"/start s_{code}")
-    offer = customer.wait_for(
-        lambda m: any(b.text == "Order" for row in m.buttons for b in row), 20, "the Order button"
-    )
-    customer.press(offer, "Order")
-    days = customer.wait_for(lambda m: "Pick a day" in m.text, 20, "the days")
-    customer.press(days, days.buttons[day_index // 3][day_index % 3].text)
-    times = customer.wait_for(lambda m: "Pick a start time" in m.text, 20, "the times")
-    customer.press(times, time_label)
-    ask = customer.wait_for(lambda m: "What should the order be called" in m.text, 20, "the name step")
-    customer.press(ask, "Skip")
-    return customer.wait_for(lambda m: "Please check your order" in m.text, 20, "the summary")
-
-
-def confirm(customer: TelegramUser, summary: SentMessage) -> SentMessage:
-    """Press Confirm; returns the order card the summary turned into."""
-    customer.press(summary, "Confirm")
-    return customer.wait_for(
-        lambda m: m.message_id == summary.message_id and order_number(m) is not None, 20, "the order card"
-    )
 
 
 @dataclass
@@ -185,6 +153,14 @@ def assert_one_meeting_per_order(sandbox: Sandbox, links: dict[int, str], email:
         assert by_order[number][0]["join_url"] == link, f"order {number} shows another meeting's link"
 
 
+def every_card_says(owner: TelegramUser, placed: Sequence[Placed], text: str) -> bool:
+    """Every order card of `placed`, in both chats, says `text`."""
+    cards = owner_cards(owner)
+    return all(
+        text in customer_card(p).text and p.number in cards and text in cards[p.number].text for p in placed
+    )
+
+
 def texts_of(user: TelegramUser, needle: str) -> list[SentMessage]:
     return [m for m in user.bot_messages() if needle in m.text]
 
@@ -218,7 +194,7 @@ class Planned:
 
 
 @dataclass
-class Booked:
+class Confirmed:
     """A placed order with the moment Confirm was pressed (epoch seconds, the sandbox's clock)."""
 
     placed: Placed
@@ -236,14 +212,14 @@ def place_in_parallel(
     plan: Sequence[Planned],
     on_placed: Callable[[int], None] = lambda placed_so_far: None,
     restarts: Counter[str] | None = None,
-) -> list[Booked]:
+) -> list[Confirmed]:
     """Each customer places its share of the plan one order after another; customers run in parallel.
 
     With `restarts`, a customer whose conversation stalls before Confirm (say, the bot was killed
     between two steps) opens the link again, as a person would; `restarts` counts how often.
     """
     lanes = [list(plan[i :: len(people)]) for i in range(len(people))]
-    booked: list[Booked] = []
+    booked: list[Confirmed] = []
 
     def summary(customer: TelegramUser, planned: Planned) -> SentMessage:
         day, label = slot(planned.slot_index)
@@ -263,7 +239,7 @@ def place_in_parallel(
             card = confirm(customer, ready)
             number = order_number(card)
             assert number is not None
-            booked.append(Booked(Placed(customer, number, card.message_id), planned.shop, pressed))
+            booked.append(Confirmed(Placed(customer, number, card.message_id), planned.shop, pressed))
             on_placed(len(booked))
 
     with ThreadPoolExecutor(max_workers=len(people)) as pool:

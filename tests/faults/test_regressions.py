@@ -8,6 +8,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select
 
 from bot.domain import utcnow
@@ -76,6 +77,9 @@ async def test_a_refresh_queued_while_a_job_is_being_recorded_is_not_lost(tmp_pa
     )
 
 
+@pytest.mark.bot_env(  # neither the per-chat limit nor the pause while an update is handled is under test
+    TELEGRAM_CHAT_PERIOD_SECONDS="0.05", TELEGRAM_BUSY_RECHECK_SECONDS="0.01"
+)
 def test_the_bot_keeps_answering_after_a_hundred_updates(
     sandbox: Sandbox, bot: BotProcess, telegram: TelegramControl
 ) -> None:
@@ -93,6 +97,7 @@ def test_the_bot_keeps_answering_after_a_hundred_updates(
 
 # After the restart the pending card refresh and the adoption of the meeting run at the same moment
 # (the lost re-queue above made the customer's card miss its Join link).
+@pytest.mark.bot_process  # kill -9
 def test_kill_9_while_zoom_creates_the_meeting_resumes_and_adopts_it(
     sandbox: Sandbox, bot: BotProcess
 ) -> None:

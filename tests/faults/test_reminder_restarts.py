@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from sandbox.harness import BotProcess, Sandbox, bot_environment
-from tests.e2e.journeys import connect_zoom, create_service, has_join, join_url, person
-from tests.e2e.reminder_steps import join_of, reminders, set_reminders, soon_slot, wait_for_reminders
-from tests.e2e.test_reminders import summary_at
-from tests.faults.steps import confirm
+from sandbox.harness import BotProcess, Sandbox
+from tests.support.reminders import join_of, reminders, soon_zoom_order, wait_for_reminders
 
-
-@pytest.fixture
-def fast_reminders_bot(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
-    env = bot_environment(sandbox, database_url, REMINDER_MINUTE_SECONDS="1")
-    process = BotProcess.in_folder(sandbox, env, tmp_path)
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
+# A service's reminder offsets count seconds; kill -9 needs a real process.
+pytestmark = [pytest.mark.bot_env(REMINDER_MINUTE_SECONDS="1"), pytest.mark.bot_process]
 
 
 def sleep_until(moment: datetime) -> None:
@@ -32,25 +19,15 @@ def sleep_until(moment: datetime) -> None:
 
 
 def test_kill_9_when_a_reminder_is_due_sends_it_once_after_the_restart(
-    sandbox: Sandbox, fast_reminders_bot: BotProcess, database_url: str
+    sandbox: Sandbox, bot: BotProcess, database_url: str
 ) -> None:
-    slot = soon_slot()
-    owner, customer = person(sandbox, 11, "Olivia"), person(sandbox, 22, "Carl")
-    owner.send(f"/timezone {slot.zone}")
-    owner.wait_for_text(slot.zone)
-    owner.send("/hours mon-sun 00:00-24:00")  # whatever weekday it is there, the soon slot is offered
-    owner.wait_for_text("Your working hours")
-    shop = create_service(owner, 30, "Session")
-    connect_zoom(sandbox, shop)
-    summary = summary_at(customer, shop.code, slot)
-    first_due, _ = set_reminders(database_url, [35, 90], slot.start)
-    card = confirm(customer, summary)
-    link = join_url(customer.wait_for(lambda m: m.message_id == card.message_id and has_join(m), 20))
+    placed = soon_zoom_order(sandbox, database_url, [12, 30])
+    owner, customer, link, (first_due, _) = placed.owner, placed.customer, placed.link, placed.due
 
     sleep_until(first_due - timedelta(seconds=0.3))  # the worker looks for due jobs every second
-    fast_reminders_bot.kill()
+    bot.kill()
     assert reminders(customer) == [] and reminders(owner) == []
-    fast_reminders_bot.start()  # the reminder is now overdue, and the meeting has not started: it comes late
+    bot.start()  # the reminder is now overdue, and the meeting has not started: it comes late
 
     # The second reminder is the barrier: reminders go out in order of their time.
     for chat in (customer, owner):

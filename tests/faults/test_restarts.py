@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import SentMessage, TelegramControl
 from tests.e2e.journeys import Shop, connect_zoom, create_service, person
@@ -18,6 +20,8 @@ from tests.faults.steps import (
     stays_the_same,
     texts_of,
 )
+
+pytestmark = pytest.mark.bot_process  # kill -9 needs a real process
 
 DRAFT_GONE = "no longer current"
 

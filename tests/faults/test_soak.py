@@ -16,7 +16,7 @@ from sandbox.telegram.client import SentMessage, TelegramControl
 from tests.e2e.journeys import Shop, join_url
 from tests.faults.steps import (
     CREATE_PATH,
-    Booked,
+    Confirmed,
     customer_card,
     customers,
     live_meetings,
@@ -35,6 +35,7 @@ SEED = int(os.environ.get("SOAK_SEED", "20261124"))
 
 pytestmark = [
     pytest.mark.soak,
+    pytest.mark.bot_process,  # kill -9
     pytest.mark.skipif(
         os.environ.get("RUN_SOAK") != "1",
         reason="soak test (minutes long): set RUN_SOAK=1 to run it; the bench and CI scripts do",
@@ -168,7 +169,7 @@ def test_200_orders_under_random_faults_and_two_kill_9_restarts(
 Links = dict[int, str]
 
 
-def links_seen(shops: list[Shop], booked: list[Booked]) -> tuple[Links, Links]:
+def links_seen(shops: list[Shop], booked: list[Confirmed]) -> tuple[Links, Links]:
     """The join URL each order shows in the customer's chat and in the owner's chat (one read per chat)."""
     by_customer: dict[int, dict[int, SentMessage]] = {}
     for order in booked:
@@ -188,7 +189,7 @@ def links_seen(shops: list[Shop], booked: list[Booked]) -> tuple[Links, Links]:
     return mine, theirs
 
 
-def settle(sandbox: Sandbox, shops: list[Shop], booked: list[Booked], timeout: float) -> None:
+def settle(sandbox: Sandbox, shops: list[Shop], booked: list[Confirmed], timeout: float) -> None:
     """Wait until every order shows its link in both chats, or the timeout passes (then the counts tell)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -198,7 +199,7 @@ def settle(sandbox: Sandbox, shops: list[Shop], booked: list[Booked], timeout: f
         time.sleep(2)
 
 
-def tally(sandbox: Sandbox, shops: list[Shop], booked: list[Booked]) -> dict[str, int]:
+def tally(sandbox: Sandbox, shops: list[Shop], booked: list[Confirmed]) -> dict[str, int]:
     """What Zoom holds and what both sides see, counted per order."""
     meetings = live_meetings(sandbox)
     per_order = Counter(marker_of(m) for m in meetings)
@@ -222,7 +223,7 @@ def tally(sandbox: Sandbox, shops: list[Shop], booked: list[Booked]) -> dict[str
     }
 
 
-def missing_links(booked: list[Booked]) -> str:
+def missing_links(booked: list[Confirmed]) -> str:
     """Where the links are missing: each such order's card as the customer sees it."""
     lines = []
     for order in booked:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import BotCall, TelegramControl
-from tests.e2e.journeys import Shop, connect_zoom, create_service, has_join, join_url, person
 from tests.faults.steps import (
     CREATE_PATH,
     confirm,
@@ -18,16 +15,9 @@ from tests.faults.steps import (
     stays_the_same,
     texts_of,
 )
+from tests.support.journeys import Shop, has_join, join_url, open_times, person
 
 SORRY = "something went wrong"
-
-
-@pytest.fixture
-def shop(sandbox: Sandbox, bot: BotProcess) -> Shop:
-    owner = person(sandbox, 11, "Olivia")
-    created = create_service(owner, 30, "Tutoring")
-    connect_zoom(sandbox, created)
-    return created
 
 
 def sends_to(telegram: TelegramControl, chat_id: int) -> list[BotCall]:
@@ -96,11 +86,7 @@ def test_an_edit_that_changes_nothing_is_not_an_error(
     sandbox: Sandbox, bot: BotProcess, shop: Shop, telegram: TelegramControl
 ) -> None:
     customer = person(sandbox, 100, "Carl")
-    customer.send(f"/start s_{shop.code}")
-    customer.press(customer.wait_for_text("Tutoring"), "Order")
-    days = customer.wait_for_text("Pick a day")
-    customer.press(days, days.buttons[0][1].text)
-    times = customer.wait_for_text("Pick a start time")
+    _, times = open_times(customer, shop.code, day_index=1)
     back = times.button("Other days").callback_data
     assert back is not None
     # A double tap: both presses reach the bot before the first edit shows; the second changes nothing.

@@ -8,12 +8,12 @@ from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.e2e.journeys import connect_zoom, create_service, has_join, person
 from tests.faults.steps import (
-    Placed,
     assert_one_meeting_per_order,
     creates,
     customer_card,
     customers,
     eventually,
+    every_card_says,
     has_button,
     links_in_both_chats,
     live_meetings,
@@ -72,7 +72,11 @@ def test_a_revoked_grant_asks_the_owner_once_and_waiting_meetings_follow_the_rec
     # ...and one placed while the bot already knows the owner must reconnect.
     placed += place_orders(shop, customers(sandbox, 1, 200), first_slot=2)
 
-    eventually(lambda: all_waiting(owner, placed), 30, "every order card saying it waits for a reconnect")
+    eventually(
+        lambda: every_card_says(owner, placed, WAITING_RECONNECT),
+        30,
+        "every order card saying it waits for a reconnect",
+    )
     cards = owner_cards(owner)
     for p in placed:
         for card in (customer_card(p), cards[p.number]):
@@ -86,17 +90,6 @@ def test_a_revoked_grant_asks_the_owner_once_and_waiting_meetings_follow_the_rec
     assert_one_meeting_per_order(sandbox, links)
     assert len(texts_of(owner, "Zoom stopped accepting")) == 1
     assert len(texts_of(owner, "Zoom is connected")) == 2
-
-
-def all_waiting(owner: TelegramUser, placed: list[Placed]) -> bool:
-    """Every order card, in both chats, says the meeting waits for the owner to reconnect Zoom."""
-    cards = owner_cards(owner)
-    return all(
-        WAITING_RECONNECT in customer_card(p).text
-        and p.number in cards
-        and WAITING_RECONNECT in cards[p.number].text
-        for p in placed
-    )
 
 
 def reconnect(sandbox: Sandbox, owner: TelegramUser, asked: SentMessage) -> None:

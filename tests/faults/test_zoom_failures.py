@@ -8,7 +8,7 @@ from email.utils import format_datetime
 import pytest
 
 from sandbox.harness import BotProcess, Sandbox
-from tests.e2e.journeys import Shop, connect_zoom, create_service, has_join, person
+from tests.e2e.journeys import Shop, has_join
 from tests.faults.steps import (
     CREATE_PATH,
     assert_one_meeting_per_order,
@@ -16,6 +16,7 @@ from tests.faults.steps import (
     customer_card,
     customers,
     eventually,
+    every_card_says,
     links_in_both_chats,
     live_meetings,
     owner_cards,
@@ -29,14 +30,6 @@ QPS_MESSAGE = "You have reached the maximum per-second rate limit for this API. 
 WAITING_LIMIT = "waiting for Zoom's daily limit to reset"
 DAILY_LIMIT_TOLD = "Zoom's daily limit of meeting changes"
 REFUSED_TOLD = "Zoom refused the meeting for Order #"
-
-
-@pytest.fixture
-def shop(sandbox: Sandbox, bot: BotProcess) -> Shop:
-    owner = person(sandbox, 11, "Olivia")
-    created = create_service(owner, 30, "Tutoring")
-    connect_zoom(sandbox, created)
-    return created
 
 
 def seconds_of(entry: dict[str, object]) -> datetime:
@@ -108,16 +101,11 @@ def test_the_daily_limit_tells_the_owner_once_and_later_meetings_wait_quietly(
     owner.wait_for_text(DAILY_LIMIT_TOLD, timeout=30)
     waiting += place_orders(shop, customers(sandbox, 1, 300), first_slot=2)
 
-    def all_waiting() -> bool:
-        cards = owner_cards(owner)
-        return all(
-            WAITING_LIMIT in customer_card(p).text
-            and p.number in cards
-            and WAITING_LIMIT in cards[p.number].text
-            for p in waiting
-        )
-
-    eventually(all_waiting, 60, "the later orders saying they wait for the daily limit")
+    eventually(
+        lambda: every_card_says(owner, waiting, WAITING_LIMIT),
+        60,
+        "the later orders saying they wait for the daily limit",
+    )
     cards = owner_cards(owner)
     for p in waiting:
         assert not has_join(customer_card(p)) and not has_join(cards[p.number])

@@ -4,67 +4,30 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import TokenCipher
 from bot.domain import OrderStatus, Service, utcnow
 from bot.errors import NotAllowed, StaleAction, UserError
-from bot.jobs.outbox import Outbox
-from bot.services.booking import Booking, parse_day
-from bot.services.catalog import Catalog
-from bot.services.drafts import Drafts
-from bot.services.order_desk import OrderDesk
-from bot.services.people import People, Person
-from bot.services.zoom_accounts import ZoomAccounts
-from bot.zoom.client import ZoomClient
+from bot.services.booking import parse_day
+from bot.services.people import Person
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import JobRow, OrderRow
+from tests.support.services import Services, wired_services
 
 OWNER = Person(1, "Olivia")
 ALICE = Person(2, "Alice")
 BOB = Person(3, "Bob")
 
 
-@dataclass
-class Services:
-    catalog: Catalog
-    booking: Booking
-    desk: OrderDesk
-    drafts: Drafts
-    sessions: async_sessionmaker[AsyncSession]
-
-
 @pytest.fixture
 async def services(any_database_url: str) -> AsyncIterator[Services]:
-    engine = create_engine(any_database_url)
-    await migrate(engine)
-    sessions = create_sessionmaker(engine)
-    outbox = Outbox()
-    async with httpx.AsyncClient() as http:
-        accounts = ZoomAccounts(
-            sessions,
-            None,
-            ZoomClient(http, "http://127.0.0.1:9/v2"),
-            TokenCipher([Fernet.generate_key().decode()]),
-            outbox,
-        )
-        people = People(sessions, "Europe/Berlin")
-        drafts = Drafts(sessions)
-        yield Services(
-            Catalog(sessions, people, accounts),
-            Booking(sessions, drafts, outbox),
-            OrderDesk(sessions, outbox),
-            drafts,
-            sessions,
-        )
-    await engine.dispose()
+    async with wired_services(any_database_url, zone="Europe/Berlin") as wired:
+        yield wired
 
 
 async def _to_summary(services: Services, customer: Person, code: str, local: str) -> str:

@@ -14,7 +14,8 @@ from bot.jobs.outbox import Outbox
 from bot.services.order_desk import EditLimit, OrderDesk
 from storage import repos
 from storage.db import create_engine, create_sessionmaker, migrate
-from storage.models import CustomerEditRow, OrderRow, ServiceRow, UserRow
+from storage.models import CustomerEditRow, OrderRow
+from tests.support.services import add_owner_service_and_customer
 
 OWNER, CUSTOMER = 7_000_000_011, 7_000_000_012
 WINDOW = timedelta(hours=1)
@@ -26,16 +27,7 @@ async def setup(url: str, orders: int):
     sessions = create_sessionmaker(engine)
     now = utcnow()
     async with sessions.begin() as session:
-        for user_id in (OWNER, CUSTOMER):
-            session.add(
-                UserRow(id=user_id, first_name="P", created_at=now, booking_seq=0, owner_menu_set=False)
-            )
-        await session.flush()
-        service = ServiceRow(
-            code="svc", owner_id=OWNER, name="S", duration_min=30, timezone="UTC", created_at=now
-        )
-        session.add(service)
-        await session.flush()
+        service = await add_owner_service_and_customer(session, OWNER, CUSTOMER, now)
         ids = []
         for index in range(orders):
             start = now + timedelta(days=2, hours=index)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,86 +12,27 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 from sqlalchemy import event, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.domain import Order, utcnow
+from bot.domain import utcnow
 from bot.jobs.outbox import Outbox
 from bot.jobs.worker import Done, Job, Outcome
 from bot.services.availability import Availability
-from bot.services.booking import Booking
-from bot.services.calendars import Calendars
-from bot.services.catalog import Catalog
 from bot.services.client_orders import ClientOrders
-from bot.services.drafts import Drafts
-from bot.services.order_desk import OrderDesk
 from bot.services.people import People, Person
-from bot.services.reminders import REMINDER, Reminders
-from bot.services.zoom_accounts import ZoomAccounts
-from bot.telegram.views import reminder_view
-from bot.zoom.client import ZoomClient
-from storage.db import create_engine, create_sessionmaker, migrate
+from bot.services.reminders import REMINDER
 from storage.models import JobRow, OrderRow, ServiceRow
+from tests.support.services import Services, wired_services
 
 OWNER = Person(1, "Olivia")
 ALICE = Person(2, "Alice")
 ZONE = "Europe/Berlin"
 
 
-@dataclass
-class Sent:
-    """Stands in for Telegram delivery: records what a reminder job would send."""
-
-    messages: list[tuple[int, str, InlineKeyboardMarkup | None]] = field(default_factory=list)
-
-    async def remind(self, job: Job, chat_id: int, order: Order) -> Outcome:
-        text, keyboard = reminder_view(order)  # rendered as the bot renders it, in the current language
-        self.messages.append((chat_id, text, keyboard))
-        return Done()
-
-
-@dataclass
-class World:
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    catalog: Catalog
-    booking: Booking
-    desk: OrderDesk
-    drafts: Drafts
-    calendars: Calendars
-    reminders: Reminders
-    sent: Sent
-
-
 @pytest.fixture
-async def world(any_database_url: str) -> AsyncIterator[World]:
-    import httpx
-    from cryptography.fernet import Fernet
-
-    from bot.crypto import TokenCipher
-
-    engine = create_engine(any_database_url)
-    await migrate(engine)
-    sessions = create_sessionmaker(engine)
-    outbox = Outbox()
-    async with httpx.AsyncClient() as http:
-        cipher = TokenCipher([Fernet.generate_key().decode()])
-        accounts = ZoomAccounts(sessions, None, ZoomClient(http, "http://127.0.0.1:9/v2"), cipher, outbox)
-        people = People(sessions, ZONE)
-        drafts = Drafts(sessions)
-        sent = Sent()
-        yield World(
-            engine,
-            sessions,
-            Catalog(sessions, people, accounts),
-            Booking(sessions, drafts, outbox),
-            OrderDesk(sessions, outbox),
-            drafts,
-            Calendars(sessions, "https://bot.example.com"),
-            Reminders(sessions, sent, people),
-            sent,
-        )
-    await engine.dispose()
+async def world(any_database_url: str) -> AsyncIterator[Services]:
+    async with wired_services(any_database_url, zone=ZONE) as services:
+        yield services
 
 
 def local_slot(days: int, hour: int) -> str:
@@ -104,7 +44,7 @@ def instant(local: str) -> datetime:
     return datetime.strptime(local, "%Y%m%d%H%M").replace(tzinfo=ZoneInfo(ZONE)).astimezone(UTC)
 
 
-async def place(world: World, local: str, offsets: list[int] | None = None) -> int:
+async def place(world: Services, local: str, offsets: list[int] | None = None) -> int:
     # The owner works around the clock every day, so any day and hour the tests choose is offered.
     await Availability(world.sessions, People(world.sessions, ZONE)).set_hours(
         OWNER, list(range(7)), ((0, 1440),)
@@ -123,13 +63,13 @@ async def place(world: World, local: str, offsets: list[int] | None = None) -> i
     return (await world.booking.confirm(ALICE, summary.nonce, 100)).id
 
 
-async def reminder_jobs(world: World, status: str = "pending") -> list[JobRow]:
+async def reminder_jobs(world: Services, status: str = "pending") -> list[JobRow]:
     async with world.sessions() as session:
         query = select(JobRow).where(JobRow.kind == REMINDER, JobRow.status == status).order_by(JobRow.run_at)
         return list(await session.scalars(query))
 
 
-async def test_reminders_are_planned_per_offset_and_chat_and_a_passed_one_is_skipped(world: World) -> None:
+async def test_reminders_are_planned_per_offset_and_chat_and_a_passed_one_is_skipped(world: Services) -> None:
     local = local_slot(3, 10)
     await place(world, local, offsets=[5 * 1440, 60, 15])  # five days before is already past
     jobs = await reminder_jobs(world)
@@ -139,7 +79,7 @@ async def test_reminders_are_planned_per_offset_and_chat_and_a_passed_one_is_ski
     )
 
 
-async def test_a_reschedule_retires_the_old_reminders_and_a_cancel_stops_the_new(world: World) -> None:
+async def test_a_reschedule_retires_the_old_reminders_and_a_cancel_stops_the_new(world: Services) -> None:
     order_id = await place(world, local_slot(3, 10))
     old = {job.key for job in await reminder_jobs(world)}
     assert len(old) == 4
@@ -155,7 +95,7 @@ async def test_a_reschedule_retires_the_old_reminders_and_a_cancel_stops_the_new
 
 
 async def test_an_order_for_a_client_has_reminders_and_the_client_gets_them_once_the_invite_is_opened(
-    world: World,
+    world: Services,
 ) -> None:
     clients = ClientOrders(world.sessions, world.drafts, Outbox())
     service = await world.catalog.create(OWNER, "Consultation", 60)
@@ -181,7 +121,7 @@ async def test_an_order_for_a_client_has_reminders_and_the_client_gets_them_once
     assert planned == sorted((chat, due) for chat in (OWNER.id, ALICE.id) for due in dues)
 
 
-async def run_first(world: World) -> Outcome:
+async def run_first(world: Services) -> Outcome:
     row = (await reminder_jobs(world))[0]
     job = Job(row.id, row.kind, row.key, row.order_id, row.owner_id, dict(row.payload), {}, 1, _noop)
     return await world.reminders.run(job)
@@ -192,7 +132,7 @@ async def _noop(job: Job) -> None:
 
 
 async def test_a_reminder_is_sent_with_the_order_and_start_and_not_once_the_meeting_started(
-    world: World,
+    world: Services,
 ) -> None:
     local = local_slot(3, 10)
     order_id = await place(world, local)
@@ -232,7 +172,7 @@ def counting(engine: AsyncEngine) -> Iterator[Statements]:
 
 
 async def test_feed_tokens_bad_ones_cost_at_most_one_query_and_a_new_link_retires_the_old(
-    world: World,
+    world: Services,
 ) -> None:
     order_id = await place(world, local_slot(3, 10))
     url = await world.calendars.link_if_none(ALICE.id)
@@ -252,7 +192,7 @@ async def test_feed_tokens_bad_ones_cost_at_most_one_query_and_a_new_link_retire
     assert await world.calendars.feed(new_url.rsplit("/", 1)[1].removesuffix(".ics")) is not None
 
 
-async def test_a_feed_of_ten_thousand_orders_is_one_query_and_fast(world: World) -> None:
+async def test_a_feed_of_ten_thousand_orders_is_one_query_and_fast(world: Services) -> None:
     await place(world, local_slot(3, 10))
     async with world.sessions.begin() as session:
         service_id = (await session.scalars(select(ServiceRow.id))).first()
@@ -285,7 +225,7 @@ async def test_a_feed_of_ten_thousand_orders_is_one_query_and_fast(world: World)
     assert timings[1] < 3, timings  # generous for a shared machine; the figures above are what counts
 
 
-async def test_a_reminder_and_a_calendar_file_are_in_the_readers_language(world: World) -> None:
+async def test_a_reminder_and_a_calendar_file_are_in_the_readers_language(world: Services) -> None:
     from bot import i18n
     from bot.telegram.views import reminder_view
 

@@ -18,10 +18,9 @@ from storage.models import (
     JobRow,
     OrderRow,
     ProcessedUpdateRow,
-    ServiceRow,
-    UserRow,
     WebhookEventRow,
 )
+from tests.support.services import add_owner_service_and_customer
 
 KEEP = Keep(
     finished=timedelta(days=30),
@@ -35,16 +34,7 @@ OWNER, CUSTOMER = 7_000_000_001, 7_000_000_002
 async def add_orders(sessions, now: datetime) -> dict[str, int]:
     """An active and a cancelled order, both of a meeting long past."""
     async with sessions.begin() as session:
-        for user_id in (OWNER, CUSTOMER):
-            session.add(
-                UserRow(id=user_id, first_name="P", created_at=now, booking_seq=0, owner_menu_set=False)
-            )
-        await session.flush()
-        service = ServiceRow(
-            code="svc", owner_id=OWNER, name="S", duration_min=30, timezone="UTC", created_at=now
-        )
-        session.add(service)
-        await session.flush()
+        service = await add_owner_service_and_customer(session, OWNER, CUSTOMER, now)
         ids = {}
         for status in ("confirmed", "cancelled"):
             start = now - timedelta(days=60)

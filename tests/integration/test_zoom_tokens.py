@@ -5,61 +5,37 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
-import httpx
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.crypto import TokenCipher
 from bot.domain import ConnectionStatus, utcnow
 from bot.i18n import Text
-from bot.jobs.outbox import Outbox
-from bot.services.people import People, Person
-from bot.services.zoom_accounts import ZoomAccounts
-from bot.zoom.client import ZoomClient
+from bot.services.people import Person
 from bot.zoom.errors import ZoomGrantError
-from bot.zoom.oauth import ZoomOAuth
 from sandbox.server import ServedApp
 from sandbox.zoom import ZoomSandbox
 from sandbox.zoom.control_client import ZoomControl
-from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import JobRow, ZoomConnectionRow
+from tests.support.services import Services, wired_services
 
 REDIRECT = "http://127.0.0.1:9/zoom/oauth/callback"
 OWNER = Person(7, "Olivia")
 
 
-@dataclass
-class World:
-    accounts: ZoomAccounts
-    sessions: async_sessionmaker[AsyncSession]
-    control: ZoomControl
-    http: httpx.AsyncClient
-    cipher: TokenCipher
-
-
 @pytest.fixture
-async def world(any_database_url: str) -> AsyncIterator[World]:
+async def world(any_database_url: str) -> AsyncIterator[Services]:
     zoom = ZoomSandbox("client-id", "client-secret", REDIRECT, "hook-secret")
     with ServedApp(zoom.app) as served, ZoomControl(served.url) as control:
-        engine = create_engine(any_database_url)
-        await migrate(engine)
-        sessions = create_sessionmaker(engine)
-        cipher = TokenCipher([Fernet.generate_key().decode()])
-        async with httpx.AsyncClient() as http:
-            oauth = ZoomOAuth(http, served.url, "client-id", "client-secret", REDIRECT)
-            accounts = ZoomAccounts(sessions, oauth, ZoomClient(http, f"{served.url}/v2"), cipher, Outbox())
-            await People(sessions, "UTC").touch(OWNER)
-            yield World(accounts, sessions, control, http, cipher)
-        await engine.dispose()
+        settings = (served.url, control, "client-id", "client-secret", REDIRECT)
+        async with wired_services(any_database_url, zoom=settings) as services:
+            await services.people.touch(OWNER)
+            yield services
 
 
-async def connect(world: World) -> None:
+async def connect(world: Services) -> None:
     url = await world.accounts.connect_url(OWNER.id)
     location = (await world.http.get(url)).headers["location"]
     query = parse_qs(urlparse(location).query)
@@ -67,18 +43,18 @@ async def connect(world: World) -> None:
     assert result.ok, result.message
 
 
-def refreshes(world: World) -> int:
+def refreshes(world: Services) -> int:
     return sum(1 for call in world.control.token_calls() if call["grant_type"] == "refresh_token")
 
 
-async def expire_locally(world: World) -> None:
+async def expire_locally(world: Services) -> None:
     async with world.sessions.begin() as session:
         await session.execute(
             update(ZoomConnectionRow).values(access_expires_at=utcnow() - timedelta(seconds=1))
         )
 
 
-async def test_tokens_are_stored_encrypted(world: World) -> None:
+async def test_tokens_are_stored_encrypted(world: Services) -> None:
     await connect(world)
     token = await world.accounts.access_token(OWNER.id)
     async with world.sessions() as session:
@@ -87,7 +63,7 @@ async def test_tokens_are_stored_encrypted(world: World) -> None:
     assert world.cipher.decrypt(row.access_token_enc) == token and row.email == "owner@example.com"
 
 
-async def test_ten_callers_after_expiry_cause_one_refresh(world: World) -> None:
+async def test_ten_callers_after_expiry_cause_one_refresh(world: Services) -> None:
     await connect(world)
     await expire_locally(world)
     tokens = await asyncio.gather(*(world.accounts.access_token(OWNER.id) for _ in range(10)))
@@ -98,14 +74,14 @@ async def test_ten_callers_after_expiry_cause_one_refresh(world: World) -> None:
     assert refreshes(world) == 2
 
 
-async def test_a_token_zoom_refused_is_refreshed_once(world: World) -> None:
+async def test_a_token_zoom_refused_is_refreshed_once(world: Services) -> None:
     await connect(world)
     first = await world.accounts.access_token(OWNER.id)
     again = await asyncio.gather(*(world.accounts.access_token(OWNER.id, rejected=first) for _ in range(5)))
     assert refreshes(world) == 1 and first not in again
 
 
-async def test_a_dead_grant_asks_the_owner_once_to_reconnect(world: World) -> None:
+async def test_a_dead_grant_asks_the_owner_once_to_reconnect(world: Services) -> None:
     await connect(world)
     world.control.revoke_user_grants("owner@example.com")
     await expire_locally(world)
@@ -124,7 +100,7 @@ async def test_a_dead_grant_asks_the_owner_once_to_reconnect(world: World) -> No
     await world.accounts.access_token(OWNER.id)
 
 
-async def test_idle_connections_are_refreshed_weekly(world: World) -> None:
+async def test_idle_connections_are_refreshed_weekly(world: Services) -> None:
     await connect(world)
     assert await world.accounts.refresh_idle(timedelta(days=7)) == 0
     async with world.sessions.begin() as session:
@@ -134,7 +110,7 @@ async def test_idle_connections_are_refreshed_weekly(world: World) -> None:
     assert refreshes(world) == 1
 
 
-async def test_the_hosts_settings_are_read_at_connect_and_again_only_after_a_day(world: World) -> None:
+async def test_the_hosts_settings_are_read_at_connect_and_again_only_after_a_day(world: Services) -> None:
     world.control.change_user_settings("owner@example.com", {"in_meeting": {"waiting_room": True}})
     await connect(world)
     defaults = await world.accounts.meeting_defaults(OWNER.id)

@@ -17,10 +17,10 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from sandbox.harness import BotProcess, Sandbox, bot_environment, start_sandbox
+from sandbox.harness import BotInProcess, BotProcess, Sandbox, bot_environment, start_sandbox
 from sandbox.telegram.client import SentMessage, TelegramControl, TelegramUser
-from tests.e2e.journeys import Shop
-from tests.support import fresh_database, postgres_reachable
+from tests.support import TEST_KNOBS, fresh_database, postgres_reachable
+from tests.support.journeys import Booked, Shop, book_with_zoom, person
 
 _user_ids = itertools.count(100_000)
 
@@ -39,10 +39,11 @@ def database_kind() -> str:
 
 @dataclass
 class World:
-    """A sandbox, a database and the real bot process running against them."""
+    """A sandbox, a database and the real bot running against them (in this process; in webhook mode as
+    `python -m bot`)."""
 
     sandbox: Sandbox
-    bot: BotProcess
+    bot: BotProcess | BotInProcess
     database_url: str
     folder: Path
     telegram: TelegramControl
@@ -60,8 +61,9 @@ def running_world(
     telegram = TelegramControl(sandbox.telegram_server.url)
     try:
         with fresh_database(database_kind(), folder) as url:
-            environment = env(sandbox, url) if env else bot_environment(sandbox, url)
-            bot = BotProcess.in_folder(sandbox, environment, folder)
+            environment = {**TEST_KNOBS, **(env(sandbox, url) if env else bot_environment(sandbox, url))}
+            kind = BotProcess if environment.get("TELEGRAM_MODE") == "webhook" else BotInProcess
+            bot = kind.in_folder(sandbox, environment, folder)
             bot.start()
             try:
                 yield World(sandbox, bot, url, folder, telegram)
@@ -246,33 +248,14 @@ def query_of(url: str) -> dict[str, str]:
     return {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
 
 
-@dataclass
-class Booked:
-    """An owner with a Zoom-enabled service and a customer's order that has its meeting."""
-
-    owner: TelegramUser
-    customer: TelegramUser
-    shop: Shop
-    card: SentMessage
-    owner_card: SentMessage
-    email: str
-
-
 def book(
     world: World, *, email: str = "owner@example.com", minutes: int = 60, name: str = "Session"
 ) -> Booked:
-    from tests.e2e.journeys import connect_zoom, create_service, has_join, order, person
-
     sandbox = world.sandbox
     sandbox.zoom_control.add_user(email)
     owner = person(sandbox, new_user_id(), "Olivia")
     customer = person(sandbox, new_user_id(), "Carl")
-    shop = create_service(owner, minutes, name)
-    connect_zoom(sandbox, shop, email)
-    order(customer, shop.code, day_index=1)
-    card = customer.wait_for(has_join, timeout=15, description="the customer's Join button")
-    owner_card = owner.wait_for(has_join, timeout=15, description="the owner's Join button")
-    return Booked(owner, customer, shop, card, owner_card, email)
+    return book_with_zoom(sandbox, owner, customer, email=email, minutes=minutes, name=name)
 
 
 def orders_state(url: str) -> list[tuple[Any, ...]]:

@@ -15,7 +15,6 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from sandbox.harness import BotProcess, Sandbox, bot_environment
 from sandbox.telegram.client import SentMessage, TelegramControl, TelegramUser
-from tests.e2e.journeys import connect_zoom, create_service, has_join, order, person
 from tests.e2e.test_order_changes import reschedule
 from tests.security.support import (
     database_dump,
@@ -26,6 +25,7 @@ from tests.security.support import (
     stored_tokens,
     zoom_secrets,
 )
+from tests.support.journeys import book_with_zoom, connect_zoom, create_service, has_join, order, person
 
 KEY_FILE_NOTICE = "No ENCRYPTION_KEY set: generated one into"
 
@@ -43,12 +43,8 @@ def start_bot(sandbox: Sandbox, env: dict[str, str], folder: Path) -> BotProcess
 def book(sandbox: Sandbox) -> tuple[TelegramUser, TelegramUser, SentMessage]:
     """Connect Zoom and order: the owner, the customer and the customer's order card with its meeting."""
     owner, customer = person(sandbox, new_user_id(), "Olivia"), person(sandbox, new_user_id(), "Carl")
-    shop = create_service(owner, 60, "Session")
-    connect_zoom(sandbox, shop)
-    order(customer, shop.code, day_index=1, time_label="10:00")
-    card = customer.wait_for(has_join, timeout=15, description="the Join button")
-    owner.wait_for(has_join, timeout=15, description="the owner's Join button")
-    return owner, customer, card
+    booked = book_with_zoom(sandbox, owner, customer, time_label="10:00")
+    return booked.owner, booked.customer, booked.card
 
 
 def secrets_of_the_run(sandbox: Sandbox, owner: TelegramUser, *keys: str) -> dict[str, str]:

@@ -1,0 +1,192 @@
+"""Journeys people take through the Telegram emulator, one helper each: create a service, connect Zoom,
+reach an order's summary, confirm it, order a slot."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sandbox.harness import Sandbox
+from sandbox.telegram.client import SentMessage, TelegramUser
+
+JOIN = "Join a meeting"
+ORDER_HEADER = re.compile(r"^Order #(\d+) ·")
+
+
+def person(sandbox: Sandbox, user_id: int, name: str) -> TelegramUser:
+    return TelegramUser(sandbox.telegram_server.url, user_id, name, name.lower())
+
+
+def join_url(message: SentMessage) -> str | None:
+    for row in message.buttons:
+        for button in row:
+            if button.text == JOIN:
+                return button.url
+    return None
+
+
+def has_join(message: SentMessage) -> bool:
+    return join_url(message) is not None
+
+
+def share_code(card: SentMessage) -> str:
+    found = re.search(r"\?start=s_([A-Za-z0-9_-]+)", card.text)
+    if found is None:
+        raise AssertionError(f"no share link on the card:\n{card.text}")
+    return found.group(1)
+
+
+@dataclass
+class Shop:
+    owner: TelegramUser
+    card: SentMessage
+    code: str
+
+
+def create_service(owner: TelegramUser, minutes: int = 60, name: str = "Consultation") -> Shop:
+    owner.send(f"/newservice {minutes} {name}")
+    card = owner.wait_for(lambda m: "Share link" in m.text and name in m.text, description="the service card")
+    return Shop(owner, card, share_code(card))
+
+
+def connect_zoom(sandbox: Sandbox, shop: Shop, email: str = "owner@example.com") -> None:
+    """Press the Zoom toggle, open the login link in the 'browser', and wait for the confirmation."""
+    sandbox.zoom_control.login(email)
+    before = len(shop.owner.bot_messages())
+    shop.owner.press(shop.card, "Zoom: Off")
+    invite = shop.owner.wait_for(
+        lambda m: any(b.text == "Connect Zoom" and b.url for row in m.buttons for b in row),
+        description="a Connect Zoom button",
+    )
+    url = shop.owner.press(invite, "Connect Zoom")
+    assert url is not None
+    page = sandbox.zoom_control.open_authorize_link(url)
+    assert page.status_code == 200, page.text
+    assert "return to Telegram" in page.text
+    shop.owner.wait_for(
+        lambda m: "Zoom is connected" in m.text and m.message_id > 0, description="'Zoom is connected'"
+    )
+    assert len(shop.owner.bot_messages()) > before
+
+
+def offered_date(label: str, timezone: str) -> date:
+    """The date a day button (`Tue 01 Dec`) stands for: the first date from today on with that label."""
+    today = datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
+    for offset in range(400):
+        day = today + timedelta(days=offset)
+        if day.strftime("%a %d %b") == label:
+            return day
+    raise AssertionError(f"no date in the coming year is labelled {label!r}")
+
+
+def order(customer: TelegramUser, code: str, **choice: Any) -> SentMessage:
+    """Order through the deep link (choices as in `reach_summary_on_day`); returns the customer's order
+    message."""
+    return order_on_day(customer, code, **choice)[0]
+
+
+def order_on_day(customer: TelegramUser, code: str, **choice: Any) -> tuple[SentMessage, str]:
+    """Order through the deep link; returns the customer's order message and the day button pressed."""
+    summary, day_label = reach_summary_on_day(customer, code, **choice)
+    customer.press(summary, "Confirm")
+    return customer.wait_for_text("Order #"), day_label
+
+
+def reach_summary(
+    customer: TelegramUser, code: str, day_index: int = 0, time_label: str | None = None, **choice: Any
+) -> SentMessage:
+    """The summary with Confirm (choices as in `reach_summary_on_day`)."""
+    return reach_summary_on_day(customer, code, day_index=day_index, time_label=time_label, **choice)[0]
+
+
+def reach_summary_on_day(
+    customer: TelegramUser,
+    code: str,
+    *,
+    day_index: int = 0,
+    time_label: str | None = None,
+    day_label: str | None = None,
+    name: str | None = None,
+) -> tuple[SentMessage, str]:
+    """Open the service link, pick the day (the `day_index`-th button, or the one labelled `day_label`) and
+    the time (the first offered, or `time_label`), name the order or skip it: the summary with Confirm, and
+    the day button pressed."""
+    day, times = open_times(customer, code, day_index=day_index, day_label=day_label)
+    return pick_time(customer, times, time_label or times.buttons[0][0].text, name), day
+
+
+def open_times(
+    customer: TelegramUser, code: str, *, day_index: int = 0, day_label: str | None = None
+) -> tuple[str, SentMessage]:
+    """Open the service link, press Order and pick the day (the `day_index`-th button, or the one labelled
+    `day_label`): the day pressed and the message offering its start times."""
+    customer.send(f"/start s_{code}")
+    offer = customer.wait_for(
+        lambda m: any(b.text == "Order" for row in m.buttons for b in row), 20, "the Order button"
+    )
+    customer.press(offer, "Order")
+    days = customer.wait_for(lambda m: "Pick a day" in m.text, 20, "the days")
+    day_label = day_label or days.buttons[day_index // 3][day_index % 3].text
+    customer.press(days, day_label)
+    return day_label, customer.wait_for(lambda m: "Pick a start time" in m.text, 20, "the times")
+
+
+def pick_time(
+    customer: TelegramUser, times: SentMessage, time_label: str, name: str | None = None
+) -> SentMessage:
+    """Press a start time, then name the order (or skip the name): the summary with Confirm."""
+    customer.press(times, time_label)
+    ask = customer.wait_for(lambda m: "What should the order be called" in m.text, 20, "the name step")
+    if name is None:
+        customer.press(ask, "Skip")
+    else:
+        customer.send(name)
+    return customer.wait_for(lambda m: "Please check your order" in m.text, 20, "the summary")
+
+
+def order_number(message: SentMessage) -> int | None:
+    found = ORDER_HEADER.match(message.text)
+    return int(found.group(1)) if found else None
+
+
+def confirm(customer: TelegramUser, summary: SentMessage) -> SentMessage:
+    """Press Confirm; returns the order card the summary turned into."""
+    customer.press(summary, "Confirm")
+    return customer.wait_for(
+        lambda m: m.message_id == summary.message_id and order_number(m) is not None, 20, "the order card"
+    )
+
+
+@dataclass
+class Booked:
+    """An owner with a Zoom-enabled service and a customer's order that has its meeting."""
+
+    owner: TelegramUser
+    customer: TelegramUser
+    shop: Shop
+    card: SentMessage  # the customer's order card, with its Join button
+    owner_card: SentMessage  # the owner's, with its Join button
+    email: str
+
+
+def book_with_zoom(
+    sandbox: Sandbox,
+    owner: TelegramUser,
+    customer: TelegramUser,
+    *,
+    email: str = "owner@example.com",
+    minutes: int = 60,
+    name: str = "Session",
+    time_label: str | None = None,
+) -> Booked:
+    """The owner creates a service and connects Zoom (as `email`); the customer orders on the second
+    offered day; both order cards get their Join button."""
+    shop = create_service(owner, minutes, name)
+    connect_zoom(sandbox, shop, email)
+    order(customer, shop.code, day_index=1, time_label=time_label)
+    card = customer.wait_for(has_join, timeout=15, description="the customer's Join button")
+    owner_card = owner.wait_for(has_join, timeout=15, description="the owner's Join button")
+    return Booked(owner, customer, shop, card, owner_card, email)
