@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import TelegramControl
-from tests.e2e.journeys import create_service, person
+from tests.support.journeys import create_service, person
 
 
 def test_a_press_answered_after_telegrams_window_is_served_once_without_a_reported_failure(
