@@ -61,9 +61,6 @@ from storage.db import create_engine, create_lock_engine, create_sessionmaker, i
 
 log = logging.getLogger(__name__)
 
-IDLE_REFRESH = timedelta(days=7)
-ZOOM_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
-
 
 class WebServer(uvicorn.Server):
     """uvicorn without its own signal handling: `serve` stops it, then cleans up everything else."""
@@ -120,16 +117,26 @@ def cipher_for(settings: Settings) -> TokenCipher:
 def build_application(settings: Settings, metrics: Metrics | None = None) -> Application:  # type: ignore[type-arg]
     token = settings.telegram_bot_token.get_secret_value()
     builder = ApplicationBuilder()
+    timeout = settings.telegram_timeout_seconds
     if metrics is not None:
-        builder = builder.request(CountedRequest(metrics, connection_pool_size=256)).get_updates_request(
-            CountedRequest(metrics, connection_pool_size=1)
-        )
+        timeouts = {"connect_timeout": timeout, "read_timeout": timeout, "write_timeout": timeout}
+        builder = builder.request(CountedRequest(metrics, connection_pool_size=256, **timeouts))
+        builder = builder.get_updates_request(CountedRequest(metrics, connection_pool_size=1, **timeouts))
+    else:
+        builder = builder.connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout)
+        builder = builder.get_updates_connect_timeout(timeout).get_updates_read_timeout(timeout)
+        builder = builder.get_updates_write_timeout(timeout)
+    limiter = ChatRateLimiter(
+        overall_per_second=settings.telegram_overall_per_second,
+        chat_burst=settings.telegram_chat_burst,
+        chat_period=settings.telegram_chat_period_seconds,
+    )
     return (
         builder.token(token)
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .updater(None)
-        .rate_limiter(ChatRateLimiter(chat_period=settings.telegram_chat_period_seconds))
+        .rate_limiter(limiter)
         .defaults(
             Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
         )
@@ -148,7 +155,8 @@ def bot_username(application: Application) -> str:  # type: ignore[type-arg]
 def build(settings: Settings) -> Runtime:
     engine = create_engine(settings.database_url)
     sessions = create_sessionmaker(engine)
-    http = httpx.AsyncClient(timeout=ZOOM_TIMEOUT, follow_redirects=False)
+    zoom_timeout = httpx.Timeout(settings.zoom_timeout_seconds, connect=settings.zoom_connect_timeout_seconds)
+    http = httpx.AsyncClient(timeout=zoom_timeout, follow_redirects=False)
     cipher = cipher_for(settings)
     metrics = Metrics()
     application = build_application(settings, metrics)
@@ -164,12 +172,27 @@ def build(settings: Settings) -> Runtime:
             metrics=metrics,
         )
     zoom = ZoomClient(http, settings.zoom_api_url, metrics)
-    accounts = ZoomAccounts(sessions, oauth, zoom, cipher, outbox)
+    accounts = ZoomAccounts(
+        sessions,
+        oauth,
+        zoom,
+        cipher,
+        outbox,
+        login_ttl=timedelta(seconds=settings.zoom_login_ttl_seconds),
+        login_kept=timedelta(seconds=settings.zoom_login_kept_seconds),
+        refresh_margin=timedelta(seconds=settings.zoom_refresh_margin_seconds),
+        settings_max_age=timedelta(seconds=settings.zoom_settings_max_age_seconds),
+    )
     people = People(sessions, settings.default_timezone)
     drafts = Drafts(sessions)
     edit_limit = EditLimit(settings.customer_edits, timedelta(seconds=settings.customer_edits_window_seconds))
     desk = OrderDesk(
-        sessions, outbox, partial(bot_username, application), metrics=metrics, edit_limit=edit_limit
+        sessions,
+        outbox,
+        partial(bot_username, application),
+        metrics=metrics,
+        edit_limit=edit_limit,
+        edit_settle=timedelta(seconds=settings.meeting_edit_settle_seconds),
     )
     calendars = Calendars(sessions, settings.public_url)
     application.bot_data[KEY] = Deps(
@@ -213,12 +236,24 @@ def build(settings: Settings) -> Runtime:
         poll_interval=settings.worker_poll_seconds,
         lease=timedelta(seconds=settings.job_lease_seconds),
         run_locks=RunLocks(lock_engine),
+        backoff_base=settings.job_backoff_base_seconds,
+        backoff_cap=settings.job_backoff_cap_seconds,
+        max_attempts=settings.job_max_attempts,
     )
     intake = UpdateIntake(
-        application, sessions, ChatTurns(lock_engine), busy_recheck=settings.telegram_busy_recheck_seconds
+        application,
+        sessions,
+        ChatTurns(lock_engine),
+        poll_timeout=settings.telegram_poll_timeout_seconds,
+        retry=(settings.telegram_poll_retry_seconds, settings.telegram_poll_retry_cap_seconds),
+        conflict_wait=settings.telegram_conflict_wait_seconds,
+        drain_seconds=settings.shutdown_drain_seconds,
+        keep_processed=timedelta(hours=settings.processed_updates_hours),
+        busy_recheck=settings.telegram_busy_recheck_seconds,
     )
     secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
-    readiness = Readiness(engine, worker, settings.ready_worker_seconds)
+    check = settings.health_check_timeout_seconds
+    readiness = Readiness(engine, worker, settings.ready_worker_seconds, check)
     web = create_web_app(
         engine,
         accounts,
@@ -227,7 +262,7 @@ def build(settings: Settings) -> Runtime:
         secret,
         people,
         readiness=readiness,
-        scrape=Scrape(metrics, sessions),
+        scrape=Scrape(metrics, sessions, check),
         calendars=calendars,
     )
     wakeup = None if is_sqlite(engine) else JobWakeup(settings.database_url, outbox)
@@ -252,11 +287,12 @@ async def set_customer_menu(application: Application) -> None:  # type: ignore[t
 
 
 async def refresh_idle_loop(runtime: Runtime, stopping: asyncio.Event) -> None:
-    """Keep idle Zoom connections alive (tokens unused for a week) and hosts' settings at most a day old;
-    checked hourly."""
+    """Keep idle Zoom connections alive (ZOOM_IDLE_REFRESH_SECONDS, a week) and hosts' settings fresh
+    (ZOOM_SETTINGS_MAX_AGE_SECONDS, a day); looked at every ZOOM_REFRESH_CHECK_SECONDS (an hour)."""
+    settings = runtime.settings
     while not stopping.is_set():
         try:
-            count = await runtime.accounts.refresh_idle(IDLE_REFRESH)
+            count = await runtime.accounts.refresh_idle(timedelta(seconds=settings.zoom_idle_refresh_seconds))
             if count:
                 log.info("Refreshed %s idle Zoom connection(s)", count)
             read = await runtime.accounts.refresh_settings()
@@ -265,7 +301,7 @@ async def refresh_idle_loop(runtime: Runtime, stopping: asyncio.Event) -> None:
         except Exception:
             log.exception("Proactive Zoom refresh failed; will try again")
         try:
-            await asyncio.wait_for(stopping.wait(), 3600)
+            await asyncio.wait_for(stopping.wait(), settings.zoom_refresh_check_seconds)
         except TimeoutError:
             continue
 

@@ -23,8 +23,11 @@ PENDING_STATES = ("queued", "scheduled", "running")
 class Readiness:
     """Ready while the database answers, its schema is at the newest migration and the worker runs."""
 
-    def __init__(self, engine: AsyncEngine, worker: Worker, worker_max_age: float) -> None:
+    def __init__(
+        self, engine: AsyncEngine, worker: Worker, worker_max_age: float, check_timeout: float = CHECK_TIMEOUT
+    ) -> None:
         self._engine = engine
+        self._check_timeout = check_timeout
         self._worker = worker
         self._worker_max_age = worker_max_age
         self._head = head_revision()
@@ -32,7 +35,7 @@ class Readiness:
     async def problem(self) -> str | None:
         """Why this replica should not get traffic now, or None when it is ready."""
         try:
-            revision = await asyncio.wait_for(schema_revision(self._engine), CHECK_TIMEOUT)
+            revision = await asyncio.wait_for(schema_revision(self._engine), self._check_timeout)
         except Exception as exc:
             log.warning("Readiness: the database does not answer (%s)", type(exc).__name__)
             return "the database does not answer"
@@ -50,14 +53,20 @@ class Readiness:
 class Scrape:
     """The body of GET /metrics: the counters, and the job gauges read from the database now."""
 
-    def __init__(self, metrics: Metrics, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        metrics: Metrics,
+        sessions: async_sessionmaker[AsyncSession],
+        check_timeout: float = CHECK_TIMEOUT,
+    ) -> None:
         self._metrics = metrics
+        self._check_timeout = check_timeout
         self._sessions = sessions
 
     async def render(self) -> bytes:
         now = utcnow()
         try:
-            async with asyncio.timeout(CHECK_TIMEOUT), self._sessions() as session:
+            async with asyncio.timeout(self._check_timeout), self._sessions() as session:
                 rows = await repos.job_counts(session, now)
         except Exception as exc:  # the counters are still worth serving without the job gauges
             log.warning("Metrics: could not read the jobs (%s)", type(exc).__name__)

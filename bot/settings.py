@@ -54,6 +54,45 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     # /readyz answers 503 when the job worker has not run for longer than this.
     ready_worker_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # A failed job is tried again after JOB_BACKOFF_BASE_SECONDS, doubling each time up to
+    # JOB_BACKOFF_CAP_SECONDS (each delay +-20 %); after JOB_MAX_ATTEMPTS attempts it fails for good.
+    job_backoff_base_seconds: float = Field(default=2.0, gt=0, le=3600)
+    job_backoff_cap_seconds: float = Field(default=600.0, gt=0, le=86400)
+    job_max_attempts: int = Field(default=25, ge=1, le=1000)
+    # An edit of an order with a meeting reaches Zoom this long after the last edit (a burst is one PATCH).
+    meeting_edit_settle_seconds: float = Field(default=3.0, ge=0, le=3600)
+    # Zoom requests give up after this long (and after the connect timeout to connect).
+    zoom_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    zoom_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    # A Zoom login link works this long after it was made; used and expired ones are deleted a day later.
+    zoom_login_ttl_seconds: float = Field(default=600.0, gt=0, le=86400)
+    zoom_login_kept_seconds: float = Field(default=86400.0, gt=0)
+    # A Zoom access token is refreshed when it expires within this many seconds.
+    zoom_refresh_margin_seconds: float = Field(default=120.0, ge=0, le=3000)
+    # The hosts' Zoom settings are read again once they are this old.
+    zoom_settings_max_age_seconds: float = Field(default=86400.0, gt=0)
+    # Zoom connections unused this long are refreshed, so their refresh tokens never age out.
+    zoom_idle_refresh_seconds: float = Field(default=604800.0, gt=0)
+    # How often the two refreshes above are looked for.
+    zoom_refresh_check_seconds: float = Field(default=3600.0, gt=0)
+    # Polling: how long one getUpdates call waits for updates (Telegram allows up to 50).
+    telegram_poll_timeout_seconds: int = Field(default=10, ge=0, le=50)
+    # A failed getUpdates is tried again after this long, doubling up to the cap; while another process
+    # polls with the same token (409 Conflict), every TELEGRAM_CONFLICT_WAIT_SECONDS.
+    telegram_poll_retry_seconds: float = Field(default=1.0, gt=0, le=3600)
+    telegram_poll_retry_cap_seconds: float = Field(default=30.0, gt=0, le=3600)
+    telegram_conflict_wait_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # On SIGTERM, chats being served get this long to finish their update.
+    shutdown_drain_seconds: float = Field(default=15.0, gt=0, le=3600)
+    # Every other Bot API request gives up after this long (connect, send, read).
+    telegram_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    # Our side of Telegram's flood limits: requests per second overall, and per chat a burst of
+    # TELEGRAM_CHAT_BURST new messages per TELEGRAM_CHAT_PERIOD_SECONDS.
+    telegram_overall_per_second: float = Field(default=30.0, gt=0, le=1000)
+    telegram_chat_burst: int = Field(default=5, ge=1, le=1000)
+    telegram_chat_period_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # /readyz and /metrics give up on the database after this long.
+    health_check_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     # Purge of old rows and limits on customers (issue 9). Finished jobs and Zoom webhook events are kept
     # RETENTION_DAYS (at least a day: Zoom retries an event for 85 minutes); processed Telegram updates
     # PROCESSED_UPDATES_HOURS (Telegram keeps an update 24 h, and after a week without updates numbers
@@ -64,8 +103,6 @@ class Settings(BaseSettings):
     purge_interval_seconds: float = Field(default=3600.0, gt=0, le=86400)
     customer_edits: int = Field(default=10, ge=1, le=10000)
     customer_edits_window_seconds: float = Field(default=3600.0, gt=0, le=7 * 86400)
-    # Telegram's per-chat flood limit on our side: a burst of 5 new messages, then 5 per this many seconds.
-    telegram_chat_period_seconds: float = Field(default=5.0, gt=0, le=60)
     # Polling: when getUpdates returns only updates still being handled, ask again after this long.
     telegram_busy_recheck_seconds: float = Field(default=0.3, gt=0, le=10)
 

@@ -111,7 +111,7 @@ def bot_environment(sandbox: Sandbox, database_url: str, **extra: str) -> dict[s
         ZOOM_API_URL=f"{sandbox.zoom_server.url}/v2",
         DATABASE_URL=database_url,
         ENCRYPTION_KEY=keys.encryption_key,
-        DEFAULT_TIMEZONE="Europe/Berlin",
+        DEFAULT_TIMEZONE=os.environ.get("BOT_TEST_TIMEZONE", "Europe/Berlin"),
         LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )

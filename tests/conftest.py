@@ -110,12 +110,23 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
+def bot_settings() -> dict[str, str]:
+    """Settings given to the `bot` fixture on top of the sandbox's and TEST_KNOBS; a folder's conftest shrinks
+    time knobs here (see .env.example) instead of waiting for the production values."""
+    return {}
+
+
+@pytest.fixture
 def bot(
-    request: pytest.FixtureRequest, sandbox: Sandbox, database_url: str, tmp_path: Path
+    request: pytest.FixtureRequest,
+    sandbox: Sandbox,
+    database_url: str,
+    tmp_path: Path,
+    bot_settings: dict[str, str],
 ) -> Iterator[BotProcess | BotInProcess]:
     """The real bot against the sandbox: its composition root run inside the test process, or with the
     `bot_process` marker the real `python -m bot` process. `bot_env(NAME="value")` markers add settings."""
-    extra: dict[str, str] = dict(TEST_KNOBS)
+    extra: dict[str, str] = {**TEST_KNOBS, **bot_settings}
     for marker in reversed(list(request.node.iter_markers("bot_env"))):
         extra.update(marker.kwargs)
     env = bot_environment(sandbox, database_url, **extra)

@@ -83,8 +83,9 @@ class Job:
 Runner = Callable[[Job], Awaitable[Outcome]]
 
 
-def backoff(attempts: int) -> timedelta:
-    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+def backoff(attempts: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> timedelta:
+    """The wait before the next attempt: `base` doubled per earlier attempt, at most `cap`, +-20 %."""
+    delay = min(cap, base * 2 ** max(0, attempts - 1))
     return timedelta(seconds=delay * secrets.SystemRandom().uniform(0.8, 1.2))
 
 
@@ -116,6 +117,9 @@ class Worker:
         poll_interval: float = 1.0,
         lease: timedelta = LEASE,
         run_locks: RunLocks | None = None,
+        backoff_base: float = BACKOFF_BASE,
+        backoff_cap: float = BACKOFF_CAP,
+        max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self._sessions = sessions
         self._outbox = outbox
@@ -124,6 +128,8 @@ class Worker:
         self._poll = poll_interval
         self._lease = lease
         self._run_locks = run_locks or RunLocks(None)
+        self._backoff = (backoff_base, backoff_cap)
+        self._max_attempts = max_attempts
         self._stopping = asyncio.Event()
         self.last_cycle: float | None = None  # time.monotonic() of the last look for due jobs
 
@@ -253,11 +259,11 @@ class Worker:
             values.update(status="done", last_error=None)
         elif isinstance(outcome, Wait):
             values.update(status="waiting", last_error=outcome.error)
-        elif isinstance(outcome, Fail) or job.attempts >= MAX_ATTEMPTS:
+        elif isinstance(outcome, Fail) or job.attempts >= self._max_attempts:
             values.update(status="failed", last_error=outcome.error)
             log.warning("Job %s (%s) failed for good: %s", job.id, job.kind, outcome.error)
         else:
-            retry_at = outcome.at or now + backoff(job.attempts)
+            retry_at = outcome.at or now + backoff(job.attempts, *self._backoff)
             values.update(status="pending", last_error=outcome.error, run_at=retry_at)
         mine = (JobRow.id == job.id) & (JobRow.lease_token == job.lease_token)
         async with self._sessions.begin() as session:

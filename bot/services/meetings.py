@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 SYNC = "meeting_sync"
 # Edits wait this long for more edits, so a burst of changes reaches Zoom as one PATCH.
-EDIT_SETTLE = timedelta(seconds=3)
+EDIT_SETTLE = timedelta(seconds=3)  # the default of MEETING_EDIT_SETTLE_SECONDS
 T = TypeVar("T")
 
 

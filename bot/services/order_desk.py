@@ -128,9 +128,11 @@ class OrderDesk:
         bot_username: Callable[[], str] = str,
         metrics: Metrics | None = None,
         edit_limit: EditLimit | None = None,
+        edit_settle: timedelta = EDIT_SETTLE,
     ) -> None:
         self._metrics = metrics
         self._edit_limit = edit_limit or EditLimit()
+        self._edit_settle = edit_settle
         self._sessions = sessions
         self._outbox = outbox
         self._bot_username = bot_username  # for invite links on owners' cards; known once the bot started
@@ -306,7 +308,8 @@ class OrderDesk:
         gone = row.meeting_state in (MeetingState.NONE, MeetingState.DELETED_IN_ZOOM)
         if row.wants_meeting and (row.meeting_id is not None or not gone):
             row.meeting_state = MeetingState.PENDING
-            await queue_sync(session, self._outbox, row, EDIT_SETTLE if row.meeting_id else timedelta(0))
+            settle = self._edit_settle if row.meeting_id else timedelta(0)
+            await queue_sync(session, self._outbox, row, settle)
             await self._outbox.refresh_cards(session, row.id)
         else:
             await announce(session, self._outbox, row, meeting=False)

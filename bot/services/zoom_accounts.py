@@ -58,12 +58,21 @@ class ZoomAccounts:
         zoom: ZoomClient,
         cipher: TokenCipher,
         outbox: Outbox,
+        *,
+        login_ttl: timedelta = STATE_TTL,
+        login_kept: timedelta = timedelta(days=1),
+        refresh_margin: timedelta = REFRESH_MARGIN,
+        settings_max_age: timedelta = SETTINGS_MAX_AGE,
     ) -> None:
         self._sessions = sessions
         self._oauth = oauth
         self._zoom = zoom
         self._cipher = cipher
         self._outbox = outbox
+        self._login_ttl = login_ttl
+        self._login_kept = login_kept
+        self._refresh_margin = refresh_margin
+        self._settings_max_age = settings_max_age
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     @property
@@ -85,14 +94,14 @@ class ZoomAccounts:
         verifier = new_code_verifier()
         now = utcnow()
         async with self._sessions.begin() as session:
-            await repos.purge_oauth_states(session, now - timedelta(days=1))
+            await repos.purge_oauth_states(session, now - self._login_kept)
             session.add(
                 OAuthStateRow(
                     state_hash=state_hash(state),
                     owner_id=owner_id,
                     service_id=service_id,
                     code_verifier_enc=self._cipher.encrypt(verifier),
-                    expires_at=now + STATE_TTL,
+                    expires_at=now + self._login_ttl,
                     created_at=now,
                 )
             )
@@ -152,11 +161,11 @@ class ZoomAccounts:
         """Read again the hosts' settings last read a day ago, each claimed first so no two processes do."""
         now = utcnow()
         async with self._sessions() as session:
-            owners = await repos.settings_due(session, now - SETTINGS_MAX_AGE)
+            owners = await repos.settings_due(session, now - self._settings_max_age)
         read = 0
         for owner_id in owners:
             async with self._sessions.begin() as session:
-                if not await repos.claim_settings_read(session, owner_id, now - SETTINGS_MAX_AGE, now):
+                if not await repos.claim_settings_read(session, owner_id, now - self._settings_max_age, now):
                     continue
             try:
                 defaults = await self._zoom.meeting_defaults(await self.access_token(owner_id))
@@ -300,7 +309,7 @@ class ZoomAccounts:
                 if row is None or row.status != ConnectionStatus.ACTIVE or not row.refresh_token_enc:
                     raise NoConnection(owner_id)
                 access = self._cipher.decrypt(row.access_token_enc or "")
-                fresh = row.access_expires_at and row.access_expires_at > utcnow() + REFRESH_MARGIN
+                fresh = row.access_expires_at and row.access_expires_at > utcnow() + self._refresh_margin
                 if fresh and access != rejected:
                     return access
                 refresh_token = self._cipher.decrypt(row.refresh_token_enc)

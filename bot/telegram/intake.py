@@ -37,9 +37,20 @@ class UpdateIntake:
         application: Application,  # type: ignore[type-arg]
         sessions: async_sessionmaker[AsyncSession],
         turns: ChatTurns | None = None,
+        poll_timeout: int = POLL_TIMEOUT,
+        *,
+        retry: tuple[float, float] = (1.0, 30.0),
+        conflict_wait: float = 5.0,
+        drain_seconds: float = 15.0,
+        keep_processed: timedelta = timedelta(days=2),
         busy_recheck: float = 0.3,
     ) -> None:
         self._application = application
+        self._poll_timeout = poll_timeout
+        self._retry_first, self._retry_cap = retry  # getUpdates errors: wait this long, doubling to the cap
+        self._conflict_wait = conflict_wait
+        self._drain_seconds = drain_seconds
+        self._keep_processed = keep_processed
         self._busy_recheck = busy_recheck
         self._sessions = sessions
         self._turns = turns or ChatTurns(None)
@@ -81,13 +92,13 @@ class UpdateIntake:
     async def poll(self) -> None:
         """Long-poll getUpdates until stopped, then let the chats being served finish."""
         async with self._sessions.begin() as session:
-            await repos.forget_updates(session, utcnow() - timedelta(days=2))
+            await repos.forget_updates(session, utcnow() - self._keep_processed)
         offset: int | None = None  # Telegram keeps everything not yet confirmed
-        delay = 1.0
+        delay = self._retry_first
         while not self._stopping.is_set():
             try:
                 updates = await self._fetch(offset)
-                delay = 1.0
+                delay = self._retry_first
             except InvalidToken:
                 log.error("Telegram refused the bot token; stopping")
                 raise
@@ -96,12 +107,12 @@ class UpdateIntake:
                 continue
             except Conflict:
                 log.warning("Another instance is polling with this token; waiting")
-                await self._sleep(5)
+                await self._sleep(self._conflict_wait)
                 continue
             except (NetworkError, TelegramError) as exc:
                 log.warning("getUpdates failed (%s); retrying in %.0f s", type(exc).__name__, delay)
                 await self._sleep(delay)
-                delay = min(delay * 2, 30)
+                delay = min(delay * 2, self._retry_cap)
                 continue
             fresh = [
                 u for u in updates if u.update_id not in self._inflight and u.update_id not in self._done
@@ -145,15 +156,17 @@ class UpdateIntake:
         except Exception:
             log.exception("Update %s could not be handled", update.update_id)
 
-    async def _drain(self, seconds: float = 15) -> None:
+    async def _drain(self) -> None:
         chains = list(self._chains.values())
         if chains:
-            await asyncio.wait(chains, timeout=seconds)
+            await asyncio.wait(chains, timeout=self._drain_seconds)
 
     async def _fetch(self, offset: int | None) -> tuple[Update, ...]:
         """One long poll, abandoned at once when stopping (unconfirmed updates come again next time)."""
         fetch: asyncio.Future[tuple[Update, ...]] = asyncio.ensure_future(
-            self._application.bot.get_updates(offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED)
+            self._application.bot.get_updates(
+                offset=offset, timeout=self._poll_timeout, allowed_updates=ALLOWED
+            )
         )
         stop: asyncio.Future[object] = asyncio.ensure_future(self._stopping.wait())
         waiting: set[asyncio.Future[object]] = {fetch, stop}  # type: ignore[arg-type]

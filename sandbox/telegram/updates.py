@@ -127,6 +127,11 @@ class UpdateQueue:
                 if self._poll is poll:
                     self._poll = None
 
+    def polling(self) -> bool:
+        """Whether a getUpdates call is waiting in a long poll right now."""
+        with self._lock:
+            return self._poll is not None
+
     def _start_poll(self, poll: Waker) -> None:
         if self._webhook is not None:
             raise conflict(WEBHOOK_ACTIVE)

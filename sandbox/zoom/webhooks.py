@@ -124,6 +124,10 @@ class WebhookSender:
         self._retries.add(task)
         task.add_done_callback(self._retries.discard)
 
+    def retrying(self) -> bool:
+        """Whether retries of an event the endpoint did not accept are still scheduled."""
+        return bool(self._retries)
+
     async def _retry(self, outgoing: Outgoing, delays: tuple[float, ...]) -> None:
         # The same body (so the same event_ts), signed again at the time of each attempt.
         for attempt, delay in enumerate(delays, start=1):

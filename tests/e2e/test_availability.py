@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.e2e.journeys import Shop, create_service, offered_date, order_on_day, person
+from tests.support import OWNER_ZONE
 
-BERLIN, NEW_YORK = "Europe/Berlin", "America/New_York"
+NEW_YORK = "America/New_York"
 
 
 def today_in(zone: str) -> date:
@@ -59,7 +60,7 @@ def open_times(customer: TelegramUser, code: str, day: date) -> list[str]:
 
 def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, bot: BotProcess) -> None:
     owner = person(sandbox, 11, "Olivia")
-    set_timezone(owner, BERLIN)
+    set_timezone(owner, OWNER_ZONE)
     owner.send("/hours")
     week = owner.wait_for_text("Your working hours")
     assert "Mon: 09:00–18:00" in week.text and "Fri: 09:00–18:00" in week.text
@@ -69,7 +70,7 @@ def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, 
     week = owner.wait_for_text("Your working hours")
     assert week.text.count("10:00–12:00, 14:00–15:30") == 7
     shop = create_service(owner, 60, "Lesson")
-    tomorrow, day_after = today_in(BERLIN) + timedelta(days=1), today_in(BERLIN) + timedelta(days=2)
+    tomorrow, day_after = today_in(OWNER_ZONE) + timedelta(days=1), today_in(OWNER_ZONE) + timedelta(days=2)
     owner.send(f"/away {day_after.isoformat()}")
     away = owner.wait_for_text("Your days off")
     assert label(day_after) in away.text and "Active orders" not in away.text
@@ -77,7 +78,7 @@ def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, 
     carl = person(sandbox, 22, "Carl")
     offered = labels(open_days(carl, shop.code))
     expected = [label(tomorrow + timedelta(days=n)) for n in range(12) if n != 1]  # all but the day off
-    assert [text for text in offered if text != label(today_in(BERLIN))][: len(expected)] == expected
+    assert [text for text in offered if text != label(today_in(OWNER_ZONE))][: len(expected)] == expected
     assert label(day_after) not in offered
     assert open_times(carl, shop.code, tomorrow) == ["10:00", "10:30", "11:00", "14:00", "14:30"]
 
@@ -145,12 +146,12 @@ def test_a_slot_on_a_day_marked_off_meanwhile_is_refused_at_confirmation(
     sandbox: Sandbox, bot: BotProcess
 ) -> None:
     owner = person(sandbox, 11, "Olivia")
-    set_timezone(owner, BERLIN)
+    set_timezone(owner, OWNER_ZONE)
     owner.send("/hours mon-sun 09:00-18:00")
     owner.wait_for_text("Your working hours")
     shop = create_service(owner, 60, "Lesson")
     carl = person(sandbox, 22, "Carl")
-    tomorrow = today_in(BERLIN) + timedelta(days=1)
+    tomorrow = today_in(OWNER_ZONE) + timedelta(days=1)
     days = open_days(carl, shop.code)
     carl.press(days, label(tomorrow))
     carl.press(carl.wait_for_text("Pick a start time"), "10:00")
@@ -170,7 +171,7 @@ def test_customers_cannot_change_inside_the_changes_window_but_the_owner_can(
     sandbox: Sandbox, bot: BotProcess
 ) -> None:
     owner = person(sandbox, 11, "Olivia")
-    set_timezone(owner, BERLIN)
+    set_timezone(owner, OWNER_ZONE)
     owner.send("/hours mon-sun 00:00-24:00")
     owner.wait_for_text("Your working hours")
     shop = create_service(owner, 30, "Chat")
@@ -199,7 +200,7 @@ def test_customers_cannot_change_inside_the_changes_window_but_the_owner_can(
     owner.press(owners_card, "Reschedule")
     days = owner.wait_for_text("pick a new day")
     last = days.buttons[-1][-1].text
-    assert offered_date(last, BERLIN) > today_in(BERLIN) + timedelta(
+    assert offered_date(last, OWNER_ZONE) > today_in(OWNER_ZONE) + timedelta(
         days=60
     )  # the Horizon limits customers only
     owner.press(days, last)
@@ -214,7 +215,7 @@ def test_bad_input_and_forged_buttons_get_clear_answers_and_change_nothing(
     sandbox: Sandbox, bot: BotProcess
 ) -> None:
     owner = person(sandbox, 11, "Olivia")
-    set_timezone(owner, BERLIN)
+    set_timezone(owner, OWNER_ZONE)
     shop = create_service(owner, 60, "Lesson")
     for text, expected in (
         ("/hours mon 09:00-25:00", "25:00 is not a time of day"),
@@ -223,7 +224,7 @@ def test_bad_input_and_forged_buttons_get_clear_answers_and_change_nothing(
         ("/hours funday 09:00-12:00", "I don't know the day"),
         ("/hours mon", "Send the days and their hours"),
         ("/away 2020-01-01", "is in the past"),
-        (f"/away {(today_in(BERLIN) + timedelta(days=400)).isoformat()}", "more than a year ahead"),
+        (f"/away {(today_in(OWNER_ZONE) + timedelta(days=400)).isoformat()}", "more than a year ahead"),
         ("/away tomorrow", "is not a date"),
     ):
         owner.send(text)

@@ -12,8 +12,9 @@ from icalendar import Calendar, Event
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.e2e.journeys import connect_zoom, create_service, has_join, join_url, order, person
+from tests.support import OWNER_ZONE
 
-ZONE = "Europe/Berlin"
+ZONE = OWNER_ZONE
 WAIT = 30  # seconds: generous, the machine may be loaded
 
 

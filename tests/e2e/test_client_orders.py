@@ -8,24 +8,23 @@ from zoneinfo import ZoneInfo
 
 from sandbox.harness import BotProcess, Sandbox
 from tests.e2e.journeys import connect_zoom, create_service, has_join, join_url, offered_date, person
-
-BERLIN = "Europe/Berlin"
+from tests.support import OWNER_ZONE
 
 
 def test_an_order_for_a_client_gets_its_meeting_and_its_first_opener_becomes_the_customer(
     sandbox: Sandbox, bot: BotProcess
 ) -> None:
     owner = person(sandbox, 11, "Olivia")
-    owner.send(f"/timezone {BERLIN}")
-    owner.wait_for_text(BERLIN)
+    owner.send(f"/timezone {OWNER_ZONE}")
+    owner.wait_for_text(OWNER_ZONE)
     shop = create_service(owner, 45, "Session")
     connect_zoom(sandbox, shop)
 
     owner.press(shop.card, "Book for a client")
     days = owner.wait_for_text("for a client. Pick a day")
     last = days.buttons[-1][-1].text
-    day = offered_date(last, BERLIN)
-    today = datetime.now(UTC).astimezone(ZoneInfo(BERLIN)).date()
+    day = offered_date(last, OWNER_ZONE)
+    today = datetime.now(UTC).astimezone(ZoneInfo(OWNER_ZONE)).date()
     assert day > today + timedelta(days=60)  # Horizon (14 days) limits customers, not the owner
     owner.press(days, last)
     owner.press(owner.wait_for_text("Pick a start time"), "10:00")
@@ -47,7 +46,7 @@ def test_an_order_for_a_client_gets_its_meeting_and_its_first_opener_becomes_the
 
     meetings = sandbox.zoom_control.meetings()
     assert len(meetings) == 1 and meetings[0]["topic"] == "Session — Carl Client"
-    expected = datetime(day.year, day.month, day.day, 10, tzinfo=ZoneInfo(BERLIN)).astimezone(UTC)
+    expected = datetime(day.year, day.month, day.day, 10, tzinfo=ZoneInfo(OWNER_ZONE)).astimezone(UTC)
     assert meetings[0]["start_time"] == expected.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert meetings[0]["duration"] == 45
 

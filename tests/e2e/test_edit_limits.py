@@ -15,6 +15,7 @@ from sandbox.harness import BotInProcess, Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.e2e.journeys import connect_zoom, create_service, has_join, order, person
 from tests.faults.steps import eventually
+from tests.support import OWNER_ZONE
 
 LIMIT = 2
 
@@ -66,8 +67,8 @@ def test_a_customer_past_the_edit_limit_is_refused_others_and_the_owner_are_not(
     sandbox: Sandbox, limited_bot: BotInProcess
 ) -> None:
     owner, ann, ben = person(sandbox, 31, "Olivia"), person(sandbox, 32, "Ann"), person(sandbox, 33, "Ben")
-    owner.send("/timezone Europe/Berlin")
-    owner.wait_for_text("Europe/Berlin")
+    owner.send(f"/timezone {OWNER_ZONE}")
+    owner.wait_for_text(OWNER_ZONE)
     shop = create_service(owner, 60, "Session")
     connect_zoom(sandbox, shop)
     first = order(ann, shop.code, day_index=1, time_label="10:00", name="Ann first")

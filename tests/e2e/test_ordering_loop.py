@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from sandbox.harness import BotProcess, Sandbox
+from tests.support import OWNER_ZONE
 from tests.support.journeys import (
     connect_zoom,
     create_service,
@@ -28,8 +29,8 @@ def test_order_gets_a_zoom_meeting_at_the_ordered_time_and_both_chats_get_the_li
     sandbox: Sandbox, bot: BotProcess
 ) -> None:
     owner, customer = person(sandbox, 11, "Olivia"), person(sandbox, 22, "Carl")
-    owner.send("/timezone Europe/Berlin")
-    owner.wait_for_text("Europe/Berlin")
+    owner.send(f"/timezone {OWNER_ZONE}")
+    owner.wait_for_text(OWNER_ZONE)
     shop = create_service(owner, 45, "Tutoring")
     connect_zoom(sandbox, shop)
     placed, day_label = order_on_day(
@@ -38,7 +39,7 @@ def test_order_gets_a_zoom_meeting_at_the_ordered_time_and_both_chats_get_the_li
     assert (
         "Order #1" in placed.text
         and "Maths with Carl" in placed.text
-        and "10:00 (Europe/Berlin)" in placed.text
+        and f"10:00 ({OWNER_ZONE})" in placed.text
     )
 
     mine = customer.wait_for(has_join, timeout=15, description="the customer's order with the Join button")
@@ -51,12 +52,10 @@ def test_order_gets_a_zoom_meeting_at_the_ordered_time_and_both_chats_get_the_li
     meetings = sandbox.zoom_control.meetings()
     assert len(meetings) == 1
     meeting = meetings[0]
-    berlin_day = offered_date(day_label, "Europe/Berlin")
-    expected = datetime(
-        berlin_day.year, berlin_day.month, berlin_day.day, 10, tzinfo=ZoneInfo("Europe/Berlin")
-    )
+    local_day = offered_date(day_label, OWNER_ZONE)
+    expected = datetime(local_day.year, local_day.month, local_day.day, 10, tzinfo=ZoneInfo(OWNER_ZONE))
     assert meeting["start_time"] == expected.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert meeting["duration"] == 45 and meeting["timezone"] == "Europe/Berlin"
+    assert meeting["duration"] == 45 and meeting["timezone"] == OWNER_ZONE
     assert meeting["topic"] == "Maths with Carl" and meeting["join_url"] == join_url(mine)
     creates = [
         r for r in sandbox.zoom_control.requests() if r["method"] == "POST" and "meetings" in r["path"]

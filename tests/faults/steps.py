@@ -22,21 +22,20 @@ from tests.support.journeys import (
     person,
     reach_summary,
 )
-from tests.support.waiting import eventually
+from tests.support.waiting import barrier, eventually
 
 T = TypeVar("T")
 CREATE_PATH = "/v2/users/me/meetings"
 SLOTS_PER_DAY = 18  # a 30-minute service: 09:00 … 17:30
 
 
-def stays_the_same(measure: Callable[[], T], seconds: float) -> T:
-    """Assert that `measure()` does not change during a short bounded window; returns its value."""
+def stays_the_same(measure: Callable[[], T], chat: TelegramUser, database_url: str) -> T:
+    """Assert that `measure()` is unchanged once the bot has handled everything so far (a probe answered in
+    `chat`, then the job queue drained: `tests.support.barrier`); returns its value."""
     first = measure()
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        time.sleep(0.25)
-        now = measure()
-        assert now == first, f"changed from {first!r} to {now!r} while it should stay the same"
+    barrier(chat, database_url)
+    now = measure()
+    assert now == first, f"changed from {first!r} to {now!r} while it should stay the same"
     return first
 
 

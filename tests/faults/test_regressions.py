@@ -36,6 +36,12 @@ from tests.faults.steps import (
 from tests.faults.test_restarts import order_cards_of_owner, zoom_shop
 
 
+@pytest.fixture
+def bot_settings(bot_settings: dict[str, str]) -> dict[str, str]:
+    """The per-chat send limit shrunk from 5 messages per 5 s, so 110 answers in one chat take seconds."""
+    return {**bot_settings, "TELEGRAM_CHAT_PERIOD_SECONDS": "0.25"}
+
+
 async def test_a_refresh_queued_while_a_job_is_being_recorded_is_not_lost(tmp_path: Path) -> None:
     """A re-queue committed while a job's outcome is being written (repos.enqueue: status pending,
     attempts 0) must win, or the requested run never happens.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from sandbox.harness import BotProcess, Sandbox
@@ -20,6 +18,7 @@ from tests.faults.steps import (
     stays_the_same,
     texts_of,
 )
+from tests.support import query_rows, wait_until
 
 pytestmark = pytest.mark.bot_process  # kill -9 needs a real process
 
@@ -99,14 +98,17 @@ def test_kill_9_after_an_order_is_placed_but_before_its_update_is_recorded(
 
 
 def test_kill_9_while_answering_a_command_does_not_run_it_twice(
-    sandbox: Sandbox, bot: BotProcess, telegram: TelegramControl
+    sandbox: Sandbox, bot: BotProcess, telegram: TelegramControl, database_url: str
 ) -> None:
     owner = person(sandbox, 11, "Olivia")
     owner.send("/start")
     owner.wait_for_text("/newservice")
     telegram.set_delay(3, "sendMessage")  # the reply is slow: the bot dies while sending it
     owner.send("/newservice 30 Yoga")
-    time.sleep(1.5)  # the service is stored and its reply is on its way: now the bot dies
+    wait_until(  # the service is stored and its reply is on its way: now the bot dies
+        lambda: query_rows(database_url, "SELECT id FROM services WHERE name = 'Yoga'"),
+        description="the Yoga service stored",
+    )
     bot.kill()
     telegram.set_delay(0, "sendMessage")
     bot.start()
@@ -117,6 +119,6 @@ def test_kill_9_while_answering_a_command_does_not_run_it_twice(
     def yoga_cards() -> list[SentMessage]:
         return [m for m in owner.bot_messages() if "Yoga" in m.text and "Share link" in m.text]
 
-    stays_the_same(lambda: len(yoga_cards()), 2)
+    stays_the_same(lambda: len(yoga_cards()), owner, database_url)
     codes = {m.text.split("start=s_")[1] for m in yoga_cards()}
     assert len(codes) == 1, f"one /newservice made {len(codes)} services:\n{owner.transcript()}"

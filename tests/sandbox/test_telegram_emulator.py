@@ -62,6 +62,14 @@ def served() -> Iterator[Served]:
         yield Served(sandbox, server.url, control)
 
 
+async def parked(served: Served, poll: asyncio.Task[object]) -> None:
+    """Wait until the long poll `poll` waits at the emulator (or has ended)."""
+    deadline = time.monotonic() + 5
+    while not served.sandbox.state.updates.polling() and not poll.done():
+        assert time.monotonic() < deadline, "the long poll never reached the emulator"
+        await asyncio.sleep(0.01)
+
+
 @pytest.fixture
 async def bot(served: Served) -> AsyncIterator[Bot]:
     async with Bot(TOKEN, base_url=f"{served.url}/bot") as client:
@@ -266,7 +274,7 @@ async def test_get_updates_offsets(served: Served, bot: Bot) -> None:
 async def test_long_poll_returns_as_soon_as_a_message_arrives(served: Served, bot: Bot) -> None:
     started = time.monotonic()
     poll = asyncio.create_task(bot.get_updates(timeout=20))
-    await asyncio.sleep(0.3)
+    await parked(served, poll)
     assert not poll.done()
     await asyncio.to_thread(served.user().send, "wake up")
     updates = await asyncio.wait_for(poll, 5)
@@ -289,7 +297,7 @@ def test_a_long_poll_abandoned_by_its_client_ends_with_it() -> None:
 
 async def test_a_second_poller_terminates_the_first(served: Served, bot: Bot) -> None:
     first = asyncio.create_task(bot.get_updates(timeout=20))
-    await asyncio.sleep(0.3)
+    await parked(served, first)
     async with Bot(TOKEN, base_url=f"{served.url}/bot") as second_instance:
         assert await second_instance.get_updates(timeout=0) == ()
     with pytest.raises(Conflict, match="terminated by other getUpdates request"):

@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import os
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -216,11 +215,6 @@ def log_problems(log: str) -> list[str]:
         for line in log.splitlines()
         if " ERROR " in line or " CRITICAL " in line or line.startswith("Traceback")
     ]
-
-
-def settle(seconds: float = 0.6) -> None:
-    """Give the bot's worker a moment: used only before asserting that something did NOT happen."""
-    time.sleep(seconds)
 
 
 def connect_link(owner: TelegramUser, shop: Shop) -> str:

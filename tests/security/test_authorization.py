@@ -26,6 +26,7 @@ from tests.security.support import (
     running_world,
     services_state,
 )
+from tests.support import OWNER_ZONE
 
 REFUSALS = ("not yours", "out of date", "no longer current")
 
@@ -80,7 +81,7 @@ def scene(world: World) -> Scene:
     greeting = stranger.wait_for_text("/newservice")
     customer.send("/help")
     help_text = customer.wait_for(lambda m: "/newservice" in m.text and m.message_id > summary.message_id)
-    tomorrow = (datetime.now(UTC).astimezone(ZoneInfo("Europe/Berlin")) + timedelta(days=2)).date()
+    tomorrow = (datetime.now(UTC).astimezone(ZoneInfo(OWNER_ZONE)) + timedelta(days=2)).date()
     return Scene(
         booked=booked,
         stranger=stranger,
@@ -272,6 +273,33 @@ def test_malformed_data_gets_a_short_alert_and_changes_nothing(world: World, sce
     assert len(text) <= 200
     assert everything(world, scene) == before
     assert not log_problems(world.log()[mark:])
+
+
+@pytest.mark.parametrize(
+    "template", ["a:{id}:cx", "zt:{id}:1", "so:{id}", "pg:0:{id}", "rd:{id}:20260101", "y:{id}:cx:1"]
+)
+@pytest.mark.parametrize("big", [2**31, 10**18 - 1])
+def test_an_id_beyond_the_columns_range_is_refused_not_a_crash(world: World, template: str, big: int) -> None:
+    user = person(world.sandbox, new_user_id(), "Mallory")
+    user.send("/help")
+    message = user.wait_for_text("/newservice")
+    mark = len(world.log())
+    user.press_data(message.message_id, template.format(id=big))
+    answer = user.callback_answer(timeout=5)
+    assert answer is not None and "out of date" in (answer.text or ""), answer
+    assert not log_problems(world.log()[mark:])
+
+
+def test_a_stale_back_button_does_not_drop_the_current_step(world: World) -> None:
+    owner = person(world.sandbox, new_user_id(), "Olivia")
+    owner.send("/newservice")
+    owner.wait_for_text("What is the service called")
+    owner.send("Half made")
+    asked = owner.wait_for_text("How long is one booking")
+    owner.press_data(asked.message_id, "n:1")  # "Back" of some old question about Order #1
+    owner.callback_answer()
+    rows = query(world.database_url, "SELECT flow, step FROM drafts WHERE user_id = ?", owner.user_id)
+    assert rows == [("newservice", "duration")]
 
 
 def test_no_error_was_logged(world: World) -> None:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.e2e.journeys import Shop, create_service, person
 from tests.security.support import World, log_problems, new_user_id, refused_calls, running_world
+from tests.support import OWNER_ZONE
 
 SESSION = settings(
     max_examples=25,
@@ -90,7 +91,7 @@ def shop(world: World) -> Shop:
 
 def a_free_start(shop: Shop) -> str:
     """A start the service offers (09:00 local, three days from now): button data for its time step."""
-    day = datetime.now(UTC).astimezone(ZoneInfo("Europe/Berlin")).date() + timedelta(days=3)
+    day = datetime.now(UTC).astimezone(ZoneInfo(OWNER_ZONE)).date() + timedelta(days=3)
     return f"{day:%Y%m%d}1000"
 
 

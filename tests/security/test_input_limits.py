@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ import pytest
 
 from sandbox.telegram.client import SentMessage, TelegramUser
 from sandbox.telegram.text import utf16_len
-from tests.e2e.journeys import Shop, create_service, order, person
+from tests.e2e.journeys import Shop, connect_zoom, create_service, order, person
 from tests.security.support import (
     World,
     log_problems,
@@ -20,8 +21,8 @@ from tests.security.support import (
     query,
     running_world,
     services_state,
-    settle,
 )
+from tests.support import OWNER_ZONE, barrier
 
 BOT = "sandbox_booking_bot"
 
@@ -157,7 +158,7 @@ def test_order_names_are_1_to_200_characters(world: World, shop: Shop, no_errors
 
 
 def local_day(days: int) -> datetime:
-    return datetime.now(UTC).astimezone(ZoneInfo("Europe/Berlin")) + timedelta(days=days)
+    return datetime.now(UTC).astimezone(ZoneInfo(OWNER_ZONE)) + timedelta(days=days)
 
 
 @pytest.mark.parametrize("days", [-1, 15, 100], ids=["yesterday", "beyond-14", "100-days"])
@@ -189,7 +190,7 @@ def test_forged_start_times_outside_the_offer_are_refused(
     customer.press_data(offer.message_id, f"ot:{shop.code}:{local_day(days):%Y%m%d}{clock}")
     answer = customer.callback_answer()
     assert answer is not None and "can't be booked" in (answer.text or "")
-    settle(0.3)
+    barrier(customer)
     assert "What should the order be called" not in customer.transcript()
     rows = query(world.database_url, "SELECT step FROM drafts WHERE user_id = ?", customer.user_id)
     assert rows == [("date",)]
@@ -214,6 +215,11 @@ def test_forged_reschedule_data_outside_the_offer_changes_nothing(
     assert orders_state(world.database_url) == before
 
 
+def replied_to(message: SentMessage) -> int | None:
+    """The id of the message `message` quotes, if any."""
+    return (message.raw.get("reply_to_message") or {}).get("message_id")
+
+
 def test_groups_are_told_the_bot_works_in_private_chats_only(world: World, no_errors: None) -> None:
     user = someone(world, "Gina")
     group = -100_000_000_000 - new_user_id()
@@ -221,12 +227,13 @@ def test_groups_are_told_the_bot_works_in_private_chats_only(world: World, no_er
     user.send_in_group(group, f"/orders@{BOT}")
     user.send_in_group(group, f"@{BOT} hello")
     user.send_in_group(group, "just chatting")  # privacy mode: the bot never sees this one
-    for _ in range(100):
-        if len([m for m in world.telegram.chat(group) if m.from_bot]) >= 3:
-            break
-        settle(0.1)
-    settle(0.3)
-    answers = [m for m in world.telegram.chat(group) if m.from_bot]
+    # Barrier: a probe in the same group; once it is answered, every earlier message there was handled.
+    probe = user.send_in_group(group, f"/help@{BOT}")
+    deadline = time.monotonic() + 30
+    while not [m for m in world.telegram.chat(group) if m.from_bot and replied_to(m) == probe]:
+        assert time.monotonic() < deadline, "the probe in the group was not answered"
+        time.sleep(0.05)
+    answers = [m for m in world.telegram.chat(group) if m.from_bot and replied_to(m) != probe]
     assert len(answers) == 3 and all("only work in private chats" in m.text for m in answers)
 
 
@@ -262,10 +269,8 @@ def test_long_order_lists_are_paged_under_telegrams_limit(world: World, no_error
     order_names = [f"<i>{n}</i> " + "N" * 190 for n in range(6)]
     with ThreadPoolExecutor(max_workers=6) as pool:
         list(pool.map(lambda i: order(customers[i], shop.code, day_index=i, name=order_names[i]), range(6)))
-    for _ in range(100):
-        if len([m for m in owner.bot_messages() if m.text.startswith("Order #")]) == 6:
-            break
-        settle(0.1)
+    barrier(database_url=world.database_url)  # the owner's six order cards have been sent
+    assert len([m for m in owner.bot_messages() if m.text.startswith("Order #")]) == 6
     seen = max(m.message_id for m in owner.bot_messages())
     owner.send("/orders")
     more = owner.wait_for(lambda m: m.message_id > seen and "More orders" in str(m.buttons))
@@ -282,3 +287,94 @@ def test_long_order_lists_are_paged_under_telegrams_limit(world: World, no_error
     assert len(cards) == 6 and all(name in m.text for m in cards)
     assert all(any(n in m.text for n in order_names) for m in cards)
     assert not [m for m in listed if m.message_id > rest.message_id and "More orders" in str(m.buttons)]
+
+
+def test_switching_zoom_off_and_on_logs_no_error(world: World) -> None:
+    owner = person(world.sandbox, new_user_id(), "Olivia")
+    shop = create_service(owner, 30, "Toggle")
+    connect_zoom(world.sandbox, shop)
+    mark = len(world.log())
+    owner.send("/services")
+    card = owner.wait_for(lambda m: "Zoom: On" in m.text)
+    owner.press(card, "Zoom: On")
+    answer = owner.callback_answer()
+    assert answer is not None and "Zoom is now Off" in (answer.text or "")
+    barrier(owner, world.database_url)
+    assert not log_problems(world.log()[mark:])
+
+
+def test_a_slot_taken_meanwhile_logs_no_error(world: World) -> None:
+    shop = create_service(person(world.sandbox, new_user_id(), "Olivia"), 60, "Race")
+    late = person(world.sandbox, new_user_id(), "Ben")
+    late.send(f"/start s_{shop.code}")
+    late.press(late.wait_for(lambda m: "Order" in str(m.buttons)), "Order")
+    days = late.wait_for_text("Pick a day")
+    late.press(days, days.buttons[0][1].text)
+    times = late.wait_for_text("Pick a start time")
+    slot = times.buttons[0][0].text
+    late.press(times, slot)
+    late.press(late.wait_for_text("What should the order be called"), "Skip")
+    summary = late.wait_for_text("Please check your order")
+    order(person(world.sandbox, new_user_id(), "Ann"), shop.code, day_index=1, time_label=slot)
+    mark = len(world.log())
+    late.press(summary, "Confirm")
+    assert "just taken" in (late.callback_answer() or pytest.fail("no answer")).text
+    barrier(late, world.database_url)
+    assert not log_problems(world.log()[mark:])
+
+
+def test_one_user_flooding_the_bot_does_not_stall_everyone_else(world: World) -> None:
+    spammer, bystander = (
+        person(world.sandbox, new_user_id(), "Spam"),
+        person(world.sandbox, new_user_id(), "By"),
+    )
+    for n in range(20):
+        spammer.send(f"spam {n}")
+    started = time.monotonic()
+    sent = bystander.send("/help")
+    bystander.wait_for(lambda m: m.message_id > sent, timeout=60)
+    assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("text", ["/newservice ² Squared", "/newservice 6① Circled"])
+def test_unicode_digits_as_a_duration_are_refused_not_a_crash(world: World, text: str) -> None:
+    user = person(world.sandbox, new_user_id(), "Olivia")
+    mark = len(world.log())
+    sent = user.send(text)
+    answer = user.wait_for(lambda m: m.message_id > sent)
+    assert "/newservice 60 Consultation" in answer.text  # the one-message form is explained
+    assert not log_problems(world.log()[mark:])
+
+
+@pytest.mark.parametrize("start", ["000101010000", "999912312359"])
+def test_a_start_at_the_edge_of_the_calendar_is_refused_not_a_crash(world: World, start: str) -> None:
+    owner = person(world.sandbox, new_user_id(), "Olivia")
+    owner.send("/timezone America/New_York" if start.startswith("9999") else "/timezone Europe/Berlin")
+    owner.wait_for_text("time zone is now")
+    shop = create_service(owner, 60, "Edge")
+    customer = person(world.sandbox, new_user_id(), "Carl")
+    customer.send(f"/start s_{shop.code}")
+    offer = customer.wait_for(lambda m: "Order" in str(m.buttons))
+    mark = len(world.log())
+    customer.press_data(offer.message_id, f"ot:{shop.code}:{start}")
+    answer = customer.callback_answer()
+    assert answer is not None and "can't be booked" in (answer.text or ""), answer
+    assert not log_problems(world.log()[mark:])
+
+
+def test_a_service_of_the_longest_allowed_duration_can_be_booked(world: World) -> None:
+    owner = person(world.sandbox, new_user_id(), "Olivia")
+    shop = create_service(owner, 720, "All day")
+    customer = person(world.sandbox, new_user_id(), "Carl")
+    customer.send(f"/start s_{shop.code}")
+    customer.press(customer.wait_for(lambda m: "Order" in str(m.buttons)), "Order")
+    assert "Pick a day" in customer.wait_for(lambda m: "day" in m.text.lower()).text
+
+
+def test_a_name_with_a_nul_character_is_refused_or_cleaned_not_a_crash(world: World) -> None:
+    user = person(world.sandbox, new_user_id(), "Olivia")
+    mark = len(world.log())
+    sent = user.send("/newservice 60 Nul\x00name")
+    answer = user.wait_for(lambda m: m.message_id > sent)
+    assert "went wrong" not in answer.text
+    assert not log_problems(world.log()[mark:])

@@ -7,7 +7,6 @@ in last (Zoom itself revokes the previous grant), the previous owner is told and
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -29,9 +28,9 @@ from tests.security.support import (
     query_of,
     running_world,
     services_state,
-    settle,
     stored_tokens,
 )
+from tests.support import barrier
 
 FAILED_PAGE = "Zoom was not connected"
 TOLD = "Connecting Zoom did not work"
@@ -108,7 +107,7 @@ def test_a_callback_without_a_known_state_is_refused_and_reaches_no_one(
     connections_before = query(world.database_url, "SELECT * FROM zoom_connections ORDER BY id")
     page = get(f"{world.sandbox.bot_url}/zoom/oauth/callback?{httpx.QueryParams(params)}")
     assert_failed_page(page, "<script>", "<b>boom</b>", "<i>c</i>")
-    settle(0.3)
+    barrier(database_url=world.database_url)
     assert len(world.telegram.calls("sendMessage")) == calls_before
     assert len(world.sandbox.zoom_control.token_calls()) == tokens_before
     assert query(world.database_url, "SELECT * FROM zoom_connections ORDER BY id") == connections_before
@@ -187,12 +186,23 @@ def test_a_failed_profile_read_after_the_exchange_stores_nothing(world: World) -
     assert_nothing_stored(world, owner)
 
 
+def test_a_login_that_fails_after_the_code_exchange_leaves_no_live_grant_at_zoom(world: World) -> None:
+    owner = person(world.sandbox, new_user_id(), "Olivia")
+    link = connect_link(owner, create_service(owner, 30, "Call"))
+    world.sandbox.zoom_control.fault("GET", "/v2/users/me", "status", count=None, status=500)
+    assert world.sandbox.zoom_control.open_authorize_link(link).status_code == 400
+    world.sandbox.zoom_control.clear_faults()
+    barrier(owner, world.database_url)
+    user = next(u for u in world.sandbox.zoom_control.users() if u["email"] == "owner@example.com")
+    assert world.sandbox.zoom.authority.live_grants(user["id"]) == 0
+
+
 def test_a_code_that_expired_at_zoom_stores_nothing_and_tells_the_owner(world: World) -> None:
     owner, shop = new_owner(world)
     link = connect_link(owner, shop)
     world.sandbox.zoom_control.set_code_ttl(0.3)
     callback = callback_of(link)
-    time.sleep(0.8)
+    world.sandbox.zoom_control.advance_time(0.8)  # the sandbox clock: the code is past its lifetime
     seen = last_id(owner)
     page = get(callback)
     assert_failed_page(page, query_of(callback)["code"])

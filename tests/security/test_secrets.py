@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -17,10 +18,14 @@ from sandbox.harness import BotProcess, Sandbox, bot_environment
 from sandbox.telegram.client import SentMessage, TelegramControl, TelegramUser
 from tests.e2e.test_order_changes import reschedule
 from tests.security.support import (
+    World,
+    connect_link,
     database_dump,
     is_sqlite,
     log_problems,
     new_user_id,
+    query_of,
+    running_world,
     states_in,
     stored_tokens,
     zoom_secrets,
@@ -193,3 +198,19 @@ def test_a_malformed_key_stops_start_up_with_one_line_that_does_not_repeat_it(
     if key.strip(","):
         assert key not in output
     assert not re.search(r"[A-Za-z0-9_-]{43}=", output)
+
+
+@pytest.fixture(scope="module")
+def debug_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    def env(sandbox: Any, url: str) -> dict[str, str]:
+        return bot_environment(sandbox, url, LOG_LEVEL="DEBUG")
+
+    with running_world(tmp_path_factory.mktemp("secrets-debug"), env) as running:
+        yield running
+
+
+def test_the_oauth_state_of_a_login_link_is_not_logged_at_debug(debug_world: World) -> None:
+    owner = person(debug_world.sandbox, new_user_id(), "Olivia")
+    link = connect_link(owner, create_service(owner, 30, "Call"))
+    state = query_of(link)["state"]
+    assert state not in debug_world.log()

@@ -24,8 +24,8 @@ from tests.security.support import (
     query,
     running_world,
     services_state,
-    settle,
 )
+from tests.support import barrier
 
 EVENTS = ["meeting.deleted", "meeting.updated", "app_deauthorized"]
 
@@ -87,7 +87,7 @@ def test_a_forged_stale_or_unsigned_event_is_refused_and_changes_nothing(
         event, variant=variant, **params_for(world, booked, event)
     )
     assert answer.status_code == 401
-    settle(0.4)
+    barrier(database_url=world.database_url)
     assert snapshot(world, booked) == before
     assert not log_problems(world.log()[log_mark:])
 
@@ -159,7 +159,7 @@ def test_signed_but_malformed_bodies_are_answered_without_a_crash(
     log_mark = len(world.log())
     answer = post(world, body, signed(world, body))
     assert answer.status_code in (200, 400)
-    settle(0.3)
+    barrier(database_url=world.database_url)
     after = snapshot(world, booked)
     assert after["orders"] == before["orders"] and after["messages"] == before["messages"]
     assert not log_problems(world.log()[log_mark:])
@@ -206,7 +206,7 @@ def test_a_replayed_meeting_update_is_handled_once(world: World, booked: Booked)
     delivered = [d for d in control.deliveries() if d["event"] == "meeting.updated"][-1]
     body = delivered["sent"]["body"].encode()
     assert post(world, body, signed(world, body)).status_code == 200
-    settle(1.0)
+    barrier(database_url=world.database_url)
     after = snapshot(world, booked)
     assert after["orders"] == restored["orders"] and after["messages"] == restored["messages"]
     warnings = [m for m in booked.owner.bot_messages() if "no longer matches the order" in m.text]
@@ -228,13 +228,46 @@ def test_a_replayed_uninstall_does_not_disconnect_a_later_connection(world: Worl
     connected = snapshot(world, booked)
 
     assert control.send_webhook("app_deauthorized", variant="replay").status_code == 200
-    settle(1.0)
+    barrier(database_url=world.database_url)
     assert snapshot(world, booked) == connected
     removed = [m for m in owner.bot_messages() if "was removed from your Zoom account" in m.text]
     assert len(removed) == 1
     owner.send("/zoom")
     owner.wait_for(lambda m: "connected as" in m.text and "not connected" not in m.text)
     assert has_join(booked.customer.wait_for(has_join))
+
+
+@pytest.mark.parametrize("timestamp", ["²", "1" + "0" * 400, "9" * 5000])
+def test_an_unsigned_request_with_an_absurd_timestamp_is_a_401_not_a_crash(
+    world: World, timestamp: str
+) -> None:
+    mark = len(world.log())
+    answer = httpx.post(
+        f"{world.sandbox.bot_url}/zoom/webhook",
+        content=b"{}",
+        headers={"x-zm-request-timestamp": timestamp.encode("latin-1"), "x-zm-signature": "v0=00"},
+    )
+    assert answer.status_code == 401
+    assert not log_problems(world.log()[mark:])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"event": "meeting.deleted", "payload": "x"}',
+        b'{"event": "meeting.deleted", "payload": {"object": "x"}}',
+        b'{"event": "endpoint.url_validation", "payload": ["x"]}',
+        b'{"event": "meeting.deleted", "payload": {"object": {"id": 123456789012345678901234567890}}}',
+        b'{"event": "app_deauthorized", "payload": []}',
+    ],
+)
+def test_a_signed_body_of_the_wrong_shape_is_answered_without_a_crash(world: World, body: bytes) -> None:
+    mark = len(world.log())
+    headers = sign(world.sandbox.credentials.zoom_webhook_secret, body, int(time.time()))
+    answer = httpx.post(f"{world.sandbox.bot_url}/zoom/webhook", content=body, headers=headers)
+    assert answer.status_code in (200, 400)
+    barrier(database_url=world.database_url)
+    assert not log_problems(world.log()[mark:])
 
 
 def test_the_bot_is_still_healthy_and_logged_no_error(world: World) -> None:

@@ -82,6 +82,14 @@ def offered_date(label: str, timezone: str) -> date:
     raise AssertionError(f"no date in the coming year is labelled {label!r}")
 
 
+def zoom_start(day_label: str, clock: str, timezone: str) -> str:
+    """Zoom's `start_time` (UTC, `...Z`) of `clock` (HH:MM) on the offered day `day_label` in `timezone`."""
+    day = offered_date(day_label, timezone)
+    hours, minutes = (int(part) for part in clock.split(":"))
+    local = datetime(day.year, day.month, day.day, hours, minutes, tzinfo=ZoneInfo(timezone))
+    return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def order(customer: TelegramUser, code: str, **choice: Any) -> SentMessage:
     """Order through the deep link (choices as in `reach_summary_on_day`); returns the customer's order
     message."""

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sandbox.telegram.client import SentMessage, TelegramUser
+from tests.support.databases import _asyncpg_dsn
 
 T = TypeVar("T")
 
@@ -19,3 +26,83 @@ def eventually(check: Callable[[], T | None], timeout: float, description: str, 
         if time.monotonic() >= deadline:
             raise AssertionError(f"not within {timeout:g}s: {description}")
         time.sleep(interval)
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 30.0, description: str = "") -> None:
+    """Poll `condition` until it is true; fail with `description` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not within {timeout:g}s: {description or condition}")
+        time.sleep(0.05)
+
+
+# --- Waiting before "nothing happened" ----------------------------------------------------------------------
+
+PROBE = "/help"
+
+
+def barrier(chat: TelegramUser | None = None, database_url: str | None = None, timeout: float = 30.0) -> None:
+    """Wait until the bot has finished what it was given so far; call it before asserting that something
+    did NOT happen, instead of sleeping.
+
+    `chat`: a probe from that chat is answered first (see `probe`; leave the probe and its answer out of
+    what is compared). `database_url`: then the job queue has drained (see `wait_for_drained_jobs`), so what
+    the handled updates, callbacks and webhooks queued has been done, messages to other chats included.
+    """
+    if chat is not None:
+        probe(chat, timeout)
+    if database_url is not None:
+        wait_for_drained_jobs(database_url, timeout=timeout)
+
+
+def probe(chat: TelegramUser, timeout: float = 30.0) -> SentMessage:
+    """Send /help from `chat` and return the bot's answer to it.
+
+    The bot handles a chat's updates one at a time and in order, so once the probe is answered every
+    earlier update of that chat has been handled. The probe does not touch a step in progress.
+    """
+    sent = chat.send(PROBE)
+    return chat.wait_for(
+        lambda m: m.message_id > sent and "/newservice" in m.text,
+        timeout=timeout,
+        description="the answer to the barrier's probe (/help)",
+    )
+
+
+def wait_for_drained_jobs(database_url: str, *, horizon: float = 5.0, timeout: float = 30.0) -> None:
+    """Wait until no job is running or due within `horizon` seconds; fail with the busy jobs otherwise."""
+    wait_until(lambda: not busy_jobs(database_url, horizon), timeout, "the job queue drained")
+
+
+def busy_jobs(database_url: str, horizon: float = 0.0) -> list[tuple[Any, ...]]:
+    """(id, kind, run_at, locked_until) of the pending jobs that are running or due within `horizon` s."""
+    rows = query_rows(
+        database_url, "SELECT id, kind, run_at, locked_until FROM jobs WHERE status = 'pending'"
+    )
+    soon = datetime.now(UTC) + timedelta(seconds=horizon)
+    return [row for row in rows if row[3] is not None or _utc(row[2]) <= soon]
+
+
+def _utc(value: datetime | str) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def query_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of a read-only query without parameters, on SQLite or PostgreSQL."""
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1]
+        with closing(sqlite3.connect(path, timeout=30)) as connection:
+            return list(connection.execute(sql).fetchall())
+
+    async def run() -> list[tuple[Any, ...]]:
+        import asyncpg
+
+        connection = await asyncpg.connect(_asyncpg_dsn(url), timeout=5)
+        try:
+            return [tuple(row) for row in await connection.fetch(sql)]
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ from cryptography.fernet import Fernet
 from bot import slots
 from bot.crypto import EncryptionKeyError, TokenCipher
 from bot.domain import OrderAction
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from bot.telegram.buttons import Verb, data, parse
 from bot.zoom import webhook
 from bot.zoom.client import MeetingSpec, error_from_response, format_start_time, retry_at
@@ -107,6 +108,48 @@ def test_settings_errors_are_one_line_naming_the_setting(monkeypatch: pytest.Mon
     assert TOKEN not in repr(settings)
 
 
+# The time knobs with the values the code had as constants before they became settings.
+PRODUCTION_TIMES = {
+    "job_lease_seconds": 15.0,
+    "job_backoff_base_seconds": 2.0,
+    "job_backoff_cap_seconds": 600.0,
+    "job_max_attempts": 25,
+    "meeting_edit_settle_seconds": 3.0,
+    "zoom_timeout_seconds": 15.0,
+    "zoom_connect_timeout_seconds": 5.0,
+    "zoom_login_ttl_seconds": 600.0,
+    "zoom_login_kept_seconds": 86400.0,
+    "zoom_refresh_margin_seconds": 120.0,
+    "zoom_settings_max_age_seconds": 86400.0,
+    "zoom_idle_refresh_seconds": 604800.0,
+    "zoom_refresh_check_seconds": 3600.0,
+    "telegram_poll_timeout_seconds": 10,
+    "telegram_poll_retry_seconds": 1.0,
+    "telegram_poll_retry_cap_seconds": 30.0,
+    "telegram_conflict_wait_seconds": 5.0,
+    "shutdown_drain_seconds": 15.0,
+    "telegram_timeout_seconds": 5.0,
+    "telegram_overall_per_second": 30.0,
+    "telegram_chat_burst": 5,
+    "telegram_chat_period_seconds": 5.0,
+    "health_check_timeout_seconds": 3.0,
+}
+
+
+def test_time_knobs_are_settings_with_the_production_values_as_defaults_and_documented() -> None:
+    settings = load_settings(_env_file=None, telegram_bot_token=TOKEN)
+    assert {name: getattr(settings, name) for name in PRODUCTION_TIMES} == PRODUCTION_TIMES
+    example = Path(__file__).parents[2] / ".env.example"
+    documented = dict(
+        line.split("=", 1) for line in example.read_text().splitlines() if line and not line.startswith("#")
+    )
+    assert set(documented) == {name.upper() for name in Settings.model_fields}
+    for name, value in PRODUCTION_TIMES.items():
+        assert float(documented[name.upper()]) == value, name
+    shrunk = load_settings(_env_file=None, telegram_bot_token=TOKEN, job_backoff_base_seconds="0.25")
+    assert shrunk.job_backoff_base_seconds == 0.25
+
+
 def test_cipher_rotation_first_key_encrypts_all_decrypt() -> None:
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     stored = TokenCipher([old]).encrypt("refresh-token")
@@ -164,3 +207,19 @@ def test_rate_limit_retry_after_seconds_date_or_next_utc_midnight() -> None:
     )
     assert isinstance(daily, ZoomRateLimited) and daily.daily and daily.retry_at is not None
     assert daily.retry_at.hour == 0 and daily.retry_at > datetime.now(UTC)
+
+
+@pytest.mark.parametrize("wanted", ["23:30", "05:30", "00:00", "12:15"])
+@pytest.mark.parametrize(
+    "now", [datetime(2027, 3, 28, 1, 30, tzinfo=UTC), datetime(2027, 11, 7, 6, 5, tzinfo=UTC)]
+)
+def test_the_tests_owner_zone_is_one_where_it_is_the_wanted_time_now(wanted: str, now: datetime) -> None:
+    """BOT_TEST_LOCAL_TIME picks a real IANA zone where it is within half an hour of the wanted time."""
+    from zoneinfo import ZoneInfo
+
+    from tests.support import owner_zone_at
+
+    local = now.astimezone(ZoneInfo(owner_zone_at(wanted, now)))
+    hours, minutes = map(int, wanted.split(":"))
+    gap = abs(local.hour * 60 + local.minute - (hours * 60 + minutes))
+    assert min(gap, 24 * 60 - gap) <= 30
