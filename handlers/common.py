@@ -22,8 +22,7 @@ log = logging.getLogger(__name__)
 
 async def start(update: Update, context: Context) -> None:
     """Greet, or open ordering when the deep link carries a service code."""
-    me = person(update)
-    await deps(context).people.touch(me)
+    me = person(update)  # already recorded by speak_their_language, which runs first for every update
     payload = context.args[0] if context.args else ""
     if payload.startswith("s_"):
         await open_service(update, context, payload[2:])

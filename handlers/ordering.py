@@ -73,16 +73,14 @@ async def ask_name(update: Update, context: Context, press: Press) -> None:
     me = person(update)
     booking = deps(context).booking
     try:
-        _, default = await booking.pick_time(me, press.arg(0), press.arg(1))
+        _, draft = await booking.pick_time(me, press.arg(0), press.arg(1))
     except UserError:
         await show_days(update, context, Press(Verb.ORDER_DAYS, (press.arg(0) or "",)))
         raise
-    draft = await deps(context).drafts.get(me.id)
-    nonce = draft.nonce if draft else "x"
     keyboard = InlineKeyboardMarkup(
-        [[views.button(texts.BUTTON_SKIP, callback_data=data(Verb.ORDER_SKIP_NAME, nonce))]]
+        [[views.button(texts.BUTTON_SKIP, callback_data=data(Verb.ORDER_SKIP_NAME, draft.nonce))]]
     )
-    text = i18n.t(texts.ASK_ORDER_NAME, max=200, default=escape(default))
+    text = i18n.t(texts.ASK_ORDER_NAME, max=200, default=escape(str(draft.data["default"])))
     await edit_or_send(update, text, keyboard)
 
 
@@ -94,11 +92,7 @@ async def name_typed(update: Update, context: Context, draft: Draft, text: str) 
 
 async def skip_name(update: Update, context: Context, press: Press) -> None:
     """Keep the default order name."""
-    me = person(update)
-    draft = await deps(context).drafts.get(me.id)
-    if draft is None or draft.nonce != press.arg(0):
-        raise UserError(texts.DRAFT_GONE)
-    summary = await deps(context).booking.name(me, draft, None)
+    summary = await deps(context).booking.keep_default_name(person(update), press.arg(0))
     await _show_summary(update, context, summary, edit=True)
 
 

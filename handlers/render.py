@@ -5,15 +5,27 @@ from __future__ import annotations
 import html
 import re
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 _TAG = re.compile(r"<[^>]+>")
+# Telegram's refusal of an answer sent after its window (about 15 s after the press).
+TOO_LATE = "query is too old"
 
 
 def plain(text: str) -> str:
     """HTML text as plain text (for callback answers, which have no parse mode)."""
     return html.unescape(_TAG.sub("", text))
+
+
+async def answer(query: CallbackQuery, text: str | None = None, *, show_alert: bool = False) -> None:
+    """Answer a press. One reached after Telegram's answer window (a backlog) was served all the same:
+    the refused answer is neither a failure nor worth a second try."""
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except BadRequest as exc:
+        if TOO_LATE not in exc.message.lower():
+            raise
 
 
 async def edit_or_send(update: Update, text: str, keyboard: InlineKeyboardMarkup | None) -> None:

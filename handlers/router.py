@@ -20,7 +20,7 @@ from bot.services import booking, client_orders
 from bot.telegram.buttons import Press, Verb, parse
 from handlers import availability, calendars, client, common, ordering, orders, owner, settings
 from handlers.deps import Context, deps, person
-from handlers.render import plain, send
+from handlers.render import answer, plain, send
 
 # A button handler may return a short text to show as a toast; it raises UserError for an alert.
 ButtonHandler = Callable[[Update, Context, Press], Awaitable[str | None]]
@@ -98,14 +98,14 @@ async def on_button(update: Update, context: Context) -> None:
     press = parse(query.data)
     handler = BUTTONS.get(press.verb) if press else None
     if handler is None or press is None:
-        await query.answer(plain(i18n.t(texts.STALE_BUTTON)), show_alert=True)
+        await answer(query, plain(i18n.t(texts.STALE_BUTTON)), show_alert=True)
         return
     try:
         toast = await handler(update, context, press)
     except UserError as exc:
-        await query.answer(plain(str(exc))[:200], show_alert=True)
+        await answer(query, plain(str(exc))[:200], show_alert=True)
         return
-    await query.answer(toast[:200] if toast else None)
+    await answer(query, toast[:200] if toast else None)
 
 
 async def on_text(update: Update, context: Context) -> None:

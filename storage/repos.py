@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ from storage.models import (
 
 ACTIVE = ("new", "confirmed")
 JOBS_CHANNEL = "bot_jobs"  # NOTIFY channel: a job was queued
+NOTIFIED = "jobs_notified"  # session.info: the transaction that already sent NOTIFY
 # PostgreSQL: a job's runner holds the advisory lock (RUN_LOCK_NAMESPACE, job id) while it runs.
 RUN_LOCK_NAMESPACE = 0x6A6F62  # "job"
 _PG_LOCKS = table(
@@ -487,39 +489,62 @@ async def enqueue(
     payload: dict[str, Any] | None = None,
     delay: timedelta = timedelta(0),
 ) -> None:
-    """Add a job, or wake the existing job with that key (keeping its progress)."""
-    row = await session.scalar(select(JobRow).where(JobRow.key == key))
-    if row is None:
-        session.add(
-            JobRow(
-                kind=kind,
-                key=key,
-                order_id=order_id,
-                owner_id=owner_id,
-                payload=payload or {},
-                progress={},
-                status="pending",
-                attempts=0,
-                run_at=now + delay,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        await session.flush()
-        await notify_jobs(session)
-        return
-    # One UPDATE of every field, at once: written through the ORM it would leave out a status that read as
-    # "pending" while the job ran, and the run's "done", recorded meanwhile, would swallow the wake-up.
-    values: dict[str, Any] = {
+    """Add a job, or wake the existing job with that key (keeping its progress), in one statement."""
+    row = _new_job(kind, key, now, order_id, owner_id, payload or {}, delay)
+    await _upsert_jobs(session, [row], replace_payload=payload is not None)
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    kind: str,
+    now: datetime,
+    jobs: Sequence[tuple[str, timedelta, dict[str, Any]]],
+    *,
+    order_id: int | None = None,
+) -> None:
+    """`enqueue` for several jobs of one kind (key, delay and payload each), in one statement."""
+    if jobs:
+        rows = [_new_job(kind, key, now, order_id, None, payload, delay) for key, delay, payload in jobs]
+        await _upsert_jobs(session, rows, replace_payload=True)
+
+
+def _new_job(
+    kind: str,
+    key: str,
+    now: datetime,
+    order_id: int | None,
+    owner_id: int | None,
+    payload: dict[str, Any],
+    delay: timedelta,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "key": key,
+        "order_id": order_id,
+        "owner_id": owner_id,
+        "payload": payload,
+        "progress": {},
         "status": "pending",
-        "run_at": now + delay,
-        "updated_at": now,
         "attempts": 0,
-        "last_error": None,
+        "run_at": now + delay,
+        "created_at": now,
+        "updated_at": now,
     }
-    if payload is not None:
-        values["payload"] = payload
-    await session.execute(update(JobRow).where(JobRow.id == row.id).values(**values))
+
+
+async def _upsert_jobs(session: AsyncSession, rows: list[dict[str, Any]], *, replace_payload: bool) -> None:
+    """Insert the jobs; a key that exists is woken instead: due again, attempts reset, progress kept."""
+    insert = (pg_insert if _for_update(session) else sqlite_insert)(JobRow).values(rows)
+    again: dict[str, Any] = {
+        "status": "pending",
+        "run_at": insert.excluded.run_at,
+        "updated_at": insert.excluded.updated_at,
+        "attempts": 0,
+        "last_error": None,  # a re-queued job is no longer "being retried" (it waits its turn in its chat anew)
+    }
+    if replace_payload:
+        again["payload"] = insert.excluded.payload
+    await session.execute(insert.on_conflict_do_update(index_elements=[JobRow.key], set_=again))
     await notify_jobs(session)
 
 
@@ -584,15 +609,16 @@ async def claim_jobs(
     rows = list(await session.scalars(query))
     claimed = []
     for row in rows:
-        result = await session.execute(
+        # RETURNING hands back the leased row as it now is (a re-queue may have changed it meanwhile).
+        leased = await session.scalar(
             update(JobRow)
             .where(JobRow.id == row.id, free)
             .values(locked_until=now + lease, attempts=JobRow.attempts + 1, lease_token=secrets.token_hex(16))
-            .execution_options(synchronize_session=False)
+            .returning(JobRow)
+            .execution_options(synchronize_session=False, populate_existing=True)
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            await session.refresh(row)
-            claimed.append(row)
+        if leased is not None:
+            claimed.append(leased)
     return claimed
 
 
@@ -638,9 +664,15 @@ async def wake_owner_jobs(session: AsyncSession, owner_id: int, now: datetime) -
 
 
 async def notify_jobs(session: AsyncSession) -> None:
-    """On PostgreSQL, wake every replica's worker once this transaction commits (LISTEN/NOTIFY)."""
-    if _for_update(session):
-        await session.execute(text(f"NOTIFY {JOBS_CHANNEL}"))
+    """On PostgreSQL, wake every replica's worker once this transaction commits (LISTEN/NOTIFY); one
+    notification per transaction is enough, however many jobs it queues."""
+    if not _for_update(session):
+        return
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(NOTIFIED) is transaction:
+        return
+    await session.execute(text(f"NOTIFY {JOBS_CHANNEL}"))
+    session.info[NOTIFIED] = session.get_transaction()
 
 
 # updates and webhook events ----------------------------------------------------------------------

@@ -7,7 +7,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.domain import utcnow
 from bot.i18n import Text
@@ -16,6 +18,21 @@ from storage.models import JobRow, OrderRow
 
 SEND = "send"
 CARDS = "cards"
+
+
+_WAKE_ON_COMMIT = "outbox_wake_on_commit"  # session.info: the outboxes to wake when the session commits
+
+
+# One listener for every session: a listener per session would build each session its own event dispatch.
+@event.listens_for(Session, "after_commit")
+def _wake_committed(session: Session) -> None:
+    for outbox in session.info.pop(_WAKE_ON_COMMIT, ()):
+        outbox.wake()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_WAKE_ON_COMMIT, None)
 
 
 def card_key(order_id: int, chat_id: int, role: str) -> str:
@@ -40,6 +57,16 @@ class Outbox:
 
     def wake(self) -> None:
         self._event.set()
+
+    @property
+    def wake_pending(self) -> bool:
+        """Whether a wake-up is waiting for the worker."""
+        return self._event.is_set()
+
+    def wake_on_commit(self, session: AsyncSession) -> None:
+        """Wake the worker once `session` commits: before that, the job it queued is invisible to a claim,
+        and a worker woken too early finds nothing and sleeps until its next poll."""
+        session.info.setdefault(_WAKE_ON_COMMIT, set()).add(self)
 
     async def wait(self, seconds: float) -> None:
         try:
@@ -69,7 +96,7 @@ class Outbox:
         await repos.enqueue(
             session, SEND, f"send:{uuid.uuid4().hex}", utcnow(), order_id=order_id, payload=payload
         )
-        self.wake()
+        self.wake_on_commit(session)
 
     async def notice(
         self, session: AsyncSession, chat_id: int, kind: str, text: Text, *, retry_order: int | None = None
@@ -91,14 +118,14 @@ class Outbox:
         if retry_order is not None:
             payload["retry_order"] = retry_order
         await repos.enqueue(session, SEND, key, now, payload=payload, delay=delay)
-        self.wake()
+        self.wake_on_commit(session)
 
     async def send_card(self, session: AsyncSession, order_id: int, chat_id: int, role: str) -> None:
         """Send the order's card, rendered when it goes out; later refreshes edit it."""
         payload = {"chat_id": chat_id, "card_role": role}
         key = card_key(order_id, chat_id, role)
         await repos.enqueue(session, SEND, key, utcnow(), order_id=order_id, payload=payload)
-        self.wake()
+        self.wake_on_commit(session)
 
     async def refresh_cards(self, session: AsyncSession, order_id: int) -> None:
         """Edit the order's cards, one job per chat: it runs after what that chat was sent before."""
@@ -113,7 +140,7 @@ class Outbox:
         """Edit the order's card in one chat, after what that chat was sent before."""
         key = f"cards:{order_id}:{chat_id}"
         await repos.enqueue(session, CARDS, key, utcnow(), order_id=order_id, payload={"chat_id": chat_id})
-        self.wake()
+        self.wake_on_commit(session)
 
 
 def _being_sent(job: JobRow, now: datetime) -> bool:

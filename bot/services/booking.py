@@ -18,7 +18,7 @@ from bot.services.announcer import announced_values
 from bot.services.availability import rules_for
 from bot.services.catalog import valid_name
 from bot.services.convert import order_of, service_of
-from bot.services.drafts import Draft, Drafts
+from bot.services.drafts import Draft, Drafts, put_draft, read_draft
 from bot.services.meetings import queue_sync
 from bot.services.people import Person
 from bot.services.reminders import plan_reminders
@@ -156,10 +156,14 @@ class Booking:
 
     async def service(self, code: str | None) -> Service:
         async with self._sessions() as session:
-            row = await repos.service_by_code(session, code or "") if code and len(code) <= 32 else None
-            if row is None:
-                raise UserError(texts.UNKNOWN_SERVICE)
-            return service_of(row)
+            return service_of(await self._service_row(session, code))
+
+    @staticmethod
+    async def _service_row(session: AsyncSession, code: str | None) -> ServiceRow:
+        row = await repos.service_by_code(session, code or "") if code and len(code) <= 32 else None
+        if row is None:
+            raise UserError(texts.UNKNOWN_SERVICE)
+        return row
 
     async def free_days(
         self,
@@ -230,47 +234,59 @@ class Booking:
         await self._drafts.put(customer.id, FLOW, "date", service_id=service.id)
         return service
 
-    async def pick_time(self, customer: Person, code: str | None, value: str | None) -> tuple[Service, str]:
-        """Hold the chosen start in the draft and ask for the order name; returns the default name."""
-        service = await self.service(code)
-        start = parse_local(value, service.timezone)
-        if start is None:
-            raise UserError(texts.SLOT_NOT_OFFERED)
-        async with self._sessions() as session:
+    async def pick_time(self, customer: Person, code: str | None, value: str | None) -> tuple[Service, Draft]:
+        """Hold the chosen start in the draft (with the default order name) and return that draft."""
+        async with self._sessions.begin() as session:
+            service = service_of(await self._service_row(session, code))
+            start = parse_local(value, service.timezone)
+            if start is None:
+                raise UserError(texts.SLOT_NOT_OFFERED)
             await check_slot(session, service.id, start, by_owner=False)
-        default = default_order_name(service, customer)
-        await self._drafts.put(
-            customer.id, FLOW, "name", service_id=service.id, start=start.isoformat(), default=default
-        )
-        return service, default
+            default = default_order_name(service, customer)
+            draft = await put_draft(
+                session,
+                customer.id,
+                FLOW,
+                "name",
+                service_id=service.id,
+                start=start.isoformat(),
+                default=default,
+            )
+        return service, draft
 
     async def name(self, customer: Person, draft: Draft, text: str | None) -> Summary:
         """Set the order name (None keeps the default) and return the summary to confirm."""
+        async with self._sessions.begin() as session:
+            return await self._name(session, customer, draft, text)
+
+    async def keep_default_name(self, customer: Person, nonce: str | None) -> Summary:
+        """The Skip button on the name step: the default order name, and the summary to confirm."""
+        async with self._sessions.begin() as session:
+            draft = await read_draft(session, customer.id)
+            if draft is None or draft.nonce != nonce:
+                raise UserError(texts.DRAFT_GONE)
+            return await self._name(session, customer, draft, None)
+
+    async def _name(self, session: AsyncSession, customer: Person, draft: Draft, text: str | None) -> Summary:
         if draft.flow != FLOW or draft.step != "name":
             raise StaleAction(texts.DRAFT_GONE)
         chosen = valid_name(text, ORDER_NAME_MAX) if text is not None else str(draft.data["default"])
-        data = {**draft.data, "name": chosen}
-        updated = await self._drafts.put(customer.id, FLOW, "summary", **data)
-        return await self._summary(updated)
-
-    async def _summary(self, draft: Draft) -> Summary:
-        async with self._sessions() as session:
-            row = await session.get(ServiceRow, int(draft.data["service_id"]))
-            if row is None:
-                raise StaleAction(texts.DRAFT_GONE)
-            connection = await repos.connection_of(session, row.owner_id)
-            with_meeting = (
-                row.zoom_enabled
-                and connection is not None
-                and connection.status != ConnectionStatus.DISCONNECTED
-            )
-            return Summary(
-                service=service_of(row),
-                start=datetime.fromisoformat(str(draft.data["start"])),
-                name=str(draft.data["name"]),
-                with_meeting=with_meeting,
-                nonce=draft.nonce,
-            )
+        row = await session.get(ServiceRow, int(draft.data["service_id"]))
+        if row is None:
+            raise StaleAction(texts.DRAFT_GONE)
+        connection = await repos.connection_of(session, row.owner_id)
+        with_meeting = (
+            row.zoom_enabled and connection is not None and connection.status != ConnectionStatus.DISCONNECTED
+        )
+        service = service_of(row)
+        updated = await put_draft(session, customer.id, FLOW, "summary", **{**draft.data, "name": chosen})
+        return Summary(
+            service=service,
+            start=datetime.fromisoformat(str(updated.data["start"])),
+            name=chosen,
+            with_meeting=with_meeting,
+            nonce=updated.nonce,
+        )
 
     async def confirm(self, customer: Person, nonce: str | None, card_message_id: int) -> Order:
         """Place the order: the order, its meeting job and the owner's notice in one transaction."""

@@ -21,6 +21,19 @@ class Draft:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+async def read_draft(session: AsyncSession, user_id: int) -> Draft | None:
+    """The user's draft, read in the caller's session."""
+    row = await repos.get_draft(session, user_id)
+    return Draft(row.user_id, row.flow, row.step, row.nonce, dict(row.data)) if row else None
+
+
+async def put_draft(session: AsyncSession, user_id: int, flow: str, step: str, **data: Any) -> Draft:
+    """`Drafts.put` in the caller's transaction (a service that also reads or checks something in it)."""
+    nonce = secrets.token_hex(4)
+    await repos.put_draft(session, user_id, flow, step, nonce, data, utcnow())
+    return Draft(user_id, flow, step, nonce, data)
+
+
 class Drafts:
     """One draft per user; starting a new flow replaces the old one."""
 
@@ -29,15 +42,12 @@ class Drafts:
 
     async def get(self, user_id: int) -> Draft | None:
         async with self._sessions() as session:
-            row = await repos.get_draft(session, user_id)
-            return Draft(row.user_id, row.flow, row.step, row.nonce, dict(row.data)) if row else None
+            return await read_draft(session, user_id)
 
     async def put(self, user_id: int, flow: str, step: str, **data: Any) -> Draft:
         """Start or advance a flow; a fresh nonce makes buttons of earlier steps stale."""
-        nonce = secrets.token_hex(4)
         async with self._sessions.begin() as session:
-            await repos.put_draft(session, user_id, flow, step, nonce, data, utcnow())
-        return Draft(user_id, flow, step, nonce, data)
+            return await put_draft(session, user_id, flow, step, **data)
 
     async def drop(self, user_id: int) -> bool:
         async with self._sessions.begin() as session:

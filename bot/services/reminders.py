@@ -60,6 +60,7 @@ async def plan_reminders(session: AsyncSession, outbox: Outbox, row: OrderRow) -
         (minutes, row.start_at - minutes * outbox.reminder_minute)
         for minutes in offsets(service.reminder_minutes if service else None)
     ]
+    jobs = []
     for index, (minutes, due) in enumerate(dues):
         if due <= now:
             continue  # its time had passed when the order was placed or moved: skipped
@@ -68,11 +69,9 @@ async def plan_reminders(session: AsyncSession, outbox: Outbox, row: OrderRow) -
             payload["next_due"] = dues[index + 1][1].isoformat()
         for chat_id in dict.fromkeys((row.customer_id, row.owner_id)):
             key = reminder_key(row.id, chat_id, minutes, row.start_at)
-            payload_for_chat = {**payload, "chat_id": chat_id}
-            await repos.enqueue(
-                session, REMINDER, key, now, order_id=row.id, payload=payload_for_chat, delay=due - now
-            )
-    outbox.wake()
+            jobs.append((key, due - now, {**payload, "chat_id": chat_id}))
+    await repos.enqueue_many(session, REMINDER, now, jobs, order_id=row.id)
+    outbox.wake_on_commit(session)
 
 
 class Reminders:

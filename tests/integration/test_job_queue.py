@@ -1,0 +1,98 @@
+"""Queuing a job: one live job per key, revived in place, and the other replicas told once it commits."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import asyncpg
+import pytest
+from sqlalchemy import select, update
+
+from bot.domain import utcnow
+from bot.jobs.wakeup import asyncpg_dsn
+from storage import repos
+from storage.db import create_engine, create_sessionmaker, migrate
+from storage.models import JobRow
+
+
+async def test_queuing_a_key_again_revives_its_job_and_keeps_its_progress(any_database_url: str) -> None:
+    engine = create_engine(any_database_url)
+    await migrate(engine)
+    sessions = create_sessionmaker(engine)
+    now = utcnow()
+    async with sessions.begin() as session:
+        await repos.enqueue(session, "sync", "meeting:7", now, order_id=7, owner_id=3, payload={"v": 1})
+    async with sessions.begin() as session:  # it ran, failed twice and recorded how far it got
+        await session.execute(
+            update(JobRow).values(status="failed", attempts=2, progress={"created": 99}, last_error="x")
+        )
+    later = now + timedelta(minutes=5)
+    async with sessions.begin() as session:
+        await repos.enqueue(session, "sync", "meeting:7", later, delay=timedelta(seconds=30))
+        await repos.enqueue(session, "send", "card:7:3:owner", later, order_id=7, payload={"chat_id": 3})
+    async with sessions() as session:
+        rows = {row.key: row for row in await session.scalars(select(JobRow))}
+    await engine.dispose()
+    again = rows["meeting:7"]
+    assert len(rows) == 2
+    assert (again.status, again.attempts, again.progress, again.payload) == (
+        "pending",
+        0,
+        {"created": 99},
+        {"v": 1},
+    )
+    assert again.run_at == later + timedelta(seconds=30) and again.order_id == 7 and again.owner_id == 3
+    card = rows["card:7:3:owner"]
+    assert (card.kind, card.status, card.payload, card.run_at) == ("send", "pending", {"chat_id": 3}, later)
+
+
+async def test_every_transaction_that_queues_jobs_tells_the_other_replicas(any_database_url: str) -> None:
+    if not any_database_url.startswith("postgresql"):
+        pytest.skip("one process on SQLite: nobody else to tell")
+    engine = create_engine(any_database_url)
+    await migrate(engine)
+    sessions = create_sessionmaker(engine)
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(asyncpg_dsn(any_database_url))
+    await listener.add_listener(repos.JOBS_CHANNEL, lambda *args: heard.put_nowait(args[2]))
+    async with sessions() as session:  # one session, two transactions of several jobs each
+        for round_ in range(2):
+            async with session.begin():
+                for n in range(3):
+                    await repos.enqueue(session, "send", f"send:{round_}:{n}", utcnow(), payload={})
+            await asyncio.wait_for(heard.get(), 10)
+    await listener.close()
+    await engine.dispose()
+
+
+async def test_several_jobs_queued_at_once_each_behave_as_queued_alone(any_database_url: str) -> None:
+    engine = create_engine(any_database_url)
+    await migrate(engine)
+    sessions = create_sessionmaker(engine)
+    now = utcnow()
+    async with sessions.begin() as session:
+        await repos.enqueue(session, "reminder", "r:old", now, order_id=4, payload={"minutes": 60})
+        await session.execute(update(JobRow).values(status="done", progress={"sent": True}))
+    async with sessions.begin() as session:
+        jobs = [
+            ("r:old", timedelta(hours=1), {"minutes": 60, "chat_id": 1}),
+            ("r:new", timedelta(hours=2), {"minutes": 15, "chat_id": 2}),
+        ]
+        await repos.enqueue_many(session, "reminder", now, jobs, order_id=4)
+    async with sessions() as session:
+        rows = {row.key: row for row in await session.scalars(select(JobRow))}
+    await engine.dispose()
+    old, new = rows["r:old"], rows["r:new"]
+    assert (old.status, old.progress, old.payload) == (
+        "pending",
+        {"sent": True},
+        {"minutes": 60, "chat_id": 1},
+    )
+    assert old.run_at == now + timedelta(hours=1) and old.order_id == 4
+    assert (new.status, new.payload, new.run_at, new.order_id) == (
+        "pending",
+        {"minutes": 15, "chat_id": 2},
+        now + timedelta(hours=2),
+        4,
+    )
