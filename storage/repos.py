@@ -540,7 +540,7 @@ async def _upsert_jobs(session: AsyncSession, rows: list[dict[str, Any]], *, rep
         "run_at": insert.excluded.run_at,
         "updated_at": insert.excluded.updated_at,
         "attempts": 0,
-        "last_error": None,  # a re-queued job is no longer "being retried" (it waits its turn in its chat anew)
+        "last_error": None,  # a re-queued job is no longer "being retried": it waits its turn anew
     }
     if replace_payload:
         again["payload"] = insert.excluded.payload
