@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 from cryptography.fernet import Fernet
@@ -119,6 +119,31 @@ def bot_environment(sandbox: Sandbox, database_url: str, **extra: str) -> dict[s
     return env
 
 
+class _Running(Protocol):
+    web_url: str
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def logs(self) -> str: ...
+
+
+def wait_healthy(bot: _Running, timeout: float = 30) -> None:
+    """Until the bot answers /healthz (and a moment for polling to start); fails if it stopped meanwhile."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if bot.returncode is not None:
+            raise AssertionError(f"the bot stopped with {bot.returncode}:\n{bot.logs()}")
+        try:
+            if httpx.get(f"{bot.web_url}/healthz", timeout=1).status_code == 200:
+                time.sleep(0.3)  # let polling start
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"the bot did not become healthy:\n{bot.logs()}")
+
+
 @dataclass
 class BotProcess:
     """`python -m bot` as a child process, with its output kept in a file."""
@@ -149,19 +174,13 @@ class BotProcess:
             self.wait_healthy()
         return self
 
+    @property
+    def returncode(self) -> int | None:
+        """The exit code once the bot has stopped, else None."""
+        return self.process.poll() if self.process is not None else None
+
     def wait_healthy(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise AssertionError(f"the bot exited with {self.process.returncode}:\n{self.logs()}")
-            try:
-                if httpx.get(f"{self.web_url}/healthz", timeout=1).status_code == 200:
-                    time.sleep(0.3)  # let polling start
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"the bot did not become healthy:\n{self.logs()}")
+        wait_healthy(self, timeout)
 
     def stop(self) -> int | None:
         if self.process is None or self.process.poll() is not None:
@@ -287,19 +306,13 @@ class BotInProcess:
         if runtime.lock_engine is not None:
             await runtime.lock_engine.dispose()
 
+    @property
+    def returncode(self) -> int | None:
+        """The exit code once the bot has stopped, else None."""
+        return self.process.poll() if self.process is not None else None
+
     def wait_healthy(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise AssertionError(f"the bot stopped with {self.process.returncode}:\n{self.logs()}")
-            try:
-                if httpx.get(f"{self.web_url}/healthz", timeout=1).status_code == 200:
-                    time.sleep(0.3)  # let polling start
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"the bot did not become healthy:\n{self.logs()}")
+        wait_healthy(self, timeout)
 
     def stop(self) -> int | None:
         run, loop, runtime = self.process, self._loop, self._runtime

@@ -7,14 +7,12 @@ limits the bot runs with (settings shrunk for the test), not against absolute wa
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
-from sandbox.harness import BotProcess, Sandbox, bot_environment
+from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import TelegramControl, TelegramUser
 from tests.e2e.journeys import Shop, create_service, person
 from tests.faults.steps import (
@@ -33,21 +31,12 @@ CHAT_PERIOD = 2.0  # TELEGRAM_CHAT_PERIOD_SECONDS: one new message per chat ever
 NOTICE_INTERVAL_SECONDS = 3.0
 
 
-@pytest.fixture
-def slow_chats(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
-    """The bot with a strict per-chat limit: one new message per chat every CHAT_PERIOD seconds."""
-    env = bot_environment(
-        sandbox,
-        database_url,
-        TELEGRAM_CHAT_BURST="1",
-        TELEGRAM_CHAT_PERIOD_SECONDS=str(CHAT_PERIOD),
-        NOTICE_INTERVAL_SECONDS=str(NOTICE_INTERVAL_SECONDS),
-    )
-    process = BotProcess.in_folder(sandbox, env, tmp_path).start()
-    try:
-        yield process
-    finally:
-        process.stop()
+# A strict per-chat limit: one new message per chat every CHAT_PERIOD seconds.
+SLOW_CHATS = pytest.mark.bot_env(
+    TELEGRAM_CHAT_BURST="1",
+    TELEGRAM_CHAT_PERIOD_SECONDS=str(CHAT_PERIOD),
+    NOTICE_INTERVAL_SECONDS=str(NOTICE_INTERVAL_SECONDS),
+)
 
 
 def new_order_card_of(owner: TelegramUser, seen: set[int]) -> int | None:
@@ -56,8 +45,9 @@ def new_order_card_of(owner: TelegramUser, seen: set[int]) -> int | None:
     return min(fresh) if fresh else None
 
 
+@SLOW_CHATS
 def test_a_backlog_in_one_owners_chat_does_not_delay_another_owners_new_order(
-    sandbox: Sandbox, slow_chats: BotProcess
+    sandbox: Sandbox, bot: BotProcess
 ) -> None:
     busy = create_service(person(sandbox, 6001, "Busy"), 30, "Busy call")
     quiet = create_service(person(sandbox, 6002, "Quiet"), 30, "Quiet call")
@@ -85,32 +75,28 @@ def test_a_backlog_in_one_owners_chat_does_not_delay_another_owners_new_order(
 
 
 def test_a_retry_after_for_one_chat_pauses_only_that_chat(
-    sandbox: Sandbox, database_url: str, tmp_path: Path, telegram: TelegramControl
+    sandbox: Sandbox, bot: BotProcess, telegram: TelegramControl
 ) -> None:
     pause = 8
-    bot = BotProcess.in_folder(sandbox, bot_environment(sandbox, database_url), tmp_path).start()
-    try:
-        first = create_service(person(sandbox, 6301, "First"), 30, "First call")
-        second = create_service(person(sandbox, 6302, "Second"), 30, "Second call")
-        day, label = slot(0)
-        one, two = person(sandbox, 6401, "One"), person(sandbox, 6402, "Two")
-        summary_one = reach_summary(one, first.code, day, label)
-        summary_two = reach_summary(two, second.code, day, label)
+    first = create_service(person(sandbox, 6301, "First"), 30, "First call")
+    second = create_service(person(sandbox, 6302, "Second"), 30, "Second call")
+    day, label = slot(0)
+    one, two = person(sandbox, 6401, "One"), person(sandbox, 6402, "Two")
+    summary_one = reach_summary(one, first.code, day, label)
+    summary_two = reach_summary(two, second.code, day, label)
 
-        # The next new message (the first owner's order card) is refused with a flood wait for its chat.
-        telegram.fail_next("sendMessage", status=429, retry_after=pause)
-        confirm(one, summary_one)
-        eventually(lambda: any(c.status == 429 for c in telegram.calls("sendMessage")), 20, "the flood wait")
-        started = time.monotonic()
-        number = order_number(confirm(two, summary_two))
-        eventually(lambda: number in owner_cards(second.owner), 30, "the second owner's new order")
-        waited = time.monotonic() - started
-        assert waited < pause / 2, (
-            f"the second owner waited {waited:.1f}s: a flood wait for another chat ({pause}s) held it up"
-        )
-        eventually(lambda: owner_cards(first.owner), pause + 20, "the first owner's card, after its wait")
-    finally:
-        bot.stop()
+    # The next new message (the first owner's order card) is refused with a flood wait for its chat.
+    telegram.fail_next("sendMessage", status=429, retry_after=pause)
+    confirm(one, summary_one)
+    eventually(lambda: any(c.status == 429 for c in telegram.calls("sendMessage")), 20, "the flood wait")
+    started = time.monotonic()
+    number = order_number(confirm(two, summary_two))
+    eventually(lambda: number in owner_cards(second.owner), 30, "the second owner's new order")
+    waited = time.monotonic() - started
+    assert waited < pause / 2, (
+        f"the second owner waited {waited:.1f}s: a flood wait for another chat ({pause}s) held it up"
+    )
+    eventually(lambda: owner_cards(first.owner), pause + 20, "the first owner's card, after its wait")
 
 
 def state_of(url: str) -> str:
@@ -121,9 +107,8 @@ def failed_notices(owner: TelegramUser) -> list[str]:
     return [m.text for m in owner.bot_messages() if "Connecting Zoom did not work" in m.text]
 
 
-def test_repeated_failed_zoom_logins_are_merged_into_few_notices(
-    sandbox: Sandbox, slow_chats: BotProcess
-) -> None:
+@SLOW_CHATS
+def test_repeated_failed_zoom_logins_are_merged_into_few_notices(sandbox: Sandbox, bot: BotProcess) -> None:
     owner = person(sandbox, 6501, "Flooder")
     shop: Shop = create_service(owner, 30, "Flood call")
     links = [connect_link(owner, shop) for _ in range(6)]

@@ -4,13 +4,11 @@ fetched updates are stored before they are confirmed, and long lists come a page
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from bot import texts
-from sandbox.harness import BotProcess, Sandbox, bot_environment
+from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import TelegramUser
 from tests.e2e.journeys import create_service, person
 from tests.faults.steps import eventually
@@ -19,28 +17,19 @@ CHAT_PERIOD = 1.0  # TELEGRAM_CHAT_PERIOD_SECONDS: one new message per chat per 
 BACKLOG = 10  # INTAKE_CHAT_BACKLOG
 
 
-@pytest.fixture
-def capped(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
-    env = bot_environment(
-        sandbox,
-        database_url,
-        TELEGRAM_CHAT_BURST="1",
-        TELEGRAM_CHAT_PERIOD_SECONDS=str(CHAT_PERIOD),
-        INTAKE_CHAT_BACKLOG=str(BACKLOG),
-    )
-    process = BotProcess.in_folder(sandbox, env, tmp_path).start()
-    try:
-        yield process
-    finally:
-        process.stop()
+# One new message per chat per CHAT_PERIOD, and at most BACKLOG updates of a chat waiting.
+CAPPED = pytest.mark.bot_env(
+    TELEGRAM_CHAT_BURST="1", TELEGRAM_CHAT_PERIOD_SECONDS=str(CHAT_PERIOD), INTAKE_CHAT_BACKLOG=str(BACKLOG)
+)
 
 
 def answers(user: TelegramUser, text: str) -> int:
     return sum(1 for m in user.bot_messages() if text in m.text)
 
 
+@CAPPED
 def test_a_flooding_chat_neither_delays_another_chat_nor_queues_its_whole_flood(
-    sandbox: Sandbox, capped: BotProcess
+    sandbox: Sandbox, bot: BotProcess
 ) -> None:
     flooder, other = person(sandbox, 7001, "Flooder"), person(sandbox, 7002, "Other")
     for n in range(150):  # more than one getUpdates batch (100), each answered at one a second
@@ -60,42 +49,38 @@ def test_a_flooding_chat_neither_delays_another_chat_nor_queues_its_whole_flood(
     assert handled <= 2 * BACKLOG, f"{handled} of 150 flooded messages were handled (backlog {BACKLOG})"
 
 
-def test_stored_updates_are_handled_after_kill_9(sandbox: Sandbox, capped: BotProcess) -> None:
+@CAPPED
+@pytest.mark.bot_process  # kill -9 needs a real process
+def test_stored_updates_are_handled_after_kill_9(sandbox: Sandbox, bot: BotProcess) -> None:
     user = person(sandbox, 7101, "Patient")
     zones = [f"Nowhere/Place{n}" for n in range(8)]
     for zone in zones:
         user.send(f"/timezone {zone}")
     eventually(lambda: any(zones[0] in m.text for m in user.bot_messages()), 20, "the first answer")
-    capped.kill()  # the rest were fetched, stored and confirmed; Telegram will not send them again
-    capped.start()
+    bot.kill()  # the rest were fetched, stored and confirmed; Telegram will not send them again
+    bot.start()
     for zone in zones:
         eventually(
             lambda z=zone: any(z in m.text for m in user.bot_messages()), 40, f"the answer about {zone}"
         )
 
 
-def test_services_come_a_page_at_a_time(sandbox: Sandbox, database_url: str, tmp_path: Path) -> None:
-    env = bot_environment(sandbox, database_url, TELEGRAM_CHAT_BURST="100", TELEGRAM_CHAT_PERIOD_SECONDS="1")
-    bot = BotProcess.in_folder(sandbox, env, tmp_path).start()
-    try:
-        owner = person(sandbox, 7201, "Prolific")
-        for n in range(23):
-            create_service(owner, 30, f"Service {n:02d}")
-        seen = len(owner.bot_messages())
-        owner.send("/services")
-        more = owner.wait_for(lambda m: "13 more" in m.text, 20, "the first page's More button")
-        first_page = [m for m in owner.bot_messages()[seen:] if "Share link" in m.text]
-        assert len(first_page) == 10
-        seen = len(owner.bot_messages())
-        owner.press(more, "More services")
-        more = owner.wait_for(lambda m: "3 more" in m.text and m.message_id > more.message_id, 20, "page 2")
-        seen_now = len(owner.bot_messages())
-        owner.press(more, "More services")
-        owner.wait_for(
-            lambda m: "Service 22" in m.text and m.message_id > more.message_id, 20, "the last page"
-        )
-        cards = [m for m in owner.bot_messages()[seen:] if "Share link" in m.text]
-        assert len(cards) == 13, f"{len(cards)} cards on pages 2 and 3"
-        assert seen_now > seen
-    finally:
-        bot.stop()
+@pytest.mark.bot_env(TELEGRAM_CHAT_BURST="100", TELEGRAM_CHAT_PERIOD_SECONDS="1")
+def test_services_come_a_page_at_a_time(sandbox: Sandbox, bot: BotProcess) -> None:
+    owner = person(sandbox, 7201, "Prolific")
+    for n in range(23):
+        create_service(owner, 30, f"Service {n:02d}")
+    seen = len(owner.bot_messages())
+    owner.send("/services")
+    more = owner.wait_for(lambda m: "13 more" in m.text, 20, "the first page's More button")
+    first_page = [m for m in owner.bot_messages()[seen:] if "Share link" in m.text]
+    assert len(first_page) == 10
+    seen = len(owner.bot_messages())
+    owner.press(more, "More services")
+    more = owner.wait_for(lambda m: "3 more" in m.text and m.message_id > more.message_id, 20, "page 2")
+    seen_now = len(owner.bot_messages())
+    owner.press(more, "More services")
+    owner.wait_for(lambda m: "Service 22" in m.text and m.message_id > more.message_id, 20, "the last page")
+    cards = [m for m in owner.bot_messages()[seen:] if "Share link" in m.text]
+    assert len(cards) == 13, f"{len(cards)} cards on pages 2 and 3"
+    assert seen_now > seen
