@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import httpx
 
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.faults.steps import Booked, Placed, Planned, order_number, slot
+from tests.faults.steps import Confirmed, Placed, Planned, slot
+from tests.support.journeys import order_number
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def _says(text: str) -> Callable[[SentMessage], bool]:
     return lambda m: text in m.text
 
 
-def order_one(person: TelegramUser, planned: Planned, pace: Pace) -> Booked:
+def order_one(person: TelegramUser, planned: Planned, pace: Pace) -> Confirmed:
     """Open the service link, pick the day and time, skip the name, confirm: the placed order."""
     day, label = slot(planned.slot_index)
     person.send(f"/start s_{planned.shop.code}")
@@ -76,14 +77,14 @@ def order_one(person: TelegramUser, planned: Planned, pace: Pace) -> Booked:
     )
     number = order_number(card)
     assert number is not None
-    return Booked(Placed(person, number, card.message_id), planned.shop, pressed)
+    return Confirmed(Placed(person, number, card.message_id), planned.shop, pressed)
 
 
-def place_at_once(people: Sequence[TelegramUser], plan: Sequence[Planned], pace: Pace) -> list[Booked]:
+def place_at_once(people: Sequence[TelegramUser], plan: Sequence[Planned], pace: Pace) -> list[Confirmed]:
     """Each person places their share of the plan one order after another; people run in parallel."""
     lanes = [list(plan[i :: len(people)]) for i in range(len(people))]
 
-    def run(person: TelegramUser, mine: list[Planned]) -> list[Booked]:
+    def run(person: TelegramUser, mine: list[Planned]) -> list[Confirmed]:
         return [order_one(person, planned, pace) for planned in mine]
 
     with ThreadPoolExecutor(max_workers=len(people)) as pool:

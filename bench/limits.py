@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sandbox.telegram.client import BotCall, TelegramControl
-from tests.faults.steps import Booked, order_number
+from tests.faults.steps import Confirmed
+from tests.support.journeys import order_number
 
 JOIN = "Join a meeting"
 COUNTED = ("sendMessage", "editMessageText", "editMessageReplyMarkup")  # what the emulator's limits count
@@ -47,7 +48,7 @@ def _with_join(call: BotCall) -> bool:
 
 
 def owner_join_times(
-    telegram: TelegramControl, calls: Sequence[BotCall], booked: Sequence[Booked], wait: float
+    telegram: TelegramControl, calls: Sequence[BotCall], booked: Sequence[Confirmed], wait: float
 ) -> dict[int, float]:
     """When each order's card in its owner's chat first carried the Join link, by order number.
 
@@ -63,7 +64,7 @@ def owner_join_times(
 
 
 def _owner_join_times(
-    telegram: TelegramControl, calls: Sequence[BotCall], booked: Sequence[Booked]
+    telegram: TelegramControl, calls: Sequence[BotCall], booked: Sequence[Confirmed]
 ) -> dict[int, float]:
     owners = {b.shop.owner.user_id for b in booked}
     card_of: dict[tuple[str, str], int] = {}  # (owner chat, message id) -> order number
@@ -90,7 +91,7 @@ def _owner_join_times(
 
 def cap_use(
     calls: Sequence[BotCall],
-    booked: Sequence[Booked],
+    booked: Sequence[Confirmed],
     customers_done: dict[int, float],
     owners_done: dict[int, float],
     overall: int,

@@ -42,7 +42,7 @@ from bench.remote_sandbox import start_remote_sandbox
 from bench.store import StoreFigures, measure_store
 from sandbox.harness import BotProcess, Sandbox, bot_environment
 from sandbox.telegram.client import BotCall, TelegramControl, TelegramUser
-from tests.faults.steps import Booked, plan_orders, zoom_owners
+from tests.faults.steps import Confirmed, plan_orders, zoom_owners
 from tests.support import fresh_database
 
 JOIN = "Join a meeting"
@@ -62,7 +62,7 @@ class Burst:
     zoom_api_calls: int
     token_calls: int
     telegram_calls: Counter[str]
-    booked: list[Booked] = field(repr=False)
+    booked: list[Confirmed] = field(repr=False)
     calls: list[BotCall] = field(repr=False)
     confirmed_from: float = 0.0
 
@@ -79,7 +79,7 @@ def has_join(call: BotCall) -> bool:
     return call.status == 200 and markup is not None and JOIN in str(markup)
 
 
-def join_times(calls: Sequence[BotCall], booked: Sequence[Booked]) -> dict[int, float]:
+def join_times(calls: Sequence[BotCall], booked: Sequence[Confirmed]) -> dict[int, float]:
     """When each order's Join link first reached the customer's card, by order number."""
     first: dict[tuple[str, str], float] = {}
     for call in calls:
@@ -96,7 +96,7 @@ def join_times(calls: Sequence[BotCall], booked: Sequence[Booked]) -> dict[int, 
 
 
 def wait_for_links(
-    telegram: TelegramControl, booked: Sequence[Booked], timeout: float, *, strict: bool = True
+    telegram: TelegramControl, booked: Sequence[Confirmed], timeout: float, *, strict: bool = True
 ) -> tuple[dict[int, float], list[BotCall]]:
     deadline = time.monotonic() + timeout
     while True:
