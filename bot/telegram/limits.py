@@ -63,7 +63,9 @@ class ChatRateLimiter(BaseRateLimiter[int]):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Result:
-        # New messages count against a chat; edits and callback answers answer what the user just did.
+        # New messages count against their chat. Messages and edits (requests for a chat) count against the
+        # overall bulk limit; answers to button presses, polling and settings do not: a press is answered at
+        # once even while messages to many chats wait their turn (as PTB's own limiter does).
         target = data.get("chat_id")
         chat_id = target if endpoint.lower().startswith("send") else None
         retries = self._max_retries if rate_limit_args is None else rate_limit_args
@@ -73,7 +75,8 @@ class ChatRateLimiter(BaseRateLimiter[int]):
                 async with contextlib.AsyncExitStack() as stack:
                     if chat_id is not None:
                         await stack.enter_async_context(self._chat(chat_id))
-                    await stack.enter_async_context(self._overall)
+                    if target is not None:
+                        await stack.enter_async_context(self._overall)
                     return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 if attempt == retries:

@@ -1,4 +1,4 @@
-"""The benchmarks import what they use from the product and the test support (a rename must not break them)."""
+"""The benchmarks import what they use from the product and the test support."""
 
 from __future__ import annotations
 
