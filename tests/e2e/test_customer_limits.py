@@ -3,31 +3,20 @@ and a time is accepted only when the bot offered it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
-from sandbox.harness import BotProcess, Sandbox, bot_environment
+from sandbox.harness import BotProcess, Sandbox
 from tests.e2e.journeys import create_service, order, person
 from tests.faults.steps import confirm, reach_summary
 
 CAP = 2  # CUSTOMER_ACTIVE_ORDERS
 
 
-@pytest.fixture
-def capped_bot(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
-    env = bot_environment(sandbox, database_url, CUSTOMER_ACTIVE_ORDERS=str(CAP))
-    process = BotProcess.in_folder(sandbox, env, tmp_path).start()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
+@pytest.mark.bot_env(CUSTOMER_ACTIVE_ORDERS=str(CAP))
 def test_a_customer_holds_at_most_the_cap_of_active_orders_with_one_owner(
-    sandbox: Sandbox, capped_bot: BotProcess
+    sandbox: Sandbox, bot: BotProcess
 ) -> None:
     shop = create_service(person(sandbox, 9301, "Owner"), 30, "Limited")
     greedy, other = person(sandbox, 9302, "Greedy"), person(sandbox, 9303, "Other")

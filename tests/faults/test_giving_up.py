@@ -4,12 +4,10 @@ spend no attempts, and a job that truly gives up tells the owner and offers Retr
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from sandbox.harness import BotProcess, Sandbox, bot_environment
+from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import TelegramControl
 from tests.e2e.journeys import Shop, connect_zoom, create_service, person
 from tests.faults.steps import (
@@ -33,21 +31,10 @@ CAP = 1.0  # JOB_BACKOFF_CAP_SECONDS
 REFUSED_TOLD = "Zoom refused the meeting for Order #"
 
 
-@pytest.fixture
-def impatient(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
-    """The bot with few attempts per job and a short backoff cap."""
-    env = bot_environment(
-        sandbox, database_url, JOB_MAX_ATTEMPTS=str(ATTEMPTS), JOB_BACKOFF_CAP_SECONDS=str(CAP)
-    )
-    process = BotProcess.in_folder(sandbox, env, tmp_path).start()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
+# Few attempts per job and a short backoff cap.
+@pytest.mark.bot_env(JOB_MAX_ATTEMPTS=str(ATTEMPTS), JOB_BACKOFF_CAP_SECONDS=str(CAP))
 def test_a_zoom_outage_longer_than_the_attempts_is_waited_out_at_the_capped_interval(
-    sandbox: Sandbox, impatient: BotProcess
+    sandbox: Sandbox, bot: BotProcess
 ) -> None:
     shop: Shop = create_service(person(sandbox, 7001, "Olga"), 30, "Outage call")
     connect_zoom(sandbox, shop)
@@ -121,19 +108,10 @@ def test_a_job_that_gives_up_tells_the_owner_and_retry_on_the_card_runs_it_again
 SLOW_ANSWER = 7.0  # seconds Telegram takes to answer sendMessage (the message is in the chat meanwhile)
 
 
-@pytest.fixture
-def patient(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
-    """The bot waiting up to twice SLOW_ANSWER for Telegram's answer."""
-    env = bot_environment(sandbox, database_url, TELEGRAM_READ_TIMEOUT_SECONDS=str(SLOW_ANSWER * 2))
-    process = BotProcess.in_folder(sandbox, env, tmp_path).start()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
+# The bot waits up to twice SLOW_ANSWER for Telegram's answer.
+@pytest.mark.bot_env(TELEGRAM_READ_TIMEOUT_SECONDS=str(SLOW_ANSWER * 2))
 def test_a_slow_answer_to_a_send_does_not_send_the_message_twice(
-    sandbox: Sandbox, patient: BotProcess, telegram: TelegramControl
+    sandbox: Sandbox, bot: BotProcess, telegram: TelegramControl
 ) -> None:
     shop = create_service(person(sandbox, 7601, "Sofia"), 30, "Slow call")
     first, second = person(sandbox, 7701, "Tara"), person(sandbox, 7702, "Uma")
