@@ -21,13 +21,14 @@ With `--profile DIR`, py-spy samples the bot during the burst and the top costs 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +181,13 @@ def burst(
         calls=new_calls,
         confirmed_from=min(confirm_at.values()),
     )
+
+
+def write_calls(path: Path, calls: Sequence[BotCall]) -> None:
+    """The burst's calls, one JSON object a line, to read an order's life (which chat, what changed)."""
+    with path.open("w", encoding="utf-8") as out:
+        for call in calls:
+            out.write(json.dumps(asdict(call), ensure_ascii=False) + "\n")
 
 
 def pace(args: argparse.Namespace) -> Pace:
@@ -387,6 +395,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--poll", type=float, default=0.25, help="seconds between a customer's looks at the chat"
     )
     parser.add_argument("--profile", type=Path, help="folder for py-spy's samples of the bot in the burst")
+    parser.add_argument(
+        "--calls", type=Path, help="file for the burst's Telegram calls (JSON lines, the emulator's call log)"
+    )
     args = parser.parse_args(argv)
     skip = {part.strip() for part in args.skip.split(",") if part.strip()}
     if skip - set(PARTS):
@@ -408,6 +419,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         if "burst" not in skip:
             found = measure_burst(args, http, profiler)
             print(f"  burst done: {found.orders / found.seconds:.2f} orders/s", flush=True)
+            if args.calls is not None:
+                write_calls(args.calls, found.calls)
             echo = None
             if "echo" not in skip:  # as many texts as the burst brought updates
                 echo = measure_echo(found.updates, args.customers, http, pace(args))

@@ -169,6 +169,7 @@ def build(settings: Settings) -> Runtime:
     outbox = Outbox(
         reminder_minute=timedelta(seconds=settings.reminder_minute_seconds),
         notice_interval=timedelta(seconds=settings.notice_interval_seconds),
+        card_fallback=timedelta(seconds=settings.card_refresh_fallback_seconds),
     )
     oauth = None
     if settings.zoom_configured:
@@ -224,7 +225,8 @@ def build(settings: Settings) -> Runtime:
     events = ZoomEvents(
         sessions, settings.zoom_webhook_secret_token.get_secret_value(), accounts, outbox, zoom
     )
-    delivery = Delivery(sessions, application.bot, desk, accounts, people)
+    owner_settle = timedelta(seconds=settings.owner_card_settle_seconds)
+    delivery = Delivery(sessions, application.bot, desk, accounts, people, owner_settle=owner_settle)
     meetings = MeetingSync(sessions, zoom, accounts, outbox, metrics=metrics)
     reminders = Reminders(sessions, delivery, people)
     retention = Retention(sessions, keep_for(settings))

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     # sent again (PTB's default of 5 s is shorter than Telegram's answers under load).
     telegram_read_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     notice_interval_seconds: float = Field(default=60.0, ge=0, le=86400)
+    # After Confirm the bot edits the summary into the order card itself; the card's queued refresh waits this
+    # long (it runs at once after that edit, and after this long only when the edit never happened), so the
+    # same card is not edited twice. A new order's card in the owner's chat waits up to
+    # OWNER_CARD_SETTLE_SECONDS for the Zoom meeting being created, so it arrives with the Join button instead
+    # of being edited a moment later (0: sent at once).
+    card_refresh_fallback_seconds: float = Field(default=10.0, ge=0, le=3600)
+    owner_card_settle_seconds: float = Field(default=5.0, ge=0, le=600)
     # The web server: seconds a webhook body may take to arrive, and connections served at once (more: 503).
     web_read_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
     web_max_connections: int = Field(default=200, ge=1, le=100000)

@@ -11,6 +11,7 @@ from bot.errors import UserError
 from bot.services.booking import parse_day
 from bot.services.client_orders import CLIENT_NAME_MAX
 from bot.services.drafts import Draft
+from bot.services.order_desk import CardShown
 from bot.telegram import views
 from bot.telegram.buttons import Press, Verb, data
 from handlers.deps import Context, deps, person
@@ -92,9 +93,12 @@ async def confirm(update: Update, context: Context, press: Press) -> None:
     services = deps(context)
     order = await services.clients.confirm(person(update), press.arg(0), query.message.message_id)
     card = await services.desk.card(order.id, "owner")
+    shown = None
     if card is not None:
-        await edit_or_send(update, *views.card_view(card))
-    await services.desk.refresh_cards_now(order.id)
+        view = views.card_view(card)
+        await edit_or_send(update, *view)
+        shown = CardShown(query.message.chat.id, query.message.message_id, views.fingerprint(*view))
+    await services.desk.refresh_cards_now(order.id, shown)
 
 
 async def claim(update: Update, context: Context, code: str) -> None:

@@ -10,6 +10,7 @@ from bot import i18n, texts
 from bot.errors import SlotTaken, UserError
 from bot.services.booking import Summary, parse_day
 from bot.services.drafts import Draft
+from bot.services.order_desk import CardShown
 from bot.telegram import views
 from bot.telegram.buttons import Press, Verb, data
 from handlers.deps import Context, deps, person
@@ -127,7 +128,8 @@ async def confirm(update: Update, context: Context, press: Press) -> None:
         raise
     text, keyboard = views.order_card(order, "customer")
     await edit_or_send(update, text, keyboard)
-    await services.desk.refresh_cards_now(order.id)
+    shown = CardShown(query.message.chat.id, query.message.message_id, views.fingerprint(text, keyboard))
+    await services.desk.refresh_cards_now(order.id, shown)
 
 
 async def _draft_service_code(update: Update, context: Context) -> str:

@@ -190,6 +190,9 @@ class OrderMessageRow(Base):
     message_id: Mapped[int] = mapped_column(BigInteger)
     # "customer" or "owner": which buttons the card shows in that chat.
     role: Mapped[str] = mapped_column(String(16))
+    # A fingerprint of the text and buttons the bot last put on this message (None: not known), so a refresh
+    # that would show the same again sends no edit.
+    shown: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class JobRow(Base):

@@ -255,8 +255,9 @@ async def order_messages(session: AsyncSession, order_id: int) -> list[OrderMess
 
 
 async def add_order_message(
-    session: AsyncSession, order_id: int, chat_id: int, message_id: int, role: str
+    session: AsyncSession, order_id: int, chat_id: int, message_id: int, role: str, shown: str | None = None
 ) -> None:
+    """Record an order card; `shown`: the fingerprint of what it shows, when the caller knows it."""
     exists = await session.scalar(
         select(OrderMessageRow.id).where(
             OrderMessageRow.order_id == order_id,
@@ -265,7 +266,28 @@ async def add_order_message(
         )
     )
     if exists is None:
-        session.add(OrderMessageRow(order_id=order_id, chat_id=chat_id, message_id=message_id, role=role))
+        session.add(
+            OrderMessageRow(order_id=order_id, chat_id=chat_id, message_id=message_id, role=role, shown=shown)
+        )
+
+
+async def card_shown(
+    session: AsyncSession, order_id: int, chat_id: int, message_id: int, seen: str | None, shown: str
+) -> None:
+    """Record that the card now shows `shown`, which its writer put there over `seen` (what the record said
+    before that write). When someone else recorded something else meanwhile, the two writes may have crossed
+    on their way to Telegram: the record then says "not known", so the next refresh edits for sure."""
+    unchanged = OrderMessageRow.shown.is_(None) if seen is None else OrderMessageRow.shown == seen
+    await session.execute(
+        update(OrderMessageRow)
+        .where(
+            OrderMessageRow.order_id == order_id,
+            OrderMessageRow.chat_id == chat_id,
+            OrderMessageRow.message_id == message_id,
+        )
+        .values(shown=case((or_(unchanged, OrderMessageRow.shown == shown), shown), else_=None))
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def order_by_meeting(session: AsyncSession, meeting_id: int) -> OrderRow | None:
@@ -646,6 +668,20 @@ def _chat_busy(kinds: tuple[str, ...], now: datetime, postgres: bool) -> Any:
         )
         .exists()
     )
+
+
+async def run_now(session: AsyncSession, key: str, now: datetime) -> bool:
+    """Make the pending job with that key due now (keeping its place and progress); whether there was one."""
+    result = await session.execute(
+        update(JobRow)
+        .where(JobRow.key == key, JobRow.status == "pending", JobRow.run_at > now)
+        .values(run_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    await notify_jobs(session)
+    return True
 
 
 async def job_by_key(session: AsyncSession, key: str) -> JobRow | None:

@@ -44,16 +44,19 @@ class Outbox:
     """Queues messages and card refreshes; `wake()` tells the worker there is work.
 
     `reminder_minute` is how long one minute of a reminder offset lasts: a minute, except in tests.
+    `card_fallback`: how long a card's refresh waits for the handler that renders that card itself.
     """
 
     def __init__(
         self,
         reminder_minute: timedelta = timedelta(minutes=1),
         notice_interval: timedelta = timedelta(seconds=60),
+        card_fallback: timedelta = timedelta(seconds=10),
     ) -> None:
         self._event = asyncio.Event()
         self.reminder_minute = reminder_minute
         self._notice_interval = notice_interval
+        self._card_fallback = card_fallback
 
     def wake(self) -> None:
         self._event.set()
@@ -127,6 +130,12 @@ class Outbox:
         await repos.enqueue(session, SEND, key, utcnow(), order_id=order_id, payload=payload)
         self.wake_on_commit(session)
 
+    async def wake_card(self, session: AsyncSession, order_id: int, chat_id: int, role: str) -> None:
+        """Send now the order's card to a chat if it waits (for the meeting being created, see
+        `Delivery.send`)."""
+        if await repos.run_now(session, card_key(order_id, chat_id, role), utcnow()):
+            self.wake_on_commit(session)
+
     async def refresh_cards(self, session: AsyncSession, order_id: int) -> None:
         """Edit the order's cards, one job per chat: it runs after what that chat was sent before."""
         order = await session.get(OrderRow, order_id)
@@ -136,10 +145,16 @@ class Outbox:
         for chat_id in sorted(chats):
             await self.refresh_card(session, order_id, chat_id)
 
-    async def refresh_card(self, session: AsyncSession, order_id: int, chat_id: int) -> None:
-        """Edit the order's card in one chat, after what that chat was sent before."""
+    async def refresh_card(
+        self, session: AsyncSession, order_id: int, chat_id: int, *, fallback: bool = False
+    ) -> None:
+        """Edit the order's card in one chat, after what that chat was sent before. With `fallback`, only
+        after `card_fallback`: a handler is about to render the card itself and queues the refresh again
+        once it has (the refresh then changes nothing); this one is for a handler that died first."""
         key = f"cards:{order_id}:{chat_id}"
-        await repos.enqueue(session, CARDS, key, utcnow(), order_id=order_id, payload={"chat_id": chat_id})
+        delay = self._card_fallback if fallback else timedelta(0)
+        payload = {"chat_id": chat_id}
+        await repos.enqueue(session, CARDS, key, utcnow(), order_id=order_id, payload=payload, delay=delay)
         self.wake_on_commit(session)
 
 

@@ -53,6 +53,7 @@ async def announce(session: AsyncSession, outbox: Outbox, row: OrderRow, *, meet
     lines = change_lines(row, before, meeting)
     new_link = bool(before.get("join_url")) and before.get("join_url") != row.join_url and row.join_url
     row.announced = announced_values(row)
+    await outbox.wake_card(session, row.id, row.owner_id, "owner")  # a new order's card waits for the meeting
     await outbox.refresh_cards(session, row.id)
     if not lines and not new_link:
         return

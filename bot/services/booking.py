@@ -314,10 +314,10 @@ class Booking:
                 session, self._outbox, service, customer.id, str(draft.data["name"]), start, end
             )
             await repos.add_order_message(session, row.id, customer.id, card_message_id, "customer")
+            # The owner's card is rendered when it is sent. The customer's is rendered by the handler once
+            # this commits; the refresh makes it appear even if this process dies before that.
             await self._outbox.send_card(session, row.id, service.owner_id, "owner")
-            await self._outbox.refresh_cards(
-                session, row.id
-            )  # the card appears even if this process dies now
+            await self._outbox.refresh_card(session, row.id, customer.id, fallback=True)
             await repos.drop_draft(session, customer.id)
             placed = await order_of(session, row)
         if self._metrics is not None:

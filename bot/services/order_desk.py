@@ -47,6 +47,15 @@ class OrderCard:
     bot_username: str = ""
 
 
+@dataclass(frozen=True)
+class CardShown:
+    """A card a handler has just edited, and a fingerprint of what it shows now."""
+
+    chat_id: int
+    message_id: int
+    content: str
+
+
 ORDER_NAME_MAX = 200
 PAGE_SIZE = 5
 
@@ -197,10 +206,18 @@ class OrderDesk:
                 bot_username=self._bot_username(),
             )
 
-    async def refresh_cards_now(self, order_id: int) -> None:
-        """Queue a refresh of the order's cards (after a handler rendered one itself)."""
+    async def refresh_cards_now(self, order_id: int, shown: CardShown | None = None) -> None:
+        """Queue a refresh of the order's cards after a handler rendered one itself: `shown` says which card
+        and what it shows now (a fingerprint), and only that chat is refreshed, with no edit unless the
+        order changed since the handler read it."""
         async with self._sessions.begin() as session:
-            await self._outbox.refresh_cards(session, order_id)
+            if shown is None:
+                await self._outbox.refresh_cards(session, order_id)
+                return
+            # The handler overwrote the card without knowing what it showed: its record holds only if nobody
+            # recorded another content meanwhile (the card was recorded with none when the order was placed).
+            await repos.card_shown(session, order_id, shown.chat_id, shown.message_id, None, shown.content)
+            await self._outbox.refresh_card(session, order_id, shown.chat_id)
 
     async def apply(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -11,7 +11,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot import i18n, texts
-from bot.domain import Order, utcnow
+from bot.domain import MeetingState, Order, utcnow
 from bot.errors import UserError
 from bot.jobs.outbox import SEND, card_key
 from bot.jobs.worker import Done, Fail, Job, Outcome, Retry
@@ -19,7 +19,7 @@ from bot.services.order_desk import OrderDesk
 from bot.services.people import People
 from bot.services.zoom_accounts import ZoomAccounts
 from bot.telegram.requests import OutcomeUnknown
-from bot.telegram.views import card_view, join_keyboard, reminder_view, retry_keyboard
+from bot.telegram.views import card_view, fingerprint, join_keyboard, reminder_view, retry_keyboard
 from storage import repos
 
 log = logging.getLogger(__name__)
@@ -42,16 +42,25 @@ class Delivery:
         desk: OrderDesk,
         accounts: ZoomAccounts,
         people: People,
+        *,
+        owner_settle: timedelta = timedelta(0),
     ) -> None:
         self._sessions = sessions
         self._bot = bot
         self._desk = desk
         self._accounts = accounts
         self._people = people
+        self._owner_settle = owner_settle
 
     async def send(self, job: Job) -> Outcome:
         chat_id = int(job.payload["chat_id"])
         role = job.payload.get("card_role")
+        if role == "owner" and job.order_id is not None and self._owner_settle:
+            until = await self._meeting_coming(job.order_id)
+            if until is not None:
+                # Still in its turn: the chat's later messages keep waiting behind it (per-chat order), and
+                # the meeting's arrival wakes it (`Outbox.wake_card`), so it goes out once, with the link.
+                return Retry("waiting for the Zoom meeting", at=until)
         # Rendered now, in the recipient's language (private chats: the chat id is the user id).
         with i18n.speaking(await self._people.language_of(chat_id)):
             if role and job.order_id is not None:
@@ -106,8 +115,11 @@ class Delivery:
         except (Forbidden, BadRequest, RetryAfter, NetworkError) as exc:
             return self._outcome(exc, chat_id)
         if role and job.order_id is not None:
+            shown = fingerprint(text, keyboard)
             async with self._sessions.begin() as session:
-                await repos.add_order_message(session, job.order_id, chat_id, message.message_id, str(role))
+                await repos.add_order_message(
+                    session, job.order_id, chat_id, message.message_id, str(role), shown
+                )
         return Done()
 
     async def cards(self, job: Job) -> Outcome:
@@ -116,25 +128,29 @@ class Delivery:
         only = job.payload.get("chat_id")  # one chat per job (jobs queued before that cover every chat)
         async with self._sessions() as session:
             targets = [
-                (m.chat_id, m.message_id, m.role)
+                (m.chat_id, m.message_id, m.role, m.shown)
                 for m in await repos.order_messages(session, job.order_id)
                 if only is None or m.chat_id == int(only)
             ]
         if only is not None and not targets:
             await self._resend_unknown_cards(job.order_id, int(only))
             return Done()
-        for chat_id, message_id, role in targets:
+        for chat_id, message_id, role, seen in targets:
             with i18n.speaking(await self._people.language_of(chat_id)):
                 card = await self._desk.card(job.order_id, role)
                 view = card_view(card) if card is not None else None
             if view is None:
                 return Done()
+            shown = fingerprint(*view)
+            if shown == seen:
+                continue  # the card shows this already: an edit would change nothing
             try:
                 await self._bot.edit_message_text(
                     view[0], chat_id=chat_id, message_id=message_id, reply_markup=view[1]
                 )
             except BadRequest as exc:
                 if "not modified" in exc.message.lower():
+                    await self._shown(job.order_id, chat_id, message_id, seen, shown)
                     continue
                 outcome = self._outcome(exc, chat_id)
                 if not isinstance(outcome, Done):
@@ -143,7 +159,24 @@ class Delivery:
                 outcome = self._outcome(exc, chat_id)
                 if not isinstance(outcome, Done):
                     return outcome
+            else:
+                await self._shown(job.order_id, chat_id, message_id, seen, shown)
         return Done()
+
+    async def _shown(
+        self, order_id: int, chat_id: int, message_id: int, seen: str | None, shown: str
+    ) -> None:
+        async with self._sessions.begin() as session:
+            await repos.card_shown(session, order_id, chat_id, message_id, seen, shown)
+
+    async def _meeting_coming(self, order_id: int) -> datetime | None:
+        """Until when a new order's owner card waits for the meeting being created (None: send it now)."""
+        async with self._sessions() as session:
+            row = await repos.get_order(session, order_id)
+        if row is None or row.meeting_state != MeetingState.PENDING or row.join_url or row.synced_version:
+            return None
+        until = row.created_at + self._owner_settle
+        return until if until > utcnow() else None
 
     async def _order_changed_at(self, order_id: int) -> str:
         async with self._sessions() as session:

@@ -5,6 +5,8 @@ Everything is rendered in the current language (`bot.i18n.speaking`): the reader
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date, datetime
 from html import escape
 from zoneinfo import ZoneInfo
@@ -19,6 +21,13 @@ from bot.telegram.buttons import Verb, data
 DURATION_CHOICES = (15, 30, 45, 60, 90, 120)
 TIMES_PER_PAGE = 24
 View = tuple[str, InlineKeyboardMarkup | None]
+
+
+def fingerprint(text: str, keyboard: InlineKeyboardMarkup | None) -> str:
+    """What a message shows (its text and buttons) in 32 characters: equal views, equal fingerprints."""
+    markup = keyboard.to_dict() if keyboard is not None else None
+    content = json.dumps([text, markup], sort_keys=True, ensure_ascii=False)
+    return hashlib.blake2b(content.encode(), digest_size=16).hexdigest()
 
 
 def when(moment: datetime, timezone: str, *, with_zone: bool = True) -> str:
