@@ -671,11 +671,12 @@ def _chat_busy(kinds: tuple[str, ...], now: datetime, postgres: bool) -> Any:
 
 
 async def run_now(session: AsyncSession, key: str, now: datetime) -> bool:
-    """Make the pending job with that key due now (keeping its place and progress); whether there was one."""
+    """Make the pending job with that key due now, keeping its place and progress; one running now runs
+    again (its outcome is not recorded, as for a re-queue), so it cannot miss this. Whether there was one."""
     result = await session.execute(
         update(JobRow)
-        .where(JobRow.key == key, JobRow.status == "pending", JobRow.run_at > now)
-        .values(run_at=now)
+        .where(JobRow.key == key, JobRow.status == "pending")
+        .values(run_at=now, attempts=0)
         .execution_options(synchronize_session=False)
     )
     if not result.rowcount:  # type: ignore[attr-defined]

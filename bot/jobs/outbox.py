@@ -132,7 +132,7 @@ class Outbox:
 
     async def wake_card(self, session: AsyncSession, order_id: int, chat_id: int, role: str) -> None:
         """Send now the order's card to a chat if it waits (for the meeting being created, see
-        `Delivery.send`)."""
+        `Delivery.send`); one being sent runs again, and finds its card sent."""
         if await repos.run_now(session, card_key(order_id, chat_id, role), utcnow()):
             self.wake_on_commit(session)
 

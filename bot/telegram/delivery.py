@@ -55,8 +55,10 @@ class Delivery:
     async def send(self, job: Job) -> Outcome:
         chat_id = int(job.payload["chat_id"])
         role = job.payload.get("card_role")
-        if role == "owner" and job.order_id is not None and self._owner_settle:
-            until = await self._meeting_coming(job.order_id)
+        if role and job.order_id is not None:
+            sent, until = await self._card_state(job.order_id, chat_id, str(role))
+            if sent:
+                return Done()  # woken again after the card went out (see `Outbox.wake_card`)
             if until is not None:
                 # Still in its turn: the chat's later messages keep waiting behind it (per-chat order), and
                 # the meeting's arrival wakes it (`Outbox.wake_card`), so it goes out once, with the link.
@@ -169,14 +171,20 @@ class Delivery:
         async with self._sessions.begin() as session:
             await repos.card_shown(session, order_id, chat_id, message_id, seen, shown)
 
-    async def _meeting_coming(self, order_id: int) -> datetime | None:
-        """Until when a new order's owner card waits for the meeting being created (None: send it now)."""
+    async def _card_state(self, order_id: int, chat_id: int, role: str) -> tuple[bool, datetime | None]:
+        """Whether the chat has this card already, and until when a new order's owner card waits for the
+        meeting being created (None: send it now)."""
         async with self._sessions() as session:
+            cards = await repos.order_messages(session, order_id)
+            if any(card.chat_id == chat_id and card.role == role for card in cards):
+                return True, None
+            if role != "owner" or not self._owner_settle:
+                return False, None
             row = await repos.get_order(session, order_id)
         if row is None or row.meeting_state != MeetingState.PENDING or row.join_url or row.synced_version:
-            return None
+            return False, None
         until = row.created_at + self._owner_settle
-        return until if until > utcnow() else None
+        return False, until if until > utcnow() else None
 
     async def _order_changed_at(self, order_id: int) -> str:
         async with self._sessions() as session:

@@ -16,8 +16,10 @@ from tests.faults.steps import (
     texts_of,
 )
 from tests.support.journeys import Shop, has_join, join_url, open_times, person
+from tests.support.waiting import barrier
 
 SORRY = "something went wrong"
+WRITES = ("sendMessage", "editMessageText", "editMessageReplyMarkup")
 
 
 def sends_to(telegram: TelegramControl, chat_id: int) -> list[BotCall]:
@@ -109,3 +111,38 @@ def test_an_edit_that_changes_nothing_is_not_an_error(
     assert join_url(mine) == join_url(shop.owner.wait_for(has_join, timeout=20))
     assert not texts_of(customer, SORRY) and not texts_of(shop.owner, SORRY)
     assert "Handler failed" not in bot.logs() and "crashed" not in bot.logs()
+
+
+def test_each_card_of_an_order_is_written_only_when_what_it_shows_changes(
+    sandbox: Sandbox, shop: Shop, telegram: TelegramControl, database_url: str
+) -> None:
+    customer = customers(sandbox, 1, 100)[0]
+    day, label = slot(0)
+    card = confirm(customer, reach_summary(customer, shop.code, day, label))
+    assert "Order #1" in card.text  # confirmed at once, before the meeting exists
+    customer.wait_for(lambda m: m.message_id == card.message_id and has_join(m), timeout=20)
+    shop.owner.wait_for(has_join, timeout=20, description="the owner's order with the Join button")
+    barrier(customer, database_url)  # every refresh queued so far has run
+
+    def card_writes(chat_id: int) -> list[BotCall]:
+        return [
+            c
+            for c in telegram.calls()
+            if c.method in WRITES
+            and c.params.get("chat_id") in (chat_id, str(chat_id))
+            and "Order #1" in str(c.params.get("text"))
+        ]
+
+    assert not [c for c in telegram.calls() if "not modified" in (c.description or "")]
+    # The customer's summary became the card at once ("being created"), then one edit brought the link.
+    customers_card = card_writes(customer.user_id)
+    assert [(c.method, c.status) for c in customers_card] == [("editMessageText", 200)] * 2
+    assert "being created" in str(customers_card[0].params["text"]) and has_join_markup(customers_card[1])
+    # The owner's card waited the moment the meeting took, and came once, with the link.
+    owners_card = card_writes(shop.owner.user_id)
+    assert [(c.method, c.status) for c in owners_card] == [("sendMessage", 200)]
+    assert has_join_markup(owners_card[0])
+
+
+def has_join_markup(call: BotCall) -> bool:
+    return "Join a meeting" in str(call.params.get("reply_markup"))
