@@ -225,8 +225,17 @@ def build(settings: Settings) -> Runtime:
     events = ZoomEvents(
         sessions, settings.zoom_webhook_secret_token.get_secret_value(), accounts, outbox, zoom
     )
-    owner_settle = timedelta(seconds=settings.owner_card_settle_seconds)
-    delivery = Delivery(sessions, application.bot, desk, accounts, people, owner_settle=owner_settle)
+    limiter = application.bot.rate_limiter
+    delivery = Delivery(
+        sessions,
+        application.bot,
+        desk,
+        accounts,
+        people,
+        owner_settle=timedelta(seconds=settings.owner_card_settle_seconds),
+        limiter=limiter if isinstance(limiter, ChatRateLimiter) else None,
+        hold=settings.worker_poll_seconds,  # longer: the lane is given to another chat meanwhile
+    )
     meetings = MeetingSync(sessions, zoom, accounts, outbox, metrics=metrics)
     reminders = Reminders(sessions, delivery, people)
     retention = Retention(sessions, keep_for(settings))

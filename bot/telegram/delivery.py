@@ -18,6 +18,7 @@ from bot.jobs.worker import Done, Fail, Job, Outcome, Retry
 from bot.services.order_desk import OrderDesk
 from bot.services.people import People
 from bot.services.zoom_accounts import ZoomAccounts
+from bot.telegram.limits import ChatRateLimiter
 from bot.telegram.requests import OutcomeUnknown
 from bot.telegram.views import card_view, fingerprint, join_keyboard, reminder_view, retry_keyboard
 from storage import repos
@@ -44,6 +45,8 @@ class Delivery:
         people: People,
         *,
         owner_settle: timedelta = timedelta(0),
+        limiter: ChatRateLimiter | None = None,
+        hold: float = 1.0,
     ) -> None:
         self._sessions = sessions
         self._bot = bot
@@ -51,6 +54,8 @@ class Delivery:
         self._accounts = accounts
         self._people = people
         self._owner_settle = owner_settle
+        self._limiter = limiter
+        self._hold = hold  # seconds a job may wait in its lane for its chat's limit
 
     async def send(self, job: Job) -> Outcome:
         chat_id = int(job.payload["chat_id"])
@@ -106,6 +111,9 @@ class Delivery:
     async def _deliver(
         self, job: Job, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None, role: object
     ) -> Outcome:
+        held = self._held_back(chat_id)
+        if held is not None:
+            return held
         try:
             message = await self._bot.send_message(chat_id, text, reply_markup=keyboard)
         except OutcomeUnknown as exc:
@@ -146,6 +154,9 @@ class Delivery:
             shown = fingerprint(*view)
             if shown == seen:
                 continue  # the card shows this already: an edit would change nothing
+            held = self._held_back(chat_id)
+            if held is not None:
+                return held
             try:
                 await self._bot.edit_message_text(
                     view[0], chat_id=chat_id, message_id=message_id, reply_markup=view[1]
@@ -164,6 +175,14 @@ class Delivery:
             else:
                 await self._shown(job.order_id, chat_id, message_id, seen, shown)
         return Done()
+
+    def _held_back(self, chat_id: int) -> Retry | None:
+        """A write the chat's flood limit would hold longer than `hold` comes back when it may go, and the
+        lane serves other chats meanwhile; its chat's later jobs wait behind it (per-chat order)."""
+        wait = self._limiter.chat_wait(chat_id) if self._limiter is not None else 0.0
+        if wait <= self._hold:
+            return None
+        return Retry("waiting for the chat's flood limit", at=utcnow() + timedelta(seconds=wait))
 
     async def _shown(
         self, order_id: int, chat_id: int, message_id: int, seen: str | None, shown: str

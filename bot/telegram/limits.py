@@ -1,17 +1,25 @@
-"""Telegram's flood limits on our side: about 30 requests a second overall and, per chat, short bursts
-then about one new message a second. A RetryAfter pauses what Telegram asked to pause: the chat the request
-was for, or every request when it was for no chat (a global flood wait)."""
+"""Telegram's flood limits on our side: about 30 messages a second overall and, per chat, short bursts
+then about one message a second; edits count like new messages, as Telegram counts them. A RetryAfter
+pauses what Telegram asked to pause: the chat the request was for, or every request when it was for no chat
+(a global flood wait).
+
+Each limit is a sliding window (at most N requests in any period, as Telegram and the sandbox count them)
+in which a request holds its place from the moment it goes until its answer has come, and only then
+starts its period: Telegram counts a request when it arrives, which is after we send it, so a window
+counted from our sending would let two requests arrive closer together than the limit allows whenever
+the later one travels faster.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
@@ -19,6 +27,59 @@ log = logging.getLogger(__name__)
 
 JSONDict = dict[str, Any]
 Result = bool | JSONDict | list[JSONDict]
+WRITES = ("send", "edit")  # methods that count against a chat's limit (new messages and edits)
+
+
+class Window:
+    """At most `limit` requests in any `period` seconds; the requests take their turns in order."""
+
+    def __init__(self, limit: int, period: float) -> None:
+        self._limit = limit
+        self._period = period
+        self._done: deque[float] = deque()  # when each answer of the last period came
+        self._going = 0  # requests sent and not answered yet
+        self._turn = asyncio.Lock()  # FIFO: the first in line waits for room, the others wait behind it
+        self._freed = asyncio.Event()
+
+    def _prune(self, now: float) -> None:
+        while self._done and self._done[0] <= now - self._period:
+            self._done.popleft()
+
+    def wait(self) -> float:
+        """About how many seconds until a request could go: 0 when there is room now, or when the room is
+        taken only by requests on their way (answered in moments); requests in line are not counted."""
+        now = asyncio.get_running_loop().time()
+        self._prune(now)
+        if self._going + len(self._done) < self._limit or not self._done:
+            return 0.0
+        return max(0.0, self._done[0] + self._period - now)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing in its period, on its way or in line (the window can be forgotten)."""
+        self._prune(asyncio.get_running_loop().time())
+        return not self._done and not self._going and not self._turn.locked()
+
+    @contextlib.asynccontextmanager
+    async def place(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        async with self._turn:
+            while True:
+                now = loop.time()
+                self._prune(now)
+                if self._going + len(self._done) < self._limit:
+                    break
+                self._freed.clear()
+                timeout = self._done[0] + self._period - now if self._done else None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._freed.wait(), timeout)
+            self._going += 1
+        try:
+            yield
+        finally:
+            self._going -= 1
+            self._done.append(loop.time())
+            self._freed.set()
 
 
 class ChatRateLimiter(BaseRateLimiter[int]):
@@ -31,10 +92,13 @@ class ChatRateLimiter(BaseRateLimiter[int]):
         chat_period: float = 5.0,
         max_retries: int = 2,
     ) -> None:
-        self._overall = AsyncLimiter(overall_per_second, 1)
+        # A rate of 30 a second is 30 in any second; a fractional rate, its whole number over a longer period.
+        per_second = max(overall_per_second, 1e-6)
+        period = max(1.0, 1.0 / per_second)
+        self._overall = Window(max(1, round(per_second * period)), period)
         self._chat_burst = chat_burst
         self._chat_period = chat_period
-        self._chats: dict[str, AsyncLimiter] = {}
+        self._chats: dict[str, Window] = {}
         self._max_retries = max_retries
         self._resume = asyncio.Event()
         self._resume.set()
@@ -46,13 +110,26 @@ class ChatRateLimiter(BaseRateLimiter[int]):
     async def shutdown(self) -> None:
         return None
 
-    def _chat(self, chat_id: object) -> AsyncLimiter:
+    def _chat(self, chat_id: object) -> Window:
         key = str(chat_id)
         if key not in self._chats and len(self._chats) > 4096:
-            for other, limiter in list(self._chats.items()):
-                if limiter.has_capacity(self._chat_burst):
+            for other, window in list(self._chats.items()):
+                if window.idle:
                     del self._chats[other]
-        return self._chats.setdefault(key, AsyncLimiter(self._chat_burst, self._chat_period))
+        found = self._chats.get(key)
+        if found is None:
+            found = self._chats[key] = Window(self._chat_burst, self._chat_period)
+        return found
+
+    def chat_wait(self, chat_id: object) -> float:
+        """Seconds until a message or edit to that chat could go without waiting for the chat's limit (or
+        for a pause Telegram asked of it); 0 when it could go now."""
+        window = self._chats.get(str(chat_id))
+        wait = window.wait() if window is not None else 0.0
+        until = self._paused.get(str(chat_id))
+        if until is not None:
+            wait = max(wait, until - asyncio.get_running_loop().time())
+        return max(0.0, wait)
 
     async def process_request(
         self,
@@ -63,20 +140,20 @@ class ChatRateLimiter(BaseRateLimiter[int]):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Result:
-        # New messages count against their chat. Messages and edits (requests for a chat) count against the
-        # overall bulk limit; answers to button presses, polling and settings do not: a press is answered at
-        # once even while messages to many chats wait their turn (as PTB's own limiter does).
+        # New messages and edits count against their chat and against the overall bulk limit (requests for a
+        # chat); answers to button presses, polling and settings do not: a press is answered at once even
+        # while messages to many chats wait their turn (as PTB's own limiter does).
         target = data.get("chat_id")
-        chat_id = target if endpoint.lower().startswith("send") else None
+        chat_id = target if endpoint.lower().startswith(WRITES) else None
         retries = self._max_retries if rate_limit_args is None else rate_limit_args
         for attempt in range(retries + 1):
             await self._ready(target)
             try:
                 async with contextlib.AsyncExitStack() as stack:
                     if chat_id is not None:
-                        await stack.enter_async_context(self._chat(chat_id))
+                        await stack.enter_async_context(self._chat(chat_id).place())
                     if target is not None:
-                        await stack.enter_async_context(self._overall)
+                        await stack.enter_async_context(self._overall.place())
                     return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 if attempt == retries:

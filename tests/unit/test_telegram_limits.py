@@ -36,3 +36,49 @@ async def test_edits_count_against_the_overall_limit() -> None:
     await _call(limiter, "answerCallbackQuery", {"callback_query_id": "1"})  # the barrier: goes at once
     assert not edit.done(), "an edit went past the overall limit"
     await edit
+
+
+async def test_edits_count_against_their_chats_limit_and_other_chats_go_on() -> None:
+    limiter = ChatRateLimiter(overall_per_second=100, chat_burst=2, chat_period=60)
+    await _call(limiter, "sendMessage", {"chat_id": 1, "text": "a"})
+    await _call(limiter, "editMessageText", {"chat_id": 1, "message_id": 1, "text": "b"})
+    third = asyncio.create_task(
+        _call(limiter, "editMessageReplyMarkup", {"chat_id": 1, "message_id": 1, "reply_markup": "{}"})
+    )
+    other = await _call(limiter, "editMessageText", {"chat_id": 2, "message_id": 1, "text": "c"})
+    assert other["endpoint"] == "editMessageText"  # another chat is not held
+    await _call(limiter, "answerCallbackQuery", {"callback_query_id": "1"})  # the barrier: goes at once
+    assert not third.done(), "a third write to the chat went within its period"
+    assert limiter.chat_wait(1) > 50 and limiter.chat_wait(2) == 0
+    third.cancel()
+
+
+async def test_a_chats_limit_is_a_window_counted_from_each_answer() -> None:
+    """At most `burst` writes in any period, the period of each counted from its answer (Telegram counts a
+    request when it arrives): not a bucket that lets one more through every period / burst."""
+    loop = asyncio.get_running_loop()
+    limiter = ChatRateLimiter(overall_per_second=100, chat_burst=2, chat_period=0.4)
+    release = asyncio.Event()
+    times: dict[str, float] = {}
+
+    def write(name: str, held: bool = False) -> asyncio.Task[Any]:
+        async def callback() -> dict[str, Any]:
+            times[f"{name} went"] = loop.time()
+            if held:
+                await release.wait()  # this answer takes its time
+            times[f"{name} answered"] = loop.time()
+            return {"ok": True}
+
+        data = {"chat_id": 1, "text": name}
+        return asyncio.create_task(limiter.process_request(callback, (), {}, "sendMessage", data, None))
+
+    first = write("first", held=True)
+    await write("second")
+    third = write("third")
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not third.done(), "a write went while the chat's last two were on their way or in the period"
+    release.set()
+    await asyncio.gather(first, third)
+    assert times["third went"] - times["second answered"] >= 0.4 - 0.005
+    assert times["third went"] >= times["first answered"]
