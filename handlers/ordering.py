@@ -13,6 +13,7 @@ from bot.services.drafts import Draft
 from bot.services.order_desk import CardShown
 from bot.telegram import views
 from bot.telegram.buttons import Press, Verb, data
+from bot.telegram.limits import chat_wait
 from handlers.deps import Context, deps, person
 from handlers.render import edit_or_send
 
@@ -126,9 +127,16 @@ async def confirm(update: Update, context: Context, press: Press) -> None:
             update, context, Press(Verb.ORDER_DAYS, (await _draft_service_code(update, context),))
         )
         raise
+    chat_id = query.message.chat.id
+    if chat_wait(context.bot, chat_id) > 0:
+        # Telegram lets nothing more into this chat for a moment: the card's queued refresh turns the
+        # summary into the card when it may, with the Join button if the meeting has come by then (one edit
+        # instead of two).
+        await services.desk.refresh_cards_now(order.id, chat_id=chat_id)
+        return
     text, keyboard = views.order_card(order, "customer")
     await edit_or_send(update, text, keyboard)
-    shown = CardShown(query.message.chat.id, query.message.message_id, views.fingerprint(text, keyboard))
+    shown = CardShown(chat_id, query.message.message_id, views.fingerprint(text, keyboard))
     await services.desk.refresh_cards_now(order.id, shown)
 
 

@@ -206,13 +206,18 @@ class OrderDesk:
                 bot_username=self._bot_username(),
             )
 
-    async def refresh_cards_now(self, order_id: int, shown: CardShown | None = None) -> None:
+    async def refresh_cards_now(
+        self, order_id: int, shown: CardShown | None = None, *, chat_id: int | None = None
+    ) -> None:
         """Queue a refresh of the order's cards after a handler rendered one itself: `shown` says which card
         and what it shows now (a fingerprint), and only that chat is refreshed, with no edit unless the
-        order changed since the handler read it."""
+        order changed since the handler read it. `chat_id` alone: refresh that chat's card now."""
         async with self._sessions.begin() as session:
             if shown is None:
-                await self._outbox.refresh_cards(session, order_id)
+                if chat_id is not None:
+                    await self._outbox.refresh_card(session, order_id, chat_id)
+                else:
+                    await self._outbox.refresh_cards(session, order_id)
                 return
             # The handler overwrote the card without knowing what it showed: its record holds only if nobody
             # recorded another content meanwhile (the card was recorded with none when the order was placed).

@@ -198,3 +198,9 @@ class ChatRateLimiter(BaseRateLimiter[int]):
             await asyncio.sleep(seconds)
         finally:
             self._resume.set()
+
+
+def chat_wait(bot: object, chat_id: object) -> float:
+    """Seconds a message or edit to that chat would wait for the chat's flood limit now (0: none)."""
+    limiter = getattr(bot, "rate_limiter", None)
+    return limiter.chat_wait(chat_id) if isinstance(limiter, ChatRateLimiter) else 0.0
