@@ -234,6 +234,8 @@ def measure_limits(args: argparse.Namespace, http: httpx.Client) -> LimitFigures
             telegram.set_overall_limit(args.overall_limit, per_seconds=1)
             telegram.set_flood_limit(args.chat_burst, per_seconds=args.chat_burst / args.chat_rate)
         result = burst(sandbox, bot, args, http, strict=False)
+        if args.calls is not None:
+            write_calls(args.calls.with_name(args.calls.stem + "-limits.jsonl"), result.calls)
         with TelegramControl(sandbox.telegram_server.url) as telegram:
             owners_done = owner_join_times(telegram, result.calls, result.booked, wait=0)
         customers_done = join_times(result.calls, result.booked)
@@ -396,7 +398,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--profile", type=Path, help="folder for py-spy's samples of the bot in the burst")
     parser.add_argument(
-        "--calls", type=Path, help="file for the burst's Telegram calls (JSON lines, the emulator's call log)"
+        "--calls",
+        type=Path,
+        help="file for the burst's Telegram calls (JSON lines, the emulator's call log; the limits part's go "
+        "to NAME-limits.jsonl beside it)",
     )
     args = parser.parse_args(argv)
     skip = {part.strip() for part in args.skip.split(",") if part.strip()}

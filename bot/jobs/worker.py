@@ -297,6 +297,11 @@ class Worker:
             recorded = bool(result.rowcount)  # type: ignore[attr-defined]
             if not recorded:
                 await session.execute(update(JobRow).where(mine).values(locked_until=None, lease_token=None))
+        if recorded and isinstance(outcome, Retry) and outcome.at is not None:
+            # The time is known: look for the job then, not at the next poll (up to `poll_interval` later).
+            delay = (outcome.at - utcnow()).total_seconds()
+            if delay > 0:
+                asyncio.get_running_loop().call_later(delay, self._outbox.wake)
         if recorded and isinstance(outcome, Fail | Crash) and gives_up:
             if not (isinstance(outcome, Fail) and outcome.told):
                 await self._tell_give_up(job, outcome.error)

@@ -62,6 +62,9 @@ class Delivery:
         role = job.payload.get("card_role")
         if role and job.order_id is not None:
             sent, until = await self._card_state(job.order_id, chat_id, str(role))
+            unknown_at = job.progress.get("card_unknown")
+            if isinstance(unknown_at, str) and await self._order_changed_at(job.order_id) <= unknown_at:
+                sent = True  # its send lost its answer, and the order has not changed since (see below)
             if sent:
                 return Done()  # woken again after the card went out (see `Outbox.wake_card`)
             if until is not None:
