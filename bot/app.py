@@ -234,7 +234,7 @@ def build(settings: Settings) -> Runtime:
         people,
         owner_settle=timedelta(seconds=settings.owner_card_settle_seconds),
         limiter=limiter if isinstance(limiter, ChatRateLimiter) else None,
-        hold=settings.worker_poll_seconds,  # longer: the lane is given to another chat meanwhile
+        hold=settings.telegram_chat_period_seconds,  # longer (a flood wait): the lane serves others
     )
     meetings = MeetingSync(sessions, zoom, accounts, outbox, metrics=metrics)
     reminders = Reminders(sessions, delivery, people)
