@@ -187,7 +187,7 @@ def measure_store(args: argparse.Namespace) -> StoreFigures:
         asyncio.run(fill(url, orders))
         fill_seconds = time.monotonic() - started
         print(f"  store written: {orders} orders in {fill_seconds:.1f} s", flush=True)
-        desk = asyncio.run(desk_page_seconds(url, args.store_samples))
+        listing = asyncio.run(desk_page_seconds(url, args.store_samples))
         sandbox = start_remote_sandbox()
         bot = BotProcess.in_folder(sandbox, bot_environment(sandbox, url, LOG_LEVEL="WARNING"), Path(folder))
         try:
@@ -216,7 +216,7 @@ def measure_store(args: argparse.Namespace) -> StoreFigures:
                 peak_rss_kib=peak_rss_kib(pid),
                 reply_seconds=replies,
                 page_seconds=pages,
-                desk_seconds=desk,
+                desk_seconds=listing,
             )
         finally:
             bot.stop()

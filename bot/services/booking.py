@@ -16,8 +16,8 @@ from bot.jobs.outbox import Outbox
 from bot.metrics import Metrics
 from bot.services.announcer import announced_values
 from bot.services.availability import rules_for
-from bot.services.catalog import valid_name
-from bot.services.convert import order_of, service_of
+from bot.services.catalog import service_of, valid_name
+from bot.services.convert import order_of
 from bot.services.drafts import Draft, Drafts, put_draft, read_draft
 from bot.services.meetings import queue_sync
 from bot.services.people import Person

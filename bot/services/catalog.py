@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import texts
 from bot.domain import ConnectionStatus, Service, utcnow
 from bot.errors import NotAllowed, UserError
-from bot.services.convert import service_of
 from bot.services.people import People, Person
 from bot.services.zoom_accounts import ZoomAccounts
 from storage import repos
@@ -44,6 +43,25 @@ def valid_duration(value: str | int) -> int:
     ):
         raise UserError(texts.DURATION_BAD, min=DURATION_MIN, max=DURATION_MAX)
     return int(text)
+
+
+def service_of(row: ServiceRow) -> Service:
+    return Service(
+        id=row.id,
+        code=row.code,
+        owner_id=row.owner_id,
+        name=row.name,
+        duration_min=row.duration_min,
+        timezone=row.timezone,
+        zoom_enabled=row.zoom_enabled,
+        step_min=row.step_min,
+        buffer_min=row.buffer_min,
+        notice_min=row.notice_min,
+        horizon_days=row.horizon_days,
+        changes_min=row.changes_min,
+        reminder_minutes=tuple(int(minutes) for minutes in row.reminder_minutes or ()),
+        own_hours=row.hours is not None,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,30 +1,11 @@
-"""Rows to plain values."""
+"""Order rows to plain values (a service row's is `service_of` beside the services)."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import MeetingState, Order, OrderStatus, Service
+from bot.domain import MeetingState, Order, OrderStatus
 from storage.models import OrderRow, ServiceRow, UserRow
-
-
-def service_of(row: ServiceRow) -> Service:
-    return Service(
-        id=row.id,
-        code=row.code,
-        owner_id=row.owner_id,
-        name=row.name,
-        duration_min=row.duration_min,
-        timezone=row.timezone,
-        zoom_enabled=row.zoom_enabled,
-        step_min=row.step_min,
-        buffer_min=row.buffer_min,
-        notice_min=row.notice_min,
-        horizon_days=row.horizon_days,
-        changes_min=row.changes_min,
-        reminder_minutes=tuple(int(minutes) for minutes in row.reminder_minutes or ()),
-        own_hours=row.hours is not None,
-    )
 
 
 async def order_of(session: AsyncSession, row: OrderRow) -> Order:
