@@ -16,8 +16,8 @@ from telegram.ext import (
 
 from bot import i18n, texts
 from bot.errors import UserError
-from bot.services import booking as ordering_service
 from bot.services import client_orders
+from bot.services import ordering as ordering_service
 from bot.telegram.buttons import Press, Verb, parse
 from handlers import availability, calendars, client, common, ordering, orders, owner, settings
 from handlers.deps import Context, deps, person

@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import MeetingState, Order, OrderStatus
-from storage.models import OrderRow, ServiceRow, UserRow
+from storage.models import OrderRow, PersonRow, ServiceRow
 
 
 async def order_of(session: AsyncSession, row: OrderRow) -> Order:
     service = await session.get(ServiceRow, row.service_id)
-    customer = await session.get(UserRow, row.customer_id)
+    customer = await session.get(PersonRow, row.customer_id)
     return Order(
         id=row.id,
         service_id=row.service_id,
