@@ -37,7 +37,7 @@ async def test_existing_owners_services_and_orders_get_defaults_and_stay_as_they
         now = datetime(2026, 11, 1, tzinfo=UTC)
         await connection.execute(
             text(
-                "INSERT INTO persons (id, first_name, owner_menu_set, booking_seq, created_at) "
+                "INSERT INTO users (id, first_name, owner_menu_set, booking_seq, created_at) "
                 "VALUES (7, 'O', false, 0, :t)"
             ),
             {"t": now},
