@@ -67,7 +67,7 @@ def _for_update(session: AsyncSession) -> bool:
     return session.bind.dialect.name == "postgresql" if session.bind else False
 
 
-# users -------------------------------------------------------------------------------------------
+# persons -----------------------------------------------------------------------------------------
 
 
 async def upsert_user(

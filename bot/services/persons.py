@@ -44,7 +44,7 @@ def valid_timezone(value: str) -> str:
 
 
 class Persons:
-    """Keeps the persons table current and holds each user's time zone."""
+    """Keeps the persons table current and holds each person's time zone."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], default_timezone: str) -> None:
         self._sessions = sessions

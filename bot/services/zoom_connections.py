@@ -50,7 +50,7 @@ def state_hash(state: str) -> str:
 
 
 class ZoomConnections:
-    """Connect, use and remove owners' Zoom accounts."""
+    """Connect, use and remove owners' Zoom connections."""
 
     def __init__(
         self,

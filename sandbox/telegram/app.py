@@ -1,7 +1,7 @@
 """A faithful, in-memory emulator of the Telegram Bot API for the demo, the tests and the benchmarks.
 
 Bot side: `{url}/bot{token}/{method}` as a local Bot API server answers it (see `telegram_methods_*`).
-People side and inspection: the control API under `{url}/sandbox/...` (see `telegram_control`), used by
+Users' side and inspection: the control API under `{url}/sandbox/...` (see `telegram_control`), used by
 `sandbox.telegram.client`. Run by hand with `python -m sandbox.telegram --port 8081 --token 123:ABC`.
 """
 

@@ -1,9 +1,9 @@
-"""The control API under /sandbox: what people do, what the tests inspect, the faults they inject.
+"""The control API under /sandbox: what users do, what the tests inspect, the faults they inject.
 
-Requests and answers are JSON. Person actions name the person with
+Requests and answers are JSON. User actions name the user with
 `"user": {"id": 42, "first_name": "Ann", "username": "ann", "language_code": "en"}`.
 Errors are `{"error": "..."}` with 400 (bad request), 404 (unknown chat or query) or 409 (something a
-Telegram app would not let the person do, e.g. pressing a button that is not there).
+Telegram app would not let the user do, e.g. pressing a button that is not there).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class ControlApi:
         ]
         return [Route(path, _json_endpoint(handler), methods=methods) for path, handler, methods in table]
 
-    # What people do.
+    # What users do.
 
     async def send(self, request: Request) -> JSON:
         body = await _body(request)

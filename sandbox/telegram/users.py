@@ -1,4 +1,4 @@
-"""What simulated people do in their Telegram apps, turned into the updates the bot receives."""
+"""What simulated users do in their Telegram apps, turned into the updates the bot receives."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ STICKER: JSON = {
 
 
 class UserActionError(Exception):
-    """Something a real Telegram app would not let the person do (the control API answers 409)."""
+    """Something a real Telegram app would not let the user do (the control API answers 409)."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class ButtonPress:
 
 
 class Users:
-    """Messages, edits, presses and blocks by simulated people.
+    """Messages, edits, presses and blocks by simulated users.
 
     In groups the bot is in privacy mode by default (getMe says can_read_all_group_messages=false), so
     like in Telegram it receives only commands (not addressed to another bot) and messages mentioning it.

@@ -1,4 +1,4 @@
-"""The chats the sandbox bot takes part in: people, private and group chats, their messages and edits."""
+"""The chats the sandbox bot takes part in: users, private and group chats, their messages and edits."""
 
 from __future__ import annotations
 
@@ -150,7 +150,7 @@ class World:
         self._changes += 1
         message.seq = self._changes
 
-    # What people do.
+    # What users do.
 
     def open_private_chat(self, person: User) -> Chat:
         with self._lock:

@@ -1,4 +1,4 @@
-"""Booking on a real database (SQLite and PostgreSQL): slots, drafts, confirmation races."""
+"""Ordering on a real database (SQLite and PostgreSQL): slots, drafts, confirmation races."""
 
 from __future__ import annotations
 
