@@ -1,14 +1,14 @@
 """order_messages.shown: a fingerprint of what each order card shows, so unchanged cards get no edit
 
-Revision ID: 0011_card_shown
-Revises: 0010_customer_edits
+Revision ID: 0012_card_shown
+Revises: 0011_persons
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_card_shown"
-down_revision = "0010_customer_edits"
+revision = "0012_card_shown"
+down_revision = "0011_persons"
 branch_labels = None
 depends_on = None
 
