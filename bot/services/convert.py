@@ -1,35 +1,16 @@
-"""Rows to plain values."""
+"""Order rows to plain values (a service row's is `service_of` beside the services)."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import MeetingState, Order, OrderStatus, Service
-from storage.models import OrderRow, ServiceRow, UserRow
-
-
-def service_of(row: ServiceRow) -> Service:
-    return Service(
-        id=row.id,
-        code=row.code,
-        owner_id=row.owner_id,
-        name=row.name,
-        duration_min=row.duration_min,
-        timezone=row.timezone,
-        zoom_enabled=row.zoom_enabled,
-        step_min=row.step_min,
-        buffer_min=row.buffer_min,
-        notice_min=row.notice_min,
-        horizon_days=row.horizon_days,
-        changes_min=row.changes_min,
-        reminder_minutes=tuple(int(minutes) for minutes in row.reminder_minutes or ()),
-        own_hours=row.hours is not None,
-    )
+from bot.domain import MeetingState, Order, OrderStatus
+from storage.models import OrderRow, PersonRow, ServiceRow
 
 
 async def order_of(session: AsyncSession, row: OrderRow) -> Order:
     service = await session.get(ServiceRow, row.service_id)
-    customer = await session.get(UserRow, row.customer_id)
+    customer = await session.get(PersonRow, row.customer_id)
     return Order(
         id=row.id,
         service_id=row.service_id,

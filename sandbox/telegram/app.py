@@ -1,7 +1,7 @@
 """A faithful, in-memory emulator of the Telegram Bot API for the demo, the tests and the benchmarks.
 
 Bot side: `{url}/bot{token}/{method}` as a local Bot API server answers it (see `telegram_methods_*`).
-People side and inspection: the control API under `{url}/sandbox/...` (see `telegram_control`), used by
+Users' side and inspection: the control API under `{url}/sandbox/...` (see `telegram_control`), used by
 `sandbox.telegram.client`. Run by hand with `python -m sandbox.telegram --port 8081 --token 123:ABC`.
 """
 
@@ -30,7 +30,7 @@ class TelegramSandbox:
 
     All state lives in memory behind one lock, so the app can be served by uvicorn in one thread while a
     test inspects or drives it from another through `state` (e.g. `state.faults.fail_next(...)`,
-    `state.calls.calls()`, `state.people.send(...)`). Long polls and webhook deliveries run in the server's
+    `state.calls.calls()`, `state.users.send(...)`). Long polls and webhook deliveries run in the server's
     event loop. Out of process, `sandbox.telegram.client` offers the same over HTTP.
     """
 

@@ -1,4 +1,4 @@
-"""The chats the sandbox bot takes part in: people, private and group chats, their messages and edits."""
+"""The chats the sandbox bot takes part in: users, private and group chats, their messages and edits."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ NOT_MODIFIED = (
 
 
 @dataclass(frozen=True)
-class Person:
+class User:
     """A simulated Telegram user."""
 
     id: int
@@ -150,9 +150,9 @@ class World:
         self._changes += 1
         message.seq = self._changes
 
-    # What people do.
+    # What users do.
 
-    def open_private_chat(self, person: Person) -> Chat:
+    def open_private_chat(self, person: User) -> Chat:
         with self._lock:
             chat = self._chats.setdefault(person.id, Chat(person.as_private_chat()))
             # A new dict, not an update: messages already sent keep the chat as it was (and stay immutable).
@@ -166,7 +166,7 @@ class World:
             return self._chats.setdefault(group_id, Chat({"id": group_id, "title": title, "type": "group"}))
 
     def add_user_message(
-        self, chat: Chat, person: Person, text: FormattedText | None, extra: JSON
+        self, chat: Chat, person: User, text: FormattedText | None, extra: JSON
     ) -> StoredMessage:
         with self._lock:
             message = chat.add(person.as_user(), from_bot=False, date=self.now())
@@ -177,7 +177,7 @@ class World:
             return message
 
     def edit_user_message(
-        self, chat_id: int, person: Person, message_id: int, text: FormattedText
+        self, chat_id: int, person: User, message_id: int, text: FormattedText
     ) -> StoredMessage:
         with self._lock:
             message = self.find(chat_id, message_id)

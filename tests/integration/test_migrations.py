@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, delete, insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from bot.migrate import migrate_in_child
 from storage.db import (
+    MIGRATIONS,
     SchemaTooNew,
     create_engine,
+    create_sessionmaker,
     head_revision,
     migrate,
     schema_is_current,
     schema_revision,
 )
-from storage.models import Base
+from storage.models import Base, OrderRow, PersonRow, ServiceRow
 
 
 def _differences(connection: Connection) -> list[object]:
@@ -58,3 +66,90 @@ async def test_start_up_migrates_in_a_child_process_only_when_the_schema_is_behi
     assert str(by_check.value).startswith(
         "the database schema is at migration 0099_from_a_newer_bot, newer than"
     )
+
+
+def _to(revision: str, *, down: bool = False) -> Callable[[Connection], None]:
+    def run(connection: Connection) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+    return run
+
+
+def _order(order_id: int, customer_id: int, now: datetime) -> dict[str, object]:
+    return {
+        "id": order_id,
+        "service_id": 1,
+        "owner_id": 7,
+        "customer_id": customer_id,
+        "name": f"Order {order_id}",
+        "start_at": now,
+        "end_at": now + timedelta(minutes=30),
+        "duration_min": 30,
+        "timezone": "UTC",
+        "status": "new",
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _referred_tables(connection: Connection, table: str) -> set[str]:
+    return {key["referred_table"] for key in inspect(connection).get_foreign_keys(table)}
+
+
+async def test_users_become_persons_with_their_rows_and_the_foreign_keys_still_hold(
+    any_database_url: str,
+) -> None:
+    """0011_persons renames the table users on a database with data: the rows stay, the foreign keys of
+    services and orders point at persons and are still enforced, and the downgrade gives users back."""
+    now = datetime(2026, 11, 1, 10, tzinfo=UTC)
+    engine = create_engine(any_database_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(_to("0010_customer_edits"))
+        for person_id, name in ((7, "Olivia"), (8, "Alice")):
+            await connection.execute(
+                text(
+                    "INSERT INTO users (id, first_name, owner_menu_set, booking_seq, created_at) "
+                    "VALUES (:id, :name, false, 0, :t)"
+                ),
+                {"id": person_id, "name": name, "t": now},
+            )
+        await connection.execute(
+            insert(ServiceRow).values(
+                id=1, code="c", owner_id=7, name="S", duration_min=30, timezone="UTC", created_at=now
+            )
+        )
+        await connection.execute(insert(OrderRow).values(_order(1, 8, now)))
+    await migrate(engine)
+    async with engine.connect() as connection:
+        tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        assert "persons" in tables and "users" not in tables
+        for table in ("services", "orders", "days_off", "zoom_connections"):
+            assert await connection.run_sync(_referred_tables, table) == {"persons"} | (
+                {"services"} if table == "orders" else set()
+            )
+    sessions = create_sessionmaker(engine)
+    async with sessions.begin() as session:
+        assert [
+            (p.id, p.first_name) for p in await session.scalars(select(PersonRow).order_by(PersonRow.id))
+        ] == [
+            (7, "Olivia"),
+            (8, "Alice"),
+        ]
+        order = await session.get(OrderRow, 1)
+        assert order is not None and (order.owner_id, order.customer_id) == (7, 8)
+        await session.execute(insert(OrderRow).values(_order(2, 8, now + timedelta(hours=1))))
+    with pytest.raises(IntegrityError):  # a customer who is not a person is refused, as before
+        async with sessions.begin() as session:
+            await session.execute(insert(OrderRow).values(_order(3, 999, now + timedelta(hours=2))))
+    with pytest.raises(IntegrityError):  # and a person with orders cannot be deleted
+        async with sessions.begin() as session:
+            await session.execute(delete(PersonRow).where(PersonRow.id == 8))
+    async with engine.begin() as connection:
+        await connection.run_sync(_to("0010_customer_edits", down=True))
+        names = await connection.execute(text("SELECT first_name FROM users ORDER BY id"))
+        assert [row[0] for row in names] == ["Olivia", "Alice"]
+        assert await connection.run_sync(_referred_tables, "orders") == {"users", "services"}
+    await engine.dispose()
