@@ -30,6 +30,7 @@ from bot.jobs.run_locks import RunLocks
 from bot.jobs.wakeup import JobWakeup
 from bot.jobs.worker import Lane, Worker
 from bot.metrics import Metrics
+from bot.migrate import migrate_in_child
 from bot.services.availability import Availability
 from bot.services.calendars import Calendars
 from bot.services.client_orders import ClientOrders
@@ -58,7 +59,7 @@ from bot.zoom.oauth import ZoomOAuth
 from handlers.deps import KEY, Deps
 from handlers.router import CUSTOMER_COMMANDS, OWNER_COMMANDS, register
 from storage import repos
-from storage.db import create_engine, create_lock_engine, create_sessionmaker, is_sqlite, migrate
+from storage.db import create_engine, create_lock_engine, create_sessionmaker, is_sqlite, schema_is_current
 
 log = logging.getLogger(__name__)
 
@@ -343,7 +344,8 @@ async def refresh_idle_loop(runtime: Runtime, stopping: asyncio.Event) -> None:
 async def serve(runtime: Runtime) -> None:
     """Run the bot, the web server and the worker until SIGINT/SIGTERM."""
     settings = runtime.settings
-    await migrate(runtime.engine)
+    if not await schema_is_current(runtime.engine):  # Alembic runs in a child process, only when needed
+        await migrate_in_child(settings.database_url, settings.log_level, settings.log_format)
     if is_sqlite(runtime.engine):
         async with runtime.sessions.begin() as session:
             await repos.release_leases(session)

@@ -10,10 +10,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-
-from icalendar import Calendar, Event
+from typing import TYPE_CHECKING
 
 from bot import i18n, texts
+
+if TYPE_CHECKING:
+    from icalendar import Event
 
 PRODID = "-//Zoom booking bot//Orders//EN"
 END = b"END:VCALENDAR\r\n"
@@ -43,6 +45,8 @@ def order_uid(order_id: int, domain: str) -> str:
 
 
 def event_of(entry: CalendarEntry, domain: str, language: str) -> Event:
+    from icalendar import Event  # imported when a calendar is first served, not in every bot process
+
     event = Event()
     event.add("uid", order_uid(entry.order_id, domain))
     event.add("dtstamp", entry.updated_at)
@@ -81,6 +85,8 @@ def event_bytes(entry: CalendarEntry, domain: str, language: str) -> bytes:
 @lru_cache(maxsize=8)
 def _envelope(feed: bool, language: str) -> tuple[bytes, bytes]:
     """The calendar's own lines before its events, and after them."""
+    from icalendar import Calendar
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

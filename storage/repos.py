@@ -5,10 +5,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, column, delete, func, or_, select, table, text, union, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -29,6 +28,17 @@ from storage.models import (
     WebhookEventRow,
     ZoomConnectionRow,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PgInsert
+
+
+def pg_insert(entity: Any) -> PgInsert:
+    """PostgreSQL's INSERT (imported when first used: a bot on SQLite never loads that dialect, 1 MiB)."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    return insert(entity)
+
 
 ACTIVE = ("new", "confirmed")
 JOBS_CHANNEL = "bot_jobs"  # NOTIFY channel: a job was queued

@@ -10,7 +10,6 @@ import asyncio
 import logging
 from typing import Any
 
-import asyncpg
 from sqlalchemy.engine import make_url
 
 from bot.jobs.outbox import Outbox
@@ -38,6 +37,8 @@ class JobWakeup:
         self._stopping.set()
 
     async def run(self) -> None:
+        import asyncpg  # PostgreSQL only: a bot on SQLite never loads the driver
+
         while not self._stopping.is_set():
             try:
                 await self._listen()
@@ -51,6 +52,8 @@ class JobWakeup:
                 continue
 
     async def _listen(self) -> None:
+        import asyncpg
+
         connection = await asyncpg.connect(self._dsn, timeout=10)
         lost = asyncio.Event()
         connection.add_termination_listener(lambda _connection: lost.set())
