@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,14 +21,14 @@ SEND = "send"
 CARDS = "cards"
 
 
-_WAKE_ON_COMMIT = "outbox_wake_on_commit"  # session.info: the outboxes to wake when the session commits
+_WAKE_ON_COMMIT = "outbox_wake_on_commit"  # session.info: {outbox: job kinds} to wake on commit
 
 
 # One listener for every session: a listener per session would build each session its own event dispatch.
 @event.listens_for(Session, "after_commit")
 def _wake_committed(session: Session) -> None:
-    for outbox in session.info.pop(_WAKE_ON_COMMIT, ()):
-        outbox.wake()
+    for outbox, kinds in session.info.pop(_WAKE_ON_COMMIT, {}).items():
+        outbox.wake_kinds(kinds)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -51,30 +52,44 @@ class Outbox:
         reminder_minute: timedelta = timedelta(minutes=1),
         notice_interval: timedelta = timedelta(seconds=60),
     ) -> None:
-        self._event = asyncio.Event()
+        # One wake-up per set of job kinds a waiter runs (a worker lane); None: a waiter for any kind.
+        self._events: dict[frozenset[str] | None, asyncio.Event] = {None: asyncio.Event()}
         self.reminder_minute = reminder_minute
         self._notice_interval = notice_interval
 
     def wake(self) -> None:
-        self._event.set()
+        """Wake every waiter (the kinds of the new work are unknown, or the worker stops)."""
+        for waiting in self._events.values():
+            waiting.set()
+
+    def wake_kinds(self, kinds: Iterable[str]) -> None:
+        """Wake the waiters that run any of `kinds` (and those waiting for any kind): a lane that runs
+        none of them would look for work in vain."""
+        wanted = set(kinds)
+        for lane, waiting in self._events.items():
+            if lane is None or not lane.isdisjoint(wanted):
+                waiting.set()
 
     @property
     def wake_pending(self) -> bool:
         """Whether a wake-up is waiting for the worker."""
-        return self._event.is_set()
+        return any(waiting.is_set() for waiting in self._events.values())
 
-    def wake_on_commit(self, session: AsyncSession) -> None:
-        """Wake the worker once `session` commits: before that, the job it queued is invisible to a claim,
-        and a worker woken too early finds nothing and sleeps until its next poll."""
-        session.info.setdefault(_WAKE_ON_COMMIT, set()).add(self)
+    def wake_on_commit(self, session: AsyncSession, kind: str) -> None:
+        """Wake the worker's lane for `kind` once `session` commits: before that, the job it queued is
+        invisible to a claim, and a worker woken too early finds nothing and sleeps until its next poll."""
+        session.info.setdefault(_WAKE_ON_COMMIT, {}).setdefault(self, set()).add(kind)
 
-    async def wait(self, seconds: float) -> None:
+    async def wait(self, seconds: float, kinds: Iterable[str] | None = None) -> None:
+        """Wait up to `seconds` for a wake-up of any of `kinds` (None: of any kind)."""
+        lane = frozenset(kinds) if kinds is not None else None
+        waiting = self._events.setdefault(lane, asyncio.Event())
         try:
-            await asyncio.wait_for(self._event.wait(), seconds)
+            await asyncio.wait_for(waiting.wait(), seconds)
         except TimeoutError:
             return
         finally:
-            self._event.clear()
+            waiting.clear()
 
     async def send(
         self,
@@ -96,7 +111,7 @@ class Outbox:
         await repos.enqueue(
             session, SEND, f"send:{uuid.uuid4().hex}", utcnow(), order_id=order_id, payload=payload
         )
-        self.wake_on_commit(session)
+        self.wake_on_commit(session, SEND)
 
     async def notice(
         self, session: AsyncSession, chat_id: int, kind: str, text: Text, *, retry_order: int | None = None
@@ -118,14 +133,14 @@ class Outbox:
         if retry_order is not None:
             payload["retry_order"] = retry_order
         await repos.enqueue(session, SEND, key, now, payload=payload, delay=delay)
-        self.wake_on_commit(session)
+        self.wake_on_commit(session, SEND)
 
     async def send_card(self, session: AsyncSession, order_id: int, chat_id: int, role: str) -> None:
         """Send the order's card, rendered when it goes out; later refreshes edit it."""
         payload = {"chat_id": chat_id, "card_role": role}
         key = card_key(order_id, chat_id, role)
         await repos.enqueue(session, SEND, key, utcnow(), order_id=order_id, payload=payload)
-        self.wake_on_commit(session)
+        self.wake_on_commit(session, SEND)
 
     async def refresh_cards(self, session: AsyncSession, order_id: int) -> None:
         """Edit the order's cards, one job per chat: it runs after what that chat was sent before."""
@@ -140,7 +155,7 @@ class Outbox:
         """Edit the order's card in one chat, after what that chat was sent before."""
         key = f"cards:{order_id}:{chat_id}"
         await repos.enqueue(session, CARDS, key, utcnow(), order_id=order_id, payload={"chat_id": chat_id})
-        self.wake_on_commit(session)
+        self.wake_on_commit(session, CARDS)
 
 
 def _being_sent(job: JobRow, now: datetime) -> bool:
