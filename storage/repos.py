@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, column, delete, func, or_, select, table, text, union, update
+from sqlalchemy import and_, case, column, delete, func, or_, select, table, text, union, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -679,28 +679,54 @@ async def notify_jobs(session: AsyncSession) -> None:
 
 
 async def mark_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
-    """Record an update as processed; False when it already was."""
-    if await session.get(ProcessedUpdateRow, update_id) is not None:
-        return False
-    session.add(ProcessedUpdateRow(update_id=update_id, processed_at=now))
-    await session.flush()
-    return True
+    """Record an update as processed; False when it already was (one statement)."""
+    result = await session.execute(
+        _insert(session)(ProcessedUpdateRow)
+        .values(update_id=update_id, processed_at=now)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def finish_received(session: AsyncSession, update_id: int, now: datetime) -> None:
+    """A stored update was handled: record it as processed and drop its stored copy, in the caller's
+    transaction (so a stored update is never also processed: a restart handles exactly what is stored)."""
+    await mark_update(session, update_id, now)
+    await forget_received(session, update_id)
 
 
 async def received_updates(session: AsyncSession) -> list[ReceivedUpdateRow]:
-    """Updates confirmed to Telegram but not yet processed, oldest first."""
+    """Updates confirmed to Telegram but not yet processed, oldest first (a stored copy of a processed
+    update, which a version that recorded the two apart could leave behind, is dropped)."""
+    processed = select(ProcessedUpdateRow.update_id)
+    await session.execute(delete(ReceivedUpdateRow).where(ReceivedUpdateRow.update_id.in_(processed)))
     return list(await session.scalars(select(ReceivedUpdateRow).order_by(ReceivedUpdateRow.update_id)))
 
 
-async def receive_update(
-    session: AsyncSession, update_id: int, chat_id: int, data: dict[str, Any], now: datetime
-) -> bool:
-    """Store a fetched update; False when it is stored or processed already."""
-    if await session.get(ReceivedUpdateRow, update_id) is not None or await is_processed(session, update_id):
-        return False
-    session.add(ReceivedUpdateRow(update_id=update_id, chat_id=chat_id, data=data, received_at=now))
-    await session.flush()
-    return True
+async def known_updates(session: AsyncSession, update_ids: list[int]) -> set[int]:
+    """Which of these updates are stored or processed already (one statement)."""
+    if not update_ids:
+        return set()
+    stored = select(ReceivedUpdateRow.update_id).where(ReceivedUpdateRow.update_id.in_(update_ids))
+    processed = select(ProcessedUpdateRow.update_id).where(ProcessedUpdateRow.update_id.in_(update_ids))
+    return set(await session.scalars(union_all(stored, processed)))
+
+
+async def store_updates(
+    session: AsyncSession, rows: list[tuple[int, int, dict[str, Any]]], now: datetime
+) -> None:
+    """Store fetched updates (update id, chat id, data) that `known_updates` did not know: one statement."""
+    if not rows:
+        return
+    values = [
+        {"update_id": update_id, "chat_id": chat_id, "data": data, "received_at": now}
+        for update_id, chat_id, data in rows
+    ]
+    await session.execute(
+        _insert(session)(ReceivedUpdateRow)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
 
 
 async def forget_received(session: AsyncSession, update_id: int) -> None:
