@@ -595,7 +595,7 @@ async def claim_jobs(
     """
     free = or_(JobRow.locked_until.is_(None), JobRow.locked_until < now)
     query = (
-        select(JobRow)
+        select(JobRow.id)
         .where(JobRow.status == "pending", JobRow.kind.in_(kinds), JobRow.run_at <= now, free)
         .order_by(JobRow.run_at, JobRow.id)
         .limit(limit)
@@ -606,20 +606,20 @@ async def claim_jobs(
     if _for_update(session):
         # A runner that stalled past its lease still holds its job: it is not taken from it.
         query = query.where(~_runner_alive(JobRow.id)).with_for_update(skip_locked=True, of=JobRow)
-    rows = list(await session.scalars(query))
-    claimed = []
-    for row in rows:
-        # RETURNING hands back the leased row as it now is (a re-queue may have changed it meanwhile).
-        leased = await session.scalar(
-            update(JobRow)
-            .where(JobRow.id == row.id, free)
-            .values(locked_until=now + lease, attempts=JobRow.attempts + 1, lease_token=secrets.token_hex(16))
-            .returning(JobRow)
-            .execution_options(synchronize_session=False, populate_existing=True)
-        )
-        if leased is not None:
-            claimed.append(leased)
-    return claimed
+    ids = list(await session.scalars(query))
+    if not ids:
+        return []
+    # One UPDATE leases them all under one fresh token (a token is checked with its job's id, so jobs of
+    # one claim may share it); RETURNING hands back each leased row as it now is (a re-queue may have
+    # changed it meanwhile).
+    leased = await session.scalars(
+        update(JobRow)
+        .where(JobRow.id.in_(ids), free)
+        .values(locked_until=now + lease, attempts=JobRow.attempts + 1, lease_token=secrets.token_hex(16))
+        .returning(JobRow)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return sorted(leased, key=lambda row: (row.run_at, row.id))
 
 
 def _chat_busy(kinds: tuple[str, ...], now: datetime, postgres: bool) -> Any:
