@@ -242,6 +242,21 @@ async def get_order(
     return (await session.scalars(query)).first()
 
 
+async def order_with_parts(
+    session: AsyncSession, order_id: int
+) -> tuple[OrderRow, ServiceRow | None, UserRow | None] | None:
+    """The order with its service and its customer, in one statement (while the caller holds them, the
+    session's `get` of either finds them without asking the database again)."""
+    query = (
+        select(OrderRow, ServiceRow, UserRow)
+        .outerjoin(ServiceRow, ServiceRow.id == OrderRow.service_id)
+        .outerjoin(UserRow, UserRow.id == OrderRow.customer_id)
+        .where(OrderRow.id == order_id)
+    )
+    found = (await session.execute(query)).first()
+    return (found[0], found[1], found[2]) if found is not None else None
+
+
 async def order_by_invite(session: AsyncSession, code: str) -> OrderRow | None:
     query = select(OrderRow).where(OrderRow.invite_code == code)
     if _for_update(session):

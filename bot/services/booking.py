@@ -237,7 +237,8 @@ class Booking:
     async def pick_time(self, customer: Person, code: str | None, value: str | None) -> tuple[Service, Draft]:
         """Hold the chosen start in the draft (with the default order name) and return that draft."""
         async with self._sessions.begin() as session:
-            service = service_of(await self._service_row(session, code))
+            row = await self._service_row(session, code)  # held: check_slot finds it in the session
+            service = service_of(row)
             start = parse_local(value, service.timezone)
             if start is None:
                 raise UserError(texts.SLOT_NOT_OFFERED)
