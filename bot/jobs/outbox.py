@@ -80,10 +80,13 @@ class Outbox:
         invisible to a claim, and a worker woken too early finds nothing and sleeps until its next poll."""
         session.info.setdefault(_WAKE_ON_COMMIT, {}).setdefault(self, set()).add(kind)
 
+    def listen(self, kinds: Iterable[str] | None = None) -> asyncio.Event:
+        """The wake-up of a waiter for `kinds`, kept from now on (a wake-up before its first wait counts)."""
+        return self._events.setdefault(frozenset(kinds) if kinds is not None else None, asyncio.Event())
+
     async def wait(self, seconds: float, kinds: Iterable[str] | None = None) -> None:
         """Wait up to `seconds` for a wake-up of any of `kinds` (None: of any kind)."""
-        lane = frozenset(kinds) if kinds is not None else None
-        waiting = self._events.setdefault(lane, asyncio.Event())
+        waiting = self.listen(kinds)
         try:
             await asyncio.wait_for(waiting.wait(), seconds)
         except TimeoutError:

@@ -158,6 +158,7 @@ class Worker:
 
     async def _run_lane(self, lane: Lane) -> None:
         running: set[asyncio.Task[None]] = set()
+        self._outbox.listen(lane.kinds)  # a job queued during the first claim wakes the first wait
         while not self._stopping.is_set():
             free = lane.concurrency - len(running)
             if free > 0:
