@@ -79,6 +79,5 @@ def test_an_order_costs_a_bounded_number_of_statements(
 
     per_order = statements.total() / ORDERS
     intake = statements.touching("received_updates", "processed_updates") / (ORDERS * UPDATES_PER_ORDER)
-    print(f"statements per order {per_order:.1f}, intake statements per update {intake:.2f}")
     assert intake <= INTAKE_STATEMENTS_PER_UPDATE, statements.seen.most_common(12)
     assert per_order <= STATEMENTS_PER_ORDER, statements.seen.most_common(12)
