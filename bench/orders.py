@@ -63,6 +63,7 @@ class Burst:
     zoom_api_calls: int
     token_calls: int
     telegram_calls: Counter[str]
+    statements: float | None  # SQL statements the bot sent meanwhile (its /metrics), None when unknown
     booked: list[Confirmed] = field(repr=False)
     calls: list[BotCall] = field(repr=False)
     confirmed_from: float = 0.0
@@ -148,6 +149,7 @@ def burst(
         if profiler is not None:
             profiler.start(pid)
         try:
+            statements_before = db_statements(bot, http)
             cpu_before = cpu_seconds(pid)
             started = time.time()
             try:
@@ -160,6 +162,7 @@ def burst(
                 owner_join_times(telegram, calls, booked, wait=args.timeout)  # let the owners' cards settle
                 calls = telegram.calls()
             cpu = cpu_seconds(pid) - cpu_before
+            statements_after = db_statements(bot, http)
         finally:
             if profiler is not None:
                 profiler.stop()
@@ -177,6 +180,11 @@ def burst(
         zoom_api_calls=len(api_calls(sandbox)) - baseline_api,
         token_calls=len(sandbox.zoom_control.token_calls()) - baseline_tokens,
         telegram_calls=Counter(call.method for call in new_calls),
+        statements=(
+            statements_after - statements_before - 1  # the scrape's own look at the jobs
+            if statements_after is not None and statements_before is not None
+            else None
+        ),
         booked=booked,
         calls=new_calls,
         confirmed_from=min(confirm_at.values()),
@@ -188,6 +196,18 @@ def write_calls(path: Path, calls: Sequence[BotCall]) -> None:
     with path.open("w", encoding="utf-8") as out:
         for call in calls:
             out.write(json.dumps(asdict(call), ensure_ascii=False) + "\n")
+
+
+def db_statements(bot: BotProcess, http: httpx.Client) -> float | None:
+    """`bot_db_statements_total` from the bot's /metrics."""
+    try:
+        body = http.get(f"{bot.web_url}/metrics").text
+    except httpx.HTTPError:
+        return None
+    for line in body.splitlines():
+        if line.startswith("bot_db_statements_total "):
+            return float(line.split()[1])
+    return None
 
 
 def pace(args: argparse.Namespace) -> Pace:
@@ -275,6 +295,12 @@ def burst_rows(found: Burst, echo: EchoFigures | None) -> list[Row]:
         Row("Confirm -> Join p99", f"{p99:.2f} s"),
         Row("bot CPU seconds per order", f"{found.cpu_seconds / n:.3f}  ({found.cpu_seconds:.1f} s in all)"),
         Row("bot CPU ms per update", f"{1000 * found.cpu_seconds / max(1, found.updates):.1f}"),
+        Row(
+            "SQL statements per order",
+            f"{found.statements / n:.1f}  ({found.statements / max(1, found.updates):.1f} per update)"
+            if found.statements is not None
+            else "unknown",
+        ),
         Row("bot peak RSS (VmHWM)", f"{rss:.1f} MiB", "<= 90 MB", rss * 1.048576 <= 90),
         Row(
             "Zoom API calls per order",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
@@ -166,6 +167,7 @@ def build(settings: Settings) -> Runtime:
     http = httpx.AsyncClient(timeout=zoom_timeout, follow_redirects=False)
     cipher = cipher_for(settings)
     metrics = Metrics()
+    event.listen(engine.sync_engine, "before_cursor_execute", metrics.statement)
     application = build_application(settings, metrics)
     outbox = Outbox(
         reminder_minute=timedelta(seconds=settings.reminder_minute_seconds),
@@ -242,6 +244,8 @@ def build(settings: Settings) -> Runtime:
     retention = Retention(sessions, keep_for(settings))
 
     lock_engine = None if is_sqlite(engine) else create_lock_engine(settings.database_url)
+    if lock_engine is not None:
+        event.listen(lock_engine.sync_engine, "before_cursor_execute", metrics.statement)
     worker = Worker(
         sessions,
         outbox,

@@ -68,6 +68,11 @@ class Metrics:
             ["outcome"],
             registry=registry,
         )
+        self.db_statements = Counter(
+            "bot_db_statements",
+            "SQL statements sent to the database (each costs the ORM, the driver and the event loop CPU).",
+            registry=registry,
+        )
         self.confirm_to_join = Histogram(
             "bot_confirm_to_join_seconds",
             "From Confirm to the order's Join link being ready.",
@@ -91,6 +96,10 @@ class Metrics:
             self.orders.labels(event=event)
         for service in ("telegram", "zoom"):
             self.retry_after.labels(service=service)
+
+    def statement(self, *_args: object) -> None:
+        """A `before_cursor_execute` listener: one more statement."""
+        self.db_statements.inc()
 
     def order(self, event: str) -> None:
         self.orders.labels(event=event).inc()

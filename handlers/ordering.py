@@ -27,9 +27,7 @@ async def open_service(update: Update, context: Context, code: str) -> None:
 
 async def show_days(update: Update, context: Context, press: Press) -> None:
     """The bookable days of a service."""
-    ordering = deps(context).ordering
-    service = await ordering.open(person(update), press.arg(0))
-    days = await ordering.free_days(service)
+    service, days = await deps(context).ordering.open_days(person(update), press.arg(0))
     if not days:
         await edit_or_send(update, i18n.t(texts.NO_DAYS, count=service.horizon_days), None)
         return
@@ -44,12 +42,10 @@ async def show_days(update: Update, context: Context, press: Press) -> None:
 
 async def show_times(update: Update, context: Context, press: Press) -> None:
     """The free start times of one day."""
-    ordering = deps(context).ordering
-    service = await ordering.service(press.arg(0))
     day = parse_day(press.arg(1))
+    service, starts = await deps(context).ordering.times_of(press.arg(0), day)  # refuses no day as stale
     if day is None:
         raise UserError(texts.STALE_BUTTON)
-    starts = await ordering.free_times(service, day)
     if not starts:
         raise UserError(texts.NO_TIMES, day=views.day_label(day))
     text = i18n.t(

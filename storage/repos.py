@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, column, delete, func, or_, select, table, text, union, update
+from sqlalchemy import and_, case, column, delete, func, or_, select, table, text, union, union_all, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -250,6 +250,21 @@ async def get_order(
     if fresh:
         query = query.execution_options(populate_existing=True)
     return (await session.scalars(query)).first()
+
+
+async def order_with_parts(
+    session: AsyncSession, order_id: int
+) -> tuple[OrderRow, ServiceRow | None, PersonRow | None] | None:
+    """The order with its service and its customer, in one statement (while the caller holds them, the
+    session's `get` of either finds them without asking the database again)."""
+    query = (
+        select(OrderRow, ServiceRow, PersonRow)
+        .outerjoin(ServiceRow, ServiceRow.id == OrderRow.service_id)
+        .outerjoin(PersonRow, PersonRow.id == OrderRow.customer_id)
+        .where(OrderRow.id == order_id)
+    )
+    found = (await session.execute(query)).first()
+    return (found[0], found[1], found[2]) if found is not None else None
 
 
 async def order_by_invite(session: AsyncSession, code: str) -> OrderRow | None:
@@ -627,7 +642,7 @@ async def claim_jobs(
     """
     free = or_(JobRow.locked_until.is_(None), JobRow.locked_until < now)
     query = (
-        select(JobRow)
+        select(JobRow.id)
         .where(JobRow.status == "pending", JobRow.kind.in_(kinds), JobRow.run_at <= now, free)
         .order_by(JobRow.run_at, JobRow.id)
         .limit(limit)
@@ -638,20 +653,20 @@ async def claim_jobs(
     if _for_update(session):
         # A runner that stalled past its lease still holds its job: it is not taken from it.
         query = query.where(~_runner_alive(JobRow.id)).with_for_update(skip_locked=True, of=JobRow)
-    rows = list(await session.scalars(query))
-    claimed = []
-    for row in rows:
-        # RETURNING hands back the leased row as it now is (a re-queue may have changed it meanwhile).
-        leased = await session.scalar(
-            update(JobRow)
-            .where(JobRow.id == row.id, free)
-            .values(locked_until=now + lease, attempts=JobRow.attempts + 1, lease_token=secrets.token_hex(16))
-            .returning(JobRow)
-            .execution_options(synchronize_session=False, populate_existing=True)
-        )
-        if leased is not None:
-            claimed.append(leased)
-    return claimed
+    ids = list(await session.scalars(query))
+    if not ids:
+        return []
+    # One UPDATE leases them all under one fresh token (a token is checked with its job's id, so jobs of
+    # one claim may share it); RETURNING hands back each leased row as it now is (a re-queue may have
+    # changed it meanwhile).
+    leased = await session.scalars(
+        update(JobRow)
+        .where(JobRow.id.in_(ids), free)
+        .values(locked_until=now + lease, attempts=JobRow.attempts + 1, lease_token=secrets.token_hex(16))
+        .returning(JobRow)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return sorted(leased, key=lambda row: (row.run_at, row.id))
 
 
 def _chat_busy(kinds: tuple[str, ...], now: datetime, postgres: bool) -> Any:
@@ -726,28 +741,54 @@ async def notify_jobs(session: AsyncSession) -> None:
 
 
 async def mark_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
-    """Record an update as processed; False when it already was."""
-    if await session.get(ProcessedUpdateRow, update_id) is not None:
-        return False
-    session.add(ProcessedUpdateRow(update_id=update_id, processed_at=now))
-    await session.flush()
-    return True
+    """Record an update as processed; False when it already was (one statement)."""
+    result = await session.execute(
+        _insert(session)(ProcessedUpdateRow)
+        .values(update_id=update_id, processed_at=now)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def finish_received(session: AsyncSession, update_id: int, now: datetime) -> None:
+    """A stored update was handled: record it as processed and drop its stored copy, in the caller's
+    transaction (so a stored update is never also processed: a restart handles exactly what is stored)."""
+    await mark_update(session, update_id, now)
+    await forget_received(session, update_id)
 
 
 async def received_updates(session: AsyncSession) -> list[ReceivedUpdateRow]:
-    """Updates confirmed to Telegram but not yet processed, oldest first."""
+    """Updates confirmed to Telegram but not yet processed, oldest first (a stored copy of a processed
+    update, which a version that recorded the two apart could leave behind, is dropped)."""
+    processed = select(ProcessedUpdateRow.update_id)
+    await session.execute(delete(ReceivedUpdateRow).where(ReceivedUpdateRow.update_id.in_(processed)))
     return list(await session.scalars(select(ReceivedUpdateRow).order_by(ReceivedUpdateRow.update_id)))
 
 
-async def receive_update(
-    session: AsyncSession, update_id: int, chat_id: int, data: dict[str, Any], now: datetime
-) -> bool:
-    """Store a fetched update; False when it is stored or processed already."""
-    if await session.get(ReceivedUpdateRow, update_id) is not None or await is_processed(session, update_id):
-        return False
-    session.add(ReceivedUpdateRow(update_id=update_id, chat_id=chat_id, data=data, received_at=now))
-    await session.flush()
-    return True
+async def known_updates(session: AsyncSession, update_ids: list[int]) -> set[int]:
+    """Which of these updates are stored or processed already (one statement)."""
+    if not update_ids:
+        return set()
+    stored = select(ReceivedUpdateRow.update_id).where(ReceivedUpdateRow.update_id.in_(update_ids))
+    processed = select(ProcessedUpdateRow.update_id).where(ProcessedUpdateRow.update_id.in_(update_ids))
+    return set(await session.scalars(union_all(stored, processed)))
+
+
+async def store_updates(
+    session: AsyncSession, rows: list[tuple[int, int, dict[str, Any]]], now: datetime
+) -> None:
+    """Store fetched updates (update id, chat id, data) that `known_updates` did not know: one statement."""
+    if not rows:
+        return
+    values = [
+        {"update_id": update_id, "chat_id": chat_id, "data": data, "received_at": now}
+        for update_id, chat_id, data in rows
+    ]
+    await session.execute(
+        _insert(session)(ReceivedUpdateRow)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
 
 
 async def forget_received(session: AsyncSession, update_id: int) -> None:

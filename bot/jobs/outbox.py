@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,14 +21,14 @@ SEND = "send"
 CARDS = "cards"
 
 
-_WAKE_ON_COMMIT = "outbox_wake_on_commit"  # session.info: the outboxes to wake when the session commits
+_WAKE_ON_COMMIT = "outbox_wake_on_commit"  # session.info: {outbox: job kinds} to wake on commit
 
 
 # One listener for every session: a listener per session would build each session its own event dispatch.
 @event.listens_for(Session, "after_commit")
 def _wake_committed(session: Session) -> None:
-    for outbox in session.info.pop(_WAKE_ON_COMMIT, ()):
-        outbox.wake()
+    for outbox, kinds in session.info.pop(_WAKE_ON_COMMIT, {}).items():
+        outbox.wake_kinds(kinds)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -53,31 +54,48 @@ class Outbox:
         notice_interval: timedelta = timedelta(seconds=60),
         card_fallback: timedelta = timedelta(seconds=10),
     ) -> None:
-        self._event = asyncio.Event()
+        # One wake-up per set of job kinds a waiter runs (a worker lane); None: a waiter for any kind.
+        self._events: dict[frozenset[str] | None, asyncio.Event] = {None: asyncio.Event()}
         self.reminder_minute = reminder_minute
         self._notice_interval = notice_interval
         self._card_fallback = card_fallback
 
     def wake(self) -> None:
-        self._event.set()
+        """Wake every waiter (the kinds of the new work are unknown, or the worker stops)."""
+        for waiting in self._events.values():
+            waiting.set()
+
+    def wake_kinds(self, kinds: Iterable[str]) -> None:
+        """Wake the waiters that run any of `kinds` (and those waiting for any kind): a lane that runs
+        none of them would look for work in vain."""
+        wanted = set(kinds)
+        for lane, waiting in self._events.items():
+            if lane is None or not lane.isdisjoint(wanted):
+                waiting.set()
 
     @property
     def wake_pending(self) -> bool:
         """Whether a wake-up is waiting for the worker."""
-        return self._event.is_set()
+        return any(waiting.is_set() for waiting in self._events.values())
 
-    def wake_on_commit(self, session: AsyncSession) -> None:
-        """Wake the worker once `session` commits: before that, the job it queued is invisible to a claim,
-        and a worker woken too early finds nothing and sleeps until its next poll."""
-        session.info.setdefault(_WAKE_ON_COMMIT, set()).add(self)
+    def wake_on_commit(self, session: AsyncSession, kind: str) -> None:
+        """Wake the worker's lane for `kind` once `session` commits: before that, the job it queued is
+        invisible to a claim, and a worker woken too early finds nothing and sleeps until its next poll."""
+        session.info.setdefault(_WAKE_ON_COMMIT, {}).setdefault(self, set()).add(kind)
 
-    async def wait(self, seconds: float) -> None:
+    def listen(self, kinds: Iterable[str] | None = None) -> asyncio.Event:
+        """The wake-up of a waiter for `kinds`, kept from now on (a wake-up before its first wait counts)."""
+        return self._events.setdefault(frozenset(kinds) if kinds is not None else None, asyncio.Event())
+
+    async def wait(self, seconds: float, kinds: Iterable[str] | None = None) -> None:
+        """Wait up to `seconds` for a wake-up of any of `kinds` (None: of any kind)."""
+        waiting = self.listen(kinds)
         try:
-            await asyncio.wait_for(self._event.wait(), seconds)
+            await asyncio.wait_for(waiting.wait(), seconds)
         except TimeoutError:
             return
         finally:
-            self._event.clear()
+            waiting.clear()
 
     async def send(
         self,
@@ -99,7 +117,7 @@ class Outbox:
         await repos.enqueue(
             session, SEND, f"send:{uuid.uuid4().hex}", utcnow(), order_id=order_id, payload=payload
         )
-        self.wake_on_commit(session)
+        self.wake_on_commit(session, SEND)
 
     async def notice(
         self, session: AsyncSession, chat_id: int, kind: str, text: Text, *, retry_order: int | None = None
@@ -121,20 +139,20 @@ class Outbox:
         if retry_order is not None:
             payload["retry_order"] = retry_order
         await repos.enqueue(session, SEND, key, now, payload=payload, delay=delay)
-        self.wake_on_commit(session)
+        self.wake_on_commit(session, SEND)
 
     async def send_card(self, session: AsyncSession, order_id: int, chat_id: int, role: str) -> None:
         """Send the order's card, rendered when it goes out; later refreshes edit it."""
         payload = {"chat_id": chat_id, "card_role": role}
         key = card_key(order_id, chat_id, role)
         await repos.enqueue(session, SEND, key, utcnow(), order_id=order_id, payload=payload)
-        self.wake_on_commit(session)
+        self.wake_on_commit(session, SEND)
 
     async def wake_card(self, session: AsyncSession, order_id: int, chat_id: int, role: str) -> None:
         """Send now the order's card to a chat if it waits (for the meeting being created, see
         `Delivery.send`); one being sent runs again, and finds its card sent."""
         if await repos.run_now(session, card_key(order_id, chat_id, role), utcnow()):
-            self.wake_on_commit(session)
+            self.wake_on_commit(session, SEND)
 
     async def refresh_cards(self, session: AsyncSession, order_id: int) -> None:
         """Edit the order's cards, one job per chat: it runs after what that chat was sent before."""
@@ -155,7 +173,7 @@ class Outbox:
         delay = self._card_fallback if fallback else timedelta(0)
         payload = {"chat_id": chat_id}
         await repos.enqueue(session, CARDS, key, utcnow(), order_id=order_id, payload=payload, delay=delay)
-        self.wake_on_commit(session)
+        self.wake_on_commit(session, CARDS)
 
 
 def _being_sent(job: JobRow, now: datetime) -> bool:

@@ -158,9 +158,9 @@ class Worker:
 
     async def _run_lane(self, lane: Lane) -> None:
         running: set[asyncio.Task[None]] = set()
+        self._outbox.listen(lane.kinds)  # a job queued during the first claim wakes the first wait
         while not self._stopping.is_set():
             free = lane.concurrency - len(running)
-            claimed = 0
             if free > 0:
                 try:
                     jobs = await self._claim(lane, free)
@@ -171,19 +171,20 @@ class Worker:
                 for job in jobs:
                     task = asyncio.create_task(self._run_one(job), name=f"job-{job.id}")
                     running.add(task)
-                    task.add_done_callback(self._finished(running))
-                claimed = len(jobs)
+                    task.add_done_callback(self._finished(running, lane))
             else:
                 self.last_cycle = time.monotonic()
-            if claimed == 0 or claimed == free:
-                await self._outbox.wait(self._poll)
+            # Every due job this lane may run now was claimed (or its slots are full). What can run next
+            # comes with a wake-up (a job queued for this lane, or one of its runs ending, which frees
+            # a slot and the chat's next message) or with the regular look.
+            await self._outbox.wait(self._poll, lane.kinds)
         if running:
             await asyncio.wait(running)
 
-    def _finished(self, running: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    def _finished(self, running: set[asyncio.Task[None]], lane: Lane) -> Callable[[asyncio.Task[None]], None]:
         def done(task: asyncio.Task[None]) -> None:
             running.discard(task)
-            self._outbox.wake()  # a slot is free, and the chat's next message may go now
+            self._outbox.wake_kinds(lane.kinds)  # a slot is free, and the chat's next message may go now
 
         return done
 

@@ -71,7 +71,7 @@ async def queue_sync(
     await repos.enqueue(
         session, SYNC, sync_key(row.id), utcnow(), order_id=row.id, owner_id=row.owner_id, delay=delay
     )
-    outbox.wake_on_commit(session)
+    outbox.wake_on_commit(session, SYNC)
 
 
 class MeetingSync:

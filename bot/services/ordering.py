@@ -173,13 +173,24 @@ class Ordering:
         by_owner: bool = False,
         duration_min: int | None = None,
     ) -> list[date]:
-        now = utcnow()
         async with self._sessions() as session:
-            rules = await self._rules(session, service.id, by_owner, duration_min)
-            days = slots.bookable_days(now, rules)
-            if not days:
-                return []
-            busy = await self._blocked(session, service.owner_id, days[0], days[-1], exclude_order)
+            row = await self._row(session, service.id)
+            return await self._free_days(session, row, exclude_order, by_owner, duration_min)
+
+    async def _free_days(
+        self,
+        session: AsyncSession,
+        row: ServiceRow,
+        exclude_order: int | None,
+        by_owner: bool,
+        duration_min: int | None,
+    ) -> list[date]:
+        now = utcnow()
+        rules = await rules_for(session, row, by_owner=by_owner, duration_min=duration_min)
+        days = slots.bookable_days(now, rules)
+        if not days:
+            return []
+        busy = await self._blocked(session, row.owner_id, days[0], days[-1], exclude_order)
         return [day for day in days if slots.free_starts(day, rules, busy, now)]
 
     async def free_times(
@@ -191,22 +202,46 @@ class Ordering:
         *,
         by_owner: bool = False,
     ) -> list[datetime]:
-        now = utcnow()
         async with self._sessions() as session:
-            rules = await self._rules(session, service.id, by_owner, duration_min)
-            if day is None or day not in slots.bookable_days(now, rules):
-                raise StaleAction(texts.STALE_BUTTON)
-            busy = await self._blocked(session, service.owner_id, day, day, exclude_order)
+            row = await self._row(session, service.id)
+            return await self._free_times(session, row, day, duration_min, exclude_order, by_owner)
+
+    async def _free_times(
+        self,
+        session: AsyncSession,
+        row: ServiceRow,
+        day: date | None,
+        duration_min: int | None,
+        exclude_order: int | None,
+        by_owner: bool,
+    ) -> list[datetime]:
+        now = utcnow()
+        rules = await rules_for(session, row, by_owner=by_owner, duration_min=duration_min)
+        if day is None or day not in slots.bookable_days(now, rules):
+            raise StaleAction(texts.STALE_BUTTON)
+        busy = await self._blocked(session, row.owner_id, day, day, exclude_order)
         return slots.free_starts(day, rules, busy, now)
 
+    async def open_days(self, customer: Person, code: str | None) -> tuple[Service, list[date]]:
+        """`open` and `free_days` in one transaction: the service by its code, its free days, the draft."""
+        async with self._sessions.begin() as session:
+            row = await self._service_row(session, code)
+            days = await self._free_days(session, row, None, False, None)
+            await put_draft(session, customer.id, FLOW, "date", service_id=row.id)
+            return service_of(row), days
+
+    async def times_of(self, code: str | None, day: date | None) -> tuple[Service, list[datetime]]:
+        """`service` and `free_times` in one session: the service by its code and its free starts that day."""
+        async with self._sessions() as session:
+            row = await self._service_row(session, code)
+            return service_of(row), await self._free_times(session, row, day, None, None, False)
+
     @staticmethod
-    async def _rules(
-        session: AsyncSession, service_id: int, by_owner: bool, duration_min: int | None
-    ) -> slots.Rules:
+    async def _row(session: AsyncSession, service_id: int) -> ServiceRow:
         row = await session.get(ServiceRow, service_id)
         if row is None:
             raise StaleAction(texts.STALE_BUTTON)
-        return await rules_for(session, row, by_owner=by_owner, duration_min=duration_min)
+        return row
 
     @staticmethod
     async def _blocked(
@@ -237,7 +272,8 @@ class Ordering:
     async def pick_time(self, customer: Person, code: str | None, value: str | None) -> tuple[Service, Draft]:
         """Hold the chosen start in the draft (with the default order name) and return that draft."""
         async with self._sessions.begin() as session:
-            service = service_of(await self._service_row(session, code))
+            row = await self._service_row(session, code)  # held: check_slot finds it in the session
+            service = service_of(row)
             start = parse_local(value, service.timezone)
             if start is None:
                 raise UserError(texts.SLOT_NOT_OFFERED)

@@ -183,13 +183,13 @@ class Orders:
     async def card(self, order_id: int, role: str) -> OrderCard | None:
         """What the order's card in `role`'s chat shows (rendered by bot.telegram.views.card_view)."""
         async with self._sessions() as session:
-            row = await repos.get_order(session, order_id)
-            if row is None:
+            found = await repos.order_with_parts(session, order_id)
+            if found is None:
                 return None
+            row, service, _customer = found  # held while order_of reads them from the session
             can_create = can_retry = False
             if role == "owner":
                 can_retry = await repos.count_given_up(session, row.id, RECOVERABLE) > 0
-                service = await session.get(ServiceRow, row.service_id)
                 connection = await repos.connection_of(session, row.owner_id)
                 can_create = bool(
                     service

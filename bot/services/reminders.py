@@ -70,8 +70,9 @@ async def plan_reminders(session: AsyncSession, outbox: Outbox, row: OrderRow) -
         for chat_id in dict.fromkeys((row.customer_id, row.owner_id)):
             key = reminder_key(row.id, chat_id, minutes, row.start_at)
             jobs.append((key, due - now, {**payload, "chat_id": chat_id}))
+    # Every reminder queued here is due later (past ones are skipped): the worker's regular look finds it,
+    # and waking it now would only make it look in vain.
     await repos.enqueue_many(session, REMINDER, now, jobs, order_id=row.id)
-    outbox.wake_on_commit(session)
 
 
 class Reminders:

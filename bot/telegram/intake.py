@@ -80,6 +80,16 @@ class UpdateIntake:
                 async with self._sessions.begin() as session:
                     await repos.mark_update(session, update.update_id, utcnow())
 
+    async def _process_stored(self, update: Update) -> None:
+        """Handle a stored update, in its chat's turn; then record it as processed and drop its stored copy
+        in one transaction. A stored update is not processed yet (both change together), so no look first."""
+        chat = update.effective_chat or update.effective_user
+        with log_context(update_id=update.update_id):
+            async with self._turns.hold(chat.id if chat is not None else None):
+                await self._application.process_update(update)
+                async with self._sessions.begin() as session:
+                    await repos.finish_received(session, update.update_id, utcnow())
+
     async def receive_json(self, body: bytes) -> int:
         try:
             data = json.loads(body)
@@ -144,16 +154,20 @@ class UpdateIntake:
         """Store the updates to handle, in one transaction; drop a flooding chat's excess."""
         accepted: list[tuple[int, Update]] = []
         waiting = {chat: len(queue) for chat, queue in self._queues.items()}
-        now = utcnow()
         async with self._sessions.begin() as session:
+            known = await repos.known_updates(session, [update.update_id for update in updates])
             for update in sorted(updates, key=lambda u: u.update_id):
+                if update.update_id in known:
+                    continue
                 chat = self._chat_of(update)
                 if waiting.get(chat, 0) >= self._backlog:
                     await self._slow_down(session, chat)
                     continue
-                if await repos.receive_update(session, update.update_id, chat, update.to_dict(), now):
-                    waiting[chat] = waiting.get(chat, 0) + 1
-                    accepted.append((chat, update))
+                known.add(update.update_id)
+                waiting[chat] = waiting.get(chat, 0) + 1
+                accepted.append((chat, update))
+            rows = [(update.update_id, chat, update.to_dict()) for chat, update in accepted]
+            await repos.store_updates(session, rows, utcnow())
         return accepted
 
     async def _slow_down(self, session: AsyncSession, chat: int) -> None:
@@ -181,16 +195,16 @@ class UpdateIntake:
             while queue:
                 update = queue[0]
                 try:
-                    await self.process(update)
+                    await self._process_stored(update)
                 except Exception:
                     log.exception("Update %s could not be handled", update.update_id)
-                try:
-                    async with self._sessions.begin() as session:
-                        await repos.forget_received(session, update.update_id)
-                except Exception:
-                    log.exception(
-                        "Could not clear handled update %s; skipped after a restart", update.update_id
-                    )
+                    try:
+                        async with self._sessions.begin() as session:
+                            await repos.forget_received(session, update.update_id)
+                    except Exception:
+                        log.exception(
+                            "Could not clear update %s; handled again after a restart", update.update_id
+                        )
                 queue.popleft()
         finally:
             if not queue:

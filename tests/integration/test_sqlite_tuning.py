@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
+import pytest
 from sqlalchemy import text
 
-from storage.db import create_engine
+from storage.db import create_engine, create_sessionmaker
 
 
 async def test_every_sqlite_connection_uses_wal_normal_sync_and_waits_for_locks(tmp_path: Path) -> None:
@@ -22,3 +25,49 @@ async def test_every_sqlite_connection_uses_wal_normal_sync_and_waits_for_locks(
     # synchronous 1 is NORMAL: with WAL a commit survives the process being killed (kill -9); only a power
     # loss may drop the newest commits, and the database stays consistent either way.
     assert pragmas == {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 30000, "foreign_keys": 1}
+
+
+class CallCounter:
+    """Counts the calls an aiosqlite connection runs on its thread."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        original = aiosqlite.Connection._execute
+
+        async def counted(connection: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return await original(connection, fn, *args, **kwargs)
+
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+
+
+async def test_a_statement_is_one_call_on_the_sqlite_thread_and_a_read_needs_no_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiosqlite would hand each step (cursor, execute, fetch, close) to its thread apart: four hand-overs
+    per read, each costing more CPU than SQLite's own work on a small statement (see bench/README.md)."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    sessions = create_sessionmaker(engine)
+    counter = CallCounter(monkeypatch)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)"))
+        async with sessions() as session:  # the pool's first connection and the table are ready
+            await session.execute(text("SELECT 1"))
+        counter.calls = 0
+        async with sessions.begin() as session:
+            await session.execute(text("INSERT INTO t (name) VALUES ('a'), ('b')"))
+        wrote = counter.calls
+        counter.calls = 0
+        async with sessions() as session:
+            names = list(await session.scalars(text("SELECT name FROM t ORDER BY id")))
+        read = counter.calls
+        async with sessions() as session:  # a write rolled back is gone, as before
+            await session.execute(text("INSERT INTO t (name) VALUES ('c')"))
+            await session.rollback()
+            left = list(await session.scalars(text("SELECT name FROM t ORDER BY id")))
+    finally:
+        await engine.dispose()
+    assert names == ["a", "b"] and left == ["a", "b"]
+    assert wrote == 2, "the INSERT and the COMMIT"
+    assert read == 1, "the SELECT; a session that only read has no transaction to end"

@@ -1,0 +1,83 @@
+"""The SQL the bot runs for one order, from the customer's first update to both Join links (bench/README.md:
+each statement costs SQLAlchemy, the driver and the event loop far more CPU than SQLite's own work)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from sandbox.harness import BotInProcess, Sandbox
+from tests.support import wait_for_drained_jobs
+from tests.support.journeys import connect_zoom, create_service, has_join, order, person
+
+ORDERS = 2
+UPDATES_PER_ORDER = 6  # /start, Order, the day, the time, Skip, Confirm
+# Per order, on SQLite (PostgreSQL adds its chat, run and NOTIFY locks by design). The code before this guard
+# ran about 190 (128 per order in a burst); now 150-160.
+STATEMENTS_PER_ORDER = 170
+# Storing a fetched update, and recording it as processed and dropping its stored copy (it was six: three
+# to store it, one look before handling it, a look and an insert to mark it, then the drop).
+INTAKE_STATEMENTS_PER_UPDATE = 4
+
+
+class Statements:
+    """Every statement any engine in this process runs while counting (the bot's, in its own thread)."""
+
+    def __init__(self) -> None:
+        self.counting = False
+        self.seen: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if self.counting:
+            with self._lock:
+                self.seen[" ".join(statement.split())] += 1
+
+    def total(self) -> int:
+        return sum(self.seen.values())
+
+    def touching(self, *tables: str) -> int:
+        return sum(n for text, n in self.seen.items() if any(f" {table} " in f"{text} " for table in tables))
+
+
+@pytest.fixture
+def statements() -> Iterator[Statements]:
+    counter = Statements()
+    event.listen(Engine, "before_cursor_execute", counter)
+    try:
+        yield counter
+    finally:
+        event.remove(Engine, "before_cursor_execute", counter)
+
+
+@pytest.mark.bot_env(WORKER_POLL_SECONDS="30")  # the worker's regular look would add statements by the clock
+def test_an_order_costs_a_bounded_number_of_statements(
+    sandbox: Sandbox, bot: BotInProcess, database_url: str, statements: Statements
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the budget is SQLite's; PostgreSQL adds its locks and notifications")
+    owner = person(sandbox, 11, "Olivia")
+    shop = create_service(owner, 30, "Tutoring")
+    connect_zoom(sandbox, shop)
+    wait_for_drained_jobs(database_url, horizon=0)
+    statements.counting = True
+    for number in range(1, ORDERS + 1):
+        customer = person(sandbox, 100 + number, f"Carl {number}")
+        order(customer, shop.code, day_index=1)
+        customer.wait_for(has_join, timeout=20, description="the customer's Join button")
+        owner.wait_for(
+            lambda m, n=number: has_join(m) and f"Order #{n}" in m.text, 20, "the owner's Join button"
+        )
+    wait_for_drained_jobs(database_url, horizon=0)
+    statements.counting = False
+
+    per_order = statements.total() / ORDERS
+    intake = statements.touching("received_updates", "processed_updates") / (ORDERS * UPDATES_PER_ORDER)
+    assert intake <= INTAKE_STATEMENTS_PER_UPDATE, statements.seen.most_common(12)
+    assert per_order <= STATEMENTS_PER_ORDER, statements.seen.most_common(12)
