@@ -239,7 +239,14 @@ def build(settings: Settings) -> Runtime:
         limiter=limiter if isinstance(limiter, ChatRateLimiter) else None,
         hold=settings.telegram_chat_period_seconds,  # longer (a flood wait): the lane serves others
     )
-    meetings = MeetingSync(sessions, zoom, connections, outbox, metrics=metrics)
+    meetings = MeetingSync(
+        sessions,
+        zoom,
+        connections,
+        outbox,
+        metrics=metrics,
+        create_settle=timedelta(seconds=settings.zoom_create_settle_seconds),
+    )
     reminders = Reminders(sessions, delivery, persons)
     retention = Retention(sessions, keep_for(settings))
 

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # Zoom requests give up after this long (and after the connect timeout to connect).
     zoom_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
     zoom_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    # A meeting create that got no answer may still land in Zoom: the bot looks for it (by the order's marker)
+    # for this long before it creates the meeting again, so a slow Zoom does not give an order two meetings.
+    zoom_create_settle_seconds: float = Field(default=60.0, ge=0, le=3600)
     # A Zoom login link works this long after it was made; used and expired ones are deleted a day later.
     zoom_login_ttl_seconds: float = Field(default=600.0, gt=0, le=86400)
     zoom_login_kept_seconds: float = Field(default=86400.0, gt=0)

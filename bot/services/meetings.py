@@ -27,6 +27,7 @@ from bot.services.zoom_connections import NoConnection, ZoomConnections
 from bot.zoom.client import Meeting, MeetingSpec, ZoomClient
 from bot.zoom.errors import (
     ZoomAuthError,
+    ZoomConnectionError,
     ZoomError,
     ZoomGrantError,
     ZoomNotFound,
@@ -42,6 +43,14 @@ SYNC = "meeting_sync"
 # Edits wait this long for more edits, so a burst of changes reaches Zoom as one PATCH.
 EDIT_SETTLE = timedelta(seconds=3)  # the default of MEETING_EDIT_SETTLE_SECONDS
 T = TypeVar("T")
+
+
+class CreateMayLand(Exception):
+    """An earlier create got no answer and may still land in Zoom: look for it again at `until`."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__("an earlier create got no answer and may still land in Zoom")
+        self.until = until
 
 
 def marker(order_id: int) -> str:
@@ -84,8 +93,10 @@ class MeetingSync:
         connections: ZoomConnections,
         outbox: Outbox,
         metrics: Metrics | None = None,
+        create_settle: timedelta = timedelta(seconds=60),
     ) -> None:
         self._sessions = sessions
+        self._create_settle = create_settle
         self._zoom = zoom
         self._connections = connections
         self._outbox = outbox
@@ -110,6 +121,8 @@ class MeetingSync:
             return Wait("waiting for the owner to reconnect Zoom")
         except ZoomRateLimited as exc:
             return await self._rate_limited(snapshot, exc)
+        except CreateMayLand as exc:
+            return Retry(str(exc), at=exc.until)
         except ZoomRequestError as exc:
             await self._set_state(snapshot.order_id, MeetingState.FAILED, exc.in_words(), tell_owner=True)
             return Fail(str(exc), told=True)
@@ -170,10 +183,20 @@ class MeetingSync:
             if found is not None:
                 log.info("Adopted the meeting of order %s created by an earlier attempt", snapshot.order_id)
                 return found
+            # A create that got no answer may still be running in Zoom and land later: creating again now
+            # would give the order a second meeting. Look again until it had time to land.
+            unanswered = job.progress.get("create_unanswered_at")
+            until = datetime.fromisoformat(unanswered) + self._create_settle if unanswered else None
+            if until is not None and utcnow() < until:
+                raise CreateMayLand(until)
         # The host's own settings as last read (at connect, then daily): an order costs one Zoom call.
         spec = replace(snapshot.spec, defaults=await self._connections.meeting_defaults(snapshot.owner_id))
-        await job.save_progress(create_sent=True)
-        return await self._call(snapshot.owner_id, lambda token: self._zoom.create_meeting(token, spec))
+        await job.save_progress(create_sent=True, create_unanswered_at=None)
+        try:
+            return await self._call(snapshot.owner_id, lambda token: self._zoom.create_meeting(token, spec))
+        except ZoomConnectionError:
+            await job.save_progress(create_unanswered_at=utcnow().isoformat())
+            raise
 
     async def _find(self, snapshot: Snapshot) -> Meeting | None:
         meetings = await self._call(snapshot.owner_id, self._zoom.upcoming_meetings)

@@ -20,6 +20,7 @@ from bot.jobs.outbox import Outbox
 from bot.logs import log_context
 from bot.telegram.chat_turns import ChatTurns
 from bot.telegram.delivery import retry_seconds
+from bot.telegram.limits import answering
 from storage import repos
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,9 @@ class UpdateIntake:
     async def process(self, update: Update) -> None:
         """Handle the update once, in its chat's turn (other replicas hold back that chat meanwhile)."""
         chat = update.effective_chat or update.effective_user
-        with log_context(update_id=update.update_id):
-            async with self._turns.hold(chat.id if chat is not None else None):
+        chat_id = chat.id if chat is not None else None
+        with log_context(update_id=update.update_id), answering(chat_id):
+            async with self._turns.hold(chat_id):
                 async with self._sessions() as session:
                     if await repos.is_processed(session, update.update_id):
                         return
@@ -84,8 +86,9 @@ class UpdateIntake:
         """Handle a stored update, in its chat's turn; then record it as processed and drop its stored copy
         in one transaction. A stored update is not processed yet (both change together), so no look first."""
         chat = update.effective_chat or update.effective_user
-        with log_context(update_id=update.update_id):
-            async with self._turns.hold(chat.id if chat is not None else None):
+        chat_id = chat.id if chat is not None else None
+        with log_context(update_id=update.update_id), answering(chat_id):
+            async with self._turns.hold(chat_id):
                 await self._application.process_update(update)
                 async with self._sessions.begin() as session:
                     await repos.finish_received(session, update.update_id, utcnow())

@@ -16,7 +16,8 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +29,20 @@ log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
 Result = bool | JSONDict | list[JSONDict]
 WRITES = ("send", "edit")  # methods that count against a chat's limit (new messages and edits)
+# The chat whose update is being handled: an edit there answers the person's own press or text, which they
+# wait for, so it takes its place in the chat's window without waiting for it (background writes to that
+# chat then wait behind it); new messages wait as everywhere.
+_answering: ContextVar[str | None] = ContextVar("answering", default=None)
+
+
+@contextlib.contextmanager
+def answering(chat_id: object) -> Iterator[None]:
+    """Mark the requests made inside as the bot's answer to an update of `chat_id`."""
+    token = _answering.set(None if chat_id is None else str(chat_id))
+    try:
+        yield
+    finally:
+        _answering.reset(token)
 
 
 class Window:
@@ -61,8 +76,20 @@ class Window:
         return not self._done and not self._going and not self._turn.locked()
 
     @contextlib.asynccontextmanager
-    async def place(self) -> AsyncIterator[None]:
+    async def place(self, wait: bool = True) -> AsyncIterator[None]:
+        """Hold a place in the window for one request; without `wait`, take it at once (it still counts)."""
         loop = asyncio.get_running_loop()
+        if wait:
+            await self._wait_for_room(loop)
+        self._going += 1
+        try:
+            yield
+        finally:
+            self._going -= 1
+            self._done.append(loop.time())
+            self._freed.set()
+
+    async def _wait_for_room(self, loop: asyncio.AbstractEventLoop) -> None:
         async with self._turn:
             while True:
                 now = loop.time()
@@ -73,13 +100,6 @@ class Window:
                 timeout = self._done[0] + self._period - now if self._done else None
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._freed.wait(), timeout)
-            self._going += 1
-        try:
-            yield
-        finally:
-            self._going -= 1
-            self._done.append(loop.time())
-            self._freed.set()
 
 
 class ChatRateLimiter(BaseRateLimiter[int]):
@@ -151,7 +171,8 @@ class ChatRateLimiter(BaseRateLimiter[int]):
             try:
                 async with contextlib.AsyncExitStack() as stack:
                     if chat_id is not None:
-                        await stack.enter_async_context(self._chat(chat_id).place())
+                        answer = endpoint.lower().startswith("edit") and str(chat_id) == _answering.get()
+                        await stack.enter_async_context(self._chat(chat_id).place(wait=not answer))
                     if target is not None:
                         await stack.enter_async_context(self._overall.place())
                     return await callback(*args, **kwargs)

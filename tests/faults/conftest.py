@@ -21,7 +21,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def bot_settings() -> dict[str, str]:
     """Retries and Zoom's timeout shrunk, so the tests do not wait for the production values (2 s doubling,
     15 s): the order of events they assert stays the same, only faster."""
-    return {"JOB_BACKOFF_BASE_SECONDS": "0.25", "ZOOM_TIMEOUT_SECONDS": "3"}
+    return {
+        "JOB_BACKOFF_BASE_SECONDS": "0.25",
+        "ZOOM_TIMEOUT_SECONDS": "3",
+        "ZOOM_CREATE_SETTLE_SECONDS": "10",
+    }
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.telegram.limits import ChatRateLimiter
+from bot.telegram.limits import ChatRateLimiter, answering
 
 
 async def _call(limiter: ChatRateLimiter, endpoint: str, data: dict[str, Any]) -> Any:
@@ -53,6 +53,33 @@ async def test_edits_count_against_their_chats_limit_and_other_chats_go_on() -> 
     assert not third.done(), "a third write to the chat went within its period"
     assert limiter.chat_wait(1) > 50 and limiter.chat_wait(2) == 0
     third.cancel()
+
+
+async def test_an_edit_answering_the_chats_own_update_goes_at_once_and_still_counts() -> None:
+    """A person pressing buttons waits for the bot's edit: it is not held by the chat's window (new messages
+    are), but it takes its place there, so a background write to that chat waits behind it."""
+    limiter = ChatRateLimiter(overall_per_second=100, chat_burst=2, chat_period=60)
+    await _call(limiter, "sendMessage", {"chat_id": 1, "text": "a"})
+    await _call(
+        limiter, "editMessageText", {"chat_id": 1, "message_id": 1, "text": "b"}
+    )  # the window is full
+    with answering(1):
+        edited = await asyncio.wait_for(
+            _call(limiter, "editMessageText", {"chat_id": 1, "message_id": 1, "text": "c"}), 5
+        )
+        sent = asyncio.create_task(_call(limiter, "sendMessage", {"chat_id": 1, "text": "d"}))
+    with answering(2):  # answering another chat's update: a write to chat 1 is background work there
+        other = asyncio.create_task(
+            _call(limiter, "editMessageText", {"chat_id": 1, "message_id": 1, "text": "e"})
+        )
+    await _call(limiter, "answerCallbackQuery", {"callback_query_id": "1"})  # the barrier: goes at once
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert edited["endpoint"] == "editMessageText"
+    assert not sent.done() and not other.done(), "a new message or a background edit went past the window"
+    assert limiter.chat_wait(1) > 50  # the answering edit counted
+    sent.cancel()
+    other.cancel()
 
 
 async def test_a_chats_limit_is_a_window_counted_from_each_answer() -> None:
