@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import httpx
 
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.faults.steps import Confirmed, Placed, Planned, slot
+from tests.support.crowds import Confirmed, Placed, Planned, slot
 from tests.support.journeys import order_number
 
 

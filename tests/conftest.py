@@ -17,27 +17,12 @@ from tests.support import (
     BotProcess,
     Sandbox,
     bot_environment,
+    database_kinds,
     fresh_database,
     migrated_template,
-    postgres_reachable,
+    postgres_available,
     start_sandbox,
 )
-
-_POSTGRES: bool | None = None
-
-
-def postgres_available() -> bool:
-    global _POSTGRES
-    if _POSTGRES is None:
-        _POSTGRES = postgres_reachable()
-        if not _POSTGRES and os.environ.get("REQUIRE_POSTGRES"):
-            raise RuntimeError("REQUIRE_POSTGRES is set but PostgreSQL is not reachable at TEST_POSTGRES_URL")
-    return _POSTGRES
-
-
-def database_kinds() -> list[str]:
-    """The backends under test: BOT_TEST_DATABASE picks one; the default is SQLite."""
-    return [os.environ.get("BOT_TEST_DATABASE", "sqlite")]
 
 
 @pytest.fixture(scope="session")

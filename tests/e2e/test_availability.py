@@ -7,8 +7,19 @@ from zoneinfo import ZoneInfo
 
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.e2e.journeys import Shop, create_service, offered_date, order_on_day, person
 from tests.support import OWNER_ZONE
+from tests.support.journeys import (
+    Shop,
+    create_service,
+    offered_date,
+    open_days,
+    open_times,
+    order_on_day,
+    person,
+    reach_summary,
+    set_hours,
+    set_timezone,
+)
 
 NEW_YORK = "America/New_York"
 
@@ -25,11 +36,6 @@ def labels(message: SentMessage) -> list[str]:
     return [button.text for row in message.buttons for button in row]
 
 
-def set_timezone(owner: TelegramUser, zone: str) -> None:
-    owner.send(f"/timezone {zone}")
-    owner.wait_for_text(zone)
-
-
 def change_setting(owner: TelegramUser, shop: Shop, setting: str, choice: str) -> SentMessage:
     owner.press(shop.card, "Settings")
     card = owner.wait_for_text("Settings of")
@@ -43,18 +49,9 @@ def change_setting(owner: TelegramUser, shop: Shop, setting: str, choice: str) -
     )
 
 
-def open_days(customer: TelegramUser, code: str) -> SentMessage:
-    customer.send(f"/start s_{code}")
-    customer.press(customer.wait_for(lambda m: "Order" in str(m.buttons), description="Order"), "Order")
-    return customer.wait_for(
-        lambda m: "Pick a day" in m.text or "no free times" in m.text, description="days"
-    )
-
-
-def open_times(customer: TelegramUser, code: str, day: date) -> list[str]:
-    days = open_days(customer, code)
-    customer.press(days, label(day))
-    times = customer.wait_for_text("Pick a start time")
+def offered_times(customer: TelegramUser, code: str, day: date) -> list[str]:
+    """The start times offered on `day`."""
+    _, times = open_times(customer, code, day_label=label(day))
     return [text for text in labels(times) if ":" in text]
 
 
@@ -66,8 +63,7 @@ def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, 
     assert "Mon: 09:00–18:00" in week.text and "Fri: 09:00–18:00" in week.text
     assert "Sat: off" in week.text and "Sun: off" in week.text
     assert labels(week) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-    owner.send("/hours mon-sun 10:00-12:00 14:00-15:30")
-    week = owner.wait_for_text("Your working hours")
+    week = set_hours(owner, "mon-sun 10:00-12:00 14:00-15:30")
     assert week.text.count("10:00–12:00, 14:00–15:30") == 7
     shop = create_service(owner, 60, "Lesson")
     tomorrow, day_after = today_in(OWNER_ZONE) + timedelta(days=1), today_in(OWNER_ZONE) + timedelta(days=2)
@@ -80,11 +76,11 @@ def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, 
     expected = [label(tomorrow + timedelta(days=n)) for n in range(12) if n != 1]  # all but the day off
     assert [text for text in offered if text != label(today_in(OWNER_ZONE))][: len(expected)] == expected
     assert label(day_after) not in offered
-    assert open_times(carl, shop.code, tomorrow) == ["10:00", "10:30", "11:00", "14:00", "14:30"]
+    assert offered_times(carl, shop.code, tomorrow) == ["10:00", "10:30", "11:00", "14:00", "14:30"]
 
     settings = change_setting(owner, shop, "Step", "15 min")
     assert "Step between start times: 15 min" in settings.text
-    assert open_times(carl, shop.code, tomorrow) == [
+    assert offered_times(carl, shop.code, tomorrow) == [
         "10:00", "10:15", "10:30", "10:45", "11:00", "14:00", "14:15", "14:30",
     ]  # fmt: skip
     settings = change_setting(owner, shop, "Buffer", "30 min")
@@ -93,7 +89,7 @@ def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, 
     assert "Order #1" in placed.text
     # 10:00-11:00 plus 30 minutes of buffer: 11:00 no longer fits before noon; the afternoon stays.
     dora = person(sandbox, 33, "Dora")
-    assert open_times(dora, shop.code, tomorrow) == ["14:00", "14:15", "14:30"]
+    assert offered_times(dora, shop.code, tomorrow) == ["14:00", "14:15", "14:30"]
     owner.send(f"/away {tomorrow.isoformat()}")
     away = owner.wait_for_text("Your days off")
     assert "Active orders on these days: 1" in away.text
@@ -107,8 +103,7 @@ def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, 
 def test_notice_horizon_and_paging_in_new_york(sandbox: Sandbox, bot: BotProcess) -> None:
     owner = person(sandbox, 11, "Nora")
     set_timezone(owner, NEW_YORK)
-    owner.send("/hours mon-sun 09:00-17:00")
-    owner.wait_for_text("Your working hours")
+    set_hours(owner, "mon-sun 09:00-17:00")
     shop = create_service(owner, 30, "Call")
     change_setting(owner, shop, "Notice", "24 h")
     settings = change_setting(owner, shop, "Horizon", "7 days")
@@ -122,17 +117,15 @@ def test_notice_horizon_and_paging_in_new_york(sandbox: Sandbox, bot: BotProcess
     assert set(offered) <= set(window) and window[1:] == [text for text in offered if text != window[0]]
     first = offered_date(offered[0], NEW_YORK)
     zone = ZoneInfo(NEW_YORK)
-    for clock in open_times(carl, shop.code, first):
+    for clock in offered_times(carl, shop.code, first):
         hour, minute = map(int, clock.split(":"))
         start = datetime(first.year, first.month, first.day, hour, minute, tzinfo=zone)
         assert start >= asked_at + timedelta(hours=24), clock
     full_day = [f"{h:02d}:{m:02d}" for h in range(9, 17) for m in (0, 30)]
-    assert open_times(carl, shop.code, today + timedelta(days=3)) == full_day
+    assert offered_times(carl, shop.code, today + timedelta(days=3)) == full_day
 
     change_setting(owner, shop, "Step", "5 min")  # 96 starts a day: more than one keyboard holds
-    days = open_days(carl, shop.code)
-    carl.press(days, label(today + timedelta(days=3)))
-    times = carl.wait_for_text("Pick a start time")
+    _, times = open_times(carl, shop.code, day_label=label(today + timedelta(days=3)))
     first_page = [text for text in labels(times) if ":" in text]
     assert first_page[:3] == ["09:00", "09:05", "09:10"] and len(first_page) == 24
     assert "Later »" in labels(times) and "« Earlier" not in labels(times)
@@ -147,16 +140,11 @@ def test_a_slot_on_a_day_marked_off_meanwhile_is_refused_at_confirmation(
 ) -> None:
     owner = person(sandbox, 11, "Olivia")
     set_timezone(owner, OWNER_ZONE)
-    owner.send("/hours mon-sun 09:00-18:00")
-    owner.wait_for_text("Your working hours")
+    set_hours(owner, "mon-sun 09:00-18:00")
     shop = create_service(owner, 60, "Lesson")
     carl = person(sandbox, 22, "Carl")
     tomorrow = today_in(OWNER_ZONE) + timedelta(days=1)
-    days = open_days(carl, shop.code)
-    carl.press(days, label(tomorrow))
-    carl.press(carl.wait_for_text("Pick a start time"), "10:00")
-    carl.press(carl.wait_for_text("What should the order be called"), "Skip")
-    summary = carl.wait_for_text("Please check your order")
+    summary = reach_summary(carl, shop.code, day_label=label(tomorrow), time_label="10:00")
     owner.send(f"/away {tomorrow.isoformat()}")
     owner.wait_for_text("Your days off")
     carl.press(summary, "Confirm")
@@ -172,8 +160,7 @@ def test_customers_cannot_change_inside_the_changes_window_but_the_owner_can(
 ) -> None:
     owner = person(sandbox, 11, "Olivia")
     set_timezone(owner, OWNER_ZONE)
-    owner.send("/hours mon-sun 00:00-24:00")
-    owner.wait_for_text("Your working hours")
+    set_hours(owner, "mon-sun 00:00-24:00")
     shop = create_service(owner, 30, "Chat")
     carl = person(sandbox, 22, "Carl")
     placed, _ = order_on_day(carl, shop.code)  # the earliest slot: well inside 24 hours from now

@@ -8,8 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from sandbox.harness import BotProcess, Sandbox
-from tests.e2e.journeys import create_service, order, person
-from tests.faults.steps import confirm, reach_summary
+from tests.support.journeys import confirm, create_service, order, person, reach_summary
 
 CAP = 2  # CUSTOMER_ACTIVE_ORDERS
 

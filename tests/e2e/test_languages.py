@@ -8,7 +8,13 @@ from zoneinfo import ZoneInfo
 
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.e2e.journeys import Shop, connect_zoom, create_service, has_join, person, share_code
+from tests.support.journeys import (
+    Shop,
+    has_join,
+    person,
+    share_code,
+    zoom_service,
+)
 
 JOIN_RU = "Подключиться к встрече"
 WEEKDAYS_RU = ["пн", "вт", "ср", "чт", "пт", "сб", "вс"]
@@ -168,8 +174,7 @@ def test_an_english_owner_and_a_russian_customer_each_read_their_own_language(
     sandbox: Sandbox, bot: BotProcess
 ) -> None:
     owner, customer = person(sandbox, 41, "Olivia"), russian(sandbox, 42, "Катя")
-    shop = create_service(owner, 45, "Tutoring")
-    connect_zoom(sandbox, shop)
+    shop = zoom_service(sandbox, owner, 45, "Tutoring")
     placed, _ = order_ru(customer, shop.code, day_index=0)
     assert "Заказ №1" in placed.text and "Order #1" not in placed.text
 

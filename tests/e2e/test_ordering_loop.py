@@ -12,7 +12,6 @@ import pytest
 from sandbox.harness import BotProcess, Sandbox
 from tests.support import OWNER_ZONE
 from tests.support.journeys import (
-    connect_zoom,
     create_service,
     has_join,
     join_url,
@@ -22,6 +21,8 @@ from tests.support.journeys import (
     order_on_day,
     person,
     pick_time,
+    set_timezone,
+    zoom_service,
 )
 
 
@@ -29,10 +30,8 @@ def test_order_gets_a_zoom_meeting_at_the_ordered_time_and_both_chats_get_the_li
     sandbox: Sandbox, bot: BotProcess
 ) -> None:
     owner, customer = person(sandbox, 11, "Olivia"), person(sandbox, 22, "Carl")
-    owner.send(f"/timezone {OWNER_ZONE}")
-    owner.wait_for_text(OWNER_ZONE)
-    shop = create_service(owner, 45, "Tutoring")
-    connect_zoom(sandbox, shop)
+    set_timezone(owner, OWNER_ZONE)
+    shop = zoom_service(sandbox, owner, 45, "Tutoring")
     placed, day_label = order_on_day(
         customer, shop.code, day_index=1, time_label="10:00", name="Maths with Carl"
     )

@@ -8,7 +8,7 @@ import pytest
 
 from sandbox.harness import BotInProcess, BotProcess, Sandbox
 from sandbox.telegram.client import TelegramControl
-from tests.support.journeys import Shop, connect_zoom, create_service, person
+from tests.support.journeys import Shop, person, zoom_service
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -35,6 +35,5 @@ def telegram(sandbox: Sandbox) -> Iterator[TelegramControl]:
 def shop(sandbox: Sandbox, bot: BotProcess | BotInProcess) -> Shop:
     """Olivia (user 11) with a 30-minute Tutoring service and Zoom connected, the bot running."""
     owner = person(sandbox, 11, "Olivia")
-    created = create_service(owner, 30, "Tutoring")
-    connect_zoom(sandbox, created)
+    created = zoom_service(sandbox, owner, 30, "Tutoring")
     return created

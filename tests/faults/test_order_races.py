@@ -6,8 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.e2e.journeys import create_service, order, person
-from tests.faults.steps import eventually, has_button, order_number, owner_cards
+from tests.support.crowds import owner_cards
+from tests.support.journeys import create_service, has_button, order, order_number, person
+from tests.support.waiting import eventually
 
 
 def answered_ok(user: TelegramUser) -> bool:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import BotCall, TelegramControl
-from tests.faults.steps import (
-    CREATE_PATH,
+from tests.support.crowds import customers, owner_cards, slot
+from tests.support.journeys import (
+    Shop,
     confirm,
-    customers,
-    eventually,
-    owner_cards,
+    has_join,
+    join_url,
+    open_times,
+    person,
     reach_summary,
-    slot,
-    stays_the_same,
     texts_of,
 )
-from tests.support.journeys import Shop, has_join, join_url, open_times, person
+from tests.support.observe import CREATE_PATH
+from tests.support.waiting import eventually, stays_the_same
 
 SORRY = "something went wrong"
 

@@ -8,23 +8,18 @@ from email.utils import format_datetime
 import pytest
 
 from sandbox.harness import BotProcess, Sandbox
-from tests.e2e.journeys import Shop, has_join
-from tests.faults.steps import (
-    CREATE_PATH,
+from tests.support.crowds import (
     assert_one_meeting_per_order,
-    creates,
     customer_card,
     customers,
-    eventually,
     every_card_says,
     links_in_both_chats,
-    live_meetings,
     owner_cards,
     place_orders,
-    stays_the_same,
-    texts_of,
-    zoom_requests,
 )
+from tests.support.journeys import Shop, has_join, texts_of
+from tests.support.observe import CREATE_PATH, creates, live_meetings, zoom_requests
+from tests.support.waiting import eventually, stays_the_same
 
 QPS_MESSAGE = "You have reached the maximum per-second rate limit for this API. Try again later."
 WAITING_LIMIT = "waiting for Zoom's daily limit to reset"

@@ -12,21 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.e2e.journeys import join_url, person
-from tests.security.support import (
-    Booked,
-    World,
-    book,
-    bot_messages_count,
-    connections_state,
-    log_problems,
-    new_user_id,
-    orders_state,
-    query,
-    running_world,
-    services_state,
-)
 from tests.support import OWNER_ZONE
+from tests.support.databases import connections_state, orders_state, query, services_state
+from tests.support.journeys import Booked, book_with_zoom, join_url, new_user_id, person
+from tests.support.observe import bot_messages_count, log_problems
+from tests.support.worlds import World, running_world
 
 REFUSALS = ("not yours", "out of date", "no longer current")
 
@@ -59,7 +49,7 @@ def callback_data(message: SentMessage, label: str) -> str:
 
 @pytest.fixture(scope="module")
 def scene(world: World) -> Scene:
-    booked = book(world)
+    booked = book_with_zoom(world.sandbox)
     owner, customer = booked.owner, booked.customer
     service_id = int(callback_data(booked.shop.card, "Zoom").split(":")[1])
     order_id = int(callback_data(booked.card, "Reschedule").split(":")[1])

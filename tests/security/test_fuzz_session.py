@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.e2e.journeys import Shop, create_service, person
-from tests.security.support import World, log_problems, new_user_id, refused_calls, running_world
 from tests.support import OWNER_ZONE
+from tests.support.journeys import Shop, create_service, new_user_id, person
+from tests.support.observe import log_problems, refused_calls
+from tests.support.worlds import World, running_world
 
 SESSION = settings(
     max_examples=25,

@@ -8,8 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.e2e.journeys import Shop, connect_zoom, create_service, person
-from tests.security.support import World, callback_of, connect_link, new_user_id, running_world
+from tests.support.journeys import (
+    connect_link,
+    create_service,
+    new_user_id,
+    person,
+    zoom_service,
+)
+from tests.support.observe import callback_of
+from tests.support.worlds import World, running_world
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +79,7 @@ def test_zoom_before_start_connects(world: World) -> None:
 
 def test_disconnect_revokes_the_grant_at_zoom(world: World) -> None:
     owner = person(world.sandbox, new_user_id(), "Leaver")
-    shop: Shop = create_service(owner, 30, "Call")
-    world.sandbox.zoom_control.add_user("leaver@example.com")
-    connect_zoom(world.sandbox, shop, "leaver@example.com")
+    zoom_service(world.sandbox, owner, 30, "Call", "leaver@example.com")
     user = next(u for u in world.sandbox.zoom_control.users() if u["email"] == "leaver@example.com")
     assert world.sandbox.zoom.authority.live_grants(user["id"]) == 1
     owner.send("/zoom")

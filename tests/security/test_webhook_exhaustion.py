@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from sandbox.harness import Sandbox, bot_environment
-from tests.security.support import World, running_world
+from tests.support.worlds import World, running_world
 
 READ_TIMEOUT = 2.0  # WEB_READ_TIMEOUT_SECONDS
 MAX_CONNECTIONS = 6  # WEB_MAX_CONNECTIONS

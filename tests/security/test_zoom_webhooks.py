@@ -11,21 +11,11 @@ import httpx
 import pytest
 
 from sandbox.zoom.webhooks import encrypted_token, sign
-from tests.e2e.journeys import has_join
-from tests.security.support import (
-    Booked,
-    World,
-    book,
-    bot_messages_count,
-    connect_link,
-    connections_state,
-    log_problems,
-    orders_state,
-    query,
-    running_world,
-    services_state,
-)
 from tests.support import barrier
+from tests.support.databases import connections_state, orders_state, query, services_state
+from tests.support.journeys import Booked, book_with_zoom, connect_link, has_join
+from tests.support.observe import bot_messages_count, log_problems
+from tests.support.worlds import World, running_world
 
 EVENTS = ["meeting.deleted", "meeting.updated", "app_deauthorized"]
 
@@ -38,7 +28,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 @pytest.fixture(scope="module")
 def booked(world: World) -> Booked:
-    return book(world)
+    return book_with_zoom(world.sandbox)
 
 
 def params_for(world: World, booked: Booked, event: str) -> dict[str, Any]:

@@ -1,8 +1,10 @@
-"""Journeys people take through the Telegram emulator, one helper each: create a service, connect Zoom,
-reach an order's summary, confirm it, order a slot."""
+"""Journeys people take through the Telegram emulator, one helper each: set the time zone or the hours,
+create a service, connect Zoom, reach an order's summary, confirm it, order a slot, reschedule, book with
+Zoom end to end. Users with ids from `new_user_id` are fresh in any bot, so tests can share one."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -16,8 +18,41 @@ JOIN = "Join a meeting"
 ORDER_HEADER = re.compile(r"^Order #(\d+) ·")
 
 
+_user_ids = itertools.count(100_000)
+
+
+def new_user_id() -> int:
+    """A Telegram user id no other test of the run uses."""
+    return next(_user_ids)
+
+
 def person(sandbox: Sandbox, user_id: int, name: str) -> TelegramUser:
     return TelegramUser(sandbox.telegram_server.url, user_id, name, name.lower())
+
+
+def someone(sandbox: Sandbox, name: str) -> TelegramUser:
+    """A person no other test of the run has been (a fresh user id)."""
+    return person(sandbox, new_user_id(), name)
+
+
+def has_button(message: SentMessage, label: str) -> bool:
+    return any(b.text == label for row in message.buttons for b in row)
+
+
+def texts_of(user: TelegramUser, needle: str) -> list[SentMessage]:
+    """The bot's messages in the user's chat that contain `needle`."""
+    return [m for m in user.bot_messages() if needle in m.text]
+
+
+def set_timezone(owner: TelegramUser, zone: str, timeout: float = 10.0) -> None:
+    owner.send(f"/timezone {zone}")
+    owner.wait_for_text(zone, timeout)
+
+
+def set_hours(owner: TelegramUser, hours: str) -> SentMessage:
+    """`/hours <hours>` (say `mon-sun 09:00-18:00`): the working hours the bot answers with."""
+    owner.send(f"/hours {hours}")
+    return owner.wait_for_text("Your working hours")
 
 
 def join_url(message: SentMessage) -> str | None:
@@ -52,17 +87,26 @@ def create_service(owner: TelegramUser, minutes: int = 60, name: str = "Consulta
     return Shop(owner, card, share_code(card))
 
 
-def connect_zoom(sandbox: Sandbox, shop: Shop, email: str = "owner@example.com") -> None:
-    """Press the Zoom toggle, open the login link in the 'browser', and wait for the confirmation."""
-    sandbox.zoom_control.login(email)
-    before = len(shop.owner.bot_messages())
-    shop.owner.press(shop.card, "Zoom: Off")
-    invite = shop.owner.wait_for(
-        lambda m: any(b.text == "Connect Zoom" and b.url for row in m.buttons for b in row),
+def connect_link(owner: TelegramUser, shop: Shop) -> str:
+    """Press the Zoom switch of a service without a connection and return the Connect Zoom URL."""
+    seen = max((m.message_id for m in owner.bot_messages()), default=0)
+    owner.press(shop.card, "Zoom: Off")
+    invite = owner.wait_for(
+        lambda m: m.message_id > seen and "Connect Zoom" in str(m.buttons),
         description="a Connect Zoom button",
     )
-    url = shop.owner.press(invite, "Connect Zoom")
+    url = owner.press(invite, "Connect Zoom")
     assert url is not None
+    return url
+
+
+def connect_zoom(sandbox: Sandbox, shop: Shop, email: str = "owner@example.com") -> None:
+    """Press the Zoom toggle, open the login link in the 'browser' logged in as `email` (a Zoom user made
+    if there is none), and wait for the confirmation."""
+    sandbox.zoom_control.add_user(email)
+    sandbox.zoom_control.login(email)
+    before = len(shop.owner.bot_messages())
+    url = connect_link(shop.owner, shop)
     page = sandbox.zoom_control.open_authorize_link(url)
     assert page.status_code == 200, page.text
     assert "return to Telegram" in page.text
@@ -70,6 +114,19 @@ def connect_zoom(sandbox: Sandbox, shop: Shop, email: str = "owner@example.com")
         lambda m: "Zoom is connected" in m.text and m.message_id > 0, description="'Zoom is connected'"
     )
     assert len(shop.owner.bot_messages()) > before
+
+
+def zoom_service(
+    sandbox: Sandbox,
+    owner: TelegramUser,
+    minutes: int = 60,
+    name: str = "Consultation",
+    email: str = "owner@example.com",
+) -> Shop:
+    """The owner creates a service and connects Zoom to it as `email`."""
+    shop = create_service(owner, minutes, name)
+    connect_zoom(sandbox, shop, email)
+    return shop
 
 
 def offered_date(label: str, timezone: str) -> date:
@@ -126,17 +183,23 @@ def reach_summary_on_day(
     return pick_time(customer, times, time_label or times.buttons[0][0].text, name), day
 
 
-def open_times(
-    customer: TelegramUser, code: str, *, day_index: int = 0, day_label: str | None = None
-) -> tuple[str, SentMessage]:
-    """Open the service link, press Order and pick the day (the `day_index`-th button, or the one labelled
-    `day_label`): the day pressed and the message offering its start times."""
+def open_days(customer: TelegramUser, code: str) -> SentMessage:
+    """Open the service link and press Order: the days offered (or the message that there are none)."""
     customer.send(f"/start s_{code}")
     offer = customer.wait_for(
         lambda m: any(b.text == "Order" for row in m.buttons for b in row), 20, "the Order button"
     )
     customer.press(offer, "Order")
-    days = customer.wait_for(lambda m: "Pick a day" in m.text, 20, "the days")
+    return customer.wait_for(lambda m: "Pick a day" in m.text or "no free times" in m.text, 20, "the days")
+
+
+def open_times(
+    customer: TelegramUser, code: str, *, day_index: int = 0, day_label: str | None = None
+) -> tuple[str, SentMessage]:
+    """Open the service link, press Order and pick the day (the `day_index`-th button, or the one labelled
+    `day_label`): the day pressed and the message offering its start times."""
+    days = open_days(customer, code)
+    assert "Pick a day" in days.text, days.text
     day_label = day_label or days.buttons[day_index // 3][day_index % 3].text
     customer.press(days, day_label)
     return day_label, customer.wait_for(lambda m: "Pick a start time" in m.text, 20, "the times")
@@ -182,19 +245,36 @@ class Booked:
 
 def book_with_zoom(
     sandbox: Sandbox,
-    owner: TelegramUser,
-    customer: TelegramUser,
+    owner: TelegramUser | None = None,
+    customer: TelegramUser | None = None,
     *,
     email: str = "owner@example.com",
     minutes: int = 60,
     name: str = "Session",
     time_label: str | None = None,
 ) -> Booked:
-    """The owner creates a service and connects Zoom (as `email`); the customer orders on the second
-    offered day; both order cards get their Join button."""
-    shop = create_service(owner, minutes, name)
-    connect_zoom(sandbox, shop, email)
+    """The owner (by default a fresh Olivia) creates a service and connects Zoom (as `email`); the customer
+    (by default a fresh Carl) orders on the second offered day; both order cards get their Join button."""
+    owner = owner or someone(sandbox, "Olivia")
+    customer = customer or someone(sandbox, "Carl")
+    shop = zoom_service(sandbox, owner, minutes, name, email)
     order(customer, shop.code, day_index=1, time_label=time_label)
     card = customer.wait_for(has_join, timeout=15, description="the customer's Join button")
     owner_card = owner.wait_for(has_join, timeout=15, description="the owner's Join button")
     return Booked(owner, customer, shop, card, owner_card, email)
+
+
+def reschedule(user: TelegramUser, card: SentMessage, day_index: int, time_label: str) -> str:
+    """Move the order to the `day_index`-th offered day at `time_label`; returns the day's label."""
+    user.press(card, "Reschedule")
+    days = user.wait_for(
+        lambda m: "Reschedule Order" in m.text and "pick a new day" in m.text, description="days"
+    )
+    day_label = days.buttons[day_index // 3][day_index % 3].text
+    user.press(days, day_label)
+    times = user.wait_for_text("pick a new start time")
+    user.press(times, time_label)
+    ask = user.wait_for_text("Move Order")
+    user.press(ask, "Confirm")
+    user.wait_for_text("rescheduled to")
+    return day_label

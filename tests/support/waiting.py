@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 import time
 from collections.abc import Callable
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.support.databases import _asyncpg_dsn
+from tests.support.databases import query_rows
 
 T = TypeVar("T")
 
@@ -29,12 +26,8 @@ def eventually(check: Callable[[], T | None], timeout: float, description: str, 
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 30.0, description: str = "") -> None:
-    """Poll `condition` until it is true; fail with `description` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"not within {timeout:g}s: {description or condition}")
-        time.sleep(0.05)
+    """Poll `condition` until it is true; fail with `description` after `timeout` seconds (`eventually`)."""
+    eventually(condition, timeout, description or repr(condition), interval=0.05)
 
 
 # --- Waiting before "nothing happened" ----------------------------------------------------------------------
@@ -54,6 +47,16 @@ def barrier(chat: TelegramUser | None = None, database_url: str | None = None, t
         probe(chat, timeout)
     if database_url is not None:
         wait_for_drained_jobs(database_url, timeout=timeout)
+
+
+def stays_the_same(measure: Callable[[], T], chat: TelegramUser, database_url: str) -> T:
+    """Assert that `measure()` is unchanged once the bot has handled everything so far (a probe answered in
+    `chat`, then the job queue drained: `barrier`); returns its value."""
+    first = measure()
+    barrier(chat, database_url)
+    now = measure()
+    assert now == first, f"changed from {first!r} to {now!r} while it should stay the same"
+    return first
 
 
 def probe(chat: TelegramUser, timeout: float = 30.0) -> SentMessage:
@@ -87,22 +90,3 @@ def busy_jobs(database_url: str, horizon: float = 0.0) -> list[tuple[Any, ...]]:
 def _utc(value: datetime | str) -> datetime:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
-def query_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
-    """The rows of a read-only query without parameters, on SQLite or PostgreSQL."""
-    if url.startswith("sqlite"):
-        path = url.split(":///", 1)[1]
-        with closing(sqlite3.connect(path, timeout=30)) as connection:
-            return list(connection.execute(sql).fetchall())
-
-    async def run() -> list[tuple[Any, ...]]:
-        import asyncpg
-
-        connection = await asyncpg.connect(_asyncpg_dsn(url), timeout=5)
-        try:
-            return [tuple(row) for row in await connection.fetch(sql)]
-        finally:
-            await connection.close()
-
-    return asyncio.run(run())
