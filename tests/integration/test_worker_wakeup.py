@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
 
 from bot.jobs.outbox import SEND, Outbox
 from bot.jobs.worker import Done, Job, Lane, Worker
 from storage.db import create_engine, create_sessionmaker, migrate
+from tests.support.waiting import eventually_async
 
 LONG_POLL = 60.0  # the worker's own look for due jobs: far longer than any wait below
-
-
-async def until(condition: Callable[[], bool], seconds: float = 10) -> None:
-    for _ in range(int(seconds * 100)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"not so within {seconds} s")
 
 
 async def test_a_queued_message_wakes_the_worker_once_it_is_committed(any_database_url: str) -> None:
@@ -54,12 +46,13 @@ async def test_a_message_goes_out_at_once_though_the_worker_polls_rarely(any_dat
         sessions, outbox, {SEND: deliver}, [lane], poll_interval=LONG_POLL, lease=timedelta(seconds=30)
     )
     running = asyncio.create_task(worker.run())
-    await until(lambda: worker.last_cycle is not None)  # the worker looked once and now waits
+    # The worker looked once and now waits.
+    await eventually_async(lambda: worker.last_cycle is not None, 10, "the worker's first look")
     looked = worker.last_cycle
     async with sessions.begin() as session:
         await outbox.send_card(session, 1, 5, "owner")
         if outbox.wake_pending:  # woken before the commit: the worker's look comes while the job is unseen
-            await until(lambda: worker.last_cycle != looked)
+            await eventually_async(lambda: worker.last_cycle != looked, 10, "the worker looking again")
     await asyncio.wait_for(sent.wait(), 10)
     worker.stop()
     await running

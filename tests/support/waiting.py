@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,20 @@ def eventually(check: Callable[[], T | None], timeout: float, description: str, 
         if time.monotonic() >= deadline:
             raise AssertionError(f"not within {timeout:g}s: {description}")
         time.sleep(interval)
+
+
+async def eventually_async(
+    check: Callable[[], T | None], seconds: float, description: str, interval: float = 0.01
+) -> T:
+    """`eventually` inside an event loop: the first truthy value of `check()`, polling for `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not within {seconds:g}s: {description}")
+        await asyncio.sleep(interval)
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 30.0, description: str = "") -> None:
