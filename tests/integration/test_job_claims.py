@@ -19,6 +19,7 @@ from storage import repos
 from storage.db import create_engine, create_lock_engine, create_sessionmaker, migrate
 from storage.models import JobRow
 from tests.support import POSTGRES_URL
+from tests.support.waiting import lock_waiters
 
 LEASE = timedelta(seconds=30)
 
@@ -121,7 +122,7 @@ async def test_a_job_queued_again_while_its_run_is_recorded_runs_again(any_datab
     async with sessions() as waking:
         await repos.enqueue(waking, SEND, "cards", utcnow(), payload={"chat_id": 5, "text": "again"})
         recorded = asyncio.create_task(record_done())
-        await asyncio.sleep(0.2)  # the record reaches the database before the wake-up commits
+        await lock_waiters(any_database_url)  # the record waits on the job's row before the wake-up commits
         await waking.commit()
     await recorded
     async with sessions() as session:

@@ -13,9 +13,9 @@ import pytest
 
 from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.support import OWNER_ZONE
-from tests.support.databases import connections_state, orders_state, query, services_state
+from tests.support.databases import query
 from tests.support.journeys import Booked, book_with_zoom, join_url, new_user_id, person
-from tests.support.observe import bot_messages_count, log_problems
+from tests.support.observe import log_problems, what_a_forgery_would_change
 from tests.support.worlds import World, running_world
 
 REFUSALS = ("not yours", "out of date", "no longer current")
@@ -90,11 +90,8 @@ def everything(world: World, scene: Scene) -> dict[str, Any]:
     """What must not change when someone presses what they may not."""
     url = world.database_url
     return {
-        "orders": orders_state(url),
-        "connections": connections_state(url),
-        "services": services_state(url),
+        **what_a_forgery_would_change(url, scene.booked.owner, scene.booked.customer),
         "drafts": query(url, "SELECT user_id, flow, step, nonce FROM drafts ORDER BY user_id"),
-        "messages": bot_messages_count(scene.booked.owner, scene.booked.customer),
         "zoom": len([r for r in world.sandbox.zoom_control.requests() if r["path"].startswith("/v2")]),
     }
 

@@ -12,9 +12,9 @@ import pytest
 
 from sandbox.zoom.webhooks import encrypted_token, sign
 from tests.support import barrier
-from tests.support.databases import connections_state, orders_state, query, services_state
+from tests.support.databases import orders_state, query
 from tests.support.journeys import Booked, book_with_zoom, connect_link, has_join
-from tests.support.observe import bot_messages_count, log_problems
+from tests.support.observe import log_problems, what_a_forgery_would_change
 from tests.support.worlds import World, running_world
 
 EVENTS = ["meeting.deleted", "meeting.updated", "app_deauthorized"]
@@ -43,11 +43,8 @@ def params_for(world: World, booked: Booked, event: str) -> dict[str, Any]:
 def snapshot(world: World, booked: Booked) -> dict[str, Any]:
     url = world.database_url
     return {
-        "orders": orders_state(url),
-        "connections": connections_state(url),
-        "services": services_state(url),
+        **what_a_forgery_would_change(url, booked.owner, booked.customer),
         "events": query(url, "SELECT key FROM webhook_events ORDER BY key"),
-        "messages": bot_messages_count(booked.owner, booked.customer),
         "meetings": [
             (m["id"], m.get("deleted", False), m["duration"]) for m in world.sandbox.zoom_control.meetings()
         ],

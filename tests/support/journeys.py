@@ -30,7 +30,7 @@ def person(sandbox: Sandbox, user_id: int, name: str) -> TelegramUser:
     return TelegramUser(sandbox.telegram_server.url, user_id, name, name.lower())
 
 
-def someone(sandbox: Sandbox, name: str) -> TelegramUser:
+def someone(sandbox: Sandbox, name: str = "Olivia") -> TelegramUser:
     """A person no other test of the run has been (a fresh user id)."""
     return person(sandbox, new_user_id(), name)
 

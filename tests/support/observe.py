@@ -12,6 +12,7 @@ import httpx
 
 from sandbox.harness import Sandbox
 from sandbox.telegram.client import SentMessage, TelegramControl, TelegramUser
+from tests.support.databases import connections_state, orders_state, services_state
 
 CREATE_PATH = "/v2/users/me/meetings"
 
@@ -116,3 +117,14 @@ def query_of(url: str) -> dict[str, str]:
 
 def bot_messages_count(*users: TelegramUser) -> list[int]:
     return [len(user.bot_messages()) for user in users]
+
+
+def what_a_forgery_would_change(database_url: str, *users: TelegramUser) -> dict[str, Any]:
+    """Orders, Zoom connections and services as stored, and how many messages each of `users` got: what
+    must stay the same when someone sends what they may not."""
+    return {
+        "orders": orders_state(database_url),
+        "connections": connections_state(database_url),
+        "services": services_state(database_url),
+        "messages": bot_messages_count(*users),
+    }

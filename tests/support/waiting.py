@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.support.databases import query_rows
+from tests.support.databases import _asyncpg_dsn, query_rows
 
 T = TypeVar("T")
 
@@ -26,18 +27,52 @@ def eventually(check: Callable[[], T | None], timeout: float, description: str, 
         time.sleep(interval)
 
 
+@overload
+async def eventually_async(
+    check: Callable[[], Awaitable[T | None]], seconds: float, description: str, interval: float = 0.01
+) -> T: ...
+
+
+@overload
 async def eventually_async(
     check: Callable[[], T | None], seconds: float, description: str, interval: float = 0.01
-) -> T:
-    """`eventually` inside an event loop: the first truthy value of `check()`, polling for `seconds`."""
+) -> T: ...
+
+
+async def eventually_async(
+    check: Callable[[], Any], seconds: float, description: str, interval: float = 0.01
+) -> Any:
+    """`eventually` inside an event loop (`check` may be a coroutine function): the first truthy value of
+    `check()`, polling for `seconds`."""
     deadline = time.monotonic() + seconds
     while True:
-        value = check()
+        found = check()
+        value = await found if inspect.isawaitable(found) else found
         if value:
             return value
         if time.monotonic() >= deadline:
             raise AssertionError(f"not within {seconds:g}s: {description}")
         await asyncio.sleep(interval)
+
+
+async def lock_waiters(database_url: str, count: int = 1, seconds: float = 10) -> None:
+    """Until `count` sessions of this PostgreSQL database wait on a lock (a row, an advisory lock): the
+    barrier that a racing statement has reached the database and is blocked there."""
+    import asyncpg
+
+    connection = await asyncpg.connect(_asyncpg_dsn(database_url), timeout=5)
+    sql = (
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+
+    async def enough() -> bool | None:
+        return int(await connection.fetchval(sql)) >= count
+
+    try:
+        await eventually_async(enough, seconds, f"{count} session(s) waiting on a lock")
+    finally:
+        await connection.close()
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 30.0, description: str = "") -> None:
