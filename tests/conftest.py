@@ -23,6 +23,7 @@ from tests.support import (
     postgres_available,
     start_sandbox,
 )
+from tests.support.worlds import World, running_world
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +93,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "bot_env(**settings): extra environment settings for the `bot` fixture"
     )
+
+
+@pytest.fixture(scope="module")
+def shared_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One sandbox, database and bot (in process) for all the tests of a module: for tests that use fresh
+    users (`tests.support.journeys.someone`, `new_user_id`), so they do not see each other."""
+    with running_world(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])) as running:
+        yield running
 
 
 @pytest.fixture

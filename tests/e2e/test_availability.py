@@ -102,9 +102,7 @@ def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, 
 
 def test_notice_horizon_and_paging_in_new_york(sandbox: Sandbox, bot: BotProcess) -> None:
     owner = person(sandbox, 11, "Nora")
-    set_timezone(owner, NEW_YORK)
-    set_hours(owner, "mon-sun 09:00-17:00")
-    shop = create_service(owner, 30, "Call")
+    shop = create_service(owner, 30, "Call", zone=NEW_YORK, hours="mon-sun 09:00-17:00")
     change_setting(owner, shop, "Notice", "24 h")
     settings = change_setting(owner, shop, "Horizon", "7 days")
     assert "Notice: 24 h" in settings.text and "Horizon: 7 days" in settings.text
@@ -139,9 +137,7 @@ def test_a_slot_on_a_day_marked_off_meanwhile_is_refused_at_confirmation(
     sandbox: Sandbox, bot: BotProcess
 ) -> None:
     owner = person(sandbox, 11, "Olivia")
-    set_timezone(owner, OWNER_ZONE)
-    set_hours(owner, "mon-sun 09:00-18:00")
-    shop = create_service(owner, 60, "Lesson")
+    shop = create_service(owner, 60, "Lesson", zone=OWNER_ZONE, hours="mon-sun 09:00-18:00")
     carl = person(sandbox, 22, "Carl")
     tomorrow = today_in(OWNER_ZONE) + timedelta(days=1)
     summary = reach_summary(carl, shop.code, day_label=label(tomorrow), time_label="10:00")
@@ -159,9 +155,7 @@ def test_customers_cannot_change_inside_the_changes_window_but_the_owner_can(
     sandbox: Sandbox, bot: BotProcess
 ) -> None:
     owner = person(sandbox, 11, "Olivia")
-    set_timezone(owner, OWNER_ZONE)
-    set_hours(owner, "mon-sun 00:00-24:00")
-    shop = create_service(owner, 30, "Chat")
+    shop = create_service(owner, 30, "Chat", zone=OWNER_ZONE, hours="mon-sun 00:00-24:00")
     carl = person(sandbox, 22, "Carl")
     placed, _ = order_on_day(carl, shop.code)  # the earliest slot: well inside 24 hours from now
     settings = change_setting(owner, shop, "Changes", "24 h")
@@ -202,8 +196,7 @@ def test_bad_input_and_forged_buttons_get_clear_answers_and_change_nothing(
     sandbox: Sandbox, bot: BotProcess
 ) -> None:
     owner = person(sandbox, 11, "Olivia")
-    set_timezone(owner, OWNER_ZONE)
-    shop = create_service(owner, 60, "Lesson")
+    shop = create_service(owner, 60, "Lesson", zone=OWNER_ZONE)
     for text, expected in (
         ("/hours mon 09:00-25:00", "25:00 is not a time of day"),
         ("/hours mon 18:00-09:00", "the end is not after the start"),

@@ -10,22 +10,20 @@ from tests.support.crowds import (
     assert_one_meeting_per_order,
     customer_card,
     customers,
-    every_card_says,
     links_in_both_chats,
-    owner_cards,
     place_orders,
+    wait_until_every_card_says,
 )
 from tests.support.journeys import (
     connect_zoom,
     create_service,
     has_button,
-    has_join,
     person,
     texts_of,
     zoom_service,
 )
 from tests.support.observe import creates, live_meetings, refreshes
-from tests.support.waiting import eventually, stays_the_same
+from tests.support.waiting import stays_the_same
 
 WAITING_RECONNECT = "waiting for the owner to reconnect Zoom"
 
@@ -74,15 +72,12 @@ def test_a_revoked_grant_asks_the_owner_once_and_waiting_meetings_follow_the_rec
     # ...and one placed while the bot already knows the owner must reconnect.
     placed += place_orders(shop, customers(sandbox, 1, 200), first_slot=2)
 
-    eventually(
-        lambda: every_card_says(owner, placed, WAITING_RECONNECT),
-        30,
-        "every order card saying it waits for a reconnect",
+    cards = wait_until_every_card_says(
+        owner, placed, WAITING_RECONNECT, 30, "every order card saying it waits for a reconnect"
     )
-    cards = owner_cards(owner)
     for p in placed:
         for card in (customer_card(p), cards[p.number]):
-            assert not has_join(card) and "Join" not in card.text, card.text
+            assert "Join" not in card.text, card.text
     assert stays_the_same(lambda: len(texts_of(owner, "Zoom stopped accepting")), owner, database_url) == 1
     assert live_meetings(sandbox) == []
 

@@ -3,7 +3,6 @@ data is refused with a short alert and changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,15 +15,9 @@ from tests.support import OWNER_ZONE
 from tests.support.databases import query
 from tests.support.journeys import Booked, book_with_zoom, join_url, new_user_id, person
 from tests.support.observe import log_problems, what_a_forgery_would_change
-from tests.support.worlds import World, running_world
+from tests.support.worlds import World
 
 REFUSALS = ("not yours", "out of date", "no longer current")
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_world(tmp_path_factory.mktemp("authorization")) as running:
-        yield running
 
 
 @dataclass

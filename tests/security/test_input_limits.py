@@ -24,15 +24,9 @@ from tests.support.journeys import (
     zoom_service,
 )
 from tests.support.observe import log_problems
-from tests.support.worlds import World, running_world
+from tests.support.worlds import World
 
 BOT = "sandbox_booking_bot"
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_world(tmp_path_factory.mktemp("input-limits")) as running:
-        yield running
 
 
 @pytest.fixture

@@ -28,16 +28,10 @@ from tests.support.journeys import (
     person,
 )
 from tests.support.observe import callback_of, log_problems, query_of
-from tests.support.worlds import World, running_world
+from tests.support.worlds import World
 
 FAILED_PAGE = "Zoom was not connected"
 TOLD = "Connecting Zoom did not work"
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_world(tmp_path_factory.mktemp("oauth")) as running:
-        yield running
 
 
 @pytest.fixture(autouse=True)

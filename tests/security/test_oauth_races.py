@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
 
 from tests.support.journeys import (
     connect_link,
@@ -16,13 +14,7 @@ from tests.support.journeys import (
     zoom_service,
 )
 from tests.support.observe import callback_of
-from tests.support.worlds import World, running_world
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_world(tmp_path_factory.mktemp("oauth-races")) as running:
-        yield running
+from tests.support.worlds import World
 
 
 def log_in(world: World, email: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,15 +14,9 @@ from tests.support import barrier
 from tests.support.databases import orders_state, query
 from tests.support.journeys import Booked, book_with_zoom, connect_link, has_join
 from tests.support.observe import log_problems, what_a_forgery_would_change
-from tests.support.worlds import World, running_world
+from tests.support.worlds import World
 
 EVENTS = ["meeting.deleted", "meeting.updated", "app_deauthorized"]
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_world(tmp_path_factory.mktemp("zoom-webhooks")) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

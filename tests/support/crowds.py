@@ -15,6 +15,7 @@ from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.support.journeys import (
     Shop,
     confirm,
+    has_join,
     join_url,
     order_number,
     person,
@@ -119,6 +120,19 @@ def assert_one_meeting_per_order(sandbox: Sandbox, links: dict[int, str], email:
     assert set(by_order) == set(links), f"meetings for {sorted(by_order)}, orders {sorted(links)}"
     for number, link in links.items():
         assert by_order[number][0]["join_url"] == link, f"order {number} shows another meeting's link"
+
+
+def wait_until_every_card_says(
+    owner: TelegramUser, placed: Sequence[Placed], text: str, timeout: float, description: str
+) -> dict[int, SentMessage]:
+    """Until every order card of `placed`, in both chats, says `text`; then none of them may have a Join
+    button. Returns the owner's cards by order number."""
+    eventually(lambda: every_card_says(owner, placed, text), timeout, description)
+    cards = owner_cards(owner)
+    for p in placed:
+        for card in (customer_card(p), cards[p.number]):
+            assert not has_join(card), card.text
+    return cards
 
 
 def every_card_says(owner: TelegramUser, placed: Sequence[Placed], text: str) -> bool:

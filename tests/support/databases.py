@@ -7,12 +7,15 @@ import os
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
@@ -57,6 +60,20 @@ def database_kind() -> str:
     if kind == "postgresql" and not postgres_available():
         pytest.skip("PostgreSQL is not reachable at TEST_POSTGRES_URL; its tests are skipped here")
     return kind
+
+
+@asynccontextmanager
+async def migrated_sessions(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions of the bot's own engine over the database at `url`, migrated to the newest revision (the
+    engine is disposed of at the end)."""
+    from storage.db import create_engine, create_sessionmaker, migrate
+
+    engine = create_engine(url)
+    try:
+        await migrate(engine)
+        yield create_sessionmaker(engine)
+    finally:
+        await engine.dispose()
 
 
 def _sqlite_path(url: str) -> str:

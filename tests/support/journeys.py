@@ -81,7 +81,19 @@ class Shop:
     code: str
 
 
-def create_service(owner: TelegramUser, minutes: int = 60, name: str = "Consultation") -> Shop:
+def create_service(
+    owner: TelegramUser,
+    minutes: int = 60,
+    name: str = "Consultation",
+    *,
+    zone: str | None = None,
+    hours: str | None = None,
+) -> Shop:
+    """`/newservice`, after the owner set their time zone and working hours (`set_hours`) if given."""
+    if zone is not None:
+        set_timezone(owner, zone)
+    if hours is not None:
+        set_hours(owner, hours)
     owner.send(f"/newservice {minutes} {name}")
     card = owner.wait_for(lambda m: "Share link" in m.text and name in m.text, description="the service card")
     return Shop(owner, card, share_code(card))

@@ -29,7 +29,6 @@ from tests.support.journeys import (
     join_url,
     person,
     reach_summary,
-    set_hours,
 )
 from tests.support.waiting import eventually
 
@@ -118,10 +117,8 @@ def summary_at(customer: TelegramUser, code: str, slot: SoonSlot) -> SentMessage
 def soon_service(sandbox: Sandbox, slot: SoonSlot) -> Shop:
     """Olivia (user 11) works around the clock in the slot's time zone and offers a 30-minute Session."""
     owner = person(sandbox, 11, "Olivia")
-    owner.send(f"/timezone {slot.zone}")
-    owner.wait_for_text(slot.zone)
-    set_hours(owner, "mon-sun 00:00-24:00")  # whatever weekday it is there, the soon slot is offered
-    return create_service(owner, 30, "Session")
+    # Whatever weekday it is there, the soon slot is offered.
+    return create_service(owner, 30, "Session", zone=slot.zone, hours="mon-sun 00:00-24:00")
 
 
 @dataclass(frozen=True)
