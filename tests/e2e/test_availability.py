@@ -5,23 +5,35 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sandbox.harness import BotProcess, Sandbox
+import pytest
+
+from sandbox.harness import Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.support import OWNER_ZONE
+from tests.support.databases import query
 from tests.support.journeys import (
     Shop,
     create_service,
+    new_user_id,
     offered_date,
     open_days,
     open_times,
+    order_number,
     order_on_day,
-    person,
     reach_summary,
     set_hours,
     set_timezone,
+    someone,
 )
+from tests.support.worlds import World
 
 NEW_YORK = "America/New_York"
+
+
+@pytest.fixture
+def sandbox(shared_world: World) -> Sandbox:
+    """The module's tests share one bot: each has its own owner and customers (fresh user ids)."""
+    return shared_world.sandbox
 
 
 def today_in(zone: str) -> date:
@@ -55,8 +67,8 @@ def offered_times(customer: TelegramUser, code: str, day: date) -> list[str]:
     return [text for text in labels(times) if ":" in text]
 
 
-def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, bot: BotProcess) -> None:
-    owner = person(sandbox, 11, "Olivia")
+def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, shared_world: World) -> None:
+    owner = someone(sandbox, "Olivia")
     set_timezone(owner, OWNER_ZONE)
     owner.send("/hours")
     week = owner.wait_for_text("Your working hours")
@@ -71,7 +83,7 @@ def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, 
     away = owner.wait_for_text("Your days off")
     assert label(day_after) in away.text and "Active orders" not in away.text
 
-    carl = person(sandbox, 22, "Carl")
+    carl = someone(sandbox, "Carl")
     offered = labels(open_days(carl, shop.code))
     expected = [label(tomorrow + timedelta(days=n)) for n in range(12) if n != 1]  # all but the day off
     assert [text for text in offered if text != label(today_in(OWNER_ZONE))][: len(expected)] == expected
@@ -86,9 +98,13 @@ def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, 
     settings = change_setting(owner, shop, "Buffer", "30 min")
     assert "Buffer after each meeting: 30 min" in settings.text
     placed, _ = order_on_day(carl, shop.code, day_index=offered.index(label(tomorrow)), time_label="10:00")
-    assert "Order #1" in placed.text
+    # The module's tests share a database: Carl's only order is the first one of this test, whatever its id.
+    [(number,)] = query(
+        shared_world.database_url, "SELECT id FROM orders WHERE customer_id = ?", carl.user_id
+    )
+    assert f"Order #{number}" in placed.text
     # 10:00-11:00 plus 30 minutes of buffer: 11:00 no longer fits before noon; the afternoon stays.
-    dora = person(sandbox, 33, "Dora")
+    dora = someone(sandbox, "Dora")
     assert offered_times(dora, shop.code, tomorrow) == ["14:00", "14:15", "14:30"]
     owner.send(f"/away {tomorrow.isoformat()}")
     away = owner.wait_for_text("Your days off")
@@ -100,14 +116,14 @@ def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, 
     assert "You have no days off coming" in listed.text
 
 
-def test_notice_horizon_and_paging_in_new_york(sandbox: Sandbox, bot: BotProcess) -> None:
-    owner = person(sandbox, 11, "Nora")
+def test_notice_horizon_and_paging_in_new_york(sandbox: Sandbox) -> None:
+    owner = someone(sandbox, "Nora")
     shop = create_service(owner, 30, "Call", zone=NEW_YORK, hours="mon-sun 09:00-17:00")
     change_setting(owner, shop, "Notice", "24 h")
     settings = change_setting(owner, shop, "Horizon", "7 days")
     assert "Notice: 24 h" in settings.text and "Horizon: 7 days" in settings.text
 
-    carl = person(sandbox, 22, "Carl")
+    carl = someone(sandbox, "Carl")
     asked_at = datetime.now(UTC)
     today = today_in(NEW_YORK)
     offered = labels(open_days(carl, shop.code))
@@ -133,12 +149,10 @@ def test_notice_horizon_and_paging_in_new_york(sandbox: Sandbox, bot: BotProcess
     assert "« Earlier" in labels(second)
 
 
-def test_a_slot_on_a_day_marked_off_meanwhile_is_refused_at_confirmation(
-    sandbox: Sandbox, bot: BotProcess
-) -> None:
-    owner = person(sandbox, 11, "Olivia")
+def test_a_slot_on_a_day_marked_off_meanwhile_is_refused_at_confirmation(sandbox: Sandbox) -> None:
+    owner = someone(sandbox, "Olivia")
     shop = create_service(owner, 60, "Lesson", zone=OWNER_ZONE, hours="mon-sun 09:00-18:00")
-    carl = person(sandbox, 22, "Carl")
+    carl = someone(sandbox, "Carl")
     tomorrow = today_in(OWNER_ZONE) + timedelta(days=1)
     summary = reach_summary(carl, shop.code, day_label=label(tomorrow), time_label="10:00")
     owner.send(f"/away {tomorrow.isoformat()}")
@@ -151,12 +165,10 @@ def test_a_slot_on_a_day_marked_off_meanwhile_is_refused_at_confirmation(
     assert "Order #" not in carl.transcript()
 
 
-def test_customers_cannot_change_inside_the_changes_window_but_the_owner_can(
-    sandbox: Sandbox, bot: BotProcess
-) -> None:
-    owner = person(sandbox, 11, "Olivia")
+def test_customers_cannot_change_inside_the_changes_window_but_the_owner_can(sandbox: Sandbox) -> None:
+    owner = someone(sandbox, "Olivia")
     shop = create_service(owner, 30, "Chat", zone=OWNER_ZONE, hours="mon-sun 00:00-24:00")
-    carl = person(sandbox, 22, "Carl")
+    carl = someone(sandbox, "Carl")
     placed, _ = order_on_day(carl, shop.code)  # the earliest slot: well inside 24 hours from now
     settings = change_setting(owner, shop, "Changes", "24 h")
     assert "Changes by customers: until 24 h before the start" in settings.text
@@ -165,7 +177,7 @@ def test_customers_cannot_change_inside_the_changes_window_but_the_owner_can(
         carl.press(placed, action)
         answer = carl.callback_answer()
         assert answer is not None and "can no longer be changed or cancelled here" in answer.text, action
-    stranger = person(sandbox, 33, "Mallory")
+    stranger = someone(sandbox, "Mallory")
     stranger.send("/start")
     own = stranger.wait_for_text("/newservice")
     service_id = (shop.card.button("Settings").callback_data or "").split(":")[1]
@@ -177,7 +189,10 @@ def test_customers_cannot_change_inside_the_changes_window_but_the_owner_can(
     answer = owner.callback_answer()
     assert answer is not None and "not one of the choices" in answer.text
 
-    owners_card = next(m for m in reversed(owner.bot_messages()) if "Order #1" in m.text and m.buttons)
+    number = order_number(placed)
+    owners_card = next(
+        m for m in reversed(owner.bot_messages()) if f"Order #{number}" in m.text and m.buttons
+    )
     owner.press(owners_card, "Reschedule")
     days = owner.wait_for_text("pick a new day")
     last = days.buttons[-1][-1].text
@@ -192,10 +207,8 @@ def test_customers_cannot_change_inside_the_changes_window_but_the_owner_can(
     assert "11:00" in told.text and last in told.text
 
 
-def test_bad_input_and_forged_buttons_get_clear_answers_and_change_nothing(
-    sandbox: Sandbox, bot: BotProcess
-) -> None:
-    owner = person(sandbox, 11, "Olivia")
+def test_bad_input_and_forged_buttons_get_clear_answers_and_change_nothing(sandbox: Sandbox) -> None:
+    owner = someone(sandbox, "Olivia")
     shop = create_service(owner, 60, "Lesson", zone=OWNER_ZONE)
     for text, expected in (
         ("/hours mon 09:00-25:00", "25:00 is not a time of day"),
@@ -248,8 +261,11 @@ def test_bad_input_and_forged_buttons_get_clear_answers_and_change_nothing(
     assert "Sat: off" in owner.wait_for_text("Your working hours").text  # the owner's own week is unchanged
 
 
-def test_hours_away_settings_and_book_for_a_client_read_in_russian(sandbox: Sandbox, bot: BotProcess) -> None:
-    owner = TelegramUser(sandbox.telegram_server.url, 7301, "Ольга", "user7301", language_code="ru")
+def test_hours_away_settings_and_book_for_a_client_read_in_russian(sandbox: Sandbox) -> None:
+    owner_id = new_user_id()
+    owner = TelegramUser(
+        sandbox.telegram_server.url, owner_id, "Ольга", f"user{owner_id}", language_code="ru"
+    )
     owner.send("/hours")
     week = owner.wait_for_text("Ваши рабочие часы")
     assert "пн: 09:00–18:00" in week.text and "сб: выходной" in week.text, week.text
