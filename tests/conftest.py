@@ -96,10 +96,25 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="module")
-def shared_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def shared_bot_settings() -> dict[str, str]:
+    """Settings of `shared_world`'s bot on top of the sandbox's and TEST_KNOBS (`bot_settings` for `bot`)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def shared_world(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    shared_bot_settings: dict[str, str],
+) -> Iterator[World]:
     """One sandbox, database and bot (in process) for all the tests of a module: for tests that use fresh
     users (`tests.support.journeys.someone`, `new_user_id`), so they do not see each other."""
-    with running_world(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])) as running:
+    folder = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+
+    def environment(sandbox: Sandbox, url: str) -> dict[str, str]:
+        return bot_environment(sandbox, url, **shared_bot_settings)
+
+    with running_world(folder, environment) as running:
         yield running
 
 
