@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -24,6 +23,7 @@ from tests.support.journeys import (
     set_timezone,
     zoom_service,
 )
+from tests.support.waiting import eventually
 
 
 def test_order_gets_a_zoom_meeting_at_the_ordered_time_and_both_chats_get_the_link(
@@ -90,9 +90,12 @@ def test_new_service_step_by_step_and_the_owner_menu(sandbox: Sandbox, bot: BotP
     assert "Career coaching" in card.text and "90 min" in card.text and "Zoom: Off" in card.text
     assert [b.text for b in card.buttons[0]] == ["Zoom: Off", "Orders"]
     assert "t.me/sandbox_booking_bot?start=s_" in card.text
-    deadline = time.monotonic() + 10  # the owner's menu is set right after the card is sent
-    while "services" not in (menu := [name for name, _ in owner.commands()]) and time.monotonic() < deadline:
-        time.sleep(0.05)
+
+    def owner_menu() -> list[str] | None:  # set right after the card is sent
+        names = [name for name, _ in owner.commands()]
+        return names if "services" in names else None
+
+    menu = eventually(owner_menu, 10, "the owner's command menu", interval=0.05)
     assert "services" in menu and "zoom" in menu
     stranger.send("/start")
     stranger.wait_for_text("/newservice")

@@ -24,6 +24,7 @@ from tests.support.journeys import (
     zoom_service,
 )
 from tests.support.observe import log_problems
+from tests.support.waiting import eventually
 from tests.support.worlds import World
 
 BOT = "sandbox_booking_bot"
@@ -221,10 +222,12 @@ def test_groups_are_told_the_bot_works_in_private_chats_only(world: World, no_er
     user.send_in_group(group, "just chatting")  # privacy mode: the bot never sees this one
     # Barrier: a probe in the same group; once it is answered, every earlier message there was handled.
     probe = user.send_in_group(group, f"/help@{BOT}")
-    deadline = time.monotonic() + 30
-    while not [m for m in world.telegram.chat(group) if m.from_bot and replied_to(m) == probe]:
-        assert time.monotonic() < deadline, "the probe in the group was not answered"
-        time.sleep(0.05)
+    eventually(
+        lambda: [m for m in world.telegram.chat(group) if m.from_bot and replied_to(m) == probe],
+        30,
+        "the probe in the group answered",
+        interval=0.05,
+    )
     answers = [m for m in world.telegram.chat(group) if m.from_bot and replied_to(m) != probe]
     assert len(answers) == 3 and all("only work in private chats" in m.text for m in answers)
 

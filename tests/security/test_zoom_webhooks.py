@@ -14,6 +14,7 @@ from tests.support import barrier
 from tests.support.databases import orders_state, query
 from tests.support.journeys import Booked, book_with_zoom, connect_link, has_join
 from tests.support.observe import log_problems, what_a_forgery_would_change
+from tests.support.waiting import eventually
 from tests.support.worlds import World
 
 EVENTS = ["meeting.deleted", "meeting.updated", "app_deauthorized"]
@@ -175,9 +176,9 @@ def test_a_replayed_meeting_update_is_handled_once(world: World, booked: Booked)
     )
     booked.owner.press(drifted, "Restore meeting")
     booked.owner.press(booked.owner.wait_for_text("Put the order's name"), "Confirm")
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and orders_state(world.database_url)[0][3] != "ready":
-        time.sleep(0.2)
+    eventually(
+        lambda: orders_state(world.database_url)[0][3] == "ready", 15, "the meeting restored", interval=0.2
+    )
     restored = snapshot(world, booked)
     assert restored["orders"][0][3] == "ready" and restored["meetings"][0][2] == 60
 
