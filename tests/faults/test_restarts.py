@@ -7,7 +7,7 @@ import pytest
 
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import SentMessage, TelegramControl
-from tests.support import query_rows, wait_until
+from tests.support import query, wait_until
 from tests.support.crowds import (
     Placed,
     assert_one_meeting_per_order,
@@ -100,7 +100,7 @@ def test_kill_9_while_answering_a_command_does_not_run_it_twice(
     telegram.set_delay(3, "sendMessage")  # the reply is slow: the bot dies while sending it
     owner.send("/newservice 30 Yoga")
     wait_until(  # the service is stored and its reply is on its way: now the bot dies
-        lambda: query_rows(database_url, "SELECT id FROM services WHERE name = 'Yoga'"),
+        lambda: query(database_url, "SELECT id FROM services WHERE name = 'Yoga'"),
         description="the Yoga service stored",
     )
     bot.kill()
@@ -132,9 +132,7 @@ def test_kill_9_while_zoom_creates_the_meeting_resumes_and_adopts_it(
     # The kill is meant for the create, not for a message: a message the bot is sending at the kill may come
     # twice (delivery is at least once across kill -9): the owner's new-order card is out and recorded first.
     unsent = "SELECT id FROM jobs WHERE kind = 'send' AND status <> 'done'"
-    eventually(
-        lambda: not query_rows(database_url, unsent), 6, "the owner's new-order card sent and recorded"
-    )
+    eventually(lambda: not query(database_url, unsent), 6, "the owner's new-order card sent and recorded")
     bot.kill()  # while Zoom is still working on the create
     eventually(lambda: live_meetings(sandbox), 15, "Zoom finishing the create nobody waits for")
     bot.start()

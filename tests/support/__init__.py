@@ -18,7 +18,7 @@ from tests.support.databases import (
     migrated_template,
     postgres_available,
     postgres_reachable,
-    query_rows,
+    query,
 )
 from tests.support.waiting import (
     barrier,
@@ -50,7 +50,7 @@ __all__ = [
     "postgres_available",
     "postgres_reachable",
     "probe",
-    "query_rows",
+    "query",
     "stays_the_same",
     "start_sandbox",
     "wait_for_drained_jobs",

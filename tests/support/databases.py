@@ -167,11 +167,6 @@ def query(url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     return asyncio.run(run())
 
 
-def query_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
-    """The rows of a read-only query without parameters, on SQLite or PostgreSQL."""
-    return query(url, sql)
-
-
 def execute(url: str, sql: str, *args: Any) -> None:
     """A write statement with `?` placeholders, committed."""
     if is_sqlite(url):

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, overload
 
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.support.databases import _asyncpg_dsn, query_rows
+from tests.support.databases import _asyncpg_dsn, query
 
 T = TypeVar("T")
 
@@ -130,9 +130,7 @@ def wait_for_drained_jobs(database_url: str, *, horizon: float = 5.0, timeout: f
 
 def busy_jobs(database_url: str, horizon: float = 0.0) -> list[tuple[Any, ...]]:
     """(id, kind, run_at, locked_until) of the pending jobs that are running or due within `horizon` s."""
-    rows = query_rows(
-        database_url, "SELECT id, kind, run_at, locked_until FROM jobs WHERE status = 'pending'"
-    )
+    rows = query(database_url, "SELECT id, kind, run_at, locked_until FROM jobs WHERE status = 'pending'")
     soon = datetime.now(UTC) + timedelta(seconds=horizon)
     return [row for row in rows if row[3] is not None or _utc(row[2]) <= soon]
 
