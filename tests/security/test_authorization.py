@@ -13,7 +13,7 @@ import pytest
 from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.support import OWNER_ZONE
 from tests.support.databases import query
-from tests.support.journeys import Booked, book_with_zoom, join_url, new_user_id, person
+from tests.support.journeys import Booked, book_with_zoom, join_url, new_user_id, person, reach_summary
 from tests.support.observe import log_problems, what_a_forgery_would_change
 from tests.support.worlds import World
 
@@ -47,14 +47,7 @@ def scene(world: World) -> Scene:
     service_id = int(callback_data(booked.shop.card, "Zoom").split(":")[1])
     order_id = int(callback_data(booked.card, "Reschedule").split(":")[1])
     # The customer is half-way through a second order, the owner half-way through a second service.
-    customer.send(f"/start s_{booked.shop.code}")
-    customer.press(customer.wait_for(lambda m: "Order" in str(m.buttons) and "Share" not in m.text), "Order")
-    days = customer.wait_for_text("Pick a day")
-    customer.press(days, days.buttons[1][0].text)
-    times = customer.wait_for_text("Pick a start time")
-    customer.press(times, times.buttons[0][0].text)
-    customer.press(customer.wait_for_text("What should the order be called"), "Skip")
-    summary = customer.wait_for_text("Please check your order")
+    summary = reach_summary(customer, booked.shop.code, day_index=3)  # the second row's first day
     owner.send("/newservice")
     owner.wait_for_text("What is the service called")
     owner.send("Second service")

@@ -18,6 +18,8 @@ from tests.support.journeys import (
     Shop,
     create_service,
     new_user_id,
+    open_days,
+    open_offer,
     order,
     person,
     someone,
@@ -125,9 +127,7 @@ def shop(world: World) -> Shop:
 
 
 def first_summary(customer: TelegramUser, shop: Shop) -> SentMessage:
-    customer.send(f"/start s_{shop.code}")
-    customer.press(customer.wait_for(lambda m: "Order" in str(m.buttons)), "Order")
-    days = customer.wait_for_text("Pick a day")
+    days = open_days(customer, shop.code)
     customer.press(days, days.buttons[0][-1].text)
     times = customer.wait_for_text("Pick a start time")
     customer.press(times, times.buttons[0][0].text)
@@ -159,8 +159,7 @@ def test_forged_days_outside_the_offered_range_are_refused(
     world: World, shop: Shop, days: int, no_errors: None
 ) -> None:
     customer = someone(world.sandbox, "Carl")
-    customer.send(f"/start s_{shop.code}")
-    offer = customer.wait_for(lambda m: "Order" in str(m.buttons))
+    offer = open_offer(customer, shop.code)
     before = orders_state(world.database_url)
     customer.press_data(offer.message_id, f"od:{shop.code}:{local_day(days):%Y%m%d}")
     answer = customer.callback_answer()
@@ -178,8 +177,7 @@ def test_forged_start_times_outside_the_offer_are_refused(
     # No log check here: the refused press is answered twice, which logs an ERROR (reported separately).
     days, clock = when
     customer = someone(world.sandbox, "Carl")
-    customer.send(f"/start s_{shop.code}")
-    offer = customer.wait_for(lambda m: "Order" in str(m.buttons))
+    offer = open_offer(customer, shop.code)
     customer.press_data(offer.message_id, f"ot:{shop.code}:{local_day(days):%Y%m%d}{clock}")
     answer = customer.callback_answer()
     assert answer is not None and "can't be booked" in (answer.text or "")
@@ -347,8 +345,7 @@ def test_a_start_at_the_edge_of_the_calendar_is_refused_not_a_crash(world: World
     owner.wait_for_text("time zone is now")
     shop = create_service(owner, 60, "Edge")
     customer = person(world.sandbox, new_user_id(), "Carl")
-    customer.send(f"/start s_{shop.code}")
-    offer = customer.wait_for(lambda m: "Order" in str(m.buttons))
+    offer = open_offer(customer, shop.code)
     mark = len(world.log())
     customer.press_data(offer.message_id, f"ot:{shop.code}:{start}")
     answer = customer.callback_answer()
@@ -360,9 +357,7 @@ def test_a_service_of_the_longest_allowed_duration_can_be_booked(world: World) -
     owner = person(world.sandbox, new_user_id(), "Olivia")
     shop = create_service(owner, 720, "All day")
     customer = person(world.sandbox, new_user_id(), "Carl")
-    customer.send(f"/start s_{shop.code}")
-    customer.press(customer.wait_for(lambda m: "Order" in str(m.buttons)), "Order")
-    assert "Pick a day" in customer.wait_for(lambda m: "day" in m.text.lower()).text
+    assert "Pick a day" in open_days(customer, shop.code).text
 
 
 def test_a_name_with_a_nul_character_is_refused_or_cleaned_not_a_crash(world: World) -> None:

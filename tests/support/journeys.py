@@ -273,14 +273,19 @@ def reach_summary_on_day(
     return pick_time(customer, times, label, name, lang=lang, check=check), day
 
 
+def open_offer(customer: TelegramUser, code: str, lang: Lingo = ENGLISH) -> SentMessage:
+    """Open the service link (`/start s_<code>`): the service offered, with its Order button."""
+    customer.send(f"/start s_{code}")
+    return customer.wait_for(
+        lambda m: any(b.text == lang.order for row in m.buttons for b in row), 20, f"the {lang.order} button"
+    )
+
+
 def open_days(
     customer: TelegramUser, code: str, lang: Lingo = ENGLISH, check: Check = no_check
 ) -> SentMessage:
     """Open the service link and press Order: the days offered (or the message that there are none)."""
-    customer.send(f"/start s_{code}")
-    offer = customer.wait_for(
-        lambda m: any(b.text == lang.order for row in m.buttons for b in row), 20, f"the {lang.order} button"
-    )
+    offer = open_offer(customer, code, lang)
     check("offer", offer)
     customer.press(offer, lang.order)
     return customer.wait_for(
