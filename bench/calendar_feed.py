@@ -25,7 +25,7 @@ from bot.domain import utcnow
 from bot.services.calendars import TOKEN_BYTES, token_hash
 from sandbox.harness import BotProcess, bot_environment, start_sandbox
 from storage.db import create_engine, create_sessionmaker, migrate
-from storage.models import CalendarFeedRow, OrderRow, ServiceRow, UserRow
+from storage.models import CalendarFeedRow, OrderRow, PersonRow, ServiceRow
 from tests.support import fresh_database
 
 OWNER, CUSTOMER = 1001, 1002
@@ -37,7 +37,7 @@ async def seed(database_url: str, orders: int, token: str) -> None:
     now = utcnow()
     async with create_sessionmaker(engine).begin() as session:
         for user_id in (OWNER, CUSTOMER):
-            session.add(UserRow(id=user_id, first_name=f"User {user_id}", created_at=now))
+            session.add(PersonRow(id=user_id, first_name=f"User {user_id}", created_at=now))
         await session.flush()
         service = ServiceRow(
             code="bench", owner_id=OWNER, name="Consultation", duration_min=30, timezone="UTC", created_at=now

@@ -24,7 +24,7 @@ from bench.remote_sandbox import start_remote_sandbox
 from sandbox.harness import BotProcess, bot_environment
 from sandbox.telegram.client import TelegramControl, TelegramUser
 from storage.db import create_engine, create_sessionmaker, migrate
-from storage.models import OrderMessageRow, OrderRow, ServiceRow, UserRow
+from storage.models import OrderMessageRow, OrderRow, PersonRow, ServiceRow
 from tests.support import fresh_database
 
 OWNERS = 10
@@ -44,7 +44,7 @@ class StoreFigures:
     peak_rss_kib: int
     reply_seconds: list[float]
     page_seconds: list[float]
-    desk_seconds: list[float]
+    listing_seconds: list[float]
 
 
 def _order(number: int, owner: int, service_id: int, index: int, now: datetime) -> dict[str, Any]:
@@ -92,7 +92,7 @@ async def fill(url: str, orders: int) -> None:
             ]
             for person in people:
                 person.update(timezone=None, owner_menu_set=False, booking_seq=0, created_at=now)
-            await session.execute(insert(UserRow), people)
+            await session.execute(insert(PersonRow), people)
             await session.execute(
                 insert(ServiceRow),
                 [
@@ -143,19 +143,19 @@ async def _write(sessions: Any, rows: list[dict[str, Any]]) -> None:
         await session.execute(insert(OrderMessageRow), cards)
 
 
-async def desk_page_seconds(url: str, samples: int) -> list[float]:
-    """The listing's own cost: OrderDesk.page (count and one page) for the owners in turn, in this process."""
+async def listing_page_seconds(url: str, samples: int) -> list[float]:
+    """The listing's own cost: Orders.page (count and one page) for the owners in turn, in this process."""
     from bot.jobs.outbox import Outbox
-    from bot.services.order_desk import OrderDesk
+    from bot.services.orders import Orders
 
     engine = create_engine(url)
     try:
-        desk = OrderDesk(create_sessionmaker(engine), Outbox())
-        await desk.page(FIRST_OWNER, 0)  # the first connection and compiled statements are not the listing
+        orders = Orders(create_sessionmaker(engine), Outbox())
+        await orders.page(FIRST_OWNER, 0)  # the first connection and compiled statements are not the listing
         times = []
         for sample in range(samples):
             started = time.perf_counter()
-            await desk.page(FIRST_OWNER + sample % OWNERS, 0)
+            await orders.page(FIRST_OWNER + sample % OWNERS, 0)
             times.append(time.perf_counter() - started)
         return times
     finally:
@@ -187,7 +187,7 @@ def measure_store(args: argparse.Namespace) -> StoreFigures:
         asyncio.run(fill(url, orders))
         fill_seconds = time.monotonic() - started
         print(f"  store written: {orders} orders in {fill_seconds:.1f} s", flush=True)
-        desk = asyncio.run(desk_page_seconds(url, args.store_samples))
+        orders = asyncio.run(listing_page_seconds(url, args.store_samples))
         sandbox = start_remote_sandbox()
         bot = BotProcess.in_folder(sandbox, bot_environment(sandbox, url, LOG_LEVEL="WARNING"), Path(folder))
         try:
@@ -216,7 +216,7 @@ def measure_store(args: argparse.Namespace) -> StoreFigures:
                 peak_rss_kib=peak_rss_kib(pid),
                 reply_seconds=replies,
                 page_seconds=pages,
-                desk_seconds=desk,
+                listing_seconds=orders,
             )
         finally:
             bot.stop()

@@ -31,19 +31,19 @@ from bot.jobs.wakeup import JobWakeup
 from bot.jobs.worker import Lane, Worker
 from bot.metrics import Metrics
 from bot.services.availability import Availability
-from bot.services.booking import Booking
 from bot.services.calendars import Calendars
-from bot.services.catalog import Catalog
 from bot.services.client_orders import ClientOrders
 from bot.services.drafts import Drafts
 from bot.services.meetings import SYNC, MeetingSync
-from bot.services.order_desk import EditLimit, OrderDesk
-from bot.services.people import People
+from bot.services.ordering import Ordering
+from bot.services.orders import EditLimit, Orders
+from bot.services.persons import Persons
 from bot.services.recovery import Recovery
 from bot.services.reminders import REMINDER, Reminders
 from bot.services.retention import PURGE, PURGE_KEY, Keep, Retention
 from bot.services.service_settings import ServiceSettings
-from bot.services.zoom_accounts import ZoomAccounts
+from bot.services.services import Services
+from bot.services.zoom_connections import ZoomConnections
 from bot.services.zoom_events import EVENT, ZoomEvents
 from bot.settings import Settings, SettingsError
 from bot.telegram import menus
@@ -81,7 +81,7 @@ class Runtime:
     web: Starlette
     worker: Worker
     intake: UpdateIntake
-    accounts: ZoomAccounts
+    connections: ZoomConnections
     metrics: Metrics | None = None
     wakeup: JobWakeup | None = None  # PostgreSQL: LISTEN for jobs queued by other replicas
     lock_engine: AsyncEngine | None = None  # PostgreSQL: connections holding per-chat turns
@@ -181,7 +181,7 @@ def build(settings: Settings) -> Runtime:
             metrics=metrics,
         )
     zoom = ZoomClient(http, settings.zoom_api_url, metrics)
-    accounts = ZoomAccounts(
+    connections = ZoomConnections(
         sessions,
         oauth,
         zoom,
@@ -192,10 +192,10 @@ def build(settings: Settings) -> Runtime:
         refresh_margin=timedelta(seconds=settings.zoom_refresh_margin_seconds),
         settings_max_age=timedelta(seconds=settings.zoom_settings_max_age_seconds),
     )
-    people = People(sessions, settings.default_timezone)
+    persons = Persons(sessions, settings.default_timezone)
     drafts = Drafts(sessions)
     edit_limit = EditLimit(settings.customer_edits, timedelta(seconds=settings.customer_edits_window_seconds))
-    desk = OrderDesk(
+    orders = Orders(
         sessions,
         outbox,
         partial(bot_username, application),
@@ -206,15 +206,15 @@ def build(settings: Settings) -> Runtime:
     calendars = Calendars(sessions, settings.public_url)
     recovery = Recovery(sessions, outbox)
     application.bot_data[KEY] = Deps(
-        people=people,
-        catalog=Catalog(sessions, people, accounts),
-        booking=Booking(sessions, drafts, outbox, settings.customer_active_orders, metrics=metrics),
-        availability=Availability(sessions, people),
+        persons=persons,
+        services=Services(sessions, persons, connections),
+        ordering=Ordering(sessions, drafts, outbox, settings.customer_active_orders, metrics=metrics),
+        availability=Availability(sessions, persons),
         settings=ServiceSettings(sessions),
         clients=ClientOrders(sessions, drafts, outbox, metrics=metrics),
-        desk=desk,
+        orders=orders,
         drafts=drafts,
-        accounts=accounts,
+        connections=connections,
         owner_commands=OWNER_COMMANDS,
         customer_commands=CUSTOMER_COMMANDS,
         calendars=calendars,
@@ -222,11 +222,11 @@ def build(settings: Settings) -> Runtime:
     )
     register(application)
     events = ZoomEvents(
-        sessions, settings.zoom_webhook_secret_token.get_secret_value(), accounts, outbox, zoom
+        sessions, settings.zoom_webhook_secret_token.get_secret_value(), connections, outbox, zoom
     )
-    delivery = Delivery(sessions, application.bot, desk, accounts, people)
-    meetings = MeetingSync(sessions, zoom, accounts, outbox, metrics=metrics)
-    reminders = Reminders(sessions, delivery, people)
+    delivery = Delivery(sessions, application.bot, orders, connections, persons)
+    meetings = MeetingSync(sessions, zoom, connections, outbox, metrics=metrics)
+    reminders = Reminders(sessions, delivery, persons)
     retention = Retention(sessions, keep_for(settings))
 
     lock_engine = None if is_sqlite(engine) else create_lock_engine(settings.database_url)
@@ -276,11 +276,11 @@ def build(settings: Settings) -> Runtime:
     readiness = Readiness(engine, worker, settings.ready_worker_seconds, check)
     web = create_web_app(
         engine,
-        accounts,
+        connections,
         events,
         intake,
         secret,
-        people,
+        persons,
         readiness=readiness,
         scrape=Scrape(metrics, sessions, check),
         calendars=calendars,
@@ -296,7 +296,7 @@ def build(settings: Settings) -> Runtime:
         web,
         worker,
         intake,
-        accounts,
+        connections,
         metrics=metrics,
         wakeup=wakeup,
         lock_engine=lock_engine,
@@ -313,10 +313,12 @@ async def refresh_idle_loop(runtime: Runtime, stopping: asyncio.Event) -> None:
     settings = runtime.settings
     while not stopping.is_set():
         try:
-            count = await runtime.accounts.refresh_idle(timedelta(seconds=settings.zoom_idle_refresh_seconds))
+            count = await runtime.connections.refresh_idle(
+                timedelta(seconds=settings.zoom_idle_refresh_seconds)
+            )
             if count:
                 log.info("Refreshed %s idle Zoom connection(s)", count)
-            read = await runtime.accounts.refresh_settings()
+            read = await runtime.connections.refresh_settings()
             if read:
                 log.info("Read the Zoom settings of %s host(s) again", read)
         except Exception:

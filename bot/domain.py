@@ -107,7 +107,7 @@ class Order:
 
 
 @dataclass(frozen=True)
-class ZoomAccount:
+class ZoomConnection:
     owner_id: int
     email: str
     status: ConnectionStatus

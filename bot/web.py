@@ -19,8 +19,8 @@ from bot import i18n, texts
 from bot.calendar_web import calendar_routes
 from bot.health import Readiness, Scrape
 from bot.services.calendars import Calendars
-from bot.services.people import People
-from bot.services.zoom_accounts import ZoomAccounts
+from bot.services.persons import Persons
+from bot.services.zoom_connections import ZoomConnections
 from bot.services.zoom_events import ZoomEvents
 from bot.telegram.intake import UpdateIntake
 
@@ -84,11 +84,11 @@ async def read_body(request: Request, limit: int, seconds: float) -> bytes:
 
 def create_web_app(
     engine: AsyncEngine,
-    accounts: ZoomAccounts,
+    connections: ZoomConnections,
     events: ZoomEvents,
     intake: UpdateIntake,
     webhook_secret: str | None,
-    people: People,
+    persons: Persons,
     *,
     calendars: Calendars,
     readiness: Readiness | None = None,
@@ -117,9 +117,9 @@ def create_web_app(
 
     async def oauth_callback(request: Request) -> Response:
         params = request.query_params
-        result = await accounts.complete(params.get("state"), params.get("code"), params.get("error"))
+        result = await connections.complete(params.get("state"), params.get("code"), params.get("error"))
         if result.owner_id is not None:
-            language = await people.language_of(result.owner_id)
+            language = await persons.language_of(result.owner_id)
         else:
             language = browser_language(request.headers.get("accept-language", ""))
         message = i18n.render(language, result.message)

@@ -10,8 +10,8 @@ from telegram import Update
 from bot import booking_rules, i18n, texts
 from bot.errors import UserError
 from bot.services.availability import DaysOff, ServiceHours
-from bot.services.booking import parse_day
 from bot.services.drafts import Draft
+from bot.services.ordering import parse_day
 from bot.telegram import views
 from bot.telegram.buttons import Press
 from handlers.deps import Context, deps, person
@@ -66,14 +66,14 @@ async def _set_day(
     weekday, service_id = int(draft.data.get("weekday", -1)), int(draft.data.get("service_id", 0))
     if not 0 <= weekday < 7:
         raise UserError(texts.STALE_BUTTON)
-    services = deps(context)
+    wired = deps(context)
     if service_id:
-        shown = await services.availability.set_service_hours(me.id, service_id, [weekday], spans)
-        await services.drafts.drop(me.id)
+        shown = await wired.availability.set_service_hours(me.id, service_id, [weekday], spans)
+        await wired.drafts.drop(me.id)
         await edit_or_send(update, *service_week(shown))
         return
-    week = await services.availability.set_hours(me, [weekday], spans)
-    await services.drafts.drop(me.id)
+    week = await wired.availability.set_hours(me, [weekday], spans)
+    await wired.drafts.drop(me.id)
     await edit_or_send(
         update, i18n.t(texts.HOURS_WEEK, week=booking_rules.week_lines(week)), views.hours_keyboard(0)
     )

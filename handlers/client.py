@@ -8,9 +8,9 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot import i18n, slots, texts
 from bot.errors import UserError
-from bot.services.booking import parse_day
 from bot.services.client_orders import CLIENT_NAME_MAX
 from bot.services.drafts import Draft
+from bot.services.ordering import parse_day
 from bot.telegram import views
 from bot.telegram.buttons import Press, Verb, data
 from handlers.deps import Context, deps, person
@@ -19,9 +19,9 @@ from handlers.render import edit_or_send, send
 
 async def show_days(update: Update, context: Context, press: Press) -> None:
     """Book for a client on a service card (a new message), or « Other days (edited in place)."""
-    services = deps(context)
-    service = await services.clients.service(person(update).id, press.int_arg(0))
-    days = await services.booking.free_days(service, by_owner=True)
+    wired = deps(context)
+    service = await wired.clients.service(person(update).id, press.int_arg(0))
+    days = await wired.ordering.free_days(service, by_owner=True)
     if not days:
         text, keyboard = i18n.t(texts.CLIENT_NO_DAYS, count=slots.MAX_DAYS_AHEAD), None
     else:
@@ -37,12 +37,12 @@ async def show_days(update: Update, context: Context, press: Press) -> None:
 
 async def show_times(update: Update, context: Context, press: Press) -> None:
     """Free times of the chosen day inside working hours."""
-    services = deps(context)
-    service = await services.clients.service(person(update).id, press.int_arg(0))
+    wired = deps(context)
+    service = await wired.clients.service(person(update).id, press.int_arg(0))
     day = parse_day(press.arg(1))
     if day is None:
         raise UserError(texts.STALE_BUTTON)
-    starts = await services.booking.free_times(service, day, by_owner=True)
+    starts = await wired.ordering.free_times(service, day, by_owner=True)
     if not starts:
         raise UserError(texts.NO_TIMES, day=views.day_label(day))
     text = i18n.t(
@@ -89,12 +89,12 @@ async def confirm(update: Update, context: Context, press: Press) -> None:
     query = update.callback_query
     if query is None or query.message is None:
         return
-    services = deps(context)
-    order = await services.clients.confirm(person(update), press.arg(0), query.message.message_id)
-    card = await services.desk.card(order.id, "owner")
+    wired = deps(context)
+    order = await wired.clients.confirm(person(update), press.arg(0), query.message.message_id)
+    card = await wired.orders.card(order.id, "owner")
     if card is not None:
         await edit_or_send(update, *views.card_view(card))
-    await services.desk.refresh_cards_now(order.id)
+    await wired.orders.refresh_cards_now(order.id)
 
 
 async def claim(update: Update, context: Context, code: str) -> None:

@@ -47,11 +47,11 @@ async def cancel(update: Update, context: Context) -> None:
 async def timezone(update: Update, context: Context) -> None:
     """Show or set the user's time zone."""
     me = person(update)
-    people = deps(context).people
+    persons = deps(context).persons
     if not context.args:
-        await reply(update, i18n.t(texts.TIMEZONE_USAGE, current=escape(await people.timezone_of(me.id))))
+        await reply(update, i18n.t(texts.TIMEZONE_USAGE, current=escape(await persons.timezone_of(me.id))))
         return
-    zone = await people.set_timezone(me, " ".join(context.args))
+    zone = await persons.set_timezone(me, " ".join(context.args))
     await reply(update, i18n.t(texts.TIMEZONE_SET, zone=escape(zone)))
 
 
@@ -59,7 +59,7 @@ async def speak_their_language(update: Update, context: Context) -> None:
     """Before any handler: answer this update in its sender's language (and remember their language_code)."""
     if update.effective_user is None:
         return
-    i18n.use(await deps(context).people.language(person(update)))
+    i18n.use(await deps(context).persons.language(person(update)))
 
 
 async def language(update: Update, context: Context) -> None:
@@ -77,14 +77,12 @@ async def language(update: Update, context: Context) -> None:
 
 async def language_chosen(update: Update, context: Context, press: Press) -> None:
     """A language button: remember the choice and answer in it from now on."""
-    services = deps(context)
+    wired = deps(context)
     me = person(update)
-    chosen = await services.people.set_language(me, press.arg(0) or "")
+    chosen = await wired.persons.set_language(me, press.arg(0) or "")
     i18n.use(chosen)
     await edit_or_send(update, i18n.t(texts.LANGUAGE_SET), None)
-    menu = (
-        services.owner_commands if await services.people.has_owner_menu(me.id) else services.customer_commands
-    )
+    menu = wired.owner_commands if await wired.persons.has_owner_menu(me.id) else wired.customer_commands
     await menus.set_for_chat(context.bot, me.id, menu, chosen)
 
 

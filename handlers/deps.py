@@ -8,16 +8,16 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.services.availability import Availability
-from bot.services.booking import Booking
 from bot.services.calendars import Calendars
-from bot.services.catalog import Catalog
 from bot.services.client_orders import ClientOrders
 from bot.services.drafts import Drafts
-from bot.services.order_desk import OrderDesk
-from bot.services.people import People, Person
+from bot.services.ordering import Ordering
+from bot.services.orders import Orders
+from bot.services.persons import Person, Persons
 from bot.services.recovery import Recovery
 from bot.services.service_settings import ServiceSettings
-from bot.services.zoom_accounts import ZoomAccounts
+from bot.services.services import Services
+from bot.services.zoom_connections import ZoomConnections
 
 KEY = "deps"
 Context = ContextTypes.DEFAULT_TYPE
@@ -25,15 +25,15 @@ Context = ContextTypes.DEFAULT_TYPE
 
 @dataclass(frozen=True)
 class Deps:
-    people: People
-    catalog: Catalog
-    booking: Booking
+    persons: Persons
+    services: Services
+    ordering: Ordering
     availability: Availability
     settings: ServiceSettings
     clients: ClientOrders
-    desk: OrderDesk
+    orders: Orders
     drafts: Drafts
-    accounts: ZoomAccounts
+    connections: ZoomConnections
     owner_commands: list[tuple[str, str]]
     customer_commands: list[tuple[str, str]]
     calendars: Calendars

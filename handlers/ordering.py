@@ -8,8 +8,8 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot import i18n, texts
 from bot.errors import SlotTaken, UserError
-from bot.services.booking import Summary, parse_day
 from bot.services.drafts import Draft
+from bot.services.ordering import Summary, parse_day
 from bot.telegram import views
 from bot.telegram.buttons import Press, Verb, data
 from handlers.deps import Context, deps, person
@@ -18,16 +18,16 @@ from handlers.render import edit_or_send
 
 async def open_service(update: Update, context: Context, code: str) -> None:
     """Show the service a deep link points to, with the Order button."""
-    service = await deps(context).booking.open(person(update), code)
+    service = await deps(context).ordering.open(person(update), code)
     text, keyboard = views.service_offer(service)
     await edit_or_send(update, text, keyboard)
 
 
 async def show_days(update: Update, context: Context, press: Press) -> None:
     """The bookable days of a service."""
-    booking = deps(context).booking
-    service = await booking.open(person(update), press.arg(0))
-    days = await booking.free_days(service)
+    ordering = deps(context).ordering
+    service = await ordering.open(person(update), press.arg(0))
+    days = await ordering.free_days(service)
     if not days:
         await edit_or_send(update, i18n.t(texts.NO_DAYS, count=service.horizon_days), None)
         return
@@ -42,12 +42,12 @@ async def show_days(update: Update, context: Context, press: Press) -> None:
 
 async def show_times(update: Update, context: Context, press: Press) -> None:
     """The free start times of one day."""
-    booking = deps(context).booking
-    service = await booking.service(press.arg(0))
+    ordering = deps(context).ordering
+    service = await ordering.service(press.arg(0))
     day = parse_day(press.arg(1))
     if day is None:
         raise UserError(texts.STALE_BUTTON)
-    starts = await booking.free_times(service, day)
+    starts = await ordering.free_times(service, day)
     if not starts:
         raise UserError(texts.NO_TIMES, day=views.day_label(day))
     text = i18n.t(
@@ -71,9 +71,9 @@ async def show_times(update: Update, context: Context, press: Press) -> None:
 async def ask_name(update: Update, context: Context, press: Press) -> None:
     """Hold the chosen time and ask for the order name."""
     me = person(update)
-    booking = deps(context).booking
+    ordering = deps(context).ordering
     try:
-        _, draft = await booking.pick_time(me, press.arg(0), press.arg(1))
+        _, draft = await ordering.pick_time(me, press.arg(0), press.arg(1))
     except UserError:
         await show_days(update, context, Press(Verb.ORDER_DAYS, (press.arg(0) or "",)))
         raise
@@ -86,18 +86,18 @@ async def ask_name(update: Update, context: Context, press: Press) -> None:
 
 async def name_typed(update: Update, context: Context, draft: Draft, text: str) -> None:
     """The customer typed the order name."""
-    summary = await deps(context).booking.name(person(update), draft, text)
+    summary = await deps(context).ordering.name(person(update), draft, text)
     await _show_summary(update, context, summary, edit=False)
 
 
 async def skip_name(update: Update, context: Context, press: Press) -> None:
     """Keep the default order name."""
-    summary = await deps(context).booking.keep_default_name(person(update), press.arg(0))
+    summary = await deps(context).ordering.keep_default_name(person(update), press.arg(0))
     await _show_summary(update, context, summary, edit=True)
 
 
 async def _show_summary(update: Update, context: Context, summary: Summary, *, edit: bool) -> None:
-    text = await deps(context).booking.summary_text(summary)
+    text = await deps(context).ordering.summary_text(summary)
     keyboard = InlineKeyboardMarkup(
         [
             [
@@ -117,9 +117,9 @@ async def confirm(update: Update, context: Context, press: Press) -> None:
     query = update.callback_query
     if query is None or query.message is None:
         return
-    services = deps(context)
+    wired = deps(context)
     try:
-        order = await services.booking.confirm(person(update), press.arg(0), query.message.message_id)
+        order = await wired.ordering.confirm(person(update), press.arg(0), query.message.message_id)
     except SlotTaken:
         await show_days(
             update, context, Press(Verb.ORDER_DAYS, (await _draft_service_code(update, context),))
@@ -127,14 +127,14 @@ async def confirm(update: Update, context: Context, press: Press) -> None:
         raise
     text, keyboard = views.order_card(order, "customer")
     await edit_or_send(update, text, keyboard)
-    await services.desk.refresh_cards_now(order.id)
+    await wired.orders.refresh_cards_now(order.id)
 
 
 async def _draft_service_code(update: Update, context: Context) -> str:
     draft = await deps(context).drafts.get(person(update).id)
     if draft is None:
         return ""
-    service = await deps(context).catalog.get(int(draft.data.get("service_id", 0)))
+    service = await deps(context).services.get(int(draft.data.get("service_id", 0)))
     return service.code if service else ""
 
 

@@ -10,10 +10,10 @@ from telegram import InlineKeyboardMarkup, Update
 from bot import i18n, texts
 from bot.domain import Order, OrderAction
 from bot.errors import UserError
-from bot.services.booking import parse_day, parse_local
-from bot.services.catalog import DURATION_MAX, DURATION_MIN, valid_duration, valid_name
 from bot.services.drafts import Draft
-from bot.services.order_desk import ORDER_NAME_MAX, PAGE_SIZE
+from bot.services.ordering import parse_day, parse_local
+from bot.services.orders import ORDER_NAME_MAX, PAGE_SIZE
+from bot.services.services import DURATION_MAX, DURATION_MIN, valid_duration, valid_name
 from bot.telegram import views
 from bot.telegram.buttons import Press, Verb, data
 from handlers.deps import Context, deps, person
@@ -32,15 +32,15 @@ async def list_orders(update: Update, context: Context) -> None:
 async def show_page(update: Update, context: Context, offset: int, service_id: int | None) -> None:
     me = person(update)
     if service_id is not None:
-        await deps(context).catalog.owned(me.id, service_id)
-    orders, total = await deps(context).desk.page(me.id, offset, service_id)
+        await deps(context).services.owned(me.id, service_id)
+    orders, total = await deps(context).orders.page(me.id, offset, service_id)
     if not orders:
         await send(update, i18n.t(texts.NO_ORDERS))
         return
     header = i18n.t(texts.ORDERS_HEADER, first=offset + 1, last=offset + len(orders), total=total)
     await send(update, header)
     for order, role in orders:
-        card = await deps(context).desk.card(order.id, role)
+        card = await deps(context).orders.card(order.id, role)
         if card is not None:
             await send(update, *views.card_view(card))
     if offset + PAGE_SIZE < total:
@@ -70,8 +70,8 @@ async def begin(update: Update, context: Context, press: Press) -> None:
     verb = press.action(1)
     if verb is None:
         raise UserError(texts.STALE_BUTTON)
-    desk = deps(context).desk
-    order, role = await desk.active_order_for(person(update).id, press.int_arg(0), verb)
+    orders = deps(context).orders
+    order, role = await orders.active_order_for(person(update).id, press.int_arg(0), verb)
     if verb == OrderAction.RESCHEDULE:
         await _reschedule_days(update, context, order, role, edit=False)
     elif verb == OrderAction.RENAME:
@@ -96,10 +96,10 @@ async def retry(update: Update, context: Context, press: Press) -> str | None:
 
 
 async def _reschedule_days(update: Update, context: Context, order: Order, role: str, *, edit: bool) -> None:
-    service = await deps(context).catalog.get(order.service_id)
+    service = await deps(context).services.get(order.service_id)
     if service is None:
         raise UserError(texts.STALE_BUTTON)
-    days = await deps(context).booking.free_days(
+    days = await deps(context).ordering.free_days(
         service, exclude_order=order.id, by_owner=role == "owner", duration_min=order.duration_min
     )
     text = i18n.t(texts.PICK_NEW_DATE, id=order.id, timezone=escape(order.timezone))
@@ -109,14 +109,14 @@ async def _reschedule_days(update: Update, context: Context, order: Order, role:
 
 async def reschedule_day(update: Update, context: Context, press: Press) -> None:
     """Free times of the chosen day for a reschedule."""
-    order, role = await deps(context).desk.active_order_for(
+    order, role = await deps(context).orders.active_order_for(
         person(update).id, press.int_arg(0), OrderAction.RESCHEDULE
     )
-    service = await deps(context).catalog.get(order.service_id)
+    service = await deps(context).services.get(order.service_id)
     day = parse_day(press.arg(1))
     if service is None or day is None:
         raise UserError(texts.STALE_BUTTON)
-    starts = await deps(context).booking.free_times(
+    starts = await deps(context).ordering.free_times(
         service, day, order.duration_min, exclude_order=order.id, by_owner=role == "owner"
     )
     starts = [start for start in starts if start != order.start_at]
@@ -135,13 +135,13 @@ async def reschedule_day(update: Update, context: Context, press: Press) -> None
 
 async def reschedule_time(update: Update, context: Context, press: Press) -> None:
     """Ask to confirm the new start."""
-    order, role = await deps(context).desk.active_order_for(
+    order, role = await deps(context).orders.active_order_for(
         person(update).id, press.int_arg(0), OrderAction.RESCHEDULE
     )
     start = parse_local(press.arg(1), order.timezone)
     if start is None:
         raise UserError(texts.SLOT_NOT_OFFERED)
-    await deps(context).booking.check_start(order, start, by_owner=role == "owner")
+    await deps(context).ordering.check_start(order, start, by_owner=role == "owner")
     text = i18n.t(
         texts.ACTION_ASK[OrderAction.RESCHEDULE],
         id=order.id,
@@ -159,7 +159,7 @@ async def duration_picked(update: Update, context: Context, press: Press) -> Non
 async def _ask_duration(
     update: Update, context: Context, order_id: int | None, value: str, *, edit: bool
 ) -> None:
-    order, _ = await deps(context).desk.active_order_for(person(update).id, order_id, OrderAction.DURATION)
+    order, _ = await deps(context).orders.active_order_for(person(update).id, order_id, OrderAction.DURATION)
     minutes = valid_duration(value)
     text = i18n.t(
         texts.ACTION_ASK[OrderAction.DURATION],
@@ -177,7 +177,7 @@ async def draft_text(update: Update, context: Context, draft: Draft, text: str) 
     if draft.flow == DURATION:
         await _ask_duration(update, context, order_id, text, edit=False)
         return
-    order, _ = await deps(context).desk.active_order_for(person(update).id, order_id, OrderAction.RENAME)
+    order, _ = await deps(context).orders.active_order_for(person(update).id, order_id, OrderAction.RENAME)
     name = valid_name(text, ORDER_NAME_MAX)
     await deps(context).drafts.put(person(update).id, RENAME, "confirm", order_id=order.id, name=name)
     ask = i18n.t(texts.ACTION_ASK[OrderAction.RENAME], id=order.id, old=escape(order.name), new=escape(name))
@@ -192,7 +192,7 @@ async def confirmed(update: Update, context: Context, press: Press) -> None:
     order_id = press.int_arg(0)
     value: Value = press.arg(3)
     if verb == OrderAction.RESCHEDULE:
-        order, _ = await deps(context).desk.order_for(person(update).id, order_id, OrderAction.RESCHEDULE)
+        order, _ = await deps(context).orders.order_for(person(update).id, order_id, OrderAction.RESCHEDULE)
         value = parse_local(press.arg(3), order.timezone)
     elif verb == OrderAction.RENAME:
         draft = await deps(context).drafts.get(person(update).id)
@@ -213,11 +213,11 @@ async def _apply(
     edit: bool,
 ) -> None:
     """Apply the action; the pressed card is redrawn, a question becomes a one-line result."""
-    services = deps(context)
+    wired = deps(context)
     me = person(update)
-    applied = await services.desk.apply(me.id, order_id, verb, version, value)
+    applied = await wired.orders.apply(me.id, order_id, verb, version, value)
     if verb in (OrderAction.RENAME, OrderAction.DURATION):
-        await services.drafts.drop(me.id)
+        await wired.drafts.drop(me.id)
     if not edit:
         text, keyboard = await _card(context, applied.order.id, applied.role)
         await edit_or_send(update, text, keyboard)
@@ -236,7 +236,7 @@ async def _apply(
 
 
 async def _card(context: Context, order_id: int, role: str) -> tuple[str, InlineKeyboardMarkup | None]:
-    card = await deps(context).desk.card(order_id, role)
+    card = await deps(context).orders.card(order_id, role)
     if card is None:
         raise UserError(texts.STALE_BUTTON)
     return views.card_view(card)

@@ -10,8 +10,8 @@ from telegram import InlineKeyboardMarkup, Update
 from bot import i18n, texts
 from bot.domain import ConnectionStatus, Service
 from bot.errors import UserError
-from bot.services.catalog import DURATION_MAX, DURATION_MIN, SERVICE_NAME_MAX, valid_name
 from bot.services.drafts import Draft
+from bot.services.services import DURATION_MAX, DURATION_MIN, SERVICE_NAME_MAX, valid_name
 from bot.telegram import menus, views
 from bot.telegram.buttons import Press, Verb, data
 from handlers.deps import Context, deps, person
@@ -25,29 +25,29 @@ SERVICES_PAGE = 10  # service cards per message batch of /services
 async def new_service(update: Update, context: Context) -> None:
     """Create a service: `/newservice` asks step by step, `/newservice 60 Name` does it at once."""
     me = person(update)
-    services = deps(context)
+    wired = deps(context)
     args = context.args or []
     if args:
         if len(args) < 2 or not (args[0].isascii() and args[0].isdecimal()):
             raise UserError(texts.NEW_SERVICE_USAGE)
-        service = await services.catalog.create(me, " ".join(args[1:]), args[0], update.update_id)
+        service = await wired.services.create(me, " ".join(args[1:]), args[0], update.update_id)
         await _created(update, context, service)
         return
-    await services.drafts.put(me.id, FLOW, "name")
+    await wired.drafts.put(me.id, FLOW, "name")
     await send(update, i18n.t(texts.NEW_SERVICE_ASK_NAME, max=SERVICE_NAME_MAX))
 
 
 async def new_service_text(update: Update, context: Context, draft: Draft, text: str) -> None:
     """The name, then the duration, typed during /newservice."""
-    services = deps(context)
+    wired = deps(context)
     me = person(update)
     if draft.step == "name":
         name = valid_name(text, SERVICE_NAME_MAX)
-        new = await services.drafts.put(me.id, FLOW, "duration", name=name)
+        new = await wired.drafts.put(me.id, FLOW, "duration", name=name)
         await _ask_duration(update, new)
         return
-    service = await services.catalog.create(me, str(draft.data.get("name", "")), text, update.update_id)
-    await services.drafts.drop(me.id)
+    service = await wired.services.create(me, str(draft.data.get("name", "")), text, update.update_id)
+    await wired.drafts.drop(me.id)
     await _created(update, context, service)
 
 
@@ -63,14 +63,14 @@ async def _ask_duration(update: Update, draft: Draft) -> None:
 
 async def duration_picked(update: Update, context: Context, press: Press) -> None:
     """A duration button of /newservice."""
-    services = deps(context)
+    wired = deps(context)
     me = person(update)
-    draft = await services.drafts.get(me.id)
+    draft = await wired.drafts.get(me.id)
     if draft is None or draft.flow != FLOW or draft.step != "duration" or draft.nonce != press.arg(0):
         raise UserError(texts.STALE_BUTTON)
     name = str(draft.data.get("name", ""))
-    service = await services.catalog.create(me, name, press.arg(1) or "", update.update_id)
-    await services.drafts.drop(me.id)
+    service = await wired.services.create(me, name, press.arg(1) or "", update.update_id)
+    await wired.drafts.drop(me.id)
     await edit_or_send(update, i18n.t(texts.SERVICE_CREATED), None)
     await _created(update, context, service, intro=False)
 
@@ -84,11 +84,11 @@ async def _created(update: Update, context: Context, service: Service, intro: bo
 
 
 async def _owner_menu(context: Context, owner_id: int) -> None:
-    services = deps(context)
-    if not await services.people.mark_owner_menu(owner_id):
+    wired = deps(context)
+    if not await wired.persons.mark_owner_menu(owner_id):
         return
-    chosen = await services.people.chosen_language(owner_id)
-    await menus.set_for_chat(context.bot, owner_id, services.owner_commands, chosen)
+    chosen = await wired.persons.chosen_language(owner_id)
+    await menus.set_for_chat(context.bot, owner_id, wired.owner_commands, chosen)
 
 
 async def list_services(update: Update, context: Context) -> None:
@@ -105,7 +105,7 @@ async def more_services(update: Update, context: Context, press: Press) -> None:
 
 
 async def _services_page(update: Update, context: Context, offset: int) -> None:
-    services, total = await deps(context).catalog.page(person(update).id, offset, SERVICES_PAGE)
+    services, total = await deps(context).services.page(person(update).id, offset, SERVICES_PAGE)
     if not services:
         await send(update, i18n.t(texts.NO_SERVICES))
         return
@@ -124,7 +124,7 @@ async def _services_page(update: Update, context: Context, offset: int) -> None:
 
 async def toggle_zoom(update: Update, context: Context, press: Press) -> str | None:
     """The Zoom switch on a service card; returns the toast to show."""
-    outcome = await deps(context).catalog.toggle_zoom(
+    outcome = await deps(context).services.toggle_zoom(
         person(update).id, press.int_arg(0), press.arg(1) == "1"
     )
     if outcome.connect_url:
@@ -143,18 +143,18 @@ def _connect_keyboard(url: str) -> InlineKeyboardMarkup:
 
 async def zoom_status(update: Update, context: Context) -> None:
     """/zoom: connected as whom, with connect or disconnect buttons."""
-    account = await deps(context).accounts.account(person(update).id)
-    if account is None:
+    connection = await deps(context).connections.connection(person(update).id)
+    if connection is None:
         keyboard = InlineKeyboardMarkup(
             [[views.button(texts.BUTTON_CONNECT_ZOOM, callback_data=data(Verb.CONNECT_ZOOM))]]
         )
         await send(update, i18n.t(texts.ZOOM_STATUS_NONE), keyboard)
         return
-    if account.status == ConnectionStatus.NEEDS_RECONNECT:
-        text = i18n.t(texts.ZOOM_STATUS_RECONNECT, email=escape(account.email))
+    if connection.status == ConnectionStatus.NEEDS_RECONNECT:
+        text = i18n.t(texts.ZOOM_STATUS_RECONNECT, email=escape(connection.email))
         first = views.button(texts.ZOOM_RECONNECT_BUTTON, callback_data=data(Verb.CONNECT_ZOOM))
     else:
-        text = i18n.t(texts.ZOOM_STATUS_CONNECTED, email=escape(account.email))
+        text = i18n.t(texts.ZOOM_STATUS_CONNECTED, email=escape(connection.email))
         first = views.button(texts.BUTTON_RECONNECT, callback_data=data(Verb.CONNECT_ZOOM))
     keyboard = InlineKeyboardMarkup(
         [[first, views.button(texts.BUTTON_DISCONNECT, callback_data=data(Verb.DISCONNECT_ASK))]]
@@ -164,14 +164,14 @@ async def zoom_status(update: Update, context: Context) -> None:
 
 async def connect_link(update: Update, context: Context, press: Press) -> None:
     """A fresh login link."""
-    url = await deps(context).accounts.connect_url(person(update).id)
+    url = await deps(context).connections.connect_url(person(update).id)
     await edit_or_send(update, i18n.t(texts.ZOOM_CONNECT_LINK), _connect_keyboard(url))
 
 
 async def disconnect_ask(update: Update, context: Context, press: Press) -> None:
     """Confirm before disconnecting."""
-    account = await deps(context).accounts.account(person(update).id)
-    if account is None:
+    connection = await deps(context).connections.connection(person(update).id)
+    if connection is None:
         await edit_or_send(update, i18n.t(texts.ZOOM_STATUS_NONE), None)
         return
     keyboard = InlineKeyboardMarkup(
@@ -182,12 +182,12 @@ async def disconnect_ask(update: Update, context: Context, press: Press) -> None
             ]
         ]
     )
-    await edit_or_send(update, i18n.t(texts.ZOOM_DISCONNECT_ASK, email=escape(account.email)), keyboard)
+    await edit_or_send(update, i18n.t(texts.ZOOM_DISCONNECT_ASK, email=escape(connection.email)), keyboard)
 
 
 async def disconnect(update: Update, context: Context, press: Press) -> None:
     """Disconnect Zoom (the confirmation message is sent by the service)."""
-    done = await deps(context).accounts.disconnect(person(update).id)
+    done = await deps(context).connections.disconnect(person(update).id)
     await edit_or_send(update, i18n.t(texts.ZOOM_DISCONNECTED if done else texts.ZOOM_STATUS_NONE), None)
 
 

@@ -16,7 +16,7 @@ from telegram.ext import (
 
 from bot import i18n, texts
 from bot.errors import UserError
-from bot.services import booking, client_orders
+from bot.services import client_orders, ordering
 from bot.telegram.buttons import Press, Verb, parse
 from handlers import availability, calendars, client, common, ordering, orders, owner, settings
 from handlers.deps import Context, deps, person
@@ -119,7 +119,7 @@ async def on_text(update: Update, context: Context) -> None:
             await send(update, i18n.t(texts.NOT_UNDERSTOOD))
         elif draft.flow == owner.FLOW:
             await owner.new_service_text(update, context, draft, message.text)
-        elif draft.flow == booking.FLOW and draft.step == "name":
+        elif draft.flow == ordering.FLOW and draft.step == "name":
             await ordering.name_typed(update, context, draft, message.text)
         elif draft.flow == client_orders.FLOW and draft.step == "name":
             await client.name_typed(update, context, draft, message.text)

@@ -9,9 +9,9 @@ from telegram import Update
 from bot import booking_rules, i18n, texts
 from bot.domain import Service
 from bot.errors import UserError
-from bot.services.catalog import DURATION_MAX, DURATION_MIN
 from bot.services.drafts import Draft
 from bot.services.service_settings import CHOICES, COLUMNS
+from bot.services.services import DURATION_MAX, DURATION_MIN
 from bot.telegram import views
 from bot.telegram.buttons import Press, Verb
 from handlers.availability import service_week
@@ -38,21 +38,19 @@ async def show(update: Update, context: Context, press: Press) -> None:
 async def pick(update: Update, context: Context, press: Press) -> None:
     """One setting's button: its choices (and, for some, an invitation to type a value)."""
     me = person(update)
-    services = deps(context)
+    wired = deps(context)
     key = press.arg(1) or ""
-    service = await services.settings.get(me.id, press.int_arg(0))
+    service = await wired.settings.get(me.id, press.int_arg(0))
     if key == "hr":
-        await edit_or_send(
-            update, *service_week(await services.availability.service_hours(me.id, service.id))
-        )
+        await edit_or_send(update, *service_week(await wired.availability.service_hours(me.id, service.id)))
         return
     if key == "du":
-        await services.drafts.put(me.id, FLOW, key, service_id=service.id)
+        await wired.drafts.put(me.id, FLOW, key, service_id=service.id)
         text = i18n.t(texts.SETTING_ASK[key], name=escape(service.name), min=DURATION_MIN, max=DURATION_MAX)
         await edit_or_send(update, text, views.duration_keyboard(Verb.SETTING_CHOOSE, service.id, "du"))
         return
     if key == "re":
-        await services.drafts.put(me.id, FLOW, key, service_id=service.id)
+        await wired.drafts.put(me.id, FLOW, key, service_id=service.id)
         offsets = booking_rules.format_reminders(list(service.reminder_minutes))
         text = i18n.t(texts.SETTING_ASK[key], name=escape(service.name), current=offsets)
         await edit_or_send(update, text, views.reminder_choices(service))
@@ -67,15 +65,15 @@ async def pick(update: Update, context: Context, press: Press) -> None:
 async def choose(update: Update, context: Context, press: Press) -> str:
     """A value button of a setting; returns the toast."""
     me = person(update)
-    services = deps(context)
+    wired = deps(context)
     service_id, key, value = press.int_arg(0), press.arg(1) or "", press.arg(2) or ""
     if key == "du":
-        service = await services.settings.set_duration(me.id, service_id, value)
+        service = await wired.settings.set_duration(me.id, service_id, value)
     elif key == "re":
-        service = await services.settings.set_reminders(me.id, service_id, value)
+        service = await wired.settings.set_reminders(me.id, service_id, value)
     else:
-        service = await services.settings.choose(me.id, service_id, key, value)
-    await services.drafts.drop(me.id)
+        service = await wired.settings.choose(me.id, service_id, key, value)
+    await wired.drafts.drop(me.id)
     await edit_or_send(update, *_card(service))
     return i18n.t(texts.SETTING_SAVED)
 
@@ -83,14 +81,14 @@ async def choose(update: Update, context: Context, press: Press) -> str:
 async def typed(update: Update, context: Context, draft: Draft, text: str) -> None:
     """A typed duration or reminder times."""
     me = person(update)
-    services = deps(context)
+    wired = deps(context)
     service_id = int(draft.data.get("service_id", 0))
     if draft.step == "du":
-        service = await services.settings.set_duration(me.id, service_id, text)
+        service = await wired.settings.set_duration(me.id, service_id, text)
     elif draft.step == "re":
-        service = await services.settings.set_reminders(me.id, service_id, text.strip().lower())
+        service = await wired.settings.set_reminders(me.id, service_id, text.strip().lower())
     else:
         raise UserError(texts.NOT_UNDERSTOOD)
-    await services.drafts.drop(me.id)
+    await wired.drafts.drop(me.id)
     await send(update, i18n.t(texts.SETTING_SAVED))
     await send(update, *_card(service))

@@ -51,8 +51,8 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON}
 
 
-class UserRow(Base):
-    __tablename__ = "users"
+class PersonRow(Base):
+    __tablename__ = "persons"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     first_name: Mapped[str] = mapped_column(String(256), default="")
@@ -76,7 +76,7 @@ class ServiceRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     name: Mapped[str] = mapped_column(String(256))
     duration_min: Mapped[int] = mapped_column(Integer)
     timezone: Mapped[str] = mapped_column(String(64))
@@ -93,7 +93,7 @@ class ServiceRow(Base):
     horizon_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
     # How long before the start customers may still change or cancel (0: any time).
     changes_min: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # The service's own weekly hours (as users.hours), or None for the owner's.
+    # The service's own weekly hours (as persons.hours), or None for the owner's.
     hours: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
 
@@ -101,7 +101,7 @@ class ServiceRow(Base):
 class DayOffRow(Base):
     __tablename__ = "days_off"
 
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
@@ -109,7 +109,7 @@ class ZoomConnectionRow(Base):
     __tablename__ = "zoom_connections"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), unique=True)
     zoom_user_id: Mapped[str] = mapped_column(String(64), index=True)
     zoom_account_id: Mapped[str] = mapped_column(String(64))
     email: Mapped[str] = mapped_column(String(320))
@@ -153,8 +153,8 @@ class OrderRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), index=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     name: Mapped[str] = mapped_column(String(256))
     start_at: Mapped[datetime]
     end_at: Mapped[datetime]

@@ -22,10 +22,10 @@ from storage.models import (
     OAuthStateRow,
     OrderMessageRow,
     OrderRow,
+    PersonRow,
     ProcessedUpdateRow,
     ReceivedUpdateRow,
     ServiceRow,
-    UserRow,
     WebhookEventRow,
     ZoomConnectionRow,
 )
@@ -72,10 +72,10 @@ def _for_update(session: AsyncSession) -> bool:
 
 async def upsert_user(
     session: AsyncSession, user_id: int, first_name: str, username: str | None, now: datetime
-) -> UserRow:
-    row = await session.get(UserRow, user_id)
+) -> PersonRow:
+    row = await session.get(PersonRow, user_id)
     if row is None:
-        row = UserRow(id=user_id, first_name=first_name, username=username, created_at=now)
+        row = PersonRow(id=user_id, first_name=first_name, username=username, created_at=now)
         row.owner_menu_set = False
         row.booking_seq = 0
         session.add(row)
@@ -88,7 +88,7 @@ async def upsert_user(
 async def lock_owner(session: AsyncSession, owner_id: int) -> None:
     """Serialize bookings of one owner: the row update takes a write lock on SQLite and PostgreSQL alike."""
     await session.execute(
-        update(UserRow).where(UserRow.id == owner_id).values(booking_seq=UserRow.booking_seq + 1)
+        update(PersonRow).where(PersonRow.id == owner_id).values(booking_seq=PersonRow.booking_seq + 1)
     )
 
 
@@ -278,8 +278,8 @@ async def order_by_meeting(session: AsyncSession, meeting_id: int) -> OrderRow |
 async def calendar_feed_by_hash(session: AsyncSession, token_hash: str) -> Any | None:
     """The feed with that token, then its user's `language` and `language_code` (one query)."""
     query = (
-        select(CalendarFeedRow, UserRow.language, UserRow.language_code)
-        .outerjoin(UserRow, UserRow.id == CalendarFeedRow.user_id)
+        select(CalendarFeedRow, PersonRow.language, PersonRow.language_code)
+        .outerjoin(PersonRow, PersonRow.id == CalendarFeedRow.user_id)
         .where(CalendarFeedRow.token_hash == token_hash)
     )
     return (await session.execute(query)).first()
@@ -390,7 +390,7 @@ def _insert(session: AsyncSession) -> Any:
 
 async def ensure_user(session: AsyncSession, user_id: int, now: datetime) -> None:
     """A user row for this id, added bare when the person never wrote /start (kept as is otherwise)."""
-    statement = _insert(session)(UserRow).values(
+    statement = _insert(session)(PersonRow).values(
         id=user_id, first_name="", owner_menu_set=False, booking_seq=0, created_at=now
     )
     await session.execute(statement.on_conflict_do_nothing(index_elements=["id"]))

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import booking_rules, slots, texts
 from bot.domain import utcnow
 from bot.errors import NotAllowed, StaleAction
-from bot.services.people import People, Person
+from bot.services.persons import Person, Persons
 from storage import repos
-from storage.models import ServiceRow, UserRow
+from storage.models import PersonRow, ServiceRow
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class DaysOff:
     active_orders: int
 
 
-def owner_week(user: UserRow | None) -> slots.Week:
+def owner_week(user: PersonRow | None) -> slots.Week:
     stored = booking_rules.week_from_json(user.hours) if user is not None else None
     return stored if stored is not None else slots.DEFAULT_WEEK
 
@@ -42,7 +42,7 @@ async def rules_for(
     """The booking rules of a service as they stand now (its hours, the owner's days off, its settings)."""
     week = booking_rules.week_from_json(service.hours) if service.hours is not None else None
     if week is None:
-        week = owner_week(await session.get(UserRow, service.owner_id))
+        week = owner_week(await session.get(PersonRow, service.owner_id))
     today = utcnow().astimezone(ZoneInfo(service.timezone)).date()
     horizon = slots.MAX_DAYS_AHEAD if by_owner else service.horizon_days
     off = await repos.days_off(
@@ -64,13 +64,13 @@ async def rules_for(
 class Availability:
     """Use cases of /hours, /away and a service's own hours."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], people: People) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], persons: Persons) -> None:
         self._sessions = sessions
-        self._people = people
+        self._persons = persons
 
     async def week(self, owner: Person) -> slots.Week:
         async with self._sessions() as session:
-            return owner_week(await session.get(UserRow, owner.id))
+            return owner_week(await session.get(PersonRow, owner.id))
 
     async def set_hours(self, owner: Person, days: list[int], spans: tuple[slots.Span, ...]) -> slots.Week:
         """Set the owner's hours of those weekdays; returns the whole week."""
@@ -110,11 +110,11 @@ class Availability:
 
     async def _hours_of(self, session: AsyncSession, service: ServiceRow) -> ServiceHours:
         own = booking_rules.week_from_json(service.hours) if service.hours is not None else None
-        week = own or owner_week(await session.get(UserRow, service.owner_id))
+        week = own or owner_week(await session.get(PersonRow, service.owner_id))
         return ServiceHours(service.id, service.name, service.timezone, week, own is not None)
 
     async def today(self, owner_id: int) -> date:
-        zone = ZoneInfo(await self._people.timezone_of(owner_id))
+        zone = ZoneInfo(await self._persons.timezone_of(owner_id))
         return utcnow().astimezone(zone).date()
 
     async def add_days_off(self, owner: Person, text: str) -> DaysOff:

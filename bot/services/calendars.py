@@ -19,7 +19,7 @@ from bot import i18n, texts
 from bot.domain import utcnow
 from bot.errors import StaleAction
 from bot.ics import CalendarEntry, calendar_of
-from bot.services.order_desk import role_of
+from bot.services.orders import role_of
 from storage import repos
 from storage.models import OrderRow, ServiceRow
 

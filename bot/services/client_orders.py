@@ -14,12 +14,12 @@ from bot.domain import ConnectionStatus, Order, Service, utcnow
 from bot.errors import NotAllowed, StaleAction, UserError
 from bot.jobs.outbox import Outbox
 from bot.metrics import Metrics
-from bot.services.booking import check_slot, insert_order, parse_local
-from bot.services.catalog import valid_name
-from bot.services.convert import order_of, service_of
+from bot.services.convert import order_of
 from bot.services.drafts import Draft, Drafts
-from bot.services.people import Person
+from bot.services.ordering import check_slot, insert_order, parse_local
+from bot.services.persons import Person
 from bot.services.reminders import plan_reminders
+from bot.services.services import service_of, valid_name
 from storage import repos
 from storage.models import ServiceRow
 

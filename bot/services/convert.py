@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import MeetingState, Order, OrderStatus, Service
-from storage.models import OrderRow, ServiceRow, UserRow
+from storage.models import OrderRow, PersonRow, ServiceRow
 
 
 def service_of(row: ServiceRow) -> Service:
@@ -29,7 +29,7 @@ def service_of(row: ServiceRow) -> Service:
 
 async def order_of(session: AsyncSession, row: OrderRow) -> Order:
     service = await session.get(ServiceRow, row.service_id)
-    customer = await session.get(UserRow, row.customer_id)
+    customer = await session.get(PersonRow, row.customer_id)
     return Order(
         id=row.id,
         service_id=row.service_id,

@@ -22,8 +22,8 @@ from bot.i18n import Text, language_for, render
 from bot.jobs.outbox import Outbox
 from bot.jobs.worker import Done, Fail, Job, Outcome, Retry, Wait
 from bot.metrics import Metrics
-from bot.services.announcer import announce
-from bot.services.zoom_accounts import NoConnection, ZoomAccounts
+from bot.services.order_changes import announce
+from bot.services.zoom_connections import NoConnection, ZoomConnections
 from bot.zoom.client import Meeting, MeetingSpec, ZoomClient
 from bot.zoom.errors import (
     ZoomAuthError,
@@ -34,7 +34,7 @@ from bot.zoom.errors import (
     ZoomRequestError,
 )
 from storage import repos
-from storage.models import OrderRow, UserRow, ZoomConnectionRow
+from storage.models import OrderRow, PersonRow, ZoomConnectionRow
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +81,13 @@ class MeetingSync:
         self,
         sessions: async_sessionmaker[AsyncSession],
         zoom: ZoomClient,
-        accounts: ZoomAccounts,
+        connections: ZoomConnections,
         outbox: Outbox,
         metrics: Metrics | None = None,
     ) -> None:
         self._sessions = sessions
         self._zoom = zoom
-        self._accounts = accounts
+        self._connections = connections
         self._outbox = outbox
         self._metrics = metrics
 
@@ -99,7 +99,7 @@ class MeetingSync:
             return Done()
         try:
             # The token first: a refresh may take a while, and the order is read afresh after it.
-            await self._accounts.access_token(snapshot.owner_id)
+            await self._connections.access_token(snapshot.owner_id)
             snapshot = await self._snapshot(job.order_id) or snapshot
             return await self._sync(job, snapshot)
         except NoConnection:
@@ -117,7 +117,7 @@ class MeetingSync:
             return Retry(f"{type(exc).__name__}: {exc}")
 
     async def _owner_language(self, session: AsyncSession, owner_id: int) -> str:
-        owner = await session.get(UserRow, owner_id)
+        owner = await session.get(PersonRow, owner_id)
         return language_for(owner.language, owner.language_code) if owner else language_for(None, None)
 
     async def _snapshot(self, order_id: int) -> Snapshot | None:
@@ -171,7 +171,7 @@ class MeetingSync:
                 log.info("Adopted the meeting of order %s created by an earlier attempt", snapshot.order_id)
                 return found
         # The host's own settings as last read (at connect, then daily): an order costs one Zoom call.
-        spec = replace(snapshot.spec, defaults=await self._accounts.meeting_defaults(snapshot.owner_id))
+        spec = replace(snapshot.spec, defaults=await self._connections.meeting_defaults(snapshot.owner_id))
         await job.save_progress(create_sent=True)
         return await self._call(snapshot.owner_id, lambda token: self._zoom.create_meeting(token, spec))
 
@@ -191,11 +191,11 @@ class MeetingSync:
 
     async def _call(self, owner_id: int, action: Callable[[str], Awaitable[T]]) -> T:
         """Call Zoom with a fresh token; on 401 refresh once and try again."""
-        token = await self._accounts.access_token(owner_id)
+        token = await self._connections.access_token(owner_id)
         try:
             return await action(token)
         except ZoomAuthError:
-            token = await self._accounts.access_token(owner_id, rejected=token)
+            token = await self._connections.access_token(owner_id, rejected=token)
             return await action(token)
 
     async def _finish(self, snapshot: Snapshot, meeting: Meeting) -> None:

@@ -17,7 +17,7 @@ from bot.domain import ACTIVE_STATUSES, Order, utcnow
 from bot.jobs.outbox import Outbox
 from bot.jobs.worker import Done, Fail, Job, Outcome
 from bot.services.convert import order_of
-from bot.services.people import People
+from bot.services.persons import Persons
 from storage import repos
 from storage.models import OrderRow, ServiceRow
 
@@ -77,10 +77,12 @@ async def plan_reminders(session: AsyncSession, outbox: Outbox, row: OrderRow) -
 class Reminders:
     """Runs reminder jobs."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], delivery: Sender, people: People) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], delivery: Sender, persons: Persons
+    ) -> None:
         self._sessions = sessions
         self._delivery = delivery
-        self._people = people
+        self._persons = persons
 
     async def run(self, job: Job) -> Outcome:
         if job.order_id is None or "chat_id" not in job.payload:
@@ -90,7 +92,7 @@ class Reminders:
             return Done()
         chat_id = int(job.payload["chat_id"])
         # Rendered now, in the recipient's language (private chats: the chat id is the user id).
-        with i18n.speaking(await self._people.language_of(chat_id)):
+        with i18n.speaking(await self._persons.language_of(chat_id)):
             return await self._delivery.remind(job, chat_id, order)
 
     async def _still_due(self, job: Job) -> Order | None:

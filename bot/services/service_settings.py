@@ -7,8 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import booking_rules, texts
 from bot.domain import Service
 from bot.errors import NotAllowed, StaleAction, UserError
-from bot.services.catalog import valid_duration
-from bot.services.convert import service_of
+from bot.services.services import service_of, valid_duration
 from storage.models import ServiceRow
 
 DEFAULT_REMINDERS = [1440, 60]

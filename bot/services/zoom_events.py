@@ -16,8 +16,8 @@ from bot.domain import ACTIVE_STATUSES, MeetingState, utcnow
 from bot.i18n import Minutes, Text, When
 from bot.jobs.outbox import Outbox
 from bot.jobs.worker import Done, Job, Outcome, Retry
-from bot.services.announcer import announced_values
-from bot.services.zoom_accounts import NoConnection, ZoomAccounts
+from bot.services.order_changes import announced_values
+from bot.services.zoom_connections import NoConnection, ZoomConnections
 from bot.zoom import webhook
 from bot.zoom.client import ZoomClient, format_start_time, parse_start_time
 from bot.zoom.errors import ZoomError, ZoomGrantError, ZoomNotFound
@@ -54,13 +54,13 @@ class ZoomEvents:
         self,
         sessions: async_sessionmaker[AsyncSession],
         secret: str,
-        accounts: ZoomAccounts,
+        connections: ZoomConnections,
         outbox: Outbox,
         zoom: ZoomClient | None = None,
     ) -> None:
         self._sessions = sessions
         self._secret = secret
-        self._accounts = accounts
+        self._connections = connections
         self._outbox = outbox
         self._zoom = zoom
 
@@ -90,7 +90,7 @@ class ZoomEvents:
         event = str(job.payload.get("event", ""))
         payload = _object(job.payload.get("payload"))
         if event == "app_deauthorized":
-            count = await self._accounts.deauthorized(
+            count = await self._connections.deauthorized(
                 str(payload.get("user_id", "")),
                 str(payload.get("account_id", "")),
                 _moment(payload.get("deauthorization_time")),
@@ -167,7 +167,7 @@ class ZoomEvents:
         if self._zoom is None or meeting_id is None:
             return None
         try:
-            token = await self._accounts.access_token(owner_id)
+            token = await self._connections.access_token(owner_id)
             meeting = await self._zoom.get_meeting(token, meeting_id)
         except (NoConnection, ZoomGrantError, ZoomNotFound):
             return None

@@ -15,9 +15,9 @@ from bot.domain import Order, utcnow
 from bot.errors import UserError
 from bot.jobs.outbox import SEND, card_key
 from bot.jobs.worker import Done, Fail, Job, Outcome, Retry
-from bot.services.order_desk import OrderDesk
-from bot.services.people import People
-from bot.services.zoom_accounts import ZoomAccounts
+from bot.services.orders import Orders
+from bot.services.persons import Persons
+from bot.services.zoom_connections import ZoomConnections
 from bot.telegram.requests import OutcomeUnknown
 from bot.telegram.views import card_view, join_keyboard, reminder_view, retry_keyboard
 from storage import repos
@@ -39,23 +39,23 @@ class Delivery:
         self,
         sessions: async_sessionmaker[AsyncSession],
         bot: Bot,
-        desk: OrderDesk,
-        accounts: ZoomAccounts,
-        people: People,
+        orders: Orders,
+        connections: ZoomConnections,
+        persons: Persons,
     ) -> None:
         self._sessions = sessions
         self._bot = bot
-        self._desk = desk
-        self._accounts = accounts
-        self._people = people
+        self._orders = orders
+        self._connections = connections
+        self._persons = persons
 
     async def send(self, job: Job) -> Outcome:
         chat_id = int(job.payload["chat_id"])
         role = job.payload.get("card_role")
         # Rendered now, in the recipient's language (private chats: the chat id is the user id).
-        with i18n.speaking(await self._people.language_of(chat_id)):
+        with i18n.speaking(await self._persons.language_of(chat_id)):
             if role and job.order_id is not None:
-                card = await self._desk.card(job.order_id, str(role))
+                card = await self._orders.card(job.order_id, str(role))
                 if card is None:
                     return Done()
                 text, keyboard = card_view(card)
@@ -72,7 +72,7 @@ class Delivery:
     async def _keyboard(self, job: Job) -> InlineKeyboardMarkup | None:
         if job.payload.get("reconnect_button"):
             try:
-                url = await self._accounts.connect_url(int(job.payload["chat_id"]))
+                url = await self._connections.connect_url(int(job.payload["chat_id"]))
             except UserError:
                 return None
             return InlineKeyboardMarkup(
@@ -124,8 +124,8 @@ class Delivery:
             await self._resend_unknown_cards(job.order_id, int(only))
             return Done()
         for chat_id, message_id, role in targets:
-            with i18n.speaking(await self._people.language_of(chat_id)):
-                card = await self._desk.card(job.order_id, role)
+            with i18n.speaking(await self._persons.language_of(chat_id)):
+                card = await self._orders.card(job.order_id, role)
                 view = card_view(card) if card is not None else None
             if view is None:
                 return Done()

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import i18n, texts
 from bot.domain import MeetingState, Order, OrderAction, OrderStatus, Service
-from bot.services.order_desk import OrderCard
+from bot.services.orders import OrderCard
 from bot.telegram.buttons import Verb, data
 
 DURATION_CHOICES = (15, 30, 45, 60, 90, 120)

@@ -30,7 +30,7 @@ class TelegramSandbox:
 
     All state lives in memory behind one lock, so the app can be served by uvicorn in one thread while a
     test inspects or drives it from another through `state` (e.g. `state.faults.fail_next(...)`,
-    `state.calls.calls()`, `state.people.send(...)`). Long polls and webhook deliveries run in the server's
+    `state.calls.calls()`, `state.users.send(...)`). Long polls and webhook deliveries run in the server's
     event loop. Out of process, `sandbox.telegram.client` offers the same over HTTP.
     """
 

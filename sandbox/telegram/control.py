@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox.telegram.people import PersonActionError
 from sandbox.telegram.state import SandboxState
-from sandbox.telegram.world import Person
+from sandbox.telegram.users import UserActionError
+from sandbox.telegram.world import User
 
 JSON = dict[str, Any]
 Endpoint = Callable[[Request], Awaitable[Any]]
@@ -67,35 +67,35 @@ class ControlApi:
         person, text = _person(body), _string(body, "text")
         group_id = body.get("group_id")
         if group_id is None:
-            message = self._state.people.send(person, text)
+            message = self._state.users.send(person, text)
         elif isinstance(group_id, int) and group_id < 0:
-            message = self._state.people.send_in_group(person, group_id, text)
+            message = self._state.users.send_in_group(person, group_id, text)
         else:
             raise ControlError(400, "group_id must be a negative integer")
         return self._done({"message_id": message.message_id, "chat_id": message.chat["id"]})
 
     async def sticker(self, request: Request) -> JSON:
-        message = self._state.people.send_sticker(_person(await _body(request)))
+        message = self._state.users.send_sticker(_person(await _body(request)))
         return self._done({"message_id": message.message_id, "chat_id": message.chat["id"]})
 
     async def edit(self, request: Request) -> JSON:
         body = await _body(request)
-        message = self._state.people.edit(_person(body), _integer(body, "message_id"), _string(body, "text"))
+        message = self._state.users.edit(_person(body), _integer(body, "message_id"), _string(body, "text"))
         return self._done({"message_id": message.message_id, "chat_id": message.chat["id"]})
 
     async def press(self, request: Request) -> JSON:
         body = await _body(request)
         person, message_id = _person(body), _integer(body, "message_id")
         if isinstance(body.get("data"), str):
-            query_id = self._state.people.press_data(person, message_id, body["data"])
+            query_id = self._state.users.press_data(person, message_id, body["data"])
             return self._done({"callback_query_id": query_id, "url": None})
-        pressed = self._state.people.press(person, message_id, _string(body, "label"))
+        pressed = self._state.users.press(person, message_id, _string(body, "label"))
         return self._done({"callback_query_id": pressed.query_id, "url": pressed.url})
 
     async def block(self, request: Request) -> JSON:
         body = await _body(request)
         blocked = bool(body.get("blocked", True))
-        self._state.people.set_blocked(_person(body), blocked)
+        self._state.users.set_blocked(_person(body), blocked)
         return self._done({"blocked": blocked})
 
     def _done(self, answer: JSON) -> JSON:
@@ -187,7 +187,7 @@ class ControlApi:
         policy = self._state.delivery.policy
         return {
             "callback_answer_window": self._state.callbacks.answer_window,
-            "privacy_mode": self._state.people.privacy_mode,
+            "privacy_mode": self._state.users.privacy_mode,
             "busy_loop_guard": self._state.updates.busy_loop_guard,
             "webhook_retry": {
                 "base_delay": policy.base_delay,
@@ -202,7 +202,7 @@ class ControlApi:
         if "callback_answer_window" in body:
             state.callbacks.answer_window = float(body["callback_answer_window"])
         if "privacy_mode" in body:
-            state.people.privacy_mode = bool(body["privacy_mode"])
+            state.users.privacy_mode = bool(body["privacy_mode"])
         if "busy_loop_guard" in body:
             state.updates.busy_loop_guard = bool(body["busy_loop_guard"])
         retry = body.get("webhook_retry") or {}
@@ -219,7 +219,7 @@ def _json_endpoint(handler: Endpoint) -> Callable[[Request], Awaitable[Response]
             return JSONResponse(await handler(request))
         except ControlError as error:
             return JSONResponse({"error": str(error)}, status_code=error.status)
-        except PersonActionError as error:
+        except UserActionError as error:
             return JSONResponse({"error": str(error)}, status_code=409)
         except (TypeError, ValueError) as error:
             return JSONResponse({"error": f"bad request: {error}"}, status_code=400)
@@ -237,11 +237,11 @@ async def _body(request: Request) -> JSON:
     return body
 
 
-def _person(body: JSON) -> Person:
+def _person(body: JSON) -> User:
     user = body.get("user")
     if not isinstance(user, dict) or not isinstance(user.get("id"), int) or not user.get("first_name"):
         raise ControlError(400, '"user" must be an object with an integer "id" and a "first_name"')
-    return Person(
+    return User(
         id=user["id"],
         first_name=str(user["first_name"]),
         last_name=user.get("last_name"),

@@ -10,8 +10,8 @@ from sandbox.clock import Clock
 from sandbox.telegram.callbacks import CallbackQueries
 from sandbox.telegram.commands import CommandMenus
 from sandbox.telegram.faults import CallLog, Faults
-from sandbox.telegram.people import People
 from sandbox.telegram.updates import UpdateQueue
+from sandbox.telegram.users import Users
 from sandbox.telegram.webhook import RetryPolicy, WebhookDelivery
 from sandbox.telegram.world import World
 
@@ -46,7 +46,7 @@ class SandboxState:
     faults: Faults
     calls: CallLog
     delivery: WebhookDelivery
-    people: People
+    users: Users
 
     @classmethod
     def build(cls, token: str, bot_id: int, username: str) -> SandboxState:
@@ -67,5 +67,5 @@ class SandboxState:
             faults=Faults(clock, lock),
             calls=CallLog(clock, lock),
             delivery=WebhookDelivery(updates, clock, RetryPolicy()),
-            people=People(world, updates, callbacks, username),
+            users=Users(world, updates, callbacks, username),
         )

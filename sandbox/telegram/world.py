@@ -19,7 +19,7 @@ NOT_MODIFIED = (
 
 
 @dataclass(frozen=True)
-class Person:
+class User:
     """A simulated Telegram user."""
 
     id: int
@@ -152,7 +152,7 @@ class World:
 
     # What people do.
 
-    def open_private_chat(self, person: Person) -> Chat:
+    def open_private_chat(self, person: User) -> Chat:
         with self._lock:
             chat = self._chats.setdefault(person.id, Chat(person.as_private_chat()))
             # A new dict, not an update: messages already sent keep the chat as it was (and stay immutable).
@@ -166,7 +166,7 @@ class World:
             return self._chats.setdefault(group_id, Chat({"id": group_id, "title": title, "type": "group"}))
 
     def add_user_message(
-        self, chat: Chat, person: Person, text: FormattedText | None, extra: JSON
+        self, chat: Chat, person: User, text: FormattedText | None, extra: JSON
     ) -> StoredMessage:
         with self._lock:
             message = chat.add(person.as_user(), from_bot=False, date=self.now())
@@ -177,7 +177,7 @@ class World:
             return message
 
     def edit_user_message(
-        self, chat_id: int, person: Person, message_id: int, text: FormattedText
+        self, chat_id: int, person: User, message_id: int, text: FormattedText
     ) -> StoredMessage:
         with self._lock:
             message = self.find(chat_id, message_id)

@@ -24,7 +24,7 @@ from sandbox.zoom.events import HostActivity
 from sandbox.zoom.grants import Authority
 from sandbox.zoom.limits import RateLimits
 from sandbox.zoom.meeting_fields import read_meeting_fields
-from sandbox.zoom.meetings import Meeting, MeetingBook, full_view, summary_view
+from sandbox.zoom.meetings import MeetingBook, StoredMeeting, full_view, summary_view
 from sandbox.zoom.users import Directory, ZoomUser
 
 # Each operation accepts its granular scope (named first, and in the 4711 message) or a classic one.
@@ -111,7 +111,7 @@ class MeetingsApi:
             }
         )
 
-    def _listed(self, meeting: Meeting, kind: str) -> bool:
+    def _listed(self, meeting: StoredMeeting, kind: str) -> bool:
         now = self._clock.now()
         if kind in ("upcoming", "upcoming_meetings"):
             return meeting.ends_at > now
@@ -165,7 +165,7 @@ class MeetingsApi:
             raise ApiError(404, 1001, f"User {user_id} not exist or not belong to this account.")
         return user
 
-    def _hosted(self, request: Request, user: ZoomUser) -> Meeting:
+    def _hosted(self, request: Request, user: ZoomUser) -> StoredMeeting:
         raw = request.path_params["meeting_id"]
         meeting = self._book.hosted(user.id, int(raw)) if raw.isdigit() else None
         if meeting is None:

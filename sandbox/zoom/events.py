@@ -15,7 +15,7 @@ from sandbox.clock import Clock
 from sandbox.zoom.errors import ApiError
 from sandbox.zoom.grants import Authority
 from sandbox.zoom.meeting_fields import read_meeting_fields
-from sandbox.zoom.meetings import Meeting, MeetingBook, MeetingChange, summary_view
+from sandbox.zoom.meetings import MeetingBook, MeetingChange, StoredMeeting, summary_view
 from sandbox.zoom.times import zoom_time_ms
 from sandbox.zoom.users import Directory, ZoomUser
 from sandbox.zoom.webhooks import VARIANTS, WebhookSender
@@ -103,12 +103,12 @@ class HostActivity:
             "client_id": self._authority.client.client_id,
         }
 
-    def _deleted(self, meeting: Meeting, real: bool) -> dict[str, Any]:
+    def _deleted(self, meeting: StoredMeeting, real: bool) -> dict[str, Any]:
         if real and self._book.delete(meeting.id, by="zoom") is None:
             raise ValueError(f"meeting {meeting.id} is already deleted")
         return self._deleted_payload(meeting)
 
-    def _deleted_payload(self, meeting: Meeting) -> dict[str, Any]:
+    def _deleted_payload(self, meeting: StoredMeeting) -> dict[str, Any]:
         host = self._host(meeting)
         return {
             "account_id": host.account_id,
@@ -117,7 +117,7 @@ class HostActivity:
             "object": _brief(meeting),
         }
 
-    def _updated(self, meeting: Meeting, changes: dict[str, Any], real: bool) -> dict[str, Any]:
+    def _updated(self, meeting: StoredMeeting, changes: dict[str, Any], real: bool) -> dict[str, Any]:
         try:
             values = read_meeting_fields(changes, meeting.timezone)
         except ApiError as exc:
@@ -138,7 +138,7 @@ class HostActivity:
             "time_stamp": int(self._clock.time() * 1000),
         }
 
-    def _host(self, meeting: Meeting) -> ZoomUser:
+    def _host(self, meeting: StoredMeeting) -> ZoomUser:
         host = self._directory.by_id(meeting.host_id)
         if host is None:
             raise LookupError(f"host {meeting.host_id} of meeting {meeting.id} is gone")
@@ -150,7 +150,7 @@ class HostActivity:
             return None
         return self._echo(MEETING_UPDATED, lambda: self._updated_payload(host, change))
 
-    def echo_delete(self, meeting: Meeting) -> BackgroundTask | None:
+    def echo_delete(self, meeting: StoredMeeting) -> BackgroundTask | None:
         """The meeting.deleted real Zoom emits after the app's own DELETE, if echoes are switched on."""
         return self._echo(MEETING_DELETED, lambda: self._deleted_payload(meeting))
 
@@ -176,7 +176,7 @@ def _param(params: dict[str, Any], name: str) -> Any:
 BRIEF_KEYS = ("uuid", "id", "host_id", "topic", "type", "start_time", "duration", "timezone")
 
 
-def _brief(meeting: Meeting) -> dict[str, Any]:
+def _brief(meeting: StoredMeeting) -> dict[str, Any]:
     """The meeting as a `meeting.deleted` payload carries it: the listed fields without the agenda."""
     listed = summary_view(meeting)
     return {key: listed[key] for key in BRIEF_KEYS}

@@ -19,7 +19,7 @@ _WEB = "https://us05web.zoom.us"
 
 
 @dataclass
-class Meeting:
+class StoredMeeting:
     """One meeting as Zoom stores it; `start_time` is an aware UTC datetime."""
 
     id: int
@@ -66,7 +66,7 @@ class Meeting:
         return zoom_time(value) if isinstance(value, datetime) else copy.deepcopy(value)
 
 
-def full_view(meeting: Meeting) -> dict[str, Any]:
+def full_view(meeting: StoredMeeting) -> dict[str, Any]:
     """The meeting as `POST /users/me/meetings` (201) and `GET /meetings/{id}` (200) return it."""
     return {
         "uuid": meeting.uuid,
@@ -95,7 +95,7 @@ def full_view(meeting: Meeting) -> dict[str, Any]:
     }
 
 
-def summary_view(meeting: Meeting) -> dict[str, Any]:
+def summary_view(meeting: StoredMeeting) -> dict[str, Any]:
     """The meeting as an item of `GET /users/me/meetings`."""
     return {
         "uuid": meeting.uuid,
@@ -112,7 +112,7 @@ def summary_view(meeting: Meeting) -> dict[str, Any]:
     }
 
 
-def control_view(meeting: Meeting) -> dict[str, Any]:
+def control_view(meeting: StoredMeeting) -> dict[str, Any]:
     """Everything the control API shows, deleted meetings included and flagged."""
     view = full_view(meeting)
     deleted_at = None if meeting.deleted_at is None else zoom_time(meeting.deleted_at)
@@ -136,9 +136,9 @@ class MeetingBook:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._meetings: dict[int, Meeting] = {}
+        self._meetings: dict[int, StoredMeeting] = {}
 
-    def create(self, host: ZoomUser, values: dict[str, Any], host_settings: dict[str, Any]) -> Meeting:
+    def create(self, host: ZoomUser, values: dict[str, Any], host_settings: dict[str, Any]) -> StoredMeeting:
         """Store a new meeting from validated fields; what they leave out follows the host's own settings."""
         now = self._clock.now().replace(microsecond=0)
         wants_passcode, own = meeting_defaults(host_settings)
@@ -150,7 +150,7 @@ class MeetingBook:
         if settings.get("waiting_room"):
             settings["join_before_host"] = False
         with self._lock:
-            meeting = Meeting(
+            meeting = StoredMeeting(
                 id=self._free_id_locked(),
                 uuid=meeting_uuid(),
                 host_id=host.id,
@@ -175,7 +175,7 @@ class MeetingBook:
             candidate = meeting_id()
         return candidate
 
-    def hosted(self, host_id: str, meeting_id: int) -> Meeting | None:
+    def hosted(self, host_id: str, meeting_id: int) -> StoredMeeting | None:
         """A live meeting of this host; None when unknown, deleted or someone else's."""
         with self._lock:
             meeting = self._meetings.get(meeting_id)
@@ -183,20 +183,20 @@ class MeetingBook:
                 return None
             return copy.deepcopy(meeting)
 
-    def of_host(self, host_id: str) -> list[Meeting]:
+    def of_host(self, host_id: str) -> list[StoredMeeting]:
         """Live meetings of this host, by start time."""
         with self._lock:
             mine = [m for m in self._meetings.values() if m.host_id == host_id and m.deleted_at is None]
             return copy.deepcopy(sorted(mine, key=lambda m: (m.start_time, m.id)))
 
-    def find(self, meeting_id: int) -> Meeting:
+    def find(self, meeting_id: int) -> StoredMeeting:
         """Any meeting, deleted or not, whoever hosts it; KeyError when it never existed."""
         with self._lock:
             if meeting_id not in self._meetings:
                 raise KeyError(f"no meeting {meeting_id} in the sandbox")
             return copy.deepcopy(self._meetings[meeting_id])
 
-    def everything(self) -> list[Meeting]:
+    def everything(self) -> list[StoredMeeting]:
         """Every meeting ever created, deleted ones included, oldest first."""
         with self._lock:
             return copy.deepcopy(sorted(self._meetings.values(), key=lambda m: m.created_at))
@@ -219,7 +219,7 @@ class MeetingBook:
         old, new = _apply(meeting, values)
         return MeetingChange(meeting_id, old, new)
 
-    def delete(self, meeting_id: int, by: str) -> Meeting | None:
+    def delete(self, meeting_id: int, by: str) -> StoredMeeting | None:
         """Mark a live meeting deleted (`by` is "api" or "zoom"); None when it is not live."""
         with self._lock:
             meeting = self._meetings.get(meeting_id)
@@ -230,7 +230,7 @@ class MeetingBook:
             return copy.deepcopy(meeting)
 
 
-def _apply(meeting: Meeting, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _apply(meeting: StoredMeeting, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     old: dict[str, Any] = {}
     new: dict[str, Any] = {}
     for name, value in values.items():
@@ -246,7 +246,7 @@ def _apply(meeting: Meeting, values: dict[str, Any]) -> tuple[dict[str, Any], di
 
 
 def _apply_settings(
-    meeting: Meeting, settings: dict[str, Any], old: dict[str, Any], new: dict[str, Any]
+    meeting: StoredMeeting, settings: dict[str, Any], old: dict[str, Any], new: dict[str, Any]
 ) -> None:
     changed = {name: value for name, value in settings.items() if meeting.settings.get(name) != value}
     if changed:

@@ -10,10 +10,10 @@ from alembic.config import Config
 from sqlalchemy import Connection, text
 
 from bot.services.availability import Availability
-from bot.services.people import People, Person
+from bot.services.persons import Person, Persons
 from storage import repos
 from storage.db import MIGRATIONS, create_engine, create_sessionmaker, migrate
-from storage.models import DEFAULT_HOURS, OrderRow, ServiceRow, UserRow
+from storage.models import DEFAULT_HOURS, OrderRow, PersonRow, ServiceRow
 
 OWNER = Person(7, "Olivia")
 
@@ -53,7 +53,7 @@ async def test_existing_owners_services_and_orders_get_defaults_and_stay_as_they
     await migrate(engine)
     sessions = create_sessionmaker(engine)
     async with sessions() as session:
-        user = await session.get(UserRow, 7)
+        user = await session.get(PersonRow, 7)
         service = await session.get(ServiceRow, 1)
         assert user is not None and user.hours == DEFAULT_HOURS
         assert service is not None and service.hours is None and service.reminder_minutes == [1440, 60]
@@ -66,7 +66,7 @@ async def test_days_off_are_listed_as_runs_with_the_active_orders_on_them(any_da
     engine = create_engine(any_database_url)
     await migrate(engine)
     sessions = create_sessionmaker(engine)
-    availability = Availability(sessions, People(sessions, "Europe/Berlin"))
+    availability = Availability(sessions, Persons(sessions, "Europe/Berlin"))
     today = await availability.today(OWNER.id)
     first = today + timedelta(days=3)
     await availability.add_days_off(OWNER, f"{first.isoformat()}..{(first + timedelta(days=2)).isoformat()}")

@@ -11,7 +11,7 @@ from bot import texts
 from bot.domain import OrderAction, utcnow
 from bot.errors import NotAllowed
 from bot.jobs.outbox import Outbox
-from bot.services.order_desk import EditLimit, OrderDesk
+from bot.services.orders import EditLimit, Orders
 from storage import repos
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import CustomerEditRow, OrderRow
@@ -60,34 +60,34 @@ async def name_and_version(sessions, order_id: int) -> tuple[str, int]:
 
 async def test_edits_count_within_the_window_and_the_owner_is_never_limited(any_database_url: str) -> None:
     engine, sessions, (order_id,) = await setup(any_database_url, 1)
-    desk = OrderDesk(sessions, Outbox(), edit_limit=EditLimit(count=2, window=WINDOW))
+    orders = Orders(sessions, Outbox(), edit_limit=EditLimit(count=2, window=WINDOW))
     async with sessions.begin() as session:  # one edit just out of the window, one inside it
         for age in (WINDOW + timedelta(minutes=1), WINDOW - timedelta(minutes=20)):
             session.add(
                 CustomerEditRow(owner_id=OWNER, customer_id=CUSTOMER, order_id=order_id, at=utcnow() - age)
             )
 
-    await desk.apply(CUSTOMER, order_id, OrderAction.RENAME, 1, "second in the window")
+    await orders.apply(CUSTOMER, order_id, OrderAction.RENAME, 1, "second in the window")
     with pytest.raises(NotAllowed) as refused:
-        await desk.apply(CUSTOMER, order_id, OrderAction.DURATION, 2, 45)
+        await orders.apply(CUSTOMER, order_id, OrderAction.DURATION, 2, 45)
     assert refused.value.text.key == texts.TOO_MANY_CHANGES
     assert refused.value.text.values["wait"].count == 20  # the older edit inside, 40 min old, leaves in 20
     with pytest.raises(NotAllowed):
-        await desk.order_for(
+        await orders.order_for(
             CUSTOMER, order_id, OrderAction.RESCHEDULE
         )  # refused before the customer picks a time
     assert await name_and_version(sessions, order_id) == ("second in the window", 2)
-    await desk.order_for(CUSTOMER, order_id, OrderAction.CANCEL)  # cancelling is not an edit
-    await desk.apply(OWNER, order_id, OrderAction.RENAME, 2, "by the owner")
+    await orders.order_for(CUSTOMER, order_id, OrderAction.CANCEL)  # cancelling is not an edit
+    await orders.apply(OWNER, order_id, OrderAction.RENAME, 2, "by the owner")
     assert await name_and_version(sessions, order_id) == ("by the owner", 3)
     await engine.dispose()
 
 
 async def test_concurrent_edits_at_the_limit_let_one_through(any_database_url: str) -> None:
     engine, sessions, order_ids = await setup(any_database_url, 4)
-    desk = OrderDesk(sessions, Outbox(), edit_limit=EditLimit(count=1, window=WINDOW))
+    orders = Orders(sessions, Outbox(), edit_limit=EditLimit(count=1, window=WINDOW))
     results = await asyncio.gather(
-        *(desk.apply(CUSTOMER, order_id, OrderAction.RENAME, 1, "renamed") for order_id in order_ids),
+        *(orders.apply(CUSTOMER, order_id, OrderAction.RENAME, 1, "renamed") for order_id in order_ids),
         return_exceptions=True,
     )
     assert sum(not isinstance(result, BaseException) for result in results) == 1, results

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import repos
 from storage.db import create_engine, create_sessionmaker, migrate
-from storage.models import OrderRow, ServiceRow, UserRow
+from storage.models import OrderRow, PersonRow, ServiceRow
 
 ANN, BEN, CAT = 1, 2, 3
 ANNS_SERVICE, ANNS_OTHER_SERVICE, BENS_SERVICE = 1, 2, 3
@@ -65,7 +65,7 @@ async def test_pages_hold_every_order_of_both_sides_once_newest_first(
     ]
     async with sessions.begin() as session:
         await session.execute(
-            insert(UserRow),
+            insert(PersonRow),
             [
                 {"id": i, "first_name": f"P{i}", "owner_menu_set": False, "booking_seq": 0, "created_at": at}
                 for i in (ANN, BEN, CAT)

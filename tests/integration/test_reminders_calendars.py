@@ -19,10 +19,10 @@ from bot.jobs.outbox import Outbox
 from bot.jobs.worker import Done, Job, Outcome
 from bot.services.availability import Availability
 from bot.services.client_orders import ClientOrders
-from bot.services.people import People, Person
+from bot.services.persons import Person, Persons
 from bot.services.reminders import REMINDER
 from storage.models import JobRow, OrderRow, ServiceRow
-from tests.support.services import Services, wired_services
+from tests.support.services import WiredServices, wired_services
 
 OWNER = Person(1, "Olivia")
 ALICE = Person(2, "Alice")
@@ -30,7 +30,7 @@ ZONE = "Europe/Berlin"
 
 
 @pytest.fixture
-async def world(any_database_url: str) -> AsyncIterator[Services]:
+async def world(any_database_url: str) -> AsyncIterator[WiredServices]:
     async with wired_services(any_database_url, zone=ZONE) as services:
         yield services
 
@@ -44,32 +44,34 @@ def instant(local: str) -> datetime:
     return datetime.strptime(local, "%Y%m%d%H%M").replace(tzinfo=ZoneInfo(ZONE)).astimezone(UTC)
 
 
-async def place(world: Services, local: str, offsets: list[int] | None = None) -> int:
+async def place(world: WiredServices, local: str, offsets: list[int] | None = None) -> int:
     # The owner works around the clock every day, so any day and hour the tests choose is offered.
-    await Availability(world.sessions, People(world.sessions, ZONE)).set_hours(
+    await Availability(world.sessions, Persons(world.sessions, ZONE)).set_hours(
         OWNER, list(range(7)), ((0, 1440),)
     )
-    service = await world.catalog.create(OWNER, "Consultation", 60)
+    service = await world.services.create(OWNER, "Consultation", 60)
     if offsets is not None:
         async with world.sessions.begin() as session:
             await session.execute(
                 update(ServiceRow).where(ServiceRow.id == service.id).values(reminder_minutes=offsets)
             )
-    await world.booking.open(ALICE, service.code)
-    await world.booking.pick_time(ALICE, service.code, local)
+    await world.ordering.open(ALICE, service.code)
+    await world.ordering.pick_time(ALICE, service.code, local)
     draft = await world.drafts.get(ALICE.id)
     assert draft is not None
-    summary = await world.booking.name(ALICE, draft, None)
-    return (await world.booking.confirm(ALICE, summary.nonce, 100)).id
+    summary = await world.ordering.name(ALICE, draft, None)
+    return (await world.ordering.confirm(ALICE, summary.nonce, 100)).id
 
 
-async def reminder_jobs(world: Services, status: str = "pending") -> list[JobRow]:
+async def reminder_jobs(world: WiredServices, status: str = "pending") -> list[JobRow]:
     async with world.sessions() as session:
         query = select(JobRow).where(JobRow.kind == REMINDER, JobRow.status == status).order_by(JobRow.run_at)
         return list(await session.scalars(query))
 
 
-async def test_reminders_are_planned_per_offset_and_chat_and_a_passed_one_is_skipped(world: Services) -> None:
+async def test_reminders_are_planned_per_offset_and_chat_and_a_passed_one_is_skipped(
+    world: WiredServices,
+) -> None:
     local = local_slot(3, 10)
     await place(world, local, offsets=[5 * 1440, 60, 15])  # five days before is already past
     jobs = await reminder_jobs(world)
@@ -79,31 +81,33 @@ async def test_reminders_are_planned_per_offset_and_chat_and_a_passed_one_is_ski
     )
 
 
-async def test_a_reschedule_retires_the_old_reminders_and_a_cancel_stops_the_new(world: Services) -> None:
+async def test_a_reschedule_retires_the_old_reminders_and_a_cancel_stops_the_new(
+    world: WiredServices,
+) -> None:
     order_id = await place(world, local_slot(3, 10))
     old = {job.key for job in await reminder_jobs(world)}
     assert len(old) == 4
-    order, _ = await world.desk.order_for(ALICE.id, order_id)
+    order, _ = await world.orders.order_for(ALICE.id, order_id)
     moved = instant(local_slot(4, 12))
-    await world.desk.apply(ALICE.id, order_id, "rs", order.version, moved)
+    await world.orders.apply(ALICE.id, order_id, "rs", order.version, moved)
     pending = await reminder_jobs(world)
     assert {job.key for job in pending}.isdisjoint(old) and len(pending) == 4
     assert {job.run_at for job in pending} == {moved - timedelta(hours=24), moved - timedelta(hours=1)}
     assert {job.key for job in await reminder_jobs(world, "done")} == old
-    await world.desk.apply(ALICE.id, order_id, "cx", order.version + 1, None)
+    await world.orders.apply(ALICE.id, order_id, "cx", order.version + 1, None)
     assert await reminder_jobs(world) == []
 
 
 async def test_an_order_for_a_client_has_reminders_and_the_client_gets_them_once_the_invite_is_opened(
-    world: Services,
+    world: WiredServices,
 ) -> None:
     clients = ClientOrders(world.sessions, world.drafts, Outbox())
-    service = await world.catalog.create(OWNER, "Consultation", 60)
+    service = await world.services.create(OWNER, "Consultation", 60)
     later = utcnow() + timedelta(days=1, hours=1)  # so the 24 h reminder is still ahead
     starts = [
         start
-        for day in await world.booking.free_days(service, by_owner=True)
-        for start in await world.booking.free_times(service, day, by_owner=True)
+        for day in await world.ordering.free_days(service, by_owner=True)
+        for start in await world.ordering.free_times(service, day, by_owner=True)
         if start > later
     ]
     start = starts[0]
@@ -121,7 +125,7 @@ async def test_an_order_for_a_client_has_reminders_and_the_client_gets_them_once
     assert planned == sorted((chat, due) for chat in (OWNER.id, ALICE.id) for due in dues)
 
 
-async def run_first(world: Services) -> Outcome:
+async def run_first(world: WiredServices) -> Outcome:
     row = (await reminder_jobs(world))[0]
     job = Job(row.id, row.kind, row.key, row.order_id, row.owner_id, dict(row.payload), {}, 1, _noop)
     return await world.reminders.run(job)
@@ -132,7 +136,7 @@ async def _noop(job: Job) -> None:
 
 
 async def test_a_reminder_is_sent_with_the_order_and_start_and_not_once_the_meeting_started(
-    world: Services,
+    world: WiredServices,
 ) -> None:
     local = local_slot(3, 10)
     order_id = await place(world, local)
@@ -172,7 +176,7 @@ def counting(engine: AsyncEngine) -> Iterator[Statements]:
 
 
 async def test_feed_tokens_bad_ones_cost_at_most_one_query_and_a_new_link_retires_the_old(
-    world: Services,
+    world: WiredServices,
 ) -> None:
     order_id = await place(world, local_slot(3, 10))
     url = await world.calendars.link_if_none(ALICE.id)
@@ -192,7 +196,7 @@ async def test_feed_tokens_bad_ones_cost_at_most_one_query_and_a_new_link_retire
     assert await world.calendars.feed(new_url.rsplit("/", 1)[1].removesuffix(".ics")) is not None
 
 
-async def test_a_feed_of_ten_thousand_orders_is_one_query_and_fast(world: Services) -> None:
+async def test_a_feed_of_ten_thousand_orders_is_one_query_and_fast(world: WiredServices) -> None:
     await place(world, local_slot(3, 10))
     async with world.sessions.begin() as session:
         service_id = (await session.scalars(select(ServiceRow.id))).first()
@@ -225,12 +229,12 @@ async def test_a_feed_of_ten_thousand_orders_is_one_query_and_fast(world: Servic
     assert timings[1] < 3, timings  # generous for a shared machine; the figures above are what counts
 
 
-async def test_a_reminder_and_a_calendar_file_are_in_the_readers_language(world: Services) -> None:
+async def test_a_reminder_and_a_calendar_file_are_in_the_readers_language(world: WiredServices) -> None:
     from bot import i18n
     from bot.telegram.views import reminder_view
 
     order_id = await place(world, local_slot(3, 10))
-    order, _ = await world.desk.order_for(ALICE.id, order_id)
+    order, _ = await world.orders.order_for(ALICE.id, order_id)
     with i18n.speaking("ru"):
         text, _ = reminder_view(order)
         russian = await world.calendars.order_file(ALICE.id, order_id)

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from bot import i18n, texts
 from bot.domain import MeetingState, Order, OrderStatus, Service
 from bot.errors import UserError
-from bot.services.announcer import change_lines
-from bot.services.booking import Booking, Summary, parse_day, parse_local
-from bot.services.catalog import DURATION_MAX, DURATION_MIN, valid_duration, valid_name
-from bot.services.people import valid_timezone
+from bot.services.order_changes import change_lines
+from bot.services.ordering import Ordering, Summary, parse_day, parse_local
+from bot.services.persons import valid_timezone
+from bot.services.services import DURATION_MAX, DURATION_MIN, valid_duration, valid_name
 from bot.telegram import views
 from bot.telegram.buttons import MAX_BYTES, Press, data, parse
 from bot.zoom import webhook
@@ -288,8 +288,8 @@ def test_order_summaries_show_any_names_escaped(name: str, service: str, with_me
         with_meeting=with_meeting,
         nonce="abcd1234",
     )
-    booking = Booking(None, None, None)  # type: ignore[arg-type]  # summary_text touches no collaborator
-    shown(asyncio.run(booking.summary_text(summary)), name, service)
+    ordering = Ordering(None, None, None)  # type: ignore[arg-type]  # summary_text touches no collaborator
+    shown(asyncio.run(ordering.summary_text(summary)), name, service)
 
 
 def templates() -> list[tuple[str, str]]:

@@ -17,20 +17,20 @@ from bot.crypto import TokenCipher
 from bot.domain import Order
 from bot.jobs.outbox import Outbox
 from bot.jobs.worker import Done, Job, Outcome
-from bot.services.booking import Booking
 from bot.services.calendars import Calendars
-from bot.services.catalog import Catalog
 from bot.services.drafts import Drafts
-from bot.services.order_desk import OrderDesk
-from bot.services.people import People
+from bot.services.ordering import Ordering
+from bot.services.orders import Orders
+from bot.services.persons import Persons
 from bot.services.reminders import Reminders
-from bot.services.zoom_accounts import ZoomAccounts
+from bot.services.services import Services
+from bot.services.zoom_connections import ZoomConnections
 from bot.telegram.views import reminder_view
 from bot.zoom.client import ZoomClient
 from bot.zoom.oauth import ZoomOAuth
 from sandbox.zoom.control_client import ZoomControl
 from storage.db import create_engine, create_sessionmaker, migrate
-from storage.models import ServiceRow, UserRow
+from storage.models import PersonRow, ServiceRow
 
 NO_ZOOM = "http://127.0.0.1:9"  # nothing listens there: a service that calls Zoom fails loudly
 PUBLIC_URL = "https://bot.example.com"
@@ -49,18 +49,18 @@ class Sent:
 
 
 @dataclass
-class Services:
+class WiredServices:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
     cipher: TokenCipher
     outbox: Outbox
-    accounts: ZoomAccounts
-    people: People
+    connections: ZoomConnections
+    persons: Persons
     drafts: Drafts
-    catalog: Catalog
-    booking: Booking
-    desk: OrderDesk
+    services: Services
+    ordering: Ordering
+    orders: Orders
     calendars: Calendars
     reminders: Reminders
     sent: Sent  # what reminders sent
@@ -73,7 +73,7 @@ async def wired_services(
     *,
     zone: str = "UTC",
     zoom: tuple[str, ZoomControl, str, str, str] | None = None,
-) -> AsyncIterator[Services]:
+) -> AsyncIterator[WiredServices]:
     """Migrate the database and wire the services over it. `zoom` is (the emulator's URL, its control client,
     client id, client secret, redirect URI); without it nothing is configured to reach Zoom."""
     engine = create_engine(database_url)
@@ -87,24 +87,24 @@ async def wired_services(
             if zoom is not None:
                 zoom_url, control, client_id, client_secret, redirect = zoom
                 oauth = ZoomOAuth(http, zoom_url, client_id, client_secret, redirect)
-            accounts = ZoomAccounts(sessions, oauth, ZoomClient(http, f"{zoom_url}/v2"), cipher, outbox)
-            people = People(sessions, zone)
+            connections = ZoomConnections(sessions, oauth, ZoomClient(http, f"{zoom_url}/v2"), cipher, outbox)
+            persons = Persons(sessions, zone)
             drafts = Drafts(sessions)
             sent = Sent()
-            yield Services(
+            yield WiredServices(
                 engine,
                 sessions,
                 http,
                 cipher,
                 outbox,
-                accounts,
-                people,
+                connections,
+                persons,
                 drafts,
-                Catalog(sessions, people, accounts),
-                Booking(sessions, drafts, outbox),
-                OrderDesk(sessions, outbox),
+                Services(sessions, persons, connections),
+                Ordering(sessions, drafts, outbox),
+                Orders(sessions, outbox),
                 Calendars(sessions, PUBLIC_URL),
-                Reminders(sessions, sent, people),
+                Reminders(sessions, sent, persons),
                 sent,
                 control,
             )
@@ -117,7 +117,9 @@ async def add_owner_service_and_customer(
 ) -> ServiceRow:
     """Rows for two users and the owner's 30-minute UTC service `code`, straight into the database."""
     for user_id in (owner, customer):
-        session.add(UserRow(id=user_id, first_name="P", created_at=now, booking_seq=0, owner_menu_set=False))
+        session.add(
+            PersonRow(id=user_id, first_name="P", created_at=now, booking_seq=0, owner_menu_set=False)
+        )
     await session.flush()
     service = ServiceRow(code=code, owner_id=owner, name="S", duration_min=30, timezone="UTC", created_at=now)
     session.add(service)

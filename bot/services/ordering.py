@@ -14,14 +14,14 @@ from bot.domain import ConnectionStatus, MeetingState, Order, Service, utcnow
 from bot.errors import SlotTaken, StaleAction, UserError
 from bot.jobs.outbox import Outbox
 from bot.metrics import Metrics
-from bot.services.announcer import announced_values
 from bot.services.availability import rules_for
-from bot.services.catalog import valid_name
-from bot.services.convert import order_of, service_of
+from bot.services.convert import order_of
 from bot.services.drafts import Draft, Drafts, put_draft, read_draft
 from bot.services.meetings import queue_sync
-from bot.services.people import Person
+from bot.services.order_changes import announced_values
+from bot.services.persons import Person
 from bot.services.reminders import plan_reminders
+from bot.services.services import service_of, valid_name
 from storage import repos
 from storage.models import OrderRow, ServiceRow
 
@@ -137,7 +137,7 @@ def default_order_name(service: Service, customer: Person) -> str:
     return f"{service.name} — {customer.first_name}"[:ORDER_NAME_MAX]
 
 
-class Booking:
+class Ordering:
     """The customer's side of ordering."""
 
     def __init__(

@@ -25,13 +25,13 @@ from bot.domain import (
 from bot.errors import NotAllowed, StaleAction, UserError
 from bot.jobs.outbox import Outbox
 from bot.metrics import Metrics
-from bot.services.announcer import announce
-from bot.services.booking import check_slot
-from bot.services.catalog import valid_duration, valid_name
 from bot.services.convert import order_of
 from bot.services.meetings import EDIT_SETTLE, queue_sync
+from bot.services.order_changes import announce
+from bot.services.ordering import check_slot
 from bot.services.recovery import RECOVERABLE
 from bot.services.reminders import plan_reminders, stop_reminders
+from bot.services.services import valid_duration, valid_name
 from storage import repos
 from storage.models import OrderRow, ServiceRow
 
@@ -120,7 +120,7 @@ class Applied:
     message: i18n.Text | None
 
 
-class OrderDesk:
+class Orders:
     """Order use cases after placement."""
 
     def __init__(

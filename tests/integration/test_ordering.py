@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from bot.crypto import TokenCipher
 from bot.domain import OrderStatus, Service, utcnow
 from bot.errors import NotAllowed, StaleAction, UserError
-from bot.services.booking import parse_day
-from bot.services.people import Person
+from bot.services.ordering import parse_day
+from bot.services.persons import Person
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import JobRow, OrderRow
-from tests.support.services import Services, wired_services
+from tests.support.services import WiredServices, wired_services
 
 OWNER = Person(1, "Olivia")
 ALICE = Person(2, "Alice")
@@ -25,116 +25,116 @@ BOB = Person(3, "Bob")
 
 
 @pytest.fixture
-async def services(any_database_url: str) -> AsyncIterator[Services]:
+async def wired(any_database_url: str) -> AsyncIterator[WiredServices]:
     async with wired_services(any_database_url, zone="Europe/Berlin") as wired:
         yield wired
 
 
-async def _to_summary(services: Services, customer: Person, code: str, local: str) -> str:
-    await services.booking.open(customer, code)
-    await services.booking.pick_time(customer, code, local)
-    draft = await services.drafts.get(customer.id)
+async def _to_summary(wired: WiredServices, customer: Person, code: str, local: str) -> str:
+    await wired.ordering.open(customer, code)
+    await wired.ordering.pick_time(customer, code, local)
+    draft = await wired.drafts.get(customer.id)
     assert draft is not None
-    summary = await services.booking.name(customer, draft, None)
+    summary = await wired.ordering.name(customer, draft, None)
     return summary.nonce
 
 
-async def _next_day_ten(services: Services, service: Service) -> str:
+async def _next_day_ten(wired: WiredServices, service: Service) -> str:
     """10:00 on the first day after today that the bot offers (in the service's time zone)."""
     today = utcnow().astimezone(ZoneInfo(service.timezone)).date()
-    day = next(day for day in await services.booking.free_days(service) if day > today)
+    day = next(day for day in await wired.ordering.free_days(service) if day > today)
     return day.strftime("%Y%m%d") + "1000"
 
 
-async def test_two_customers_confirming_the_same_slot_at_once_get_one_order(services: Services) -> None:
-    service = await services.catalog.create(OWNER, "Consultation", 60)
-    slot = await _next_day_ten(services, service)
-    nonce_a = await _to_summary(services, ALICE, service.code, slot)
-    nonce_b = await _to_summary(services, BOB, service.code, slot)
+async def test_two_customers_confirming_the_same_slot_at_once_get_one_order(wired: WiredServices) -> None:
+    service = await wired.services.create(OWNER, "Consultation", 60)
+    slot = await _next_day_ten(wired, service)
+    nonce_a = await _to_summary(wired, ALICE, service.code, slot)
+    nonce_b = await _to_summary(wired, BOB, service.code, slot)
     results = await asyncio.gather(
-        services.booking.confirm(ALICE, nonce_a, 100),
-        services.booking.confirm(BOB, nonce_b, 200),
+        wired.ordering.confirm(ALICE, nonce_a, 100),
+        wired.ordering.confirm(BOB, nonce_b, 200),
         return_exceptions=True,
     )
     placed = [result for result in results if not isinstance(result, BaseException)]
     refused = [result for result in results if isinstance(result, UserError)]
     assert len(placed) == 1 and len(refused) == 1, results
     assert "just taken" in str(refused[0])
-    async with services.sessions() as session:
+    async with wired.sessions() as session:
         assert await session.scalar(select(func.count(OrderRow.id))) == 1
 
 
-async def test_taken_slots_are_not_offered_and_overlaps_are_refused(services: Services) -> None:
-    service = await services.catalog.create(OWNER, "Consultation", 60)
-    other = await services.catalog.create(OWNER, "Long session", 120)
-    slot = await _next_day_ten(services, service)
-    await services.booking.confirm(ALICE, await _to_summary(services, ALICE, service.code, slot), 100)
-    starts = await services.booking.free_times(other, parse_day(slot[:8]))
+async def test_taken_slots_are_not_offered_and_overlaps_are_refused(wired: WiredServices) -> None:
+    service = await wired.services.create(OWNER, "Consultation", 60)
+    other = await wired.services.create(OWNER, "Long session", 120)
+    slot = await _next_day_ten(wired, service)
+    await wired.ordering.confirm(ALICE, await _to_summary(wired, ALICE, service.code, slot), 100)
+    starts = await wired.ordering.free_times(other, parse_day(slot[:8]))
     labels = {start.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M") for start in starts}
     assert "10:00" not in labels and "09:00" not in labels and "09:30" not in labels and "11:00" in labels
     with pytest.raises(UserError, match="just taken"):
-        await services.booking.pick_time(BOB, other.code, slot[:8] + "0930")
+        await wired.ordering.pick_time(BOB, other.code, slot[:8] + "0930")
 
 
-async def test_confirming_twice_or_with_an_old_summary_places_nothing_more(services: Services) -> None:
-    service = await services.catalog.create(OWNER, "Consultation", 30)
-    nonce = await _to_summary(services, ALICE, service.code, await _next_day_ten(services, service))
-    order = await services.booking.confirm(ALICE, nonce, 100)
+async def test_confirming_twice_or_with_an_old_summary_places_nothing_more(wired: WiredServices) -> None:
+    service = await wired.services.create(OWNER, "Consultation", 30)
+    nonce = await _to_summary(wired, ALICE, service.code, await _next_day_ten(wired, service))
+    order = await wired.ordering.confirm(ALICE, nonce, 100)
     assert order.status == OrderStatus.NEW and order.name == "Consultation — Alice"
-    again = await services.booking.confirm(ALICE, nonce, 100)  # the same press replayed after a crash
+    again = await wired.ordering.confirm(ALICE, nonce, 100)  # the same press replayed after a crash
     assert again.id == order.id
     with pytest.raises(StaleAction):
-        await services.booking.confirm(ALICE, nonce, 101)  # an old summary elsewhere places nothing
-    async with services.sessions() as session:
+        await wired.ordering.confirm(ALICE, nonce, 101)  # an old summary elsewhere places nothing
+    async with wired.sessions() as session:
         assert await session.scalar(select(func.count(OrderRow.id))) == 1
         # Zoom is Off: no meeting job; the owner's card is queued.
         kinds = list(await session.scalars(select(JobRow.kind)))
         assert "meeting_sync" not in kinds and kinds.count("send") == 1
 
 
-async def test_only_the_parties_change_an_order_and_only_within_their_role(services: Services) -> None:
-    service = await services.catalog.create(OWNER, "Consultation", 30)
-    order = await services.booking.confirm(
-        ALICE, await _to_summary(services, ALICE, service.code, await _next_day_ten(services, service)), 1
+async def test_only_the_parties_change_an_order_and_only_within_their_role(wired: WiredServices) -> None:
+    service = await wired.services.create(OWNER, "Consultation", 30)
+    order = await wired.ordering.confirm(
+        ALICE, await _to_summary(wired, ALICE, service.code, await _next_day_ten(wired, service)), 1
     )
     with pytest.raises(NotAllowed):
-        await services.desk.apply(BOB.id, order.id, "cx", order.version, None)
+        await wired.orders.apply(BOB.id, order.id, "cx", order.version, None)
     with pytest.raises(NotAllowed):
-        await services.desk.apply(ALICE.id, order.id, "rj", order.version, None)
+        await wired.orders.apply(ALICE.id, order.id, "rj", order.version, None)
     with pytest.raises(NotAllowed):
-        await services.desk.apply(OWNER.id, order.id, "cx", order.version, None)
+        await wired.orders.apply(OWNER.id, order.id, "cx", order.version, None)
     with pytest.raises(StaleAction):
-        await services.desk.apply(ALICE.id, order.id, "cx", order.version + 5, None)
-    applied = await services.desk.apply(ALICE.id, order.id, "cx", order.version, None)
+        await wired.orders.apply(ALICE.id, order.id, "cx", order.version + 5, None)
+    applied = await wired.orders.apply(ALICE.id, order.id, "cx", order.version, None)
     assert applied.order.status == OrderStatus.CANCELLED
     with pytest.raises(UserError, match="cancelled"):
-        await services.desk.apply(OWNER.id, order.id, "rn", applied.order.version, "New name")
+        await wired.orders.apply(OWNER.id, order.id, "rn", applied.order.version, "New name")
     # The slot is free again.
-    nonce = await _to_summary(services, BOB, service.code, await _next_day_ten(services, service))
-    assert (await services.booking.confirm(BOB, nonce, 2)).customer_id == BOB.id
+    nonce = await _to_summary(wired, BOB, service.code, await _next_day_ten(wired, service))
+    assert (await wired.ordering.confirm(BOB, nonce, 2)).customer_id == BOB.id
 
 
-async def test_names_and_durations_are_validated(services: Services) -> None:
+async def test_names_and_durations_are_validated(wired: WiredServices) -> None:
     with pytest.raises(UserError, match="limit is 100"):
-        await services.catalog.create(OWNER, "x" * 101, 60)
+        await wired.services.create(OWNER, "x" * 101, 60)
     with pytest.raises(UserError, match="cannot be empty"):
-        await services.catalog.create(OWNER, "   \n ", 60)
+        await wired.services.create(OWNER, "   \n ", 60)
     for bad in ["4", "721", "sixty", "-5", "99999999999999"]:
         with pytest.raises(UserError, match="5 to 720"):
-            await services.catalog.create(OWNER, "Ok", bad)
-    created = await services.catalog.create(OWNER, "  Tutoring   <b>maths</b> ", "45")
+            await wired.services.create(OWNER, "Ok", bad)
+    created = await wired.services.create(OWNER, "  Tutoring   <b>maths</b> ", "45")
     assert (
         created.name == "Tutoring <b>maths</b>"
         and created.duration_min == 45
         and created.timezone == "Europe/Berlin"
     )
-    assert len(created.code) >= 12 and await services.catalog.by_code(created.code) == created
-    assert await services.catalog.by_code("nope") is None
+    assert len(created.code) >= 12 and await wired.services.by_code(created.code) == created
+    assert await wired.services.by_code("nope") is None
 
 
 async def test_rotating_keys_re_encrypts_stored_tokens_so_the_old_key_can_go(any_database_url: str) -> None:
     from bot.key_rotation import rotate_keys
-    from storage.models import UserRow, ZoomConnectionRow
+    from storage.models import PersonRow, ZoomConnectionRow
 
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     engine = create_engine(any_database_url)
@@ -142,7 +142,7 @@ async def test_rotating_keys_re_encrypts_stored_tokens_so_the_old_key_can_go(any
     sessions = create_sessionmaker(engine)
     now = utcnow()
     async with sessions.begin() as session:
-        session.add(UserRow(id=1, first_name="O", created_at=now, owner_menu_set=False, booking_seq=0))
+        session.add(PersonRow(id=1, first_name="O", created_at=now, owner_menu_set=False, booking_seq=0))
         await session.flush()
         session.add(
             ZoomConnectionRow(

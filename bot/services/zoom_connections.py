@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import texts
 from bot.crypto import TokenCipher
-from bot.domain import ConnectionStatus, ZoomAccount, utcnow
+from bot.domain import ConnectionStatus, ZoomConnection, utcnow
 from bot.errors import UserError
 from bot.i18n import Text
 from bot.jobs.outbox import Outbox
@@ -49,7 +49,7 @@ def state_hash(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-class ZoomAccounts:
+class ZoomConnections:
     """Connect, use and remove owners' Zoom accounts."""
 
     def __init__(
@@ -80,12 +80,12 @@ class ZoomAccounts:
     def configured(self) -> bool:
         return self._oauth is not None
 
-    async def account(self, owner_id: int) -> ZoomAccount | None:
+    async def connection(self, owner_id: int) -> ZoomConnection | None:
         async with self._sessions() as session:
             row = await repos.connection_of(session, owner_id)
             if row is None or row.status == ConnectionStatus.DISCONNECTED:
                 return None
-            return ZoomAccount(owner_id=owner_id, email=row.email, status=ConnectionStatus(row.status))
+            return ZoomConnection(owner_id=owner_id, email=row.email, status=ConnectionStatus(row.status))
 
     async def connect_url(self, owner_id: int, service_id: int | None = None) -> str:
         """A single-use login link bound to this owner (and service), valid for ten minutes."""

@@ -12,7 +12,7 @@ from bot import i18n, texts
 from bot.domain import utcnow
 from bot.errors import UserError
 from storage import repos
-from storage.models import UserRow
+from storage.models import PersonRow
 
 MAX_ZONE_LENGTH = 64
 
@@ -43,8 +43,8 @@ def valid_timezone(value: str) -> str:
     return name
 
 
-class People:
-    """Keeps the users table current and holds each user's time zone."""
+class Persons:
+    """Keeps the persons table current and holds each user's time zone."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], default_timezone: str) -> None:
         self._sessions = sessions
@@ -56,7 +56,7 @@ class People:
 
     async def timezone_of(self, user_id: int) -> str:
         async with self._sessions() as session:
-            row = await session.get(UserRow, user_id)
+            row = await session.get(PersonRow, user_id)
             return (row.timezone if row else None) or self.default_timezone
 
     async def set_timezone(self, person: Person, value: str) -> str:
@@ -82,7 +82,7 @@ class People:
     async def language_of(self, user_id: int) -> str:
         """The language to write to this user in (English for someone the bot has never met)."""
         async with self._sessions() as session:
-            row = await session.get(UserRow, user_id)
+            row = await session.get(PersonRow, user_id)
             return (
                 i18n.language_for(row.language, row.language_code) if row else i18n.language_for(None, None)
             )
@@ -100,18 +100,18 @@ class People:
     async def chosen_language(self, user_id: int) -> str | None:
         """The language the user chose with /language, if they did."""
         async with self._sessions() as session:
-            row = await session.get(UserRow, user_id)
+            row = await session.get(PersonRow, user_id)
             return row.language if row else None
 
     async def has_owner_menu(self, user_id: int) -> bool:
         async with self._sessions() as session:
-            row = await session.get(UserRow, user_id)
+            row = await session.get(PersonRow, user_id)
             return bool(row and row.owner_menu_set)
 
     async def mark_owner_menu(self, user_id: int) -> bool:
         """True the first time: the caller then sets the owner's command menu."""
         async with self._sessions.begin() as session:
-            row = await session.get(UserRow, user_id)
+            row = await session.get(PersonRow, user_id)
             if row is None or row.owner_menu_set:
                 return False
             row.owner_menu_set = True

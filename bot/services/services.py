@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import texts
 from bot.domain import ConnectionStatus, Service, utcnow
 from bot.errors import NotAllowed, UserError
-from bot.services.convert import service_of
-from bot.services.people import People, Person
-from bot.services.zoom_accounts import ZoomAccounts
+from bot.services.persons import Person, Persons
+from bot.services.services import service_of
+from bot.services.zoom_connections import ZoomConnections
 from storage import repos
 from storage.models import ServiceRow
 
@@ -52,15 +52,15 @@ class ZoomToggle:
     connect_url: str | None  # set when the owner must connect Zoom first
 
 
-class Catalog:
+class Services:
     """Use cases of an owner's services."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], people: People, accounts: ZoomAccounts
+        self, sessions: async_sessionmaker[AsyncSession], persons: Persons, connections: ZoomConnections
     ) -> None:
         self._sessions = sessions
-        self._people = people
-        self._accounts = accounts
+        self._persons = persons
+        self._connections = connections
 
     async def create(
         self, owner: Person, name: str, duration: str | int, source_update: int | None = None
@@ -68,7 +68,7 @@ class Catalog:
         """Create a service; the same `source_update` (a replayed Telegram update) returns the same one."""
         clean_name = valid_name(name, SERVICE_NAME_MAX)
         minutes = valid_duration(duration)
-        timezone = await self._people.timezone_of(owner.id)
+        timezone = await self._persons.timezone_of(owner.id)
         now = utcnow()
         async with self._sessions.begin() as session:
             if source_update is not None:
@@ -125,9 +125,9 @@ class Catalog:
         if service.zoom_enabled == turn_on:
             return ZoomToggle(service, None)
         if turn_on:
-            account = await self._accounts.account(owner_id)
-            if account is None or account.status != ConnectionStatus.ACTIVE:
-                return ZoomToggle(service, await self._accounts.connect_url(owner_id, service.id))
+            connection = await self._connections.connection(owner_id)
+            if connection is None or connection.status != ConnectionStatus.ACTIVE:
+                return ZoomToggle(service, await self._connections.connect_url(owner_id, service.id))
         async with self._sessions.begin() as session:
             row = await session.get(ServiceRow, service.id)
             if row is None:
