@@ -1,4 +1,4 @@
-"""Customers ordering at once, as in tests/faults/steps.py, but patient and light on the emulator.
+"""Customers ordering at once, as in tests/support/crowds.py, but patient and light on the emulator.
 
 Under a burst every step can take longer than the tests' 20 s, and hundreds of people polling their chats
 twenty times a second would cost the shared machine more CPU than the bot: here each person looks at their
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import httpx
 
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.faults.steps import Confirmed, Placed, Planned, slot
+from tests.support.crowds import Confirmed, Placed, Planned, slot
 from tests.support.journeys import order_number
 
 

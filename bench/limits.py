@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sandbox.telegram.client import BotCall, TelegramControl
-from tests.faults.steps import Confirmed
+from tests.support.crowds import Confirmed
 from tests.support.journeys import order_number
 
 JOIN = "Join a meeting"

@@ -43,8 +43,8 @@ from bench.remote_sandbox import start_remote_sandbox
 from bench.store import StoreFigures, measure_store
 from sandbox.harness import BotProcess, Sandbox, bot_environment
 from sandbox.telegram.client import BotCall, TelegramControl, TelegramUser
-from tests.faults.steps import Confirmed, plan_orders, zoom_owners
 from tests.support import fresh_database
+from tests.support.crowds import Confirmed, plan_orders, zoom_owners
 
 JOIN = "Join a meeting"
 MESSAGE_METHODS = ("sendMessage", "editMessageText", "editMessageReplyMarkup")

@@ -17,9 +17,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, Self
 
 import httpx
 from cryptography.fernet import Fernet
@@ -119,6 +120,9 @@ def bot_environment(sandbox: Sandbox, database_url: str, **extra: str) -> dict[s
     return env
 
 
+PollCount = tuple[Callable[[], int], int]  # the emulator's getUpdates count, and its value at the start
+
+
 class _Running(Protocol):
     web_url: str
 
@@ -128,39 +132,82 @@ class _Running(Protocol):
     def logs(self) -> str: ...
 
 
-def wait_healthy(bot: _Running, timeout: float = 30) -> None:
-    """Until the bot answers /healthz (and a moment for polling to start); fails if it stopped meanwhile."""
+def wait_healthy(bot: _Running, timeout: float = 30, polls: PollCount | None = None) -> None:
+    """Until the bot answers /healthz and, in polling mode (`polls`: the getUpdates calls the Telegram
+    emulator has seen, and how many it had seen before this start), has made its first getUpdates call since
+    it started; fails if it stopped meanwhile."""
     deadline = time.monotonic() + timeout
+    healthy = False
     while time.monotonic() < deadline:
         if bot.returncode is not None:
             raise AssertionError(f"the bot stopped with {bot.returncode}:\n{bot.logs()}")
-        try:
-            if httpx.get(f"{bot.web_url}/healthz", timeout=1).status_code == 200:
-                time.sleep(0.3)  # let polling start
-                return
-        except httpx.HTTPError:
-            pass
+        if not healthy:
+            try:
+                healthy = httpx.get(f"{bot.web_url}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                pass
+        if healthy and (polls is None or polls[0]() > polls[1]):
+            return
         time.sleep(0.05)
+    if healthy:
+        raise AssertionError(f"the bot answers /healthz but never polled Telegram:\n{bot.logs()}")
     raise AssertionError(f"the bot did not become healthy:\n{bot.logs()}")
 
 
+def poll_counter(sandbox: Sandbox, env: dict[str, str]) -> Callable[[], int] | None:
+    """How many getUpdates calls the sandbox's Telegram has seen, for a bot that polls it (None in webhook
+    mode, or for a bot pointed at another Telegram)."""
+    if (
+        env.get("TELEGRAM_MODE", "polling") != "polling"
+        or env.get("TELEGRAM_API_URL") != sandbox.telegram_server.url
+    ):
+        return None
+    return sandbox.telegram.state.updates.polls_started
+
+
 @dataclass
-class BotProcess:
-    """`python -m bot` as a child process, with its output kept in a file."""
+class _Bot:
+    """What both ways of running the bot share: its settings, log file, address and folder, how often it was
+    started, and the barrier that it is up (`wait_healthy`)."""
 
     env: dict[str, str]
     log_path: Path
     web_url: str
     cwd: Path
-    process: subprocess.Popen[bytes] | None = None
     starts: int = field(default=0)
+    polls: Callable[[], int] | None = None  # the emulator's getUpdates count: started means polling
+    _polls_before: PollCount | None = None
 
     @classmethod
-    def in_folder(cls, sandbox: Sandbox, env: dict[str, str], folder: Path) -> BotProcess:
+    def in_folder(cls, sandbox: Sandbox, env: dict[str, str], folder: Path) -> Self:
         """A bot against `sandbox` that runs in `folder` and logs to `folder/bot.log`."""
-        return cls(env=env, log_path=folder / "bot.log", web_url=sandbox.bot_url, cwd=folder)
+        polls = poll_counter(sandbox, env)
+        return cls(env=env, log_path=folder / "bot.log", web_url=sandbox.bot_url, cwd=folder, polls=polls)
+
+    def _starting(self) -> None:
+        """Note how many polls Telegram has seen, so `wait_healthy` waits for one of this start's."""
+        self._polls_before = None if self.polls is None else (self.polls, self.polls())
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit code once the bot has stopped, else None."""
+        raise NotImplementedError
+
+    def wait_healthy(self, timeout: float = 30) -> None:
+        wait_healthy(self, timeout, self._polls_before)
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@dataclass
+class BotProcess(_Bot):
+    """`python -m bot` as a child process, with its output kept in a file."""
+
+    process: subprocess.Popen[bytes] | None = None
 
     def start(self, wait: bool = True) -> BotProcess:
+        self._starting()
         with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bot"],
@@ -179,9 +226,6 @@ class BotProcess:
         """The exit code once the bot has stopped, else None."""
         return self.process.poll() if self.process is not None else None
 
-    def wait_healthy(self, timeout: float = 30) -> None:
-        wait_healthy(self, timeout)
-
     def stop(self) -> int | None:
         if self.process is None or self.process.poll() is not None:
             return self.process.returncode if self.process else None
@@ -196,9 +240,6 @@ class BotProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-
-    def logs(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
 class _ThreadRun:
@@ -224,33 +265,25 @@ class _BotThreadOnly(logging.Filter):
 
 
 @dataclass
-class BotInProcess:
+class BotInProcess(_Bot):
     """The bot's composition root (`bot.app.build` + `serve`, as `python -m bot` runs them) inside this
     process: on its own event loop in a thread, settings from `env` alone, log lines in `log_path`.
 
     The same interface as `BotProcess` except `kill()`: a test that needs a real process uses that.
     """
 
-    env: dict[str, str]
-    log_path: Path
-    web_url: str
-    cwd: Path
     process: _ThreadRun | None = None
-    starts: int = field(default=0)
     _loop: asyncio.AbstractEventLoop | None = None
     _runtime: Runtime | None = None
     _handler: logging.Handler | None = None
     _root_level: int = logging.WARNING
-
-    @classmethod
-    def in_folder(cls, sandbox: Sandbox, env: dict[str, str], folder: Path) -> BotInProcess:
-        return cls(env=env, log_path=folder / "bot.log", web_url=sandbox.bot_url, cwd=folder)
 
     def start(self, wait: bool = True) -> BotInProcess:
         from bot.app import build
         from bot.logs import log_handler
         from bot.settings import load_settings
 
+        self._starting()
         settings = load_settings(environ=self.env)
         runtime = build(settings)
         self._runtime = runtime
@@ -311,9 +344,6 @@ class BotInProcess:
         """The exit code once the bot has stopped, else None."""
         return self.process.poll() if self.process is not None else None
 
-    def wait_healthy(self, timeout: float = 30) -> None:
-        wait_healthy(self, timeout)
-
     def stop(self) -> int | None:
         run, loop, runtime = self.process, self._loop, self._runtime
         if run is None:
@@ -338,4 +368,4 @@ class BotInProcess:
     def logs(self) -> str:
         if self._handler is not None:
             self._handler.flush()
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return super().logs()

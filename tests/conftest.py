@@ -17,27 +17,13 @@ from tests.support import (
     BotProcess,
     Sandbox,
     bot_environment,
+    database_kinds,
     fresh_database,
     migrated_template,
-    postgres_reachable,
+    postgres_available,
     start_sandbox,
 )
-
-_POSTGRES: bool | None = None
-
-
-def postgres_available() -> bool:
-    global _POSTGRES
-    if _POSTGRES is None:
-        _POSTGRES = postgres_reachable()
-        if not _POSTGRES and os.environ.get("REQUIRE_POSTGRES"):
-            raise RuntimeError("REQUIRE_POSTGRES is set but PostgreSQL is not reachable at TEST_POSTGRES_URL")
-    return _POSTGRES
-
-
-def database_kinds() -> list[str]:
-    """The backends under test: BOT_TEST_DATABASE picks one; the default is SQLite."""
-    return [os.environ.get("BOT_TEST_DATABASE", "sqlite")]
+from tests.support.worlds import World, running_world
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +93,29 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "bot_env(**settings): extra environment settings for the `bot` fixture"
     )
+
+
+@pytest.fixture(scope="module")
+def shared_bot_settings() -> dict[str, str]:
+    """Settings of `shared_world`'s bot on top of the sandbox's and TEST_KNOBS (`bot_settings` for `bot`)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def shared_world(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    shared_bot_settings: dict[str, str],
+) -> Iterator[World]:
+    """One sandbox, database and bot (in process) for all the tests of a module: for tests that use fresh
+    users (`tests.support.journeys.someone`, `new_user_id`), so they do not see each other."""
+    folder = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+
+    def environment(sandbox: Sandbox, url: str) -> dict[str, str]:
+        return bot_environment(sandbox, url, **shared_bot_settings)
+
+    with running_world(folder, environment) as running:
+        yield running
 
 
 @pytest.fixture

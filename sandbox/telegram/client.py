@@ -13,9 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
 
 import httpx
+
+from sandbox.telegram.faults import FailOptions
 
 JSON = dict[str, Any]
 POLL_INTERVAL = 0.05
@@ -341,20 +343,10 @@ class TelegramControl(_ControlHttp):
     ) -> None:
         self.close()
 
-    def fail_next(
-        self,
-        method: str,
-        status: int = 429,
-        retry_after: int | None = None,
-        count: int = 1,
-        description: str | None = None,
-        commit: bool = False,
-    ) -> None:
+    def fail_next(self, method: str, status: int = 429, **options: Unpack[FailOptions]) -> None:
         """The next `count` calls of `method` ("*" = any) fail with `status` (429 carries retry_after);
         `commit`: each call takes effect first, and only its answer is the error."""
-        failure = {"method": method, "status": status, "retry_after": retry_after, "count": count}
-        extra = {"description": description, "commit": commit}
-        self._call("POST", "/faults", {"fail_next": {**failure, **extra}})
+        self._call("POST", "/faults", {"fail_next": {"method": method, "status": status, **options}})
 
     def set_flood_limit(self, max_messages: int | None, per_seconds: float = 1.0) -> None:
         """429 once a chat gets more than `max_messages` sends within `per_seconds`; None turns it off."""

@@ -6,7 +6,7 @@ import math
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sandbox.clock import Clock
 from sandbox.telegram.errors import BotApiError, too_many_requests
@@ -35,6 +35,15 @@ class _Injection:
     description: str | None
     remaining: int
     commit: bool = False  # the method takes effect, then the error is the answer (a gateway losing it)
+
+
+class FailOptions(TypedDict, total=False):
+    """How injected failures behave (`fail_next`; each has a default)."""
+
+    retry_after: int | None  # with 429: the wait Telegram asks for (1 s)
+    count: int  # how many calls in a row fail (1)
+    description: str | None  # the error's text (Telegram's own for the status)
+    commit: bool  # the call takes effect first, and only its answer is the error (False)
 
 
 @dataclass(frozen=True)
@@ -69,21 +78,19 @@ class Faults:
         self._sent_overall: deque[float] = deque()
         self._delays: dict[str, float] = {}
 
-    def fail_next(
-        self,
-        method: str,
-        status: int = 429,
-        retry_after: int | None = None,
-        count: int = 1,
-        description: str | None = None,
-        commit: bool = False,
-    ) -> None:
+    def fail_next(self, method: str, status: int = 429, **options: Unpack[FailOptions]) -> None:
         """The next `count` calls of `method` fail with `status`; with `commit`, each call takes
         effect first (a message is delivered) and only its answer is the error, as when Telegram's gateway
         answers 502 or 504 for a request its backend carried out."""
+        injection = _Injection(
+            status,
+            options.get("retry_after"),
+            options.get("description"),
+            options.get("count", 1),
+            options.get("commit", False),
+        )
         with self._lock:
-            queue = self._injections.setdefault(method.lower(), deque())
-            queue.append(_Injection(status, retry_after, description, count, commit))
+            self._injections.setdefault(method.lower(), deque()).append(injection)
 
     def take_failure(self, method: str) -> Failure | None:
         with self._lock:

@@ -79,6 +79,7 @@ class UpdateQueue:
         self._generation = 0
         self._last_error: tuple[int, str] | None = None
         self._last_poll: tuple[int, float] | None = None
+        self._polls_started = 0
         self.created: deque[JSON] = deque(maxlen=10_000)
         self.busy_loop_guard = False
 
@@ -132,12 +133,18 @@ class UpdateQueue:
         with self._lock:
             return self._poll is not None
 
+    def polls_started(self) -> int:
+        """How many getUpdates calls have reached the update queue so far (a barrier: polling has begun)."""
+        with self._lock:
+            return self._polls_started
+
     def _start_poll(self, poll: Waker) -> None:
         if self._webhook is not None:
             raise conflict(WEBHOOK_ACTIVE)
         self._terminate_poll(OTHER_POLL)
         self._poll = poll
         self._wakers.add(poll)
+        self._polls_started += 1
 
     def _terminate_poll(self, reason: str) -> None:
         if self._poll is not None:

@@ -5,12 +5,35 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sandbox.harness import BotProcess, Sandbox
+import pytest
+
+from sandbox.harness import Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.e2e.journeys import Shop, create_service, offered_date, order_on_day, person
 from tests.support import OWNER_ZONE
+from tests.support.databases import query
+from tests.support.journeys import (
+    Shop,
+    create_service,
+    new_user_id,
+    offered_date,
+    open_days,
+    open_times,
+    order_number,
+    order_on_day,
+    reach_summary,
+    set_hours,
+    set_timezone,
+    someone,
+)
+from tests.support.worlds import World
 
 NEW_YORK = "America/New_York"
+
+
+@pytest.fixture
+def sandbox(shared_world: World) -> Sandbox:
+    """The module's tests share one bot: each has its own owner and customers (fresh user ids)."""
+    return shared_world.sandbox
 
 
 def today_in(zone: str) -> date:
@@ -23,11 +46,6 @@ def label(day: date) -> str:
 
 def labels(message: SentMessage) -> list[str]:
     return [button.text for row in message.buttons for button in row]
-
-
-def set_timezone(owner: TelegramUser, zone: str) -> None:
-    owner.send(f"/timezone {zone}")
-    owner.wait_for_text(zone)
 
 
 def change_setting(owner: TelegramUser, shop: Shop, setting: str, choice: str) -> SentMessage:
@@ -43,31 +61,21 @@ def change_setting(owner: TelegramUser, shop: Shop, setting: str, choice: str) -
     )
 
 
-def open_days(customer: TelegramUser, code: str) -> SentMessage:
-    customer.send(f"/start s_{code}")
-    customer.press(customer.wait_for(lambda m: "Order" in str(m.buttons), description="Order"), "Order")
-    return customer.wait_for(
-        lambda m: "Pick a day" in m.text or "no free times" in m.text, description="days"
-    )
-
-
-def open_times(customer: TelegramUser, code: str, day: date) -> list[str]:
-    days = open_days(customer, code)
-    customer.press(days, label(day))
-    times = customer.wait_for_text("Pick a start time")
+def offered_times(customer: TelegramUser, code: str, day: date) -> list[str]:
+    """The start times offered on `day`."""
+    _, times = open_times(customer, code, day_label=label(day))
     return [text for text in labels(times) if ":" in text]
 
 
-def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, bot: BotProcess) -> None:
-    owner = person(sandbox, 11, "Olivia")
+def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, shared_world: World) -> None:
+    owner = someone(sandbox, "Olivia")
     set_timezone(owner, OWNER_ZONE)
     owner.send("/hours")
     week = owner.wait_for_text("Your working hours")
     assert "Mon: 09:00–18:00" in week.text and "Fri: 09:00–18:00" in week.text
     assert "Sat: off" in week.text and "Sun: off" in week.text
     assert labels(week) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-    owner.send("/hours mon-sun 10:00-12:00 14:00-15:30")
-    week = owner.wait_for_text("Your working hours")
+    week = set_hours(owner, "mon-sun 10:00-12:00 14:00-15:30")
     assert week.text.count("10:00–12:00, 14:00–15:30") == 7
     shop = create_service(owner, 60, "Lesson")
     tomorrow, day_after = today_in(OWNER_ZONE) + timedelta(days=1), today_in(OWNER_ZONE) + timedelta(days=2)
@@ -75,25 +83,29 @@ def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, 
     away = owner.wait_for_text("Your days off")
     assert label(day_after) in away.text and "Active orders" not in away.text
 
-    carl = person(sandbox, 22, "Carl")
+    carl = someone(sandbox, "Carl")
     offered = labels(open_days(carl, shop.code))
     expected = [label(tomorrow + timedelta(days=n)) for n in range(12) if n != 1]  # all but the day off
     assert [text for text in offered if text != label(today_in(OWNER_ZONE))][: len(expected)] == expected
     assert label(day_after) not in offered
-    assert open_times(carl, shop.code, tomorrow) == ["10:00", "10:30", "11:00", "14:00", "14:30"]
+    assert offered_times(carl, shop.code, tomorrow) == ["10:00", "10:30", "11:00", "14:00", "14:30"]
 
     settings = change_setting(owner, shop, "Step", "15 min")
     assert "Step between start times: 15 min" in settings.text
-    assert open_times(carl, shop.code, tomorrow) == [
+    assert offered_times(carl, shop.code, tomorrow) == [
         "10:00", "10:15", "10:30", "10:45", "11:00", "14:00", "14:15", "14:30",
     ]  # fmt: skip
     settings = change_setting(owner, shop, "Buffer", "30 min")
     assert "Buffer after each meeting: 30 min" in settings.text
     placed, _ = order_on_day(carl, shop.code, day_index=offered.index(label(tomorrow)), time_label="10:00")
-    assert "Order #1" in placed.text
+    # The module's tests share a database: Carl's only order is the first one of this test, whatever its id.
+    [(number,)] = query(
+        shared_world.database_url, "SELECT id FROM orders WHERE customer_id = ?", carl.user_id
+    )
+    assert f"Order #{number}" in placed.text
     # 10:00-11:00 plus 30 minutes of buffer: 11:00 no longer fits before noon; the afternoon stays.
-    dora = person(sandbox, 33, "Dora")
-    assert open_times(dora, shop.code, tomorrow) == ["14:00", "14:15", "14:30"]
+    dora = someone(sandbox, "Dora")
+    assert offered_times(dora, shop.code, tomorrow) == ["14:00", "14:15", "14:30"]
     owner.send(f"/away {tomorrow.isoformat()}")
     away = owner.wait_for_text("Your days off")
     assert "Active orders on these days: 1" in away.text
@@ -104,17 +116,14 @@ def test_hours_days_off_step_and_buffer_shape_what_is_offered(sandbox: Sandbox, 
     assert "You have no days off coming" in listed.text
 
 
-def test_notice_horizon_and_paging_in_new_york(sandbox: Sandbox, bot: BotProcess) -> None:
-    owner = person(sandbox, 11, "Nora")
-    set_timezone(owner, NEW_YORK)
-    owner.send("/hours mon-sun 09:00-17:00")
-    owner.wait_for_text("Your working hours")
-    shop = create_service(owner, 30, "Call")
+def test_notice_horizon_and_paging_in_new_york(sandbox: Sandbox) -> None:
+    owner = someone(sandbox, "Nora")
+    shop = create_service(owner, 30, "Call", zone=NEW_YORK, hours="mon-sun 09:00-17:00")
     change_setting(owner, shop, "Notice", "24 h")
     settings = change_setting(owner, shop, "Horizon", "7 days")
     assert "Notice: 24 h" in settings.text and "Horizon: 7 days" in settings.text
 
-    carl = person(sandbox, 22, "Carl")
+    carl = someone(sandbox, "Carl")
     asked_at = datetime.now(UTC)
     today = today_in(NEW_YORK)
     offered = labels(open_days(carl, shop.code))
@@ -122,17 +131,15 @@ def test_notice_horizon_and_paging_in_new_york(sandbox: Sandbox, bot: BotProcess
     assert set(offered) <= set(window) and window[1:] == [text for text in offered if text != window[0]]
     first = offered_date(offered[0], NEW_YORK)
     zone = ZoneInfo(NEW_YORK)
-    for clock in open_times(carl, shop.code, first):
+    for clock in offered_times(carl, shop.code, first):
         hour, minute = map(int, clock.split(":"))
         start = datetime(first.year, first.month, first.day, hour, minute, tzinfo=zone)
         assert start >= asked_at + timedelta(hours=24), clock
     full_day = [f"{h:02d}:{m:02d}" for h in range(9, 17) for m in (0, 30)]
-    assert open_times(carl, shop.code, today + timedelta(days=3)) == full_day
+    assert offered_times(carl, shop.code, today + timedelta(days=3)) == full_day
 
     change_setting(owner, shop, "Step", "5 min")  # 96 starts a day: more than one keyboard holds
-    days = open_days(carl, shop.code)
-    carl.press(days, label(today + timedelta(days=3)))
-    times = carl.wait_for_text("Pick a start time")
+    _, times = open_times(carl, shop.code, day_label=label(today + timedelta(days=3)))
     first_page = [text for text in labels(times) if ":" in text]
     assert first_page[:3] == ["09:00", "09:05", "09:10"] and len(first_page) == 24
     assert "Later »" in labels(times) and "« Earlier" not in labels(times)
@@ -142,21 +149,12 @@ def test_notice_horizon_and_paging_in_new_york(sandbox: Sandbox, bot: BotProcess
     assert "« Earlier" in labels(second)
 
 
-def test_a_slot_on_a_day_marked_off_meanwhile_is_refused_at_confirmation(
-    sandbox: Sandbox, bot: BotProcess
-) -> None:
-    owner = person(sandbox, 11, "Olivia")
-    set_timezone(owner, OWNER_ZONE)
-    owner.send("/hours mon-sun 09:00-18:00")
-    owner.wait_for_text("Your working hours")
-    shop = create_service(owner, 60, "Lesson")
-    carl = person(sandbox, 22, "Carl")
+def test_a_slot_on_a_day_marked_off_meanwhile_is_refused_at_confirmation(sandbox: Sandbox) -> None:
+    owner = someone(sandbox, "Olivia")
+    shop = create_service(owner, 60, "Lesson", zone=OWNER_ZONE, hours="mon-sun 09:00-18:00")
+    carl = someone(sandbox, "Carl")
     tomorrow = today_in(OWNER_ZONE) + timedelta(days=1)
-    days = open_days(carl, shop.code)
-    carl.press(days, label(tomorrow))
-    carl.press(carl.wait_for_text("Pick a start time"), "10:00")
-    carl.press(carl.wait_for_text("What should the order be called"), "Skip")
-    summary = carl.wait_for_text("Please check your order")
+    summary = reach_summary(carl, shop.code, day_label=label(tomorrow), time_label="10:00")
     owner.send(f"/away {tomorrow.isoformat()}")
     owner.wait_for_text("Your days off")
     carl.press(summary, "Confirm")
@@ -167,15 +165,10 @@ def test_a_slot_on_a_day_marked_off_meanwhile_is_refused_at_confirmation(
     assert "Order #" not in carl.transcript()
 
 
-def test_customers_cannot_change_inside_the_changes_window_but_the_owner_can(
-    sandbox: Sandbox, bot: BotProcess
-) -> None:
-    owner = person(sandbox, 11, "Olivia")
-    set_timezone(owner, OWNER_ZONE)
-    owner.send("/hours mon-sun 00:00-24:00")
-    owner.wait_for_text("Your working hours")
-    shop = create_service(owner, 30, "Chat")
-    carl = person(sandbox, 22, "Carl")
+def test_customers_cannot_change_inside_the_changes_window_but_the_owner_can(sandbox: Sandbox) -> None:
+    owner = someone(sandbox, "Olivia")
+    shop = create_service(owner, 30, "Chat", zone=OWNER_ZONE, hours="mon-sun 00:00-24:00")
+    carl = someone(sandbox, "Carl")
     placed, _ = order_on_day(carl, shop.code)  # the earliest slot: well inside 24 hours from now
     settings = change_setting(owner, shop, "Changes", "24 h")
     assert "Changes by customers: until 24 h before the start" in settings.text
@@ -184,7 +177,7 @@ def test_customers_cannot_change_inside_the_changes_window_but_the_owner_can(
         carl.press(placed, action)
         answer = carl.callback_answer()
         assert answer is not None and "can no longer be changed or cancelled here" in answer.text, action
-    stranger = person(sandbox, 33, "Mallory")
+    stranger = someone(sandbox, "Mallory")
     stranger.send("/start")
     own = stranger.wait_for_text("/newservice")
     service_id = (shop.card.button("Settings").callback_data or "").split(":")[1]
@@ -196,7 +189,10 @@ def test_customers_cannot_change_inside_the_changes_window_but_the_owner_can(
     answer = owner.callback_answer()
     assert answer is not None and "not one of the choices" in answer.text
 
-    owners_card = next(m for m in reversed(owner.bot_messages()) if "Order #1" in m.text and m.buttons)
+    number = order_number(placed)
+    owners_card = next(
+        m for m in reversed(owner.bot_messages()) if f"Order #{number}" in m.text and m.buttons
+    )
     owner.press(owners_card, "Reschedule")
     days = owner.wait_for_text("pick a new day")
     last = days.buttons[-1][-1].text
@@ -211,12 +207,9 @@ def test_customers_cannot_change_inside_the_changes_window_but_the_owner_can(
     assert "11:00" in told.text and last in told.text
 
 
-def test_bad_input_and_forged_buttons_get_clear_answers_and_change_nothing(
-    sandbox: Sandbox, bot: BotProcess
-) -> None:
-    owner = person(sandbox, 11, "Olivia")
-    set_timezone(owner, OWNER_ZONE)
-    shop = create_service(owner, 60, "Lesson")
+def test_bad_input_and_forged_buttons_get_clear_answers_and_change_nothing(sandbox: Sandbox) -> None:
+    owner = someone(sandbox, "Olivia")
+    shop = create_service(owner, 60, "Lesson", zone=OWNER_ZONE)
     for text, expected in (
         ("/hours mon 09:00-25:00", "25:00 is not a time of day"),
         ("/hours mon 18:00-09:00", "the end is not after the start"),
@@ -268,8 +261,11 @@ def test_bad_input_and_forged_buttons_get_clear_answers_and_change_nothing(
     assert "Sat: off" in owner.wait_for_text("Your working hours").text  # the owner's own week is unchanged
 
 
-def test_hours_away_settings_and_book_for_a_client_read_in_russian(sandbox: Sandbox, bot: BotProcess) -> None:
-    owner = TelegramUser(sandbox.telegram_server.url, 7301, "Ольга", "user7301", language_code="ru")
+def test_hours_away_settings_and_book_for_a_client_read_in_russian(sandbox: Sandbox) -> None:
+    owner_id = new_user_id()
+    owner = TelegramUser(
+        sandbox.telegram_server.url, owner_id, "Ольга", f"user{owner_id}", language_code="ru"
+    )
     owner.send("/hours")
     week = owner.wait_for_text("Ваши рабочие часы")
     assert "пн: 09:00–18:00" in week.text and "сб: выходной" in week.text, week.text

@@ -11,8 +11,15 @@ from icalendar import Calendar, Event
 
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.e2e.journeys import connect_zoom, create_service, has_join, join_url, order, person
 from tests.support import OWNER_ZONE
+from tests.support.journeys import (
+    has_join,
+    join_url,
+    order,
+    person,
+    set_timezone,
+    zoom_service,
+)
 
 ZONE = OWNER_ZONE
 WAIT = 30  # seconds: generous, the machine may be loaded
@@ -46,10 +53,8 @@ def test_the_ics_file_and_the_feed_carry_the_order_and_follow_a_cancel(
     sandbox: Sandbox, bot: BotProcess
 ) -> None:
     owner, customer = person(sandbox, 11, "Olivia"), person(sandbox, 22, "Carl")
-    owner.send(f"/timezone {ZONE}")
-    owner.wait_for_text(ZONE, timeout=WAIT)
-    shop = create_service(owner, 60, "Session")
-    connect_zoom(sandbox, shop)
+    set_timezone(owner, ZONE, timeout=WAIT)
+    shop = zoom_service(sandbox, owner, 60, "Session")
     order(customer, shop.code, day_index=1, time_label="10:00", name="Tax advice")
     card = customer.wait_for(has_join, timeout=WAIT, description="the Join button")
     link = join_url(card)

@@ -7,18 +7,23 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sandbox.harness import BotProcess, Sandbox
-from tests.e2e.journeys import connect_zoom, create_service, has_join, join_url, offered_date, person
 from tests.support import OWNER_ZONE
+from tests.support.journeys import (
+    has_join,
+    join_url,
+    offered_date,
+    person,
+    set_timezone,
+    zoom_service,
+)
 
 
 def test_an_order_for_a_client_gets_its_meeting_and_its_first_opener_becomes_the_customer(
     sandbox: Sandbox, bot: BotProcess
 ) -> None:
     owner = person(sandbox, 11, "Olivia")
-    owner.send(f"/timezone {OWNER_ZONE}")
-    owner.wait_for_text(OWNER_ZONE)
-    shop = create_service(owner, 45, "Session")
-    connect_zoom(sandbox, shop)
+    set_timezone(owner, OWNER_ZONE)
+    shop = zoom_service(sandbox, owner, 45, "Session")
 
     owner.press(shop.card, "Book for a client")
     days = owner.wait_for_text("for a client. Pick a day")

@@ -8,8 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from sandbox.harness import BotProcess, Sandbox
-from tests.e2e.journeys import create_service, order, person
-from tests.faults.steps import confirm, reach_summary
+from tests.support.journeys import confirm, create_service, open_times, order, person, reach_summary
 
 CAP = 2  # CUSTOMER_ACTIVE_ORDERS
 
@@ -32,12 +31,7 @@ def test_a_customer_holds_at_most_the_cap_of_active_orders_with_one_owner(
 def test_a_forged_time_beyond_the_offered_days_is_refused(sandbox: Sandbox, bot: BotProcess) -> None:
     shop = create_service(person(sandbox, 9401, "Owner"), 30, "Horizon")
     customer = person(sandbox, 9402, "Forger")
-    customer.send(f"/start s_{shop.code}")
-    offer = customer.wait_for(lambda m: "Order" in str(m.buttons), 20, "the Order button")
-    customer.press(offer, "Order")
-    days = customer.wait_for_text("Pick a day")
-    customer.press(days, days.buttons[0][0].text)
-    times = customer.wait_for_text("Pick a start time")
+    _, times = open_times(customer, shop.code, day_index=0)
     real = str(times.buttons[0][0].callback_data)
     verb_and_key, stamp = real.rsplit(":", 1)
     day = date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8])) + timedelta(weeks=9)  # same weekday

@@ -13,9 +13,9 @@ import pytest
 
 from sandbox.harness import BotInProcess, Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.e2e.journeys import connect_zoom, create_service, has_join, order, person
-from tests.faults.steps import eventually
 from tests.support import OWNER_ZONE
+from tests.support.journeys import has_join, order, person, set_timezone, zoom_service
+from tests.support.waiting import eventually
 
 LIMIT = 2
 
@@ -67,10 +67,8 @@ def test_a_customer_past_the_edit_limit_is_refused_others_and_the_owner_are_not(
     sandbox: Sandbox, limited_bot: BotInProcess
 ) -> None:
     owner, ann, ben = person(sandbox, 31, "Olivia"), person(sandbox, 32, "Ann"), person(sandbox, 33, "Ben")
-    owner.send(f"/timezone {OWNER_ZONE}")
-    owner.wait_for_text(OWNER_ZONE)
-    shop = create_service(owner, 60, "Session")
-    connect_zoom(sandbox, shop)
+    set_timezone(owner, OWNER_ZONE)
+    shop = zoom_service(sandbox, owner, 60, "Session")
     first = order(ann, shop.code, day_index=1, time_label="10:00", name="Ann first")
     ann.wait_for(has_join, timeout=20, description="the Join button of Ann's first order")
     order(ben, shop.code, day_index=1, time_label="12:00", name="Ben only")

@@ -8,7 +8,15 @@ from zoneinfo import ZoneInfo
 
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.e2e.journeys import Shop, connect_zoom, create_service, has_join, person, share_code
+from tests.support.journeys import (
+    RUSSIAN,
+    connect_zoom,
+    create_service,
+    has_join,
+    order_on_day,
+    person,
+    zoom_service,
+)
 
 JOIN_RU = "Подключиться к встрече"
 WEEKDAYS_RU = ["пн", "вт", "ср", "чт", "пт", "сб", "вс"]
@@ -50,55 +58,34 @@ def moment_ru(start_utc: str, zone: str) -> str:
     )
 
 
-def create_service_ru(owner: TelegramUser, minutes: int, name: str) -> Shop:
-    owner.send(f"/newservice {minutes} {name}")
-    card = owner.wait_for(
-        lambda m: "Ссылка для клиентов" in m.text and name in m.text, description="the service card"
-    )
-    return Shop(owner, card, share_code(card))
+class RussianOrdering:
+    """What a Russian customer reads at each step of ordering a 45-minute Zoom service (a journey `Check`);
+    keeps the start time the journey pressed."""
 
+    def __init__(self) -> None:
+        self.picked = ""
 
-def connect_zoom_ru(sandbox: Sandbox, shop: Shop) -> None:
-    """The Zoom switch, the login page and the confirmation, all in Russian."""
-    sandbox.zoom_control.login("owner@example.com")
-    shop.owner.press(shop.card, "Zoom: выкл")
-    invite = shop.owner.wait_for(
-        lambda m: any(b.text == "Подключить Zoom" and b.url for row in m.buttons for b in row),
-        description="a Подключить Zoom button",
-    )
-    assert "Чтобы включить Zoom для" in invite.text and "действует 10 минут" in invite.text
-    url = shop.owner.press(invite, "Подключить Zoom")
-    assert url is not None
-    page = sandbox.zoom_control.open_authorize_link(url)
-    assert page.status_code == 200, page.text
-    assert '<html lang="ru">' in page.text and "Zoom подключён" in page.text
-    assert "вернуться в Telegram" in page.text and "Telegram and" not in page.text
-    told = shop.owner.wait_for(lambda m: "Zoom подключён" in m.text, description="'Zoom подключён'")
-    assert "owner@example.com" in told.text and "Zoom теперь включён" in told.text
+    def __call__(self, step: str, message: SentMessage) -> None:
+        if step == "offer":
+            assert "Длительность: 45 минут" in message.text
+        elif step == "days":
+            for label in labels(message):
+                assert re.fullmatch(r"(пн|вт|ср|чт|пт|сб|вс), \d{1,2} \w+\.?", label), label
+        elif step == "times":
+            assert "« Другие дни" in labels(message)
+            self.picked = message.buttons[0][0].text
+        elif step == "ask":
+            assert labels(message) == ["Пропустить"]
+        elif step == "summary":
+            assert labels(message) == ["Подтвердить", "Отменить"]
+            assert "Длительность: 45 минут" in message.text and "будет создана встреча в Zoom" in message.text
 
 
 def order_ru(customer: TelegramUser, code: str, day_index: int) -> tuple[SentMessage, str]:
-    """Order through the deep link in Russian; returns the order message and the time pressed."""
-    customer.send(f"/start s_{code}")
-    offer = customer.wait_for(lambda m: "Записаться" in labels(m), description="Записаться")
-    assert "Длительность: 45 минут" in offer.text
-    customer.press(offer, "Записаться")
-    days = customer.wait_for_text("Выберите день")
-    for label in labels(days):
-        assert re.fullmatch(r"(пн|вт|ср|чт|пт|сб|вс), \d{1,2} \w+\.?", label), label
-    customer.press(days, days.buttons[day_index // 3][day_index % 3].text)
-    times = customer.wait_for_text("Выберите время начала")
-    assert "« Другие дни" in labels(times)
-    picked = times.buttons[0][0].text
-    customer.press(times, picked)
-    ask = customer.wait_for_text("Как назвать заказ?")
-    assert labels(ask) == ["Пропустить"]
-    customer.press(ask, "Пропустить")
-    summary = customer.wait_for_text("Проверьте заказ")
-    assert labels(summary) == ["Подтвердить", "Отменить"]
-    assert "Длительность: 45 минут" in summary.text and "будет создана встреча в Zoom" in summary.text
-    customer.press(summary, "Подтвердить")
-    return customer.wait_for_text("Заказ №"), picked
+    """Order through the deep link in Russian, checking every step; the order message and the time."""
+    checks = RussianOrdering()
+    placed, _ = order_on_day(customer, code, lang=RUSSIAN, day_index=day_index, check=checks)
+    return placed, checks.picked
 
 
 def test_russian_owner_and_customer_go_through_everything_in_russian(
@@ -112,10 +99,18 @@ def test_russian_owner_and_customer_go_through_everything_in_russian(
     assert "мне неизвестен" in owner.wait_for_text("Mars/Olympus").text
     owner.send("/timezone Europe/Moscow")
     owner.wait_for_text("Ваш часовой пояс теперь")
-    shop = create_service_ru(owner, 45, "Репетиторство")
+    shop = create_service(owner, 45, "Репетиторство", lang=RUSSIAN)
     assert "Длительность: 45 минут" in shop.card.text and "Zoom: выкл" in shop.card.text
     assert labels(shop.card) == ["Zoom: выкл", "Заказы", "Настройки", "Записать клиента"]
-    connect_zoom_ru(sandbox, shop)
+    # The Zoom switch, the login page and the confirmation, all in Russian.
+    connected = connect_zoom(sandbox, shop, lang=RUSSIAN)
+    assert (
+        "Чтобы включить Zoom для" in connected.invite.text and "действует 10 минут" in connected.invite.text
+    )
+    page = connected.page.text
+    assert '<html lang="ru">' in page and "Zoom подключён" in page
+    assert "вернуться в Telegram" in page and "Telegram and" not in page
+    assert "owner@example.com" in connected.told.text and "Zoom теперь включён" in connected.told.text
 
     placed, picked = order_ru(customer, shop.code, day_index=1)
     assert "Заказ №1" in placed.text and "Новый" in placed.text and "Репетиторство — Катя" in placed.text
@@ -168,8 +163,7 @@ def test_an_english_owner_and_a_russian_customer_each_read_their_own_language(
     sandbox: Sandbox, bot: BotProcess
 ) -> None:
     owner, customer = person(sandbox, 41, "Olivia"), russian(sandbox, 42, "Катя")
-    shop = create_service(owner, 45, "Tutoring")
-    connect_zoom(sandbox, shop)
+    shop = zoom_service(sandbox, owner, 45, "Tutoring")
     placed, _ = order_ru(customer, shop.code, day_index=0)
     assert "Заказ №1" in placed.text and "Order #1" not in placed.text
 

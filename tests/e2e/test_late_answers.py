@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import TelegramControl
-from tests.support.journeys import create_service, person
+from tests.support.journeys import create_service, open_offer, person
 
 
 def test_a_press_answered_after_telegrams_window_is_served_once_without_a_reported_failure(
@@ -12,10 +12,7 @@ def test_a_press_answered_after_telegrams_window_is_served_once_without_a_report
 ) -> None:
     owner, customer = person(sandbox, 11, "Olivia"), person(sandbox, 22, "Carl")
     shop = create_service(owner, 30, "Tutoring")
-    customer.send(f"/start s_{shop.code}")
-    offer = customer.wait_for(
-        lambda m: any(b.text == "Order" for row in m.buttons for b in row), description="Order"
-    )
+    offer = open_offer(customer, shop.code)
     with TelegramControl(sandbox.telegram_server.url) as telegram:
         telegram.configure(callback_answer_window=0)  # every answer comes too late, as under a backlog
         telegram.clear_calls()

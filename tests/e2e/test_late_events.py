@@ -9,9 +9,15 @@ import pytest
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import TelegramUser
 from sandbox.zoom.control_client import WebhookNotDelivered
-from tests.e2e.journeys import Shop, connect_zoom, create_service, has_join, order, person
-from tests.faults.steps import eventually, marker_of, order_number
-from tests.security.support import query_of
+from tests.support.journeys import (
+    has_join,
+    order,
+    order_number,
+    person,
+    zoom_service,
+)
+from tests.support.observe import marker_of, query_of
+from tests.support.waiting import eventually
 
 RETRY_AFTER = 3.0  # seconds until the emulated Zoom retries a failed delivery
 DRIFT = "no longer matches the order"
@@ -28,19 +34,11 @@ def retried_deliveries(sandbox: Sandbox, event: str) -> list[dict[str, object]]:
     ]
 
 
-def connected_shop(sandbox: Sandbox, user_id: int, email: str) -> Shop:
-    owner = person(sandbox, user_id, f"Owner{user_id}")
-    shop = create_service(owner, 60, "Session")
-    sandbox.zoom_control.add_user(email)
-    connect_zoom(sandbox, shop, email)
-    return shop
-
-
 def test_a_late_meeting_updated_does_not_flag_a_meeting_that_matches_the_order(
     sandbox: Sandbox, bot: BotProcess
 ) -> None:
     email = "late-update@example.com"
-    shop = connected_shop(sandbox, 9001, email)
+    shop = zoom_service(sandbox, person(sandbox, 9001, "Owner9001"), 60, "Session", email)
     first, second = person(sandbox, 9002, "First"), person(sandbox, 9003, "Second")
     first_number = order_number(order(first, shop.code, day_index=0))
     first.wait_for(has_join, timeout=20, description="the Join button")
@@ -82,7 +80,7 @@ def test_a_late_app_deauthorized_does_not_switch_off_a_newer_connection(
     sandbox: Sandbox, bot: BotProcess
 ) -> None:
     email = "late-removal@example.com"
-    shop = connected_shop(sandbox, 9101, email)
+    shop = zoom_service(sandbox, person(sandbox, 9101, "Owner9101"), 60, "Session", email)
     owner: TelegramUser = shop.owner
 
     # The owner removes the app in Zoom while the bot is unreachable, then connects again.
@@ -100,7 +98,9 @@ def test_a_late_app_deauthorized_does_not_switch_off_a_newer_connection(
     eventually(lambda: retried_deliveries(sandbox, "app_deauthorized"), 30, "Zoom's retry of the removal")
 
     # The barrier: another owner removes the app now, and is told so.
-    other = connected_shop(sandbox, 9102, "other-removal@example.com")
+    other = zoom_service(
+        sandbox, person(sandbox, 9102, "Owner9102"), 60, "Session", "other-removal@example.com"
+    )
     sandbox.zoom_control.send_webhook("app_deauthorized", email="other-removal@example.com")
     other.owner.wait_for(lambda m: "Zoom" in m.text and "removed" in m.text, 20, "the other owner's notice")
     owner.send("/zoom")

@@ -14,10 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sandbox.harness import BotProcess, Sandbox, bot_environment
 from sandbox.telegram.client import TelegramControl
-from tests.conftest import postgres_available
-from tests.e2e.journeys import connect_zoom, create_service, has_join, order, person
-from tests.faults.steps import eventually
 from tests.support import POSTGRES_URL, fresh_database
+from tests.support.databases import postgres_available
+from tests.support.journeys import has_join, order, person, zoom_service
+from tests.support.waiting import eventually
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -39,8 +39,7 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 def test_metrics_count_an_order_its_calls_and_the_time_to_its_link(sandbox: Sandbox, bot: BotProcess) -> None:
     owner, customer = person(sandbox, 501, "Olga"), person(sandbox, 502, "Carl")
-    shop = create_service(owner, 30, "Coaching")
-    connect_zoom(sandbox, shop)
+    shop = zoom_service(sandbox, owner, 30, "Coaching")
     before = scrape(bot)
     assert value(before, "bot_orders_total", event="placed") == 0
     with TelegramControl(sandbox.telegram_server.url) as telegram:

@@ -9,17 +9,19 @@ import pytest
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
 from sandbox.zoom.control_client import WebhookNotDelivered
-from tests.e2e.journeys import (
+from tests.support import OWNER_ZONE, barrier, wait_until
+from tests.support.journeys import (
     Shop,
-    connect_zoom,
-    create_service,
+    book_with_zoom,
     has_join,
     join_url,
     order,
     person,
+    reschedule,
+    set_timezone,
+    zoom_service,
     zoom_start,
 )
-from tests.support import OWNER_ZONE, barrier, wait_until
 
 
 def zoom_writes(sandbox: Sandbox, method: str) -> list[dict[str, Any]]:
@@ -33,30 +35,9 @@ def zoom_writes(sandbox: Sandbox, method: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def booked(sandbox: Sandbox, bot: BotProcess) -> tuple[Shop, TelegramUser, SentMessage]:
     owner, customer = person(sandbox, 11, "Olivia"), person(sandbox, 22, "Carl")
-    owner.send(f"/timezone {OWNER_ZONE}")
-    owner.wait_for_text(OWNER_ZONE)
-    shop = create_service(owner, 60, "Session")
-    connect_zoom(sandbox, shop)
-    order(customer, shop.code, day_index=1, time_label="10:00")
-    card = customer.wait_for(has_join, timeout=15, description="the Join button")
-    owner.wait_for(has_join, timeout=15, description="the owner's Join button")
-    return shop, customer, card
-
-
-def reschedule(user: TelegramUser, card: SentMessage, day_index: int, time_label: str) -> str:
-    """Move the order to the `day_index`-th offered day at `time_label`; returns the day's label."""
-    user.press(card, "Reschedule")
-    days = user.wait_for(
-        lambda m: "Reschedule Order" in m.text and "pick a new day" in m.text, description="days"
-    )
-    day_label = days.buttons[day_index // 3][day_index % 3].text
-    user.press(days, day_label)
-    times = user.wait_for_text("pick a new start time")
-    user.press(times, time_label)
-    ask = user.wait_for_text("Move Order")
-    user.press(ask, "Confirm")
-    user.wait_for_text("rescheduled to")
-    return day_label
+    set_timezone(owner, OWNER_ZONE)
+    booked = book_with_zoom(sandbox, owner, customer, time_label="10:00")
+    return booked.shop, booked.customer, booked.card
 
 
 def test_reschedule_patches_the_meeting_once_and_both_chats_hear_of_it(
@@ -89,13 +70,11 @@ def test_a_burst_of_three_edits_is_one_patch_with_the_final_values(
     sandbox: Sandbox, bot: BotProcess, database_url: str
 ) -> None:
     owner, customer = person(sandbox, 11, "Olivia"), person(sandbox, 22, "Carl")
-    owner.send(f"/timezone {OWNER_ZONE}")
-    owner.wait_for_text(OWNER_ZONE)
+    set_timezone(owner, OWNER_ZONE)
     # Zoom is slow to refresh tokens (every sync refreshes: tokens live 125 s, the bot renews 2 min early),
     # so the three edits land while the first sync waits: Zoom still gets one PATCH, with the final values.
     sandbox.zoom_control.set_token_lifetime(125)
-    shop = create_service(owner, 60, "Session")
-    connect_zoom(sandbox, shop)
+    shop = zoom_service(sandbox, owner, 60, "Session")
     order(customer, shop.code, day_index=1, time_label="10:00")
     card = customer.wait_for(has_join, timeout=20, description="the Join button")
     sandbox.zoom_control.fault("POST", "/oauth/token", "delay", count=None, seconds=10)

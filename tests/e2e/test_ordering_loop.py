@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -12,7 +11,6 @@ import pytest
 from sandbox.harness import BotProcess, Sandbox
 from tests.support import OWNER_ZONE
 from tests.support.journeys import (
-    connect_zoom,
     create_service,
     has_join,
     join_url,
@@ -22,17 +20,18 @@ from tests.support.journeys import (
     order_on_day,
     person,
     pick_time,
+    set_timezone,
+    zoom_service,
 )
+from tests.support.waiting import eventually
 
 
 def test_order_gets_a_zoom_meeting_at_the_ordered_time_and_both_chats_get_the_link(
     sandbox: Sandbox, bot: BotProcess
 ) -> None:
     owner, customer = person(sandbox, 11, "Olivia"), person(sandbox, 22, "Carl")
-    owner.send(f"/timezone {OWNER_ZONE}")
-    owner.wait_for_text(OWNER_ZONE)
-    shop = create_service(owner, 45, "Tutoring")
-    connect_zoom(sandbox, shop)
+    set_timezone(owner, OWNER_ZONE)
+    shop = zoom_service(sandbox, owner, 45, "Tutoring")
     placed, day_label = order_on_day(
         customer, shop.code, day_index=1, time_label="10:00", name="Maths with Carl"
     )
@@ -91,9 +90,12 @@ def test_new_service_step_by_step_and_the_owner_menu(sandbox: Sandbox, bot: BotP
     assert "Career coaching" in card.text and "90 min" in card.text and "Zoom: Off" in card.text
     assert [b.text for b in card.buttons[0]] == ["Zoom: Off", "Orders"]
     assert "t.me/sandbox_booking_bot?start=s_" in card.text
-    deadline = time.monotonic() + 10  # the owner's menu is set right after the card is sent
-    while "services" not in (menu := [name for name, _ in owner.commands()]) and time.monotonic() < deadline:
-        time.sleep(0.05)
+
+    def owner_menu() -> list[str] | None:  # set right after the card is sent
+        names = [name for name, _ in owner.commands()]
+        return names if "services" in names else None
+
+    menu = eventually(owner_menu, 10, "the owner's command menu", interval=0.05)
     assert "services" in menu and "zoom" in menu
     stranger.send("/start")
     stranger.wait_for_text("/newservice")

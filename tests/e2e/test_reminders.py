@@ -9,10 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sandbox.harness import BotInProcess, Sandbox
-from tests.e2e.journeys import person
-from tests.faults.steps import confirm, order_number
+from tests.support.journeys import confirm, join_url, order_number, person
 from tests.support.reminders import (
-    join_of,
     reminders,
     set_reminders,
     soon_service,
@@ -45,7 +43,7 @@ def test_reminders_come_in_both_chats_at_each_offset_with_the_join_button(
         for reminder in sent:
             assert f"Order #{order_number(card)} starts" in reminder.text
             assert f"{slot.time_label} ({slot.zone})" in reminder.text
-            assert join_of(reminder) == link
+            assert join_url(reminder) == link
             assert reminder.message_id != card.message_id and reminder.edits == 0  # a new message
     assert "failed for good" not in bot.logs()
 
@@ -86,4 +84,4 @@ def test_a_reschedule_plans_reminders_again_and_a_cancel_stops_them(
         assert len(sent) == 1, chat.transcript()
         assert f"Order #{order_number(card)} starts" in sent[0].text
         assert f"{later.strftime('%H:%M')} ({slot.zone})" in sent[0].text
-        assert join_of(sent[0]) is None  # no Zoom for this service: no Join button
+        assert join_url(sent[0]) is None  # no Zoom for this service: no Join button

@@ -22,20 +22,19 @@ from sandbox.balancer import RoundRobinProxy
 from sandbox.harness import BotProcess, Sandbox, bot_environment
 from sandbox.server import ServedApp, free_port
 from sandbox.telegram.client import TelegramControl, TelegramUser
-from tests.conftest import postgres_available
-from tests.e2e.journeys import Shop
-from tests.faults.steps import (
+from tests.support import fresh_database
+from tests.support.crowds import (
     Confirmed,
     assert_one_meeting_per_order,
     customers,
-    eventually,
     links_in_both_chats,
-    order_number,
     place_in_parallel,
     plan_orders,
     zoom_owners,
 )
-from tests.support import fresh_database
+from tests.support.databases import postgres_available
+from tests.support.journeys import Shop, order_number
+from tests.support.waiting import eventually
 
 ORDERS = 100
 OWNERS = 4

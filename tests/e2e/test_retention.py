@@ -14,7 +14,7 @@ from bot.domain import utcnow
 from sandbox.harness import BotProcess, Sandbox, bot_environment
 from storage.db import create_engine, create_sessionmaker
 from storage.models import JobRow, ProcessedUpdateRow, WebhookEventRow
-from tests.faults.steps import eventually
+from tests.support.waiting import eventually
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sandbox.harness import BotProcess, Sandbox
-from tests.e2e.journeys import connect_zoom, create_service, has_join, order, person
+from tests.support.journeys import has_join, order, person, zoom_service
 
 
 def test_meetings_follow_the_owners_passcode_and_waiting_room_settings(
@@ -18,8 +18,7 @@ def test_meetings_follow_the_owners_passcode_and_waiting_room_settings(
         },
     )
     owner = person(sandbox, 11, "Olivia")
-    shop = create_service(owner, 30, "Call")
-    connect_zoom(sandbox, shop)
+    shop = zoom_service(sandbox, owner, 30, "Call")
     reads = [r for r in sandbox.zoom_control.requests() if r["path"] == "/v2/users/me/settings"]
     assert len(reads) == 1 and reads[0]["status"] == 200  # read once, when Zoom was connected
 

@@ -8,7 +8,7 @@ import pytest
 
 from sandbox.harness import BotInProcess, BotProcess, Sandbox
 from sandbox.telegram.client import TelegramControl
-from tests.support.journeys import Shop, connect_zoom, create_service, person
+from tests.support.journeys import Shop, person, zoom_service
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -17,15 +17,23 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# Retries and Zoom's timeout shrunk, so the tests do not wait for the production values (2 s doubling, 15 s):
+# the order of events they assert stays the same, only faster.
+FAULT_KNOBS = {
+    "JOB_BACKOFF_BASE_SECONDS": "0.25",
+    "ZOOM_TIMEOUT_SECONDS": "3",
+    "ZOOM_CREATE_SETTLE_SECONDS": "10",  # longer than the slowest create the tests arm lasts past 3 s
+}
+
+
 @pytest.fixture
 def bot_settings() -> dict[str, str]:
-    """Retries and Zoom's timeout shrunk, so the tests do not wait for the production values (2 s doubling,
-    15 s): the order of events they assert stays the same, only faster."""
-    return {
-        "JOB_BACKOFF_BASE_SECONDS": "0.25",
-        "ZOOM_TIMEOUT_SECONDS": "3",
-        "ZOOM_CREATE_SETTLE_SECONDS": "10",
-    }
+    return dict(FAULT_KNOBS)
+
+
+@pytest.fixture(scope="module")
+def shared_bot_settings() -> dict[str, str]:
+    return dict(FAULT_KNOBS)
 
 
 @pytest.fixture
@@ -39,6 +47,5 @@ def telegram(sandbox: Sandbox) -> Iterator[TelegramControl]:
 def shop(sandbox: Sandbox, bot: BotProcess | BotInProcess) -> Shop:
     """Olivia (user 11) with a 30-minute Tutoring service and Zoom connected, the bot running."""
     owner = person(sandbox, 11, "Olivia")
-    created = create_service(owner, 30, "Tutoring")
-    connect_zoom(sandbox, created)
+    created = zoom_service(sandbox, owner, 30, "Tutoring")
     return created

@@ -14,18 +14,17 @@ import pytest
 
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import TelegramControl, TelegramUser
-from tests.e2e.journeys import Shop, create_service, person
-from tests.faults.steps import (
+from tests.support.crowds import customers, owner_cards, place_orders, slot
+from tests.support.journeys import (
+    Shop,
     confirm,
-    customers,
-    eventually,
+    connect_link,
+    create_service,
     order_number,
-    owner_cards,
-    place_orders,
+    person,
     reach_summary,
-    slot,
 )
-from tests.security.support import connect_link
+from tests.support.waiting import eventually
 
 CHAT_PERIOD = 2.0  # TELEGRAM_CHAT_PERIOD_SECONDS: one new message per chat every this many seconds
 NOTICE_INTERVAL_SECONDS = 3.0

@@ -9,22 +9,20 @@ import pytest
 
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import TelegramControl
-from tests.e2e.journeys import Shop, connect_zoom, create_service, person
-from tests.faults.steps import (
-    CREATE_PATH,
+from tests.support.crowds import customers, links_in_both_chats, owner_cards, place_orders, slot
+from tests.support.journeys import (
+    Shop,
     confirm,
-    creates,
-    customers,
-    eventually,
+    create_service,
     has_button,
-    links_in_both_chats,
     order_number,
-    owner_cards,
-    place_orders,
+    person,
     reach_summary,
-    slot,
     texts_of,
+    zoom_service,
 )
+from tests.support.observe import CREATE_PATH, creates
+from tests.support.waiting import eventually
 
 ATTEMPTS = 2  # JOB_MAX_ATTEMPTS
 CAP = 1.0  # JOB_BACKOFF_CAP_SECONDS
@@ -36,8 +34,7 @@ REFUSED_TOLD = "Zoom refused the meeting for Order #"
 def test_a_zoom_outage_longer_than_the_attempts_is_waited_out_at_the_capped_interval(
     sandbox: Sandbox, bot: BotProcess
 ) -> None:
-    shop: Shop = create_service(person(sandbox, 7001, "Olga"), 30, "Outage call")
-    connect_zoom(sandbox, shop)
+    shop: Shop = zoom_service(sandbox, person(sandbox, 7001, "Olga"), 30, "Outage call")
     outage = ATTEMPTS * 3  # 500s, well past the attempts a job has
     sandbox.zoom_control.fault("POST", CREATE_PATH, "status", count=outage, status=500)
     placed = place_orders(shop, customers(sandbox, 1, 7100))

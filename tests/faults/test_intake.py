@@ -9,9 +9,9 @@ import pytest
 
 from bot import texts
 from sandbox.harness import BotProcess, Sandbox
-from sandbox.telegram.client import TelegramUser
-from tests.e2e.journeys import create_service, person
-from tests.faults.steps import eventually
+from sandbox.telegram.client import TelegramControl, TelegramUser
+from tests.support.journeys import create_service, person
+from tests.support.waiting import eventually
 
 CHAT_PERIOD = 1.0  # TELEGRAM_CHAT_PERIOD_SECONDS: one new message per chat per second
 BACKLOG = 10  # INTAKE_CHAT_BACKLOG
@@ -84,3 +84,20 @@ def test_services_come_a_page_at_a_time(sandbox: Sandbox, bot: BotProcess) -> No
     cards = [m for m in owner.bot_messages()[seen:] if "Share link" in m.text]
     assert len(cards) == 13, f"{len(cards)} cards on pages 2 and 3"
     assert seen_now > seen
+
+
+# Regression: the polling offset stuck before the 101st update.
+@pytest.mark.bot_env(TELEGRAM_CHAT_PERIOD_SECONDS="0.05")  # the per-chat limit is not under test here
+def test_the_bot_keeps_answering_after_a_hundred_updates(
+    sandbox: Sandbox, bot: BotProcess, telegram: TelegramControl
+) -> None:
+    """getUpdates returns at most 100 updates; the polling offset must move past handled ones."""
+    customer = person(sandbox, 100, "Carl")
+    for n in range(110):
+        customer.send("/help")
+        customer.wait_for(
+            lambda m: "/newservice" in m.text, timeout=10, description=f"the answer to /help #{n + 1}"
+        )
+    idle = len(telegram.calls("getUpdates"))
+    time.sleep(3)  # nothing happens: the bot should sit in one long poll
+    assert len(telegram.calls("getUpdates")) - idle <= 2, "getUpdates is called in a tight loop"

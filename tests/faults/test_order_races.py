@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from sandbox.harness import BotProcess, Sandbox
+import pytest
+
+from sandbox.harness import Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.e2e.journeys import create_service, order, person
-from tests.faults.steps import eventually, has_button, order_number, owner_cards
+from tests.support.crowds import owner_cards
+from tests.support.journeys import create_service, has_button, order, order_number, person
+from tests.support.waiting import eventually
+from tests.support.worlds import World
+
+
+@pytest.fixture
+def sandbox(shared_world: World) -> Sandbox:
+    """The module's tests share one bot: each has its own owners and customers."""
+    return shared_world.sandbox
 
 
 def answered_ok(user: TelegramUser) -> bool:
@@ -16,7 +26,7 @@ def answered_ok(user: TelegramUser) -> bool:
     return not answer.show_alert
 
 
-def test_confirm_and_cancel_pressed_at_once_never_both_succeed(sandbox: Sandbox, bot: BotProcess) -> None:
+def test_confirm_and_cancel_pressed_at_once_never_both_succeed(sandbox: Sandbox) -> None:
     both = []
     for n in range(6):
         owner = person(sandbox, 8000 + n, f"Owner{n}")
@@ -41,9 +51,7 @@ def test_confirm_and_cancel_pressed_at_once_never_both_succeed(sandbox: Sandbox,
     assert not both, f"both the owner's Confirm and the customer's Cancel succeeded on orders {both}"
 
 
-def test_a_stale_confirm_button_does_not_act_on_an_order_changed_since(
-    sandbox: Sandbox, bot: BotProcess
-) -> None:
+def test_a_stale_confirm_button_does_not_act_on_an_order_changed_since(sandbox: Sandbox) -> None:
     owner, customer = person(sandbox, 8201, "Owner"), person(sandbox, 8202, "Customer")
     shop = create_service(owner, 30, "Stale call")
     card = order(customer, shop.code)

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sandbox.harness import BotProcess, Sandbox
-from tests.support.reminders import join_of, reminders, soon_zoom_order, wait_for_reminders
+from tests.support.journeys import join_url
+from tests.support.reminders import reminders, soon_zoom_order, wait_for_reminders
 
 # A service's reminder offsets count seconds; kill -9 needs a real process.
 pytestmark = [pytest.mark.bot_env(REMINDER_MINUTE_SECONDS="1"), pytest.mark.bot_process]
@@ -34,4 +35,4 @@ def test_kill_9_when_a_reminder_is_due_sends_it_once_after_the_restart(
         wait_for_reminders(chat, 2, timeout=90)
         sent = reminders(chat)
         assert len(sent) == 2, chat.transcript()
-        assert all(join_of(message) == link for message in sent)
+        assert all(join_url(message) == link for message in sent)

@@ -14,19 +14,17 @@ import pytest
 
 from sandbox.harness import BotProcess, Sandbox, bot_environment
 from sandbox.telegram.client import SentMessage, TelegramControl
-from tests.e2e.journeys import Shop, join_url
-from tests.faults.steps import (
-    CREATE_PATH,
+from tests.support.crowds import (
     Confirmed,
     customer_card,
     customers,
-    live_meetings,
-    marker_of,
     owner_cards,
     place_in_parallel,
     plan_orders,
     zoom_owners,
 )
+from tests.support.journeys import Shop, join_url
+from tests.support.observe import CREATE_PATH, live_meetings, marker_of
 
 ORDERS = 200
 OWNERS = 4

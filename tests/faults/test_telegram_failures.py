@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import BotCall, TelegramControl
-from tests.faults.steps import (
-    CREATE_PATH,
+from tests.support.crowds import customers, owner_cards, slot
+from tests.support.journeys import (
+    Shop,
     confirm,
-    customers,
-    eventually,
-    owner_cards,
+    has_join,
+    join_url,
+    open_times,
+    person,
     reach_summary,
-    slot,
-    stays_the_same,
     texts_of,
 )
-from tests.support.journeys import Shop, has_join, join_url, open_times, person
-from tests.support.waiting import barrier
+from tests.support.observe import CREATE_PATH
+from tests.support.waiting import barrier, eventually, stays_the_same
 
 SORRY = "something went wrong"
 WRITES = ("sendMessage", "editMessageText", "editMessageReplyMarkup")
@@ -76,7 +76,12 @@ def test_a_customer_who_blocked_the_bot_does_not_stop_the_owner_or_cause_retries
     told = owner.wait_for(lambda m: "Order #1 changed" in m.text, timeout=30, description="the change notice")
     assert "Renamed while blocked" in told.text and join_url(told) == join_url(owners)
 
-    refused = [c for c in sends_to(telegram, customer.user_id) if c.status == 403]
+    # The customer's notice goes out on its own job, maybe after the owner's: wait until it was tried.
+    refused = eventually(
+        lambda: [c for c in sends_to(telegram, customer.user_id) if c.status == 403],
+        30,
+        "the change notice to the customer tried",
+    )
     assert len(refused) == 1, "the change notice to the customer was tried once and dropped"
     # Every later event may try its own edit of the customer's card once; nothing is retried.
     blocked = stays_the_same(

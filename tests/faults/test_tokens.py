@@ -6,23 +6,24 @@ import pytest
 
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.e2e.journeys import connect_zoom, create_service, has_join, person
-from tests.faults.steps import (
+from tests.support.crowds import (
     assert_one_meeting_per_order,
-    creates,
     customer_card,
     customers,
-    eventually,
-    every_card_says,
-    has_button,
     links_in_both_chats,
-    live_meetings,
-    owner_cards,
     place_orders,
-    refreshes,
-    stays_the_same,
-    texts_of,
+    wait_until_every_card_says,
 )
+from tests.support.journeys import (
+    connect_zoom,
+    create_service,
+    has_button,
+    person,
+    texts_of,
+    zoom_service,
+)
+from tests.support.observe import creates, live_meetings, refreshes
+from tests.support.waiting import stays_the_same
 
 WAITING_RECONNECT = "waiting for the owner to reconnect Zoom"
 
@@ -59,8 +60,7 @@ def test_a_revoked_grant_asks_the_owner_once_and_waiting_meetings_follow_the_rec
     sandbox: Sandbox, bot: BotProcess, database_url: str
 ) -> None:
     owner = person(sandbox, 11, "Olivia")
-    shop = create_service(owner, 30, "Tutoring")
-    connect_zoom(sandbox, shop)
+    shop = zoom_service(sandbox, owner, 30, "Tutoring")
     sandbox.zoom_control.revoke_user_grants("owner@example.com")
     # Two orders whose jobs meet the revoked grant together (the refused refresh is slow)...
     sandbox.zoom_control.fault("POST", "/oauth/token", "delay", count=1, seconds=2)
@@ -72,15 +72,12 @@ def test_a_revoked_grant_asks_the_owner_once_and_waiting_meetings_follow_the_rec
     # ...and one placed while the bot already knows the owner must reconnect.
     placed += place_orders(shop, customers(sandbox, 1, 200), first_slot=2)
 
-    eventually(
-        lambda: every_card_says(owner, placed, WAITING_RECONNECT),
-        30,
-        "every order card saying it waits for a reconnect",
+    cards = wait_until_every_card_says(
+        owner, placed, WAITING_RECONNECT, 30, "every order card saying it waits for a reconnect"
     )
-    cards = owner_cards(owner)
     for p in placed:
         for card in (customer_card(p), cards[p.number]):
-            assert not has_join(card) and "Join" not in card.text, card.text
+            assert "Join" not in card.text, card.text
     assert stays_the_same(lambda: len(texts_of(owner, "Zoom stopped accepting")), owner, database_url) == 1
     assert live_meetings(sandbox) == []
 

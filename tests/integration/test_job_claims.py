@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from bot.domain import utcnow
 from bot.jobs.outbox import SEND, Outbox
@@ -15,6 +19,7 @@ from storage import repos
 from storage.db import create_engine, create_lock_engine, create_sessionmaker, migrate
 from storage.models import JobRow
 from tests.support import POSTGRES_URL
+from tests.support.waiting import lock_waiters
 
 LEASE = timedelta(seconds=30)
 
@@ -117,13 +122,54 @@ async def test_a_job_queued_again_while_its_run_is_recorded_runs_again(any_datab
     async with sessions() as waking:
         await repos.enqueue(waking, SEND, "cards", utcnow(), payload={"chat_id": 5, "text": "again"})
         recorded = asyncio.create_task(record_done())
-        await asyncio.sleep(0.2)  # the record reaches the database before the wake-up commits
+        await lock_waiters(any_database_url)  # the record waits on the job's row before the wake-up commits
         await waking.commit()
     await recorded
     async with sessions() as session:
         row = (await session.scalars(select(JobRow).where(JobRow.key == "cards"))).one()
     await engine.dispose()
     assert row.status == "pending", "the wake-up was lost: the job stays done"
+
+
+async def test_a_refresh_queued_while_a_job_is_being_recorded_is_not_lost(tmp_path: Path) -> None:
+    """A re-queue committed while a job's outcome is being written (repos.enqueue: status pending,
+    attempts 0) must win, or the requested run never happens.
+
+    Seen in the soak test: order #3's "cards" job ended `done` with attempts 0 and the customer's card
+    never got its Join link (the owner's did). Here the interleaving is made certain: just before
+    `_record` writes, another connection re-queues the job, as `announce()` → `refresh_cards` does.
+    """
+    path = tmp_path / "bot.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    await migrate(engine)
+    sessions = create_sessionmaker(engine)
+    outbox = Outbox()
+    async with sessions.begin() as session:
+        await repos.enqueue(session, "cards", "cards:1", utcnow(), order_id=1)
+    recording = False
+
+    async def runner(job: Job) -> Done:
+        nonlocal recording
+        recording = True  # the next read of the jobs table is `_record`'s
+        return Done()
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def requeue_meanwhile(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        nonlocal recording
+        if recording and statement.lstrip().upper().startswith("UPDATE JOBS"):
+            recording = False
+            with closing(sqlite3.connect(path, timeout=30)) as other:
+                other.execute("UPDATE jobs SET status='pending', attempts=0 WHERE key='cards:1'")
+                other.commit()
+
+    worker = Worker(sessions, outbox, {"cards": runner}, [Lane("telegram", ("cards",), 1)])
+    assert await worker.run_due(Lane("telegram", ("cards",), 1)) == 1
+    async with sessions() as session:
+        row = (await session.scalars(select(JobRow).where(JobRow.key == "cards:1"))).one()
+    await engine.dispose()
+    assert (row.status, row.attempts) == ("pending", 0), (
+        f"the re-queued job was recorded as {row.status!r} (attempts {row.attempts}): its run is lost"
+    )
 
 
 async def test_no_outcome_recorded_by_a_worker_whose_lease_was_taken_over(

@@ -12,28 +12,25 @@ from sqlalchemy import select, update
 from bot.domain import utcnow
 from bot.jobs.wakeup import asyncpg_dsn
 from storage import repos
-from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import JobRow
+from tests.support.databases import migrated_sessions
 
 
 async def test_queuing_a_key_again_revives_its_job_and_keeps_its_progress(any_database_url: str) -> None:
-    engine = create_engine(any_database_url)
-    await migrate(engine)
-    sessions = create_sessionmaker(engine)
-    now = utcnow()
-    async with sessions.begin() as session:
-        await repos.enqueue(session, "sync", "meeting:7", now, order_id=7, owner_id=3, payload={"v": 1})
-    async with sessions.begin() as session:  # it ran, failed twice and recorded how far it got
-        await session.execute(
-            update(JobRow).values(status="failed", attempts=2, progress={"created": 99}, last_error="x")
-        )
-    later = now + timedelta(minutes=5)
-    async with sessions.begin() as session:
-        await repos.enqueue(session, "sync", "meeting:7", later, delay=timedelta(seconds=30))
-        await repos.enqueue(session, "send", "card:7:3:owner", later, order_id=7, payload={"chat_id": 3})
-    async with sessions() as session:
-        rows = {row.key: row for row in await session.scalars(select(JobRow))}
-    await engine.dispose()
+    async with migrated_sessions(any_database_url) as sessions:
+        now = utcnow()
+        async with sessions.begin() as session:
+            await repos.enqueue(session, "sync", "meeting:7", now, order_id=7, owner_id=3, payload={"v": 1})
+        async with sessions.begin() as session:  # it ran, failed twice and recorded how far it got
+            await session.execute(
+                update(JobRow).values(status="failed", attempts=2, progress={"created": 99}, last_error="x")
+            )
+        later = now + timedelta(minutes=5)
+        async with sessions.begin() as session:
+            await repos.enqueue(session, "sync", "meeting:7", later, delay=timedelta(seconds=30))
+            await repos.enqueue(session, "send", "card:7:3:owner", later, order_id=7, payload={"chat_id": 3})
+        async with sessions() as session:
+            rows = {row.key: row for row in await session.scalars(select(JobRow))}
     again = rows["meeting:7"]
     assert len(rows) == 2
     assert (again.status, again.attempts, again.progress, again.payload) == (
@@ -51,39 +48,33 @@ async def test_queuing_a_key_again_revives_its_job_and_keeps_its_progress(any_da
 # wake on commit tests/integration/test_worker_wakeup.py covers on both databases.
 @pytest.mark.parametrize("any_database_url", ["postgresql"], indirect=True)
 async def test_every_transaction_that_queues_jobs_tells_the_other_replicas(any_database_url: str) -> None:
-    engine = create_engine(any_database_url)
-    await migrate(engine)
-    sessions = create_sessionmaker(engine)
-    heard: asyncio.Queue[str] = asyncio.Queue()
-    listener = await asyncpg.connect(asyncpg_dsn(any_database_url))
-    await listener.add_listener(repos.JOBS_CHANNEL, lambda *args: heard.put_nowait(args[2]))
-    async with sessions() as session:  # one session, two transactions of several jobs each
-        for round_ in range(2):
-            async with session.begin():
-                for n in range(3):
-                    await repos.enqueue(session, "send", f"send:{round_}:{n}", utcnow(), payload={})
-            await asyncio.wait_for(heard.get(), 10)
-    await listener.close()
-    await engine.dispose()
+    async with migrated_sessions(any_database_url) as sessions:
+        heard: asyncio.Queue[str] = asyncio.Queue()
+        listener = await asyncpg.connect(asyncpg_dsn(any_database_url))
+        await listener.add_listener(repos.JOBS_CHANNEL, lambda *args: heard.put_nowait(args[2]))
+        async with sessions() as session:  # one session, two transactions of several jobs each
+            for round_ in range(2):
+                async with session.begin():
+                    for n in range(3):
+                        await repos.enqueue(session, "send", f"send:{round_}:{n}", utcnow(), payload={})
+                await asyncio.wait_for(heard.get(), 10)
+        await listener.close()
 
 
 async def test_several_jobs_queued_at_once_each_behave_as_queued_alone(any_database_url: str) -> None:
-    engine = create_engine(any_database_url)
-    await migrate(engine)
-    sessions = create_sessionmaker(engine)
-    now = utcnow()
-    async with sessions.begin() as session:
-        await repos.enqueue(session, "reminder", "r:old", now, order_id=4, payload={"minutes": 60})
-        await session.execute(update(JobRow).values(status="done", progress={"sent": True}))
-    async with sessions.begin() as session:
-        jobs = [
-            ("r:old", timedelta(hours=1), {"minutes": 60, "chat_id": 1}),
-            ("r:new", timedelta(hours=2), {"minutes": 15, "chat_id": 2}),
-        ]
-        await repos.enqueue_many(session, "reminder", now, jobs, order_id=4)
-    async with sessions() as session:
-        rows = {row.key: row for row in await session.scalars(select(JobRow))}
-    await engine.dispose()
+    async with migrated_sessions(any_database_url) as sessions:
+        now = utcnow()
+        async with sessions.begin() as session:
+            await repos.enqueue(session, "reminder", "r:old", now, order_id=4, payload={"minutes": 60})
+            await session.execute(update(JobRow).values(status="done", progress={"sent": True}))
+        async with sessions.begin() as session:
+            jobs = [
+                ("r:old", timedelta(hours=1), {"minutes": 60, "chat_id": 1}),
+                ("r:new", timedelta(hours=2), {"minutes": 15, "chat_id": 2}),
+            ]
+            await repos.enqueue_many(session, "reminder", now, jobs, order_id=4)
+        async with sessions() as session:
+            rows = {row.key: row for row in await session.scalars(select(JobRow))}
     old, new = rows["r:old"], rows["r:new"]
     assert (old.status, old.progress, old.payload) == (
         "pending",

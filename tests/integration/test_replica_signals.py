@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -12,6 +13,7 @@ from bot.jobs.wakeup import JobWakeup
 from bot.telegram.chat_turns import ChatTurns
 from storage import repos
 from storage.db import create_engine, create_lock_engine, create_sessionmaker, migrate
+from tests.support.waiting import eventually_async, lock_waiters
 
 
 async def test_one_chat_at_a_time_across_lock_connections_other_chats_alongside(
@@ -22,18 +24,36 @@ async def test_one_chat_at_a_time_across_lock_connections_other_chats_alongside(
     # Two replicas: each its own lock engine (SQLite: one process, one in-process ChatTurns).
     turns = [ChatTurns(engine) for engine in engines] if postgres else [ChatTurns(None)] * 2
     order: list[str] = []
-    first_in = asyncio.Event()
+    first_in, other_chat_out = asyncio.Event(), asyncio.Event()
+    chat = 7_000_000_001
 
-    async def handle(replica: int, chat: int, name: str, hold: float) -> None:
+    async def second_waits_its_turn() -> None:  # a2 is blocked on the chat's lock, not merely on its way
+        if postgres:
+            await lock_waiters(any_database_url)
+        else:
+            await eventually_async(
+                lambda: turns[1]._local[chat][1] == 2, 10, "a2 waiting for the chat's turn"
+            )
+
+    async def handle(replica: int, chat: int, name: str, until: Callable[[], Awaitable[object]]) -> None:
         async with turns[replica].hold(chat):
             order.append(f"{name} in")
             first_in.set()
-            await asyncio.sleep(hold)
+            await until()
             order.append(f"{name} out")
+        if name == "b1":
+            other_chat_out.set()
 
-    first = asyncio.create_task(handle(0, 7_000_000_001, "a1", 0.5))
+    async def at_once() -> None:
+        return None
+
+    async def until_the_others_are_seen() -> None:  # a1 holds its turn until b1 is done and a2 waits
+        await other_chat_out.wait()
+        await second_waits_its_turn()
+
+    first = asyncio.create_task(handle(0, chat, "a1", until_the_others_are_seen))
     await first_in.wait()
-    await asyncio.gather(handle(1, 7_000_000_001, "a2", 0), handle(1, 42, "b1", 0), first)
+    await asyncio.gather(handle(1, chat, "a2", at_once), handle(1, 42, "b1", at_once), first)
     for engine in engines:
         await engine.dispose()
     assert order.index("a2 in") > order.index("a1 out"), order  # the same chat waited its turn

@@ -3,64 +3,55 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
 
 from bot.jobs.outbox import SEND, Outbox
 from bot.jobs.worker import Done, Job, Lane, Worker
-from storage.db import create_engine, create_sessionmaker, migrate
+from tests.support.databases import migrated_sessions
+from tests.support.waiting import eventually_async
 
 LONG_POLL = 60.0  # the worker's own look for due jobs: far longer than any wait below
 
 
-async def until(condition: Callable[[], bool], seconds: float = 10) -> None:
-    for _ in range(int(seconds * 100)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"not so within {seconds} s")
-
-
 async def test_a_queued_message_wakes_the_worker_once_it_is_committed(any_database_url: str) -> None:
-    engine = create_engine(any_database_url)
-    await migrate(engine)
-    sessions = create_sessionmaker(engine)
-    outbox = Outbox()
-    async with sessions() as session:
-        async with session.begin():
-            await outbox.send_card(session, 1, 5, "owner")
-            await session.rollback()  # nothing was queued after all
-        assert not outbox.wake_pending, "woken for a message that was never queued"
-        async with session.begin():
-            await outbox.send_card(session, 1, 5, "owner")
-            assert not outbox.wake_pending, "the worker was woken while the message could not be claimed yet"
-        assert outbox.wake_pending
-    await engine.dispose()
+    async with migrated_sessions(any_database_url) as sessions:
+        outbox = Outbox()
+        async with sessions() as session:
+            async with session.begin():
+                await outbox.send_card(session, 1, 5, "owner")
+                await session.rollback()  # nothing was queued after all
+            assert not outbox.wake_pending, "woken for a message that was never queued"
+            async with session.begin():
+                await outbox.send_card(session, 1, 5, "owner")
+                assert not outbox.wake_pending, (
+                    "the worker was woken while the message could not be claimed yet"
+                )
+            assert outbox.wake_pending
 
 
 async def test_a_message_goes_out_at_once_though_the_worker_polls_rarely(any_database_url: str) -> None:
-    engine = create_engine(any_database_url)
-    await migrate(engine)
-    sessions = create_sessionmaker(engine)
-    outbox = Outbox()
-    sent = asyncio.Event()
+    async with migrated_sessions(any_database_url) as sessions:
+        outbox = Outbox()
+        sent = asyncio.Event()
 
-    async def deliver(job: Job) -> Done:
-        sent.set()
-        return Done()
+        async def deliver(job: Job) -> Done:
+            sent.set()
+            return Done()
 
-    lane = Lane("telegram", (SEND,), concurrency=1, chat_ordered=(SEND,))
-    worker = Worker(
-        sessions, outbox, {SEND: deliver}, [lane], poll_interval=LONG_POLL, lease=timedelta(seconds=30)
-    )
-    running = asyncio.create_task(worker.run())
-    await until(lambda: worker.last_cycle is not None)  # the worker looked once and now waits
-    looked = worker.last_cycle
-    async with sessions.begin() as session:
-        await outbox.send_card(session, 1, 5, "owner")
-        if outbox.wake_pending:  # woken before the commit: the worker's look comes while the job is unseen
-            await until(lambda: worker.last_cycle != looked)
-    await asyncio.wait_for(sent.wait(), 10)
-    worker.stop()
-    await running
-    await engine.dispose()
+        lane = Lane("telegram", (SEND,), concurrency=1, chat_ordered=(SEND,))
+        worker = Worker(
+            sessions, outbox, {SEND: deliver}, [lane], poll_interval=LONG_POLL, lease=timedelta(seconds=30)
+        )
+        running = asyncio.create_task(worker.run())
+        # The worker looked once and now waits.
+        await eventually_async(lambda: worker.last_cycle is not None, 10, "the worker's first look")
+        looked = worker.last_cycle
+        async with sessions.begin() as session:
+            await outbox.send_card(session, 1, 5, "owner")
+            if (
+                outbox.wake_pending
+            ):  # woken before the commit: the worker's look comes while the job is unseen
+                await eventually_async(lambda: worker.last_cycle != looked, 10, "the worker looking again")
+        await asyncio.wait_for(sent.wait(), 10)
+        worker.stop()
+        await running

@@ -6,7 +6,6 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -33,58 +32,24 @@ from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandle
 
 from sandbox.server import ServedApp, free_port
 from sandbox.telegram import TelegramSandbox
-from sandbox.telegram.client import TelegramControl, TelegramUser
+from sandbox.telegram.client import TelegramUser
+from tests.support.emulator import ANN, TOKEN, Served
+from tests.support.waiting import eventually_async
 
-TOKEN = "7000000001:AAHsandboxTokenForEmulatorTests0123456"
-ANN, BOB = 101, 202
-
-
-@dataclass
-class Served:
-    sandbox: TelegramSandbox
-    url: str
-    control: TelegramControl
-
-    def user(self, user_id: int = ANN, name: str = "Ann") -> TelegramUser:
-        return TelegramUser(self.url, user_id, name, username=name.lower())
-
-
-@pytest.fixture(autouse=True)
-def _timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
-    # PTB 22 warns on int time periods (RetryAfter.retry_after) unless this opt-in is set.
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-def served() -> Iterator[Served]:
-    sandbox = TelegramSandbox(TOKEN)
-    with ServedApp(sandbox.app) as server, TelegramControl(server.url) as control:
-        yield Served(sandbox, server.url, control)
+BOB = 202
 
 
 async def parked(served: Served, poll: asyncio.Task[object]) -> None:
     """Wait until the long poll `poll` waits at the emulator (or has ended)."""
-    deadline = time.monotonic() + 5
-    while not served.sandbox.state.updates.polling() and not poll.done():
-        assert time.monotonic() < deadline, "the long poll never reached the emulator"
-        await asyncio.sleep(0.01)
-
-
-@pytest.fixture
-async def bot(served: Served) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=f"{served.url}/bot") as client:
-        yield client
+    await eventually_async(
+        lambda: served.sandbox.state.updates.polling() or poll.done(),
+        5,
+        "the long poll reaching the emulator",
+    )
 
 
 def keyboard(*buttons: InlineKeyboardButton) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([list(buttons)])
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 # Identity, envelope, parameters
@@ -591,7 +556,7 @@ async def test_webhook_delivery_is_per_chat_ordered_with_retries(served: Served,
         assert await bot.set_webhook(f"{receiver.url}/telegram/webhook", secret_token="s3cret_-token")
         ann.send("second")
         bob.send("/start")
-        await asyncio.to_thread(wait_until, lambda: len([d for d in log if d.status == 200]) == 3)
+        await eventually_async(lambda: len([d for d in log if d.status == 200]) == 3, 10, "three deliveries")
         info = await bot.get_webhook_info()
     assert {d.secret for d in log} == {"s3cret_-token"}
     ann_deliveries = [(d.update_id, d.status) for d in log if d.chat_id == ANN]

@@ -2,54 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-
 import httpx
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from sandbox.server import ServedApp
-from sandbox.telegram import TelegramSandbox
-from sandbox.telegram.client import TelegramControl, TelegramUser
+from tests.support.emulator import ANN, TOKEN, Served
 
-TOKEN = "7000000001:AAHsandboxTokenForEmulatorTests0123456"
-ANN = 101
 ICS = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
-
-
-@dataclass
-class Served:
-    url: str
-    control: TelegramControl
-
-    def ann(self) -> TelegramUser:
-        return TelegramUser(self.url, ANN, "Ann", username="ann")
-
-
-@pytest.fixture(autouse=True)
-def _timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-def served() -> Iterator[Served]:
-    sandbox = TelegramSandbox(TOKEN)
-    with ServedApp(sandbox.app) as server, TelegramControl(server.url) as control:
-        yield Served(server.url, control)
-
-
-@pytest.fixture
-async def bot(served: Served) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=f"{served.url}/bot", base_file_url=f"{served.url}/file/bot") as client:
-        yield client
 
 
 async def test_an_uploaded_document_arrives_with_caption_and_buttons_and_downloads(
     served: Served, bot: Bot
 ) -> None:
-    ann = served.ann()
+    ann = served.user()
     ann.send("/start")
     markup = InlineKeyboardMarkup([[InlineKeyboardButton("Again", callback_data="again")]])
     sent = await bot.send_document(
@@ -92,7 +58,7 @@ async def test_an_uploaded_document_arrives_with_caption_and_buttons_and_downloa
 
 
 async def test_documents_are_refused_as_telegram_refuses_them(served: Served, bot: Bot) -> None:
-    ann = served.ann()
+    ann = served.user()
     ann.send("/start")
     with pytest.raises(BadRequest, match="File must be non-empty"):
         await bot.send_document(ANN, InputFile(b"", filename="empty.ics"))

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import pytest
 from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import BadRequest
 
-from sandbox.server import ServedApp
-from sandbox.telegram import TelegramSandbox
-from sandbox.telegram.client import TelegramControl, TelegramUser
-
-TOKEN = "7000000001:AAHsandboxTokenForEmulatorTests0123456"
-
-
-@pytest.fixture(autouse=True)
-def _timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+from sandbox.telegram.client import TelegramUser
+from tests.support.emulator import Served
 
 
 @pytest.fixture
-def url() -> Iterator[str]:
-    with ServedApp(TelegramSandbox(TOKEN).app) as server, TelegramControl(server.url):
-        yield server.url
-
-
-@pytest.fixture
-async def bot(url: str) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=f"{url}/bot") as client:
-        yield client
+def url(served: Served) -> str:
+    return served.url
 
 
 async def test_a_users_language_code_reaches_the_bot_as_telegram_sends_it(url: str, bot: Bot) -> None:

@@ -32,6 +32,7 @@ from bot.zoom.oauth import ZoomOAuth, new_code_verifier
 from sandbox.server import ServedApp, free_port
 from sandbox.zoom import ZoomSandbox
 from sandbox.zoom.control_client import SandboxControlError, ZoomControl
+from tests.support.waiting import wait_until
 
 CLIENT_ID = "sandboxClientId"
 CLIENT_SECRET = "sandbox-client-secret"
@@ -875,18 +876,11 @@ def test_api_changes_echo_only_when_switched_on(world: World, client: httpx.Clie
     assert world.bot.received == []
     world.control.set_emit_api_events(True)
     client.patch(f"/meetings/{meeting['id']}", json={"topic": "Echoed"})
-    wait_for(lambda: world.bot.received)
+    wait_until(lambda: world.bot.received, 5, "the event reaching the bot")
     event = json.loads(world.bot.received[-1]["body"])
     assert event["event"] == "meeting.updated"
     assert event["payload"]["operator_id"] == meeting["host_id"]
     assert event["payload"]["object"] == {"id": meeting["id"], "topic": "Echoed"}
-
-
-def wait_for(condition: Any, seconds: float = 5) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
 
 
 def test_failed_events_are_retried_with_the_same_body(world: World, client: httpx.Client) -> None:
@@ -897,8 +891,9 @@ def test_failed_events_are_retried_with_the_same_body(world: World, client: http
         "meeting.updated", meeting_id=meeting["id"], changes={"topic": "Retried"}
     )
     assert first.status_code == 500
-    wait_for(lambda: len(world.bot.received) == 3)
-    wait_for(lambda: not world.sandbox.webhooks.retrying())  # the retries are over: nothing more will come
+    wait_until(lambda: len(world.bot.received) == 3, 5, "three deliveries")
+    # The retries are over: nothing more will come.
+    wait_until(lambda: not world.sandbox.webhooks.retrying(), 5, "the retries over")
     assert len(world.bot.received) == 3
     reports = world.control.deliveries()
     assert [(r["variant"], r["status"]) for r in reports] == [

@@ -3,7 +3,6 @@ data is refused with a short alert and changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,29 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.e2e.journeys import join_url, person
-from tests.security.support import (
-    Booked,
-    World,
-    book,
-    bot_messages_count,
-    connections_state,
-    log_problems,
-    new_user_id,
-    orders_state,
-    query,
-    running_world,
-    services_state,
-)
 from tests.support import OWNER_ZONE
+from tests.support.databases import query
+from tests.support.journeys import Booked, book_with_zoom, join_url, new_user_id, person, reach_summary
+from tests.support.observe import log_problems, what_a_forgery_would_change
+from tests.support.worlds import World
 
 REFUSALS = ("not yours", "out of date", "no longer current")
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_world(tmp_path_factory.mktemp("authorization")) as running:
-        yield running
 
 
 @dataclass
@@ -59,19 +42,12 @@ def callback_data(message: SentMessage, label: str) -> str:
 
 @pytest.fixture(scope="module")
 def scene(world: World) -> Scene:
-    booked = book(world)
+    booked = book_with_zoom(world.sandbox)
     owner, customer = booked.owner, booked.customer
     service_id = int(callback_data(booked.shop.card, "Zoom").split(":")[1])
     order_id = int(callback_data(booked.card, "Reschedule").split(":")[1])
     # The customer is half-way through a second order, the owner half-way through a second service.
-    customer.send(f"/start s_{booked.shop.code}")
-    customer.press(customer.wait_for(lambda m: "Order" in str(m.buttons) and "Share" not in m.text), "Order")
-    days = customer.wait_for_text("Pick a day")
-    customer.press(days, days.buttons[1][0].text)
-    times = customer.wait_for_text("Pick a start time")
-    customer.press(times, times.buttons[0][0].text)
-    customer.press(customer.wait_for_text("What should the order be called"), "Skip")
-    summary = customer.wait_for_text("Please check your order")
+    summary = reach_summary(customer, booked.shop.code, day_index=3)  # the second row's first day
     owner.send("/newservice")
     owner.wait_for_text("What is the service called")
     owner.send("Second service")
@@ -100,11 +76,8 @@ def everything(world: World, scene: Scene) -> dict[str, Any]:
     """What must not change when someone presses what they may not."""
     url = world.database_url
     return {
-        "orders": orders_state(url),
-        "connections": connections_state(url),
-        "services": services_state(url),
+        **what_a_forgery_would_change(url, scene.booked.owner, scene.booked.customer),
         "drafts": query(url, "SELECT user_id, flow, step, nonce FROM drafts ORDER BY user_id"),
-        "messages": bot_messages_count(scene.booked.owner, scene.booked.customer),
         "zoom": len([r for r in world.sandbox.zoom_control.requests() if r["path"].startswith("/v2")]),
     }
 

@@ -7,7 +7,6 @@ and logs no error.
 from __future__ import annotations
 
 import string
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,9 +16,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sandbox.telegram.client import SentMessage, TelegramUser
-from tests.e2e.journeys import Shop, create_service, person
-from tests.security.support import World, log_problems, new_user_id, refused_calls, running_world
 from tests.support import OWNER_ZONE
+from tests.support.journeys import Shop, create_service, new_user_id, person
+from tests.support.observe import log_problems, refused_calls
+from tests.support.worlds import World
 
 SESSION = settings(
     max_examples=25,
@@ -76,12 +76,6 @@ def typeable(text: str) -> bool:
     digits = trimmed.removesuffix("min").strip()
     unicode_digits = digits.isdigit() and not digits.isdecimal()  # e.g. '²': int() refuses it
     return bool(trimmed) and "\x00" not in text and not unicode_digits
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_world(tmp_path_factory.mktemp("fuzz")) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -12,25 +12,24 @@ import pytest
 
 from sandbox.telegram.client import SentMessage, TelegramUser
 from sandbox.telegram.text import utf16_len
-from tests.e2e.journeys import Shop, connect_zoom, create_service, order, person
-from tests.security.support import (
-    World,
-    log_problems,
-    new_user_id,
-    orders_state,
-    query,
-    running_world,
-    services_state,
-)
 from tests.support import OWNER_ZONE, barrier
+from tests.support.databases import orders_state, query, services_state
+from tests.support.journeys import (
+    Shop,
+    create_service,
+    new_user_id,
+    open_days,
+    open_offer,
+    order,
+    person,
+    someone,
+    zoom_service,
+)
+from tests.support.observe import log_problems
+from tests.support.waiting import eventually
+from tests.support.worlds import World
 
 BOT = "sandbox_booking_bot"
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_world(tmp_path_factory.mktemp("input-limits")) as running:
-        yield running
 
 
 @pytest.fixture
@@ -49,12 +48,8 @@ def answer_to(user: TelegramUser, text: str, containing: str = "") -> SentMessag
     )
 
 
-def someone(world: World, name: str = "Olivia") -> TelegramUser:
-    return person(world.sandbox, new_user_id(), name)
-
-
 def test_service_names_are_1_to_100_characters(world: World, no_errors: None) -> None:
-    owner = someone(world)
+    owner = someone(world.sandbox)
     answer_to(owner, "/newservice 60 " + "n" * 100, "Share link")
     assert "101 characters; the limit is 100" in answer_to(owner, "/newservice 60 " + "n" * 101).text
     assert "/newservice 60 Consultation" in answer_to(owner, "/newservice 60").text
@@ -80,7 +75,7 @@ def test_service_names_are_1_to_100_characters(world: World, no_errors: None) ->
     ],
 )
 def test_durations_are_5_to_720_minutes(world: World, minutes: str, accepted: bool, no_errors: None) -> None:
-    owner = someone(world)
+    owner = someone(world.sandbox)
     if accepted:
         answer = answer_to(owner, f"/newservice {minutes} Limits", "Share link")
         assert f"Duration: {int(minutes)} min" in answer.text
@@ -93,7 +88,7 @@ def test_durations_are_5_to_720_minutes(world: World, minutes: str, accepted: bo
 def test_typed_durations_outside_the_range_are_refused_with_the_range(
     world: World, typed: str, no_errors: None
 ) -> None:
-    owner = someone(world)
+    owner = someone(world.sandbox)
     answer_to(owner, "/newservice")
     answer_to(owner, "Typed duration")
     answer = answer_to(owner, typed)
@@ -113,14 +108,14 @@ def test_typed_durations_outside_the_range_are_refused_with_the_range(
     ids=["unknown", "path", "markup", "sql", "long"],
 )
 def test_time_zones_must_be_real_iana_names(world: World, typed: str, shown: str, no_errors: None) -> None:
-    user = someone(world)
+    user = someone(world.sandbox)
     answer = answer_to(user, f"/timezone {typed}")
     assert "is not a time zone I know" in answer.text and shown in answer.text
     assert "is now" not in answer.text
 
 
 def test_a_time_zone_is_taken_in_its_canonical_spelling(world: World, no_errors: None) -> None:
-    user = someone(world)
+    user = someone(world.sandbox)
     assert "<b>" not in answer_to(user, "/timezone europe/berlin").text
     assert "Europe/Berlin" in user.last().text
     assert "America/New_York" in answer_to(user, "/timezone AMERICA/NEW_YORK").text
@@ -128,13 +123,11 @@ def test_a_time_zone_is_taken_in_its_canonical_spelling(world: World, no_errors:
 
 @pytest.fixture(scope="module")
 def shop(world: World) -> Shop:
-    return create_service(someone(world), 60, "Dated")
+    return create_service(someone(world.sandbox), 60, "Dated")
 
 
 def first_summary(customer: TelegramUser, shop: Shop) -> SentMessage:
-    customer.send(f"/start s_{shop.code}")
-    customer.press(customer.wait_for(lambda m: "Order" in str(m.buttons)), "Order")
-    days = customer.wait_for_text("Pick a day")
+    days = open_days(customer, shop.code)
     customer.press(days, days.buttons[0][-1].text)
     times = customer.wait_for_text("Pick a start time")
     customer.press(times, times.buttons[0][0].text)
@@ -142,7 +135,7 @@ def first_summary(customer: TelegramUser, shop: Shop) -> SentMessage:
 
 
 def test_order_names_are_1_to_200_characters(world: World, shop: Shop, no_errors: None) -> None:
-    customer = someone(world, "Carl")
+    customer = someone(world.sandbox, "Carl")
     first_summary(customer, shop)
     assert "201 characters; the limit is 200" in answer_to(customer, "o" * 201).text
     assert "Please check your order" in answer_to(customer, "o" * 200).text
@@ -165,9 +158,8 @@ def local_day(days: int) -> datetime:
 def test_forged_days_outside_the_offered_range_are_refused(
     world: World, shop: Shop, days: int, no_errors: None
 ) -> None:
-    customer = someone(world, "Carl")
-    customer.send(f"/start s_{shop.code}")
-    offer = customer.wait_for(lambda m: "Order" in str(m.buttons))
+    customer = someone(world.sandbox, "Carl")
+    offer = open_offer(customer, shop.code)
     before = orders_state(world.database_url)
     customer.press_data(offer.message_id, f"od:{shop.code}:{local_day(days):%Y%m%d}")
     answer = customer.callback_answer()
@@ -184,9 +176,8 @@ def test_forged_start_times_outside_the_offer_are_refused(
 ) -> None:
     # No log check here: the refused press is answered twice, which logs an ERROR (reported separately).
     days, clock = when
-    customer = someone(world, "Carl")
-    customer.send(f"/start s_{shop.code}")
-    offer = customer.wait_for(lambda m: "Order" in str(m.buttons))
+    customer = someone(world.sandbox, "Carl")
+    offer = open_offer(customer, shop.code)
     customer.press_data(offer.message_id, f"ot:{shop.code}:{local_day(days):%Y%m%d}{clock}")
     answer = customer.callback_answer()
     assert answer is not None and "can't be booked" in (answer.text or "")
@@ -199,7 +190,7 @@ def test_forged_start_times_outside_the_offer_are_refused(
 def test_forged_reschedule_data_outside_the_offer_changes_nothing(
     world: World, shop: Shop, no_errors: None
 ) -> None:
-    customer = someone(world, "Carl")
+    customer = someone(world.sandbox, "Carl")
     card = order(customer, shop.code, day_index=2)
     order_id = int((card.button("Reschedule").callback_data or "").split(":")[1])
     before = orders_state(world.database_url)
@@ -221,7 +212,7 @@ def replied_to(message: SentMessage) -> int | None:
 
 
 def test_groups_are_told_the_bot_works_in_private_chats_only(world: World, no_errors: None) -> None:
-    user = someone(world, "Gina")
+    user = someone(world.sandbox, "Gina")
     group = -100_000_000_000 - new_user_id()
     user.send_in_group(group, "/start")
     user.send_in_group(group, f"/orders@{BOT}")
@@ -229,16 +220,18 @@ def test_groups_are_told_the_bot_works_in_private_chats_only(world: World, no_er
     user.send_in_group(group, "just chatting")  # privacy mode: the bot never sees this one
     # Barrier: a probe in the same group; once it is answered, every earlier message there was handled.
     probe = user.send_in_group(group, f"/help@{BOT}")
-    deadline = time.monotonic() + 30
-    while not [m for m in world.telegram.chat(group) if m.from_bot and replied_to(m) == probe]:
-        assert time.monotonic() < deadline, "the probe in the group was not answered"
-        time.sleep(0.05)
+    eventually(
+        lambda: [m for m in world.telegram.chat(group) if m.from_bot and replied_to(m) == probe],
+        30,
+        "the probe in the group answered",
+        interval=0.05,
+    )
     answers = [m for m in world.telegram.chat(group) if m.from_bot and replied_to(m) != probe]
     assert len(answers) == 3 and all("only work in private chats" in m.text for m in answers)
 
 
 def test_edits_and_stickers_get_a_short_answer(world: World, no_errors: None) -> None:
-    user = someone(world, "Gina")
+    user = someone(world.sandbox, "Gina")
     sent = user.send("hello")
     user.wait_for(lambda m: m.message_id > sent)
     user.edit(sent, "hello again")
@@ -249,7 +242,7 @@ def test_edits_and_stickers_get_a_short_answer(world: World, no_errors: None) ->
 
 @pytest.mark.parametrize("text", ["/nosuchcommand", "/start@another_bot", "/" + "x" * 60])
 def test_unknown_commands_get_a_short_answer(world: World, text: str, no_errors: None) -> None:
-    answer = answer_to(someone(world, "Gina"), text)
+    answer = answer_to(someone(world.sandbox, "Gina"), text)
     assert len(answer.text) < 200 and "/help" in answer.text
 
 
@@ -257,15 +250,15 @@ def test_unknown_commands_get_a_short_answer(world: World, text: str, no_errors:
 def test_bad_deep_links_are_answered_without_echoing_them(
     world: World, payload: str, no_errors: None
 ) -> None:
-    answer = answer_to(someone(world, "Gina"), f"/start {payload}")
+    answer = answer_to(someone(world.sandbox, "Gina"), f"/start {payload}")
     assert len(answer.text) < 700 and "<b>x</b>" not in answer.text and "A" * 300 not in answer.text
 
 
 def test_long_order_lists_are_paged_under_telegrams_limit(world: World, no_errors: None) -> None:
-    owner = someone(world)
+    owner = someone(world.sandbox)
     name = "Long <b>list</b> & " + "L" * 80
     shop = create_service(owner, 30, name)
-    customers = [someone(world, "C" * 60) for _ in range(6)]
+    customers = [someone(world.sandbox, "C" * 60) for _ in range(6)]
     order_names = [f"<i>{n}</i> " + "N" * 190 for n in range(6)]
     with ThreadPoolExecutor(max_workers=6) as pool:
         list(pool.map(lambda i: order(customers[i], shop.code, day_index=i, name=order_names[i]), range(6)))
@@ -291,8 +284,7 @@ def test_long_order_lists_are_paged_under_telegrams_limit(world: World, no_error
 
 def test_switching_zoom_off_and_on_logs_no_error(world: World) -> None:
     owner = person(world.sandbox, new_user_id(), "Olivia")
-    shop = create_service(owner, 30, "Toggle")
-    connect_zoom(world.sandbox, shop)
+    zoom_service(world.sandbox, owner, 30, "Toggle")
     mark = len(world.log())
     owner.send("/services")
     card = owner.wait_for(lambda m: "Zoom: On" in m.text)
@@ -353,8 +345,7 @@ def test_a_start_at_the_edge_of_the_calendar_is_refused_not_a_crash(world: World
     owner.wait_for_text("time zone is now")
     shop = create_service(owner, 60, "Edge")
     customer = person(world.sandbox, new_user_id(), "Carl")
-    customer.send(f"/start s_{shop.code}")
-    offer = customer.wait_for(lambda m: "Order" in str(m.buttons))
+    offer = open_offer(customer, shop.code)
     mark = len(world.log())
     customer.press_data(offer.message_id, f"ot:{shop.code}:{start}")
     answer = customer.callback_answer()
@@ -366,9 +357,7 @@ def test_a_service_of_the_longest_allowed_duration_can_be_booked(world: World) -
     owner = person(world.sandbox, new_user_id(), "Olivia")
     shop = create_service(owner, 720, "All day")
     customer = person(world.sandbox, new_user_id(), "Carl")
-    customer.send(f"/start s_{shop.code}")
-    customer.press(customer.wait_for(lambda m: "Order" in str(m.buttons)), "Order")
-    assert "Pick a day" in customer.wait_for(lambda m: "day" in m.text.lower()).text
+    assert "Pick a day" in open_days(customer, shop.code).text
 
 
 def test_a_name_with_a_nul_character_is_refused_or_cleaned_not_a_crash(world: World) -> None:

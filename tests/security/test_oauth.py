@@ -15,31 +15,23 @@ import httpx
 import pytest
 
 from sandbox.telegram.client import TelegramUser
-from tests.e2e.journeys import Shop, connect_zoom, create_service, has_join, order, person
-from tests.security.support import (
-    World,
-    callback_of,
-    connect_link,
-    execute,
-    is_sqlite,
-    log_problems,
-    new_user_id,
-    query,
-    query_of,
-    running_world,
-    services_state,
-    stored_tokens,
-)
 from tests.support import barrier
+from tests.support.databases import execute, is_sqlite, query, services_state, stored_tokens
+from tests.support.journeys import (
+    Shop,
+    connect_link,
+    connect_zoom,
+    create_service,
+    has_join,
+    new_user_id,
+    order,
+    person,
+)
+from tests.support.observe import callback_of, log_problems, query_of
+from tests.support.worlds import World
 
 FAILED_PAGE = "Zoom was not connected"
 TOLD = "Connecting Zoom did not work"
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_world(tmp_path_factory.mktemp("oauth")) as running:
-        yield running
 
 
 @pytest.fixture(autouse=True)

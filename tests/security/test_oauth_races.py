@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
 
-from tests.e2e.journeys import Shop, connect_zoom, create_service, person
-from tests.security.support import World, callback_of, connect_link, new_user_id, running_world
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_world(tmp_path_factory.mktemp("oauth-races")) as running:
-        yield running
+from tests.support.journeys import (
+    connect_link,
+    create_service,
+    new_user_id,
+    person,
+    zoom_service,
+)
+from tests.support.observe import callback_of
+from tests.support.worlds import World
 
 
 def log_in(world: World, email: str) -> None:
@@ -72,9 +71,7 @@ def test_zoom_before_start_connects(world: World) -> None:
 
 def test_disconnect_revokes_the_grant_at_zoom(world: World) -> None:
     owner = person(world.sandbox, new_user_id(), "Leaver")
-    shop: Shop = create_service(owner, 30, "Call")
-    world.sandbox.zoom_control.add_user("leaver@example.com")
-    connect_zoom(world.sandbox, shop, "leaver@example.com")
+    zoom_service(world.sandbox, owner, 30, "Call", "leaver@example.com")
     user = next(u for u in world.sandbox.zoom_control.users() if u["email"] == "leaver@example.com")
     assert world.sandbox.zoom.authority.live_grants(user["id"]) == 1
     owner.send("/zoom")

@@ -15,22 +15,21 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from sandbox.harness import BotProcess, Sandbox, bot_environment
-from sandbox.telegram.client import SentMessage, TelegramControl, TelegramUser
-from tests.e2e.test_order_changes import reschedule
-from tests.security.support import (
-    World,
+from sandbox.telegram.client import TelegramControl, TelegramUser
+from tests.support.databases import database_dump, is_sqlite, stored_tokens
+from tests.support.journeys import (
+    book_with_zoom,
     connect_link,
-    database_dump,
-    is_sqlite,
-    log_problems,
+    create_service,
+    has_join,
     new_user_id,
-    query_of,
-    running_world,
-    states_in,
-    stored_tokens,
-    zoom_secrets,
+    order,
+    person,
+    reschedule,
+    zoom_service,
 )
-from tests.support.journeys import book_with_zoom, connect_zoom, create_service, has_join, order, person
+from tests.support.observe import log_problems, query_of, states_in, zoom_secrets
+from tests.support.worlds import World, running_world
 
 KEY_FILE_NOTICE = "No ENCRYPTION_KEY set: generated one into"
 
@@ -43,13 +42,6 @@ def telegram(sandbox: Sandbox) -> Iterator[TelegramControl]:
 
 def start_bot(sandbox: Sandbox, env: dict[str, str], folder: Path) -> BotProcess:
     return BotProcess.in_folder(sandbox, env, folder).start()
-
-
-def book(sandbox: Sandbox) -> tuple[TelegramUser, TelegramUser, SentMessage]:
-    """Connect Zoom and order: the owner, the customer and the customer's order card with its meeting."""
-    owner, customer = person(sandbox, new_user_id(), "Olivia"), person(sandbox, new_user_id(), "Carl")
-    booked = book_with_zoom(sandbox, owner, customer, time_label="10:00")
-    return booked.owner, booked.customer, booked.card
 
 
 def secrets_of_the_run(sandbox: Sandbox, owner: TelegramUser, *keys: str) -> dict[str, str]:
@@ -80,7 +72,8 @@ def test_a_full_journey_at_debug_level_leaks_no_secret(
     sandbox.zoom_control.set_token_lifetime(60)  # shorter than the bot's refresh margin: every use refreshes
     bot = start_bot(sandbox, env, tmp_path)
     try:
-        owner, customer, card = book(sandbox)
+        booked = book_with_zoom(sandbox, time_label="10:00")
+        owner, customer, card = booked.owner, booked.customer, booked.card
         # Key rotation: the new key first, the old one still accepted.
         bot.stop()
         bot.env["ENCRYPTION_KEY"] = f"{second_key},{first_key}"
@@ -145,8 +138,7 @@ def test_without_a_key_on_sqlite_one_is_generated_owner_readable_and_announced_o
         assert key_file.exists()
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
         owner, customer = person(sandbox, new_user_id(), "Olivia"), person(sandbox, new_user_id(), "Carl")
-        shop = create_service(owner, 30, "Call")
-        connect_zoom(sandbox, shop)
+        shop = zoom_service(sandbox, owner, 30, "Call")
         bot.stop()
         bot.start()  # the same key file is used again, and not announced again
         order(customer, shop.code)

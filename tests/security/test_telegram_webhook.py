@@ -11,9 +11,18 @@ import httpx
 import pytest
 
 from sandbox.harness import bot_environment
-from tests.e2e.journeys import connect_zoom, create_service, has_join, join_url, order, person
-from tests.security.support import World, log_problems, new_user_id, query, running_world
 from tests.support import probe
+from tests.support.databases import query
+from tests.support.journeys import (
+    has_join,
+    join_url,
+    new_user_id,
+    order,
+    person,
+    zoom_service,
+)
+from tests.support.observe import log_problems
+from tests.support.worlds import World, running_world
 
 SECRET = secrets.token_urlsafe(32)
 
@@ -63,8 +72,7 @@ def test_the_bot_registers_its_webhook_with_the_secret(world: World) -> None:
 def test_a_whole_journey_runs_in_webhook_mode(world: World) -> None:
     owner = person(world.sandbox, new_user_id(), "Olivia")
     customer = person(world.sandbox, new_user_id(), "Carl")
-    shop = create_service(owner, 30, "Webhook call")
-    connect_zoom(world.sandbox, shop)
+    shop = zoom_service(world.sandbox, owner, 30, "Webhook call")
     placed = order(customer, shop.code, day_index=1, name="Via webhook")
     assert "Via webhook" in placed.text
     mine = customer.wait_for(has_join, timeout=15, description="the customer's Join button")

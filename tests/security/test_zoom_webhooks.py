@@ -4,41 +4,25 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from sandbox.zoom.webhooks import encrypted_token, sign
-from tests.e2e.journeys import has_join
-from tests.security.support import (
-    Booked,
-    World,
-    book,
-    bot_messages_count,
-    connect_link,
-    connections_state,
-    log_problems,
-    orders_state,
-    query,
-    running_world,
-    services_state,
-)
 from tests.support import barrier
+from tests.support.databases import orders_state, query
+from tests.support.journeys import Booked, book_with_zoom, connect_link, has_join
+from tests.support.observe import log_problems, what_a_forgery_would_change
+from tests.support.waiting import eventually
+from tests.support.worlds import World
 
 EVENTS = ["meeting.deleted", "meeting.updated", "app_deauthorized"]
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with running_world(tmp_path_factory.mktemp("zoom-webhooks")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def booked(world: World) -> Booked:
-    return book(world)
+    return book_with_zoom(world.sandbox)
 
 
 def params_for(world: World, booked: Booked, event: str) -> dict[str, Any]:
@@ -53,11 +37,8 @@ def params_for(world: World, booked: Booked, event: str) -> dict[str, Any]:
 def snapshot(world: World, booked: Booked) -> dict[str, Any]:
     url = world.database_url
     return {
-        "orders": orders_state(url),
-        "connections": connections_state(url),
-        "services": services_state(url),
+        **what_a_forgery_would_change(url, booked.owner, booked.customer),
         "events": query(url, "SELECT key FROM webhook_events ORDER BY key"),
-        "messages": bot_messages_count(booked.owner, booked.customer),
         "meetings": [
             (m["id"], m.get("deleted", False), m["duration"]) for m in world.sandbox.zoom_control.meetings()
         ],
@@ -195,9 +176,9 @@ def test_a_replayed_meeting_update_is_handled_once(world: World, booked: Booked)
     )
     booked.owner.press(drifted, "Restore meeting")
     booked.owner.press(booked.owner.wait_for_text("Put the order's name"), "Confirm")
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and orders_state(world.database_url)[0][3] != "ready":
-        time.sleep(0.2)
+    eventually(
+        lambda: orders_state(world.database_url)[0][3] == "ready", 15, "the meeting restored", interval=0.2
+    )
     restored = snapshot(world, booked)
     assert restored["orders"][0][3] == "ready" and restored["meetings"][0][2] == 60
 

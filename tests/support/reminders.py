@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sandbox.harness import Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.support.journeys import (
-    JOIN,
     Shop,
     confirm,
     connect_zoom,
@@ -110,10 +109,6 @@ def wait_for_reminders(chat: TelegramUser, count: int, timeout: float, order: in
         raise AssertionError(f"{missing}; the chat:\n{chat.transcript()}") from None
 
 
-def join_of(message: SentMessage) -> str | None:
-    return next((b.url for row in message.buttons for b in row if b.text == JOIN), None)
-
-
 def summary_at(customer: TelegramUser, code: str, slot: SoonSlot) -> SentMessage:
     """The customer orders the soon slot of the service `code` up to the summary (not confirmed yet)."""
     return reach_summary(customer, code, day_label=slot.day_label, time_label=slot.time_label)
@@ -122,11 +117,8 @@ def summary_at(customer: TelegramUser, code: str, slot: SoonSlot) -> SentMessage
 def soon_service(sandbox: Sandbox, slot: SoonSlot) -> Shop:
     """Olivia (user 11) works around the clock in the slot's time zone and offers a 30-minute Session."""
     owner = person(sandbox, 11, "Olivia")
-    owner.send(f"/timezone {slot.zone}")
-    owner.wait_for_text(slot.zone)
-    owner.send("/hours mon-sun 00:00-24:00")  # whatever weekday it is there, the soon slot is offered
-    owner.wait_for_text("Your working hours")
-    return create_service(owner, 30, "Session")
+    # Whatever weekday it is there, the soon slot is offered.
+    return create_service(owner, 30, "Session", zone=slot.zone, hours="mon-sun 00:00-24:00")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from bot.telegram.limits import ChatRateLimiter, answering
+from tests.support.waiting import eventually_async
 
 
 async def _call(limiter: ChatRateLimiter, endpoint: str, data: dict[str, Any]) -> Any:
@@ -19,7 +20,9 @@ async def test_a_button_answer_does_not_wait_behind_messages_held_by_the_overall
     limiter = ChatRateLimiter(overall_per_second=1, chat_burst=100, chat_period=1)
     await _call(limiter, "sendMessage", {"chat_id": 1, "text": "a"})  # the overall budget of this second
     waiting = asyncio.create_task(_call(limiter, "sendMessage", {"chat_id": 2, "text": "b"}))
-    await asyncio.sleep(0)  # the second message is now waiting for the next second
+    await eventually_async(
+        lambda: limiter._overall._waiters, 5, "the second message waiting for the next second"
+    )
     answered = await _call(limiter, "answerCallbackQuery", {"callback_query_id": "1"})
     polled = await _call(limiter, "getUpdates", {"offset": 1, "timeout": 0})
     assert answered["endpoint"] == "answerCallbackQuery" and polled["endpoint"] == "getUpdates"

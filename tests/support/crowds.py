@@ -1,66 +1,31 @@
-"""Steps and checks shared by the fault tests: many customers ordering at once, what Zoom and Telegram saw."""
+"""Many customers ordering at once, and many owners: placing orders in parallel and checking that every order
+got its one meeting and the same Join link in both chats (the fault tests, the soak and the benchmarks)."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from sandbox.harness import Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.support.journeys import (
     Shop,
     confirm,
-    connect_zoom,
-    create_service,
+    has_join,
     join_url,
     order_number,
     person,
     reach_summary,
+    zoom_service,
 )
-from tests.support.waiting import barrier, eventually
+from tests.support.observe import live_meetings, marker_of
+from tests.support.waiting import eventually
 
-T = TypeVar("T")
-CREATE_PATH = "/v2/users/me/meetings"
 SLOTS_PER_DAY = 18  # a 30-minute service: 09:00 … 17:30
-
-
-def stays_the_same(measure: Callable[[], T], chat: TelegramUser, database_url: str) -> T:
-    """Assert that `measure()` is unchanged once the bot has handled everything so far (a probe answered in
-    `chat`, then the job queue drained: `tests.support.barrier`); returns its value."""
-    first = measure()
-    barrier(chat, database_url)
-    now = measure()
-    assert now == first, f"changed from {first!r} to {now!r} while it should stay the same"
-    return first
-
-
-def zoom_requests(sandbox: Sandbox, method: str, path: str) -> list[dict[str, Any]]:
-    """Requests the bot made to the emulated Zoom with this method and exact path."""
-    return [r for r in sandbox.zoom_control.requests() if r["method"] == method and r["path"] == path]
-
-
-def creates(sandbox: Sandbox) -> list[dict[str, Any]]:
-    """Every meeting-create request, whatever its outcome."""
-    return zoom_requests(sandbox, "POST", CREATE_PATH)
-
-
-def refreshes(sandbox: Sandbox) -> list[dict[str, Any]]:
-    return [c for c in sandbox.zoom_control.token_calls() if c["grant_type"] == "refresh_token"]
-
-
-def live_meetings(sandbox: Sandbox, email: str | None = None) -> list[dict[str, Any]]:
-    return [m for m in sandbox.zoom_control.meetings(email) if not m["deleted"]]
-
-
-def marker_of(meeting: dict[str, Any]) -> int | None:
-    """The order number in a meeting's agenda marker `[telegram-order-N]`."""
-    found = re.search(r"\[telegram-order-(\d+)\]", str(meeting.get("agenda", "")))
-    return int(found.group(1)) if found else None
 
 
 def slot(index: int) -> tuple[int, str]:
@@ -110,6 +75,11 @@ def owner_cards(owner: TelegramUser) -> dict[int, SentMessage]:
     return cards
 
 
+def order_cards_of_owner(shop: Shop) -> list[int]:
+    """The order number of every order card in the owner's chat, a number as often as it has cards."""
+    return [n for n in (order_number(m) for m in shop.owner.bot_messages()) if n is not None]
+
+
 def customer_card(placed: Placed) -> SentMessage:
     return next(m for m in placed.customer.bot_messages() if m.message_id == placed.card_id)
 
@@ -152,20 +122,25 @@ def assert_one_meeting_per_order(sandbox: Sandbox, links: dict[int, str], email:
         assert by_order[number][0]["join_url"] == link, f"order {number} shows another meeting's link"
 
 
+def wait_until_every_card_says(
+    owner: TelegramUser, placed: Sequence[Placed], text: str, timeout: float, description: str
+) -> dict[int, SentMessage]:
+    """Until every order card of `placed`, in both chats, says `text`; then none of them may have a Join
+    button. Returns the owner's cards by order number."""
+    eventually(lambda: every_card_says(owner, placed, text), timeout, description)
+    cards = owner_cards(owner)
+    for p in placed:
+        for card in (customer_card(p), cards[p.number]):
+            assert not has_join(card), card.text
+    return cards
+
+
 def every_card_says(owner: TelegramUser, placed: Sequence[Placed], text: str) -> bool:
     """Every order card of `placed`, in both chats, says `text`."""
     cards = owner_cards(owner)
     return all(
         text in customer_card(p).text and p.number in cards and text in cards[p.number].text for p in placed
     )
-
-
-def texts_of(user: TelegramUser, needle: str) -> list[SentMessage]:
-    return [m for m in user.bot_messages() if needle in m.text]
-
-
-def has_button(message: SentMessage, label: str) -> bool:
-    return any(b.text == label for row in message.buttons for b in row)
 
 
 # Load: several owners, many orders placed by customers in parallel (the soak test and the benchmark).
@@ -176,11 +151,7 @@ def zoom_owners(sandbox: Sandbox, count: int, first_id: int = 1000) -> list[Shop
     shops = []
     for index in range(count):
         owner = person(sandbox, first_id + index, f"Owner{index}")
-        email = f"owner{index}@example.com"
-        sandbox.zoom_control.add_user(email)
-        shop = create_service(owner, 30, f"Service{index}")
-        connect_zoom(sandbox, shop, email)
-        shops.append(shop)
+        shops.append(zoom_service(sandbox, owner, 30, f"Service{index}", f"owner{index}@example.com"))
     return shops
 
 

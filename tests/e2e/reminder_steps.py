@@ -1,3 +1,0 @@
-"""Moved to `tests.support.reminders`; kept so older imports keep working."""
-
-from tests.support.reminders import *  # noqa: F403
