@@ -70,6 +70,11 @@ class Window:
         return max(0.0, self._done[0] + self._period - now)
 
     @property
+    def waiting(self) -> bool:
+        """A request is in line for room in the window."""
+        return self._turn.locked()
+
+    @property
     def idle(self) -> bool:
         """Nothing in its period, on its way or in line (the window can be forgotten)."""
         self._prune(asyncio.get_running_loop().time())

@@ -21,7 +21,7 @@ async def test_a_button_answer_does_not_wait_behind_messages_held_by_the_overall
     await _call(limiter, "sendMessage", {"chat_id": 1, "text": "a"})  # the overall budget of this second
     waiting = asyncio.create_task(_call(limiter, "sendMessage", {"chat_id": 2, "text": "b"}))
     await eventually_async(
-        lambda: limiter._overall._waiters, 5, "the second message waiting for the next second"
+        lambda: limiter._overall.waiting, 5, "the second message waiting for the next second"
     )
     answered = await _call(limiter, "answerCallbackQuery", {"callback_query_id": "1"})
     polled = await _call(limiter, "getUpdates", {"offset": 1, "timeout": 0})
