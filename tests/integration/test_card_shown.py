@@ -8,8 +8,7 @@ from datetime import timedelta
 from bot.domain import utcnow
 from storage import repos
 from storage.db import create_engine, create_sessionmaker, migrate
-from storage.models import OrderRow
-from tests.support.services import add_owner_service_and_customer
+from tests.support.services import add_order, add_owner_service_and_customer
 
 OWNER, CUSTOMER = 7_000_000_021, 7_000_000_022
 CARD = 41  # the customer's card: its message id
@@ -23,22 +22,7 @@ async def setup(url: str):
     async with sessions.begin() as session:
         service = await add_owner_service_and_customer(session, OWNER, CUSTOMER, now)
         start = now + timedelta(days=2)
-        row = OrderRow(
-            service_id=service.id,
-            owner_id=OWNER,
-            customer_id=CUSTOMER,
-            name="order",
-            start_at=start,
-            end_at=start + timedelta(minutes=30),
-            duration_min=30,
-            timezone="UTC",
-            status="new",
-            version=1,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(row)
-        await session.flush()
+        row = await add_order(session, service, CUSTOMER, start, "order", "new")
         await repos.add_order_message(session, row.id, CUSTOMER, CARD, "customer")  # shows: not known
     return engine, sessions, row.id
 

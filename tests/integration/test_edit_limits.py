@@ -14,8 +14,8 @@ from bot.jobs.outbox import Outbox
 from bot.services.orders import EditLimit, Orders
 from storage import repos
 from storage.db import create_engine, create_sessionmaker, migrate
-from storage.models import CustomerEditRow, OrderRow
-from tests.support.services import add_owner_service_and_customer
+from storage.models import CustomerEditRow
+from tests.support.services import add_order, add_owner_service_and_customer
 
 OWNER, CUSTOMER = 7_000_000_011, 7_000_000_012
 WINDOW = timedelta(hours=1)
@@ -31,22 +31,7 @@ async def setup(url: str, orders: int):
         ids = []
         for index in range(orders):
             start = now + timedelta(days=2, hours=index)
-            row = OrderRow(
-                service_id=service.id,
-                owner_id=OWNER,
-                customer_id=CUSTOMER,
-                name=f"order {index}",
-                start_at=start,
-                end_at=start + timedelta(minutes=30),
-                duration_min=30,
-                timezone="UTC",
-                status="confirmed",
-                version=1,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(row)
-            await session.flush()
+            row = await add_order(session, service, CUSTOMER, start, f"order {index}", "confirmed")
             ids.append(row.id)
     return engine, sessions, ids
 

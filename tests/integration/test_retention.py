@@ -16,11 +16,10 @@ from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import (
     CustomerEditRow,
     JobRow,
-    OrderRow,
     ProcessedUpdateRow,
     WebhookEventRow,
 )
-from tests.support.services import add_owner_service_and_customer
+from tests.support.services import add_order, add_owner_service_and_customer
 
 KEEP = Keep(
     finished=timedelta(days=30),
@@ -38,22 +37,7 @@ async def add_orders(sessions, now: datetime) -> dict[str, int]:
         ids = {}
         for status in ("confirmed", "cancelled"):
             start = now - timedelta(days=60)
-            row = OrderRow(
-                service_id=service.id,
-                owner_id=OWNER,
-                customer_id=CUSTOMER,
-                name=status,
-                start_at=start,
-                end_at=start + timedelta(minutes=30),
-                duration_min=30,
-                timezone="UTC",
-                status=status,
-                version=1,
-                created_at=start,
-                updated_at=start,
-            )
-            session.add(row)
-            await session.flush()
+            row = await add_order(session, service, CUSTOMER, start, status, status, created=start)
             ids[status] = row.id
         return ids
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 from cryptography.fernet import Fernet
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import InlineKeyboardMarkup
 
 from bot.crypto import TokenCipher
-from bot.domain import Order
+from bot.domain import Order, utcnow
 from bot.jobs.outbox import Outbox
 from bot.jobs.worker import Done, Job, Outcome
 from bot.services.calendars import Calendars
@@ -30,7 +30,7 @@ from bot.zoom.client import ZoomClient
 from bot.zoom.oauth import ZoomOAuth
 from sandbox.zoom.control_client import ZoomControl
 from storage.db import create_engine, create_sessionmaker, migrate
-from storage.models import PersonRow, ServiceRow
+from storage.models import OrderRow, PersonRow, ServiceRow
 
 NO_ZOOM = "http://127.0.0.1:9"  # nothing listens there: a service that calls Zoom fails loudly
 PUBLIC_URL = "https://bot.example.com"
@@ -125,3 +125,34 @@ async def add_owner_service_and_customer(
     session.add(service)
     await session.flush()
     return service
+
+
+async def add_order(
+    session: AsyncSession,
+    service: ServiceRow,
+    customer: int,
+    start: datetime,
+    name: str,
+    status: str,
+    created: datetime | None = None,
+) -> OrderRow:
+    """A 30-minute order of `service` for `customer` at `start`, straight into the database (created and last
+    changed at `created`, by default now)."""
+    now = created or utcnow()
+    row = OrderRow(
+        service_id=service.id,
+        owner_id=service.owner_id,
+        customer_id=customer,
+        name=name,
+        start_at=start,
+        end_at=start + timedelta(minutes=30),
+        duration_min=30,
+        timezone="UTC",
+        status=status,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row

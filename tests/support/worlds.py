@@ -13,8 +13,10 @@ from sandbox.telegram.client import TelegramControl
 from tests.support.databases import database_kind, fresh_database
 
 # Time knobs every test bot runs with (a folder's `bot_settings` and a test's `bot_env` marker add theirs).
-# None today: the intake confirms fetched updates at once, so no conversation step waits on a pause.
-TEST_KNOBS: dict[str, str] = {}
+# Knobs every test bot gets: Telegram's per-chat window (5 writes in 5 s) shrunk to 5 in 1 s, so robots that
+# press as fast as the bot answers do not wait out a limit the emulator does not enforce unless a test turns
+# it on (tests of the pacing set their own).
+TEST_KNOBS: dict[str, str] = {"TELEGRAM_CHAT_PERIOD_SECONDS": "1"}
 
 
 @dataclass
