@@ -156,13 +156,16 @@ def wait_healthy(bot: _Running, timeout: float = 30, polls: PollCount | None = N
 
 def poll_counter(sandbox: Sandbox, env: dict[str, str]) -> Callable[[], int] | None:
     """How many getUpdates calls the sandbox's Telegram has seen, for a bot that polls it (None in webhook
-    mode, or for a bot pointed at another Telegram)."""
+    mode, for a bot pointed at another Telegram, or when the emulators run in another process)."""
+    telegram = getattr(sandbox, "telegram", None)  # None: the emulators run in another process (bench)
     if (
-        env.get("TELEGRAM_MODE", "polling") != "polling"
+        telegram is None
+        or env.get("TELEGRAM_MODE", "polling") != "polling"
         or env.get("TELEGRAM_API_URL") != sandbox.telegram_server.url
     ):
         return None
-    return sandbox.telegram.state.updates.polls_started
+    counter: Callable[[], int] = telegram.state.updates.polls_started
+    return counter
 
 
 @dataclass
