@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,7 +170,7 @@ def poll_counter(sandbox: Sandbox, env: dict[str, str]) -> Callable[[], int] | N
 
 
 @dataclass
-class _Bot:
+class _Bot(ABC):
     """What both ways of running the bot share: its settings, log file, address and folder, how often it was
     started, and the barrier that it is up (`wait_healthy`)."""
 
@@ -192,9 +193,10 @@ class _Bot:
         self._polls_before = None if self.polls is None else (self.polls, self.polls())
 
     @property
+    @abstractmethod
     def returncode(self) -> int | None:
         """The exit code once the bot has stopped, else None."""
-        raise NotImplementedError
+        ...
 
     def wait_healthy(self, timeout: float = 30) -> None:
         wait_healthy(self, timeout, self._polls_before)

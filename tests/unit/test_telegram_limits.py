@@ -51,8 +51,7 @@ async def test_edits_count_against_their_chats_limit_and_other_chats_go_on() -> 
     other = await _call(limiter, "editMessageText", {"chat_id": 2, "message_id": 1, "text": "c"})
     assert other["endpoint"] == "editMessageText"  # another chat is not held
     await _call(limiter, "answerCallbackQuery", {"callback_query_id": "1"})  # goes at once
-    for _ in range(20):
-        await asyncio.sleep(0)  # the third write had every chance to go
+    await eventually_async(lambda: limiter._chat(1).waiting, 5, "the third write in line")
     assert not third.done(), "a third write to the chat went within its period"
     assert limiter.chat_wait(1) > 50 and limiter.chat_wait(2) == 0
     third.cancel()
@@ -76,8 +75,7 @@ async def test_an_edit_answering_the_chats_own_update_goes_at_once_and_still_cou
             _call(limiter, "editMessageText", {"chat_id": 1, "message_id": 1, "text": "e"})
         )
     await _call(limiter, "answerCallbackQuery", {"callback_query_id": "1"})  # the barrier: goes at once
-    for _ in range(20):
-        await asyncio.sleep(0)
+    await eventually_async(lambda: limiter._chat(1).waiting, 5, "the background writes in line")
     assert edited["endpoint"] == "editMessageText"
     assert not sent.done() and not other.done(), "a new message or a background edit went past the window"
     assert limiter.chat_wait(1) > 50  # the answering edit counted
@@ -107,8 +105,7 @@ async def test_a_chats_limit_is_a_window_counted_from_each_answer() -> None:
     first = write("first", held=True)
     await write("second")
     third = write("third")
-    for _ in range(20):
-        await asyncio.sleep(0)
+    await eventually_async(lambda: limiter._chat(1).waiting, 5, "the third write in line")
     assert not third.done(), "a write went while the chat's last two were on their way or in the period"
     release.set()
     await asyncio.gather(first, third)
