@@ -265,12 +265,13 @@ def build(settings: Settings) -> Runtime:
             PURGE: retention.run,
         },
         lanes=[
-            Lane("zoom", (SYNC, EVENT), concurrency=4),
+            Lane("zoom", (SYNC, EVENT), concurrency=settings.zoom_jobs, first=(SYNC,)),
             Lane(
                 "telegram",
                 (SEND, CARDS, REMINDER),
                 concurrency=settings.telegram_delivery_chats,
                 chat_ordered=(SEND, CARDS, REMINDER),
+                first=(CARDS,),
             ),
             Lane("upkeep", (PURGE,), concurrency=1),
         ],
@@ -288,6 +289,7 @@ def build(settings: Settings) -> Runtime:
         ChatTurns(lock_engine),
         outbox,
         settings.intake_chat_backlog,
+        chats=settings.intake_chats,
         poll_timeout=settings.telegram_poll_timeout_seconds,
         retry=(settings.telegram_poll_retry_seconds, settings.telegram_poll_retry_cap_seconds),
         conflict_wait=settings.telegram_conflict_wait_seconds,

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # Telegram delivery: chats served side by side, and the least time between two notices of the same
     # kind (e.g. failed Zoom logins) to one chat.
     telegram_delivery_chats: int = Field(default=16, ge=1, le=1000)
+    # Zoom jobs (meeting syncs, Zoom's events) run side by side: each waits mostly on the database and Zoom.
+    zoom_jobs: int = Field(default=16, ge=1, le=1000)
     # Seconds to wait for the Bot API's answer: a send given up too early may have been delivered, and is then
     # sent again (PTB's default of 5 s is shorter than Telegram's answers under load).
     telegram_read_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
@@ -66,6 +68,9 @@ class Settings(BaseSettings):
     customer_active_orders: int = Field(default=3, ge=1, le=1000)  # per customer and owner
     # Updates one chat may have waiting (polling); past it the chat is told to slow down, the rest dropped.
     intake_chat_backlog: int = Field(default=30, ge=1, le=10000)
+    # Chats whose updates are handled side by side; the others wait, stored, in the order they came. More
+    # at once only slows each one down (the bot is CPU-bound) and the work that finishes orders with it.
+    intake_chats: int = Field(default=32, ge=1, le=10000)
     # Seconds in one minute of a service's reminder offsets: 60 except in tests, which shorten it.
     reminder_minute_seconds: float = Field(default=60.0, gt=0, le=60)
     log_format: Literal["text", "json"] = "text"

@@ -197,7 +197,8 @@ class OrderMessageRow(Base):
 
 class JobRow(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_due", "status", "run_at"),)
+    # ix_jobs_chat: a claim looks up the pending jobs of a chat to keep each chat's messages in order.
+    __table_args__ = (Index("ix_jobs_due", "status", "run_at"), Index("ix_jobs_chat", "chat_id", "status"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -206,6 +207,7 @@ class JobRow(Base):
     order_id: Mapped[int | None] = mapped_column(Integer, index=True)
     owner_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)  # the payload's chat_id: the chat it writes to
     progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # "pending", "done", "failed", "waiting" (held until something else wakes it)
     status: Mapped[str] = mapped_column(String(16))

@@ -570,6 +570,7 @@ def _new_job(
         "order_id": order_id,
         "owner_id": owner_id,
         "payload": payload,
+        "chat_id": _chat_of(payload),
         "progress": {},
         "status": "pending",
         "attempts": 0,
@@ -577,6 +578,11 @@ def _new_job(
         "created_at": now,
         "updated_at": now,
     }
+
+
+def _chat_of(payload: dict[str, Any]) -> int | None:
+    chat = payload.get("chat_id")
+    return chat if isinstance(chat, int) and not isinstance(chat, bool) else None
 
 
 async def _upsert_jobs(session: AsyncSession, rows: list[dict[str, Any]], *, replace_payload: bool) -> None:
@@ -591,6 +597,7 @@ async def _upsert_jobs(session: AsyncSession, rows: list[dict[str, Any]], *, rep
     }
     if replace_payload:
         again["payload"] = insert.excluded.payload
+        again["chat_id"] = insert.excluded.chat_id
     await session.execute(insert.on_conflict_do_update(index_elements=[JobRow.key], set_=again))
     await notify_jobs(session)
 
@@ -633,11 +640,13 @@ async def claim_jobs(
     lease: timedelta,
     limit: int,
     chat_ordered: tuple[str, ...] = (),
+    first: tuple[str, ...] = (),
 ) -> list[JobRow]:
     """Lease up to `limit` due jobs, each under a fresh token; others skip them until the lease ends
-    (on PostgreSQL, also while the job's runner is still alive, holding its run lock).
+    (on PostgreSQL, also while the job's runner is still alive, holding its run lock). Due jobs of the
+    `first` kinds go before the others, then the oldest first.
 
-    Jobs of the `chat_ordered` kinds go to their chat (payload `chat_id`) one at a time, oldest first:
+    Jobs of the `chat_ordered` kinds go to their chat (`chat_id`) one at a time, oldest first:
     one is not claimed while an older one of its chat is due, being retried, or running anywhere.
     """
     free = or_(JobRow.locked_until.is_(None), JobRow.locked_until < now)
@@ -647,6 +656,10 @@ async def claim_jobs(
         .order_by(JobRow.run_at, JobRow.id)
         .limit(limit)
     )
+    if first:
+        query = query.order_by(None).order_by(
+            case((JobRow.kind.in_(first), 0), else_=1), JobRow.run_at, JobRow.id
+        )
     if chat_ordered:
         busy = _chat_busy(chat_ordered, now, _for_update(session))
         query = query.where(or_(JobRow.kind.not_in(chat_ordered), ~busy))
@@ -682,7 +695,7 @@ def _chat_busy(kinds: tuple[str, ...], now: datetime, postgres: bool) -> Any:
             other.status == "pending",
             other.kind.in_(kinds),
             other.id != JobRow.id,
-            other.payload["chat_id"].as_string() == JobRow.payload["chat_id"].as_string(),
+            other.chat_id == JobRow.chat_id,
             or_(
                 running,
                 and_(

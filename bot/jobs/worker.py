@@ -105,12 +105,14 @@ def backoff(attempts: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP)
 
 @dataclass(frozen=True)
 class Lane:
-    """Job kinds run side by side up to `concurrency`; kinds in `chat_ordered` one at a time per chat."""
+    """Job kinds run side by side up to `concurrency`; kinds in `chat_ordered` one at a time per chat; due
+    jobs of the kinds in `first` (those that finish orders) are claimed before the others."""
 
     name: str
     kinds: tuple[str, ...]
     concurrency: int
     chat_ordered: tuple[str, ...] = ()
+    first: tuple[str, ...] = ()
 
 
 class Worker:
@@ -197,7 +199,13 @@ class Worker:
     async def _claim(self, lane: Lane, limit: int) -> list[Job]:
         async with self._sessions.begin() as session:
             rows = await repos.claim_jobs(
-                session, lane.kinds, utcnow(), self._lease, limit=limit, chat_ordered=lane.chat_ordered
+                session,
+                lane.kinds,
+                utcnow(),
+                self._lease,
+                limit=limit,
+                chat_ordered=lane.chat_ordered,
+                first=lane.first,
             )
             return [self._job(row) for row in rows]
 

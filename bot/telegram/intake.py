@@ -18,6 +18,7 @@ from bot.domain import utcnow
 from bot.i18n import Text
 from bot.jobs.outbox import Outbox
 from bot.logs import log_context
+from bot.telegram.buttons import Verb, parse
 from bot.telegram.chat_turns import ChatTurns
 from bot.telegram.delivery import retry_seconds
 from bot.telegram.limits import answering
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 ALLOWED = ["message", "edited_message", "callback_query"]
 POLL_TIMEOUT = 10
 SLOW_DOWN = "slow-down"
+# Presses that finish an order or a change to one: what is left of it is one handler and the jobs it queues.
+FINISHING = frozenset({Verb.ORDER_CONFIRM, Verb.CLIENT_CONFIRM, Verb.ACTION_CONFIRMED})
 
 
 class UpdateIntake:
@@ -48,6 +51,7 @@ class UpdateIntake:
         outbox: Outbox | None = None,
         backlog: int = 30,
         *,
+        chats: int = 32,
         poll_timeout: int = POLL_TIMEOUT,
         retry: tuple[float, float] = (1.0, 30.0),
         conflict_wait: float = 5.0,
@@ -65,8 +69,13 @@ class UpdateIntake:
         self._outbox = outbox
         self._backlog = backlog
         self._stopping = asyncio.Event()
-        self._queues: dict[int, deque[Update]] = {}
-        self._chains: dict[int, asyncio.Task[None]] = {}
+        self._chats = chats
+        self._queues: dict[int, deque[Update]] = {}  # each chat's updates not yet handled, in order
+        self._chains: dict[int, asyncio.Task[None]] = {}  # the chats being served now
+        # Chats with updates waiting for a place among those served, in the order they came: first those whose
+        # next update finishes an order (or a change to one), then the rest.
+        self._turns_first: deque[int] = deque()
+        self._turns_next: deque[int] = deque()
         self._warned: set[int] = set()  # chats told to slow down since their backlog was last empty
 
     async def process(self, update: Update) -> None:
@@ -188,39 +197,58 @@ class UpdateIntake:
 
     def _queue(self, chat: int, update: Update) -> None:
         """Handle the update after the chat's earlier ones."""
-        self._queues.setdefault(chat, deque()).append(update)
-        if chat not in self._chains:
+        queue = self._queues.setdefault(chat, deque())
+        queue.append(update)
+        if len(queue) == 1 and chat not in self._chains:
+            self._wait_turn(chat, update)
+            self._serve_next()
+
+    def _wait_turn(self, chat: int, update: Update) -> None:
+        """Let the chat wait for a place to handle `update`, its oldest: a press that finishes an order goes
+        before the others waiting (what is left of that order is the quickest to finish), in order."""
+        query = update.callback_query
+        press = parse(query.data) if query is not None else None
+        finishing = press is not None and press.verb in FINISHING
+        (self._turns_first if finishing else self._turns_next).append(chat)
+
+    def _serve_next(self) -> None:
+        """Serve waiting chats while fewer than `chats` are being served."""
+        while len(self._chains) < self._chats and (self._turns_first or self._turns_next):
+            chat = (self._turns_first or self._turns_next).popleft()
             self._chains[chat] = asyncio.create_task(self._serve(chat), name=f"chat-{chat}")
 
     async def _serve(self, chat: int) -> None:
+        """Handle the chat's oldest update; its next one waits for its turn behind the chats waiting now."""
         queue = self._queues[chat]
+        update = queue[0]
         try:
-            while queue:
-                update = queue[0]
+            try:
+                await self._process_stored(update)
+            except Exception:
+                log.exception("Update %s could not be handled", update.update_id)
                 try:
-                    await self._process_stored(update)
+                    async with self._sessions.begin() as session:
+                        await repos.forget_received(session, update.update_id)
                 except Exception:
-                    log.exception("Update %s could not be handled", update.update_id)
-                    try:
-                        async with self._sessions.begin() as session:
-                            await repos.forget_received(session, update.update_id)
-                    except Exception:
-                        log.exception(
-                            "Could not clear update %s; handled again after a restart", update.update_id
-                        )
-                queue.popleft()
+                    log.exception(
+                        "Could not clear update %s; handled again after a restart", update.update_id
+                    )
+            queue.popleft()
         finally:
-            if not queue:
+            del self._chains[chat]
+            if queue:
+                self._wait_turn(chat, queue[0])
+            else:
                 del self._queues[chat]
                 self._warned.discard(chat)
-            del self._chains[chat]
-            if queue and not self._stopping.is_set():
-                self._chains[chat] = asyncio.create_task(self._serve(chat), name=f"chat-{chat}")
+            self._serve_next()
 
     async def _drain(self) -> None:
-        chains = list(self._chains.values())
-        if chains:
-            await asyncio.wait(chains, timeout=self._drain_seconds)
+        """Let the chats finish what was fetched, for up to `drain_seconds`; the rest stays stored."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._drain_seconds
+        while self._chains and (left := deadline - loop.time()) > 0:
+            await asyncio.wait(list(self._chains.values()), timeout=left, return_when=asyncio.FIRST_COMPLETED)
 
     async def _fetch(self, offset: int | None) -> tuple[Update, ...]:
         """One long poll, abandoned at once when stopping (unconfirmed updates come again next time)."""

@@ -10,7 +10,8 @@ import pytest
 from bot import texts
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import TelegramControl, TelegramUser
-from tests.support.journeys import create_service, person
+from tests.support.crowds import slot
+from tests.support.journeys import create_service, order_number, person, reach_summary
 from tests.support.waiting import eventually
 
 CHAT_PERIOD = 1.0  # TELEGRAM_CHAT_PERIOD_SECONDS: one new message per chat per second
@@ -20,6 +21,14 @@ BACKLOG = 10  # INTAKE_CHAT_BACKLOG
 # One new message per chat per CHAT_PERIOD, and at most BACKLOG updates of a chat waiting.
 CAPPED = pytest.mark.bot_env(
     TELEGRAM_CHAT_BURST="1", TELEGRAM_CHAT_PERIOD_SECONDS=str(CHAT_PERIOD), INTAKE_CHAT_BACKLOG=str(BACKLOG)
+)
+
+
+# One chat handled at a time, and a new message per chat every TURN_PERIOD: a flooding chat's next answer
+# waits that long for its chat's window, holding the one place meanwhile.
+TURN_PERIOD = 3.0
+ONE_CHAT_AT_A_TIME = pytest.mark.bot_env(
+    INTAKE_CHATS="1", TELEGRAM_CHAT_BURST="1", TELEGRAM_CHAT_PERIOD_SECONDS=str(TURN_PERIOD)
 )
 
 
@@ -101,3 +110,53 @@ def test_the_bot_keeps_answering_after_a_hundred_updates(
     idle = len(telegram.calls("getUpdates"))
     time.sleep(3)  # nothing happens: the bot should sit in one long poll
     assert len(telegram.calls("getUpdates")) - idle <= 2, "getUpdates is called in a tight loop"
+
+
+@ONE_CHAT_AT_A_TIME
+def test_chats_take_turns_update_by_update_when_few_are_served_at_once(
+    sandbox: Sandbox, bot: BotProcess
+) -> None:
+    """With INTAKE_CHATS 1 another chat waits for one of a flooding chat's updates, not for its flood; the
+    flooding chat's updates are still handled in order."""
+    flooder, other = person(sandbox, 7301, "Flooder"), person(sandbox, 7302, "Other")
+    zones = [f"Nowhere/Turn{n}" for n in range(4)]
+    for zone in zones:
+        flooder.send(f"/timezone {zone}")  # each answer a new message: one every TURN_PERIOD
+    eventually(lambda: answers(flooder, zones[0]), 20, "the flood's first answer")
+    started = time.monotonic()
+    other.send("/help")
+    eventually(lambda: other.bot_messages(), 20, "the other user's answer")
+    waited = time.monotonic() - started
+    assert waited < 2 * TURN_PERIOD, f"the other user waited {waited:.1f}s behind another chat's updates"
+    eventually(lambda: answers(flooder, zones[-1]), 6 * TURN_PERIOD, "the flood's last answer")
+    said = [next(n for n, zone in enumerate(zones) if zone in m.text) for m in flooder.bot_messages()]
+    assert said == sorted(said), f"the flooding chat's answers came out of order: {said}"
+
+
+@ONE_CHAT_AT_A_TIME
+def test_a_confirm_press_is_handled_before_other_chats_updates_that_came_first(
+    sandbox: Sandbox, bot: BotProcess, telegram: TelegramControl
+) -> None:
+    """What is left of an order after Confirm is quick to finish: the press goes before the updates of
+    other chats waiting for a place (here the one place is held by a chat waiting out its window)."""
+    shop = create_service(person(sandbox, 7401, "Owner"), 30, "Quick call")
+    buyer, asker, flooder = (
+        person(sandbox, 7402 + n, name) for n, name in enumerate(("Buyer", "Asker", "Fl"))
+    )
+    day, label = slot(0)
+    summary = reach_summary(buyer, shop.code, day, label)
+    for n in range(3):
+        flooder.send(f"/timezone Nowhere/Hold{n}")
+    eventually(lambda: answers(flooder, "Nowhere/Hold0"), 20, "the flood's first answer")
+    # The flooder's next update waits TURN_PERIOD for its window, in the one place; these two wait in line.
+    asker.send("/help")
+    buyer.press(summary, "Confirm")
+    card = buyer.wait_for(lambda m: order_number(m) is not None, 6 * TURN_PERIOD, "the order card")
+    asker.wait_for(lambda m: "/newservice" in m.text, 6 * TURN_PERIOD, "the answer to /help")
+    calls = telegram.calls()
+    card_at = next(
+        c.at for c in calls if c.params.get("chat_id") == str(buyer.user_id) and "Order #" in str(c.params)
+    )
+    help_at = next(c.at for c in calls if c.params.get("chat_id") == str(asker.user_id))
+    assert card_at < help_at, "the Confirm press waited behind another chat's /help that came before it"
+    assert card.message_id == summary.message_id

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import event, select, update
 
 from bot.domain import utcnow
-from bot.jobs.outbox import SEND, Outbox
+from bot.jobs.outbox import CARDS, SEND, Outbox
 from bot.jobs.run_locks import RunLocks
 from bot.jobs.worker import Done, Job, Lane, Retry, Worker
 from storage import repos
@@ -66,6 +66,32 @@ async def test_one_message_at_a_time_per_chat_in_order_other_chats_go_on(
     assert await claim(sessions) == ["a2"]
     await finish(sessions, "a2")
     assert await claim(sessions) == ["a3"]
+    await engine.dispose()
+
+
+async def test_jobs_that_finish_orders_are_claimed_first_yet_never_before_their_chats_older_ones(
+    any_database_url: str,
+) -> None:
+    """A lane's `first` kinds (the Join card's refresh) go before older jobs of other kinds, but a chat's
+    messages still go in order: a refresh queued behind a message of its chat waits for it."""
+    engine, sessions = await setup(any_database_url)
+    await queue(sessions, "send-1", 1)
+    await queue(sessions, "send-2", 2)
+    async with sessions.begin() as session:
+        for key, chat_id in (("cards-1", 1), ("cards-3", 3)):
+            await repos.enqueue(session, CARDS, key, utcnow(), order_id=1, payload={"chat_id": chat_id})
+
+    async def claimed(limit: int) -> set[str]:
+        async with sessions.begin() as session:
+            rows = await repos.claim_jobs(
+                session, (SEND, CARDS), utcnow(), LEASE, limit, chat_ordered=(SEND, CARDS), first=(CARDS,)
+            )
+            return {row.key for row in rows}
+
+    assert await claimed(2) == {"cards-3", "send-1"}, "cards-1 overtook its chat's message, or no priority"
+    assert await claimed(10) == {"send-2"}
+    await finish(sessions, "send-1")
+    assert await claimed(10) == {"cards-1"}
     await engine.dispose()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -24,7 +25,7 @@ from storage.db import (
     schema_is_current,
     schema_revision,
 )
-from storage.models import Base, OrderRow, PersonRow, ServiceRow
+from storage.models import Base, JobRow, OrderRow, PersonRow, ServiceRow
 
 
 def _differences(connection: Connection) -> list[object]:
@@ -152,4 +153,33 @@ async def test_users_become_persons_with_their_rows_and_the_foreign_keys_still_h
         names = await connection.execute(text("SELECT first_name FROM users ORDER BY id"))
         assert [row[0] for row in names] == ["Olivia", "Alice"]
         assert await connection.run_sync(_referred_tables, "orders") == {"users", "services"}
+    await engine.dispose()
+
+
+async def test_jobs_queued_before_get_their_chat_from_the_payload(any_database_url: str) -> None:
+    """0013_job_chat fills jobs.chat_id from each queued job's payload, so a claim keeps the chat's order
+    for jobs queued by the version before; a payload without a numeric chat leaves it empty."""
+    now = datetime(2026, 11, 1, 10, tzinfo=UTC)
+    engine = create_engine(any_database_url)
+    payloads = {"a": {"chat_id": 5_000_000_001, "card_role": "owner"}, "b": {}, "c": {"chat_id": "odd"}}
+    async with engine.begin() as connection:
+        await connection.run_sync(_to("0012_card_shown"))
+        for key, payload in payloads.items():
+            await connection.execute(
+                text(
+                    "INSERT INTO jobs (kind, key, payload, progress, status, attempts, run_at, created_at, "
+                    "updated_at) VALUES ('send', :key, :payload, '{}', 'pending', 0, :t, :t, :t)"
+                ),
+                {"key": key, "payload": json.dumps(payload), "t": now},
+            )
+    await migrate(engine)
+    async with create_sessionmaker(engine)() as session:
+        rows = await session.execute(select(JobRow.key, JobRow.chat_id).order_by(JobRow.key))
+        assert rows.all() == [("a", 5_000_000_001), ("b", None), ("c", None)]
+    async with engine.begin() as connection:
+        await connection.run_sync(_to("0012_card_shown", down=True))
+        columns = await connection.run_sync(
+            lambda sync: {c["name"] for c in inspect(sync).get_columns("jobs")}
+        )
+        assert "chat_id" not in columns
     await engine.dispose()
