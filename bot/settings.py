@@ -68,9 +68,10 @@ class Settings(BaseSettings):
     customer_active_orders: int = Field(default=3, ge=1, le=1000)  # per customer and owner
     # Updates one chat may have waiting (polling); past it the chat is told to slow down, the rest dropped.
     intake_chat_backlog: int = Field(default=30, ge=1, le=10000)
-    # Chats whose updates are handled side by side; the others wait, stored, in the order they came. More
-    # at once only slows each one down (the bot is CPU-bound) and the work that finishes orders with it.
-    intake_chats: int = Field(default=32, ge=1, le=10000)
+    # Chats whose updates are handled side by side (polling); the others wait, stored, in the order they came,
+    # a press that finishes an order first. More at once only slows each one down (the bot is CPU-bound and
+    # its sessions wait for the database's connections), and the jobs that finish orders with them.
+    intake_chats: int = Field(default=8, ge=1, le=10000)
     # Seconds in one minute of a service's reminder offsets: 60 except in tests, which shorten it.
     reminder_minute_seconds: float = Field(default=60.0, gt=0, le=60)
     log_format: Literal["text", "json"] = "text"

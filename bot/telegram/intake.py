@@ -51,7 +51,7 @@ class UpdateIntake:
         outbox: Outbox | None = None,
         backlog: int = 30,
         *,
-        chats: int = 32,
+        chats: int = 8,
         poll_timeout: int = POLL_TIMEOUT,
         retry: tuple[float, float] = (1.0, 30.0),
         conflict_wait: float = 5.0,
