@@ -307,10 +307,11 @@ class Worker:
             if not recorded:
                 await session.execute(update(JobRow).where(mine).values(locked_until=None, lease_token=None))
         if recorded and isinstance(outcome, Retry) and outcome.at is not None:
-            # The time is known: look for the job then, not at the next poll (up to `poll_interval` later).
+            # The time is known: its lane looks for the job then, not at the next poll (up to `poll_interval`
+            # later); the other lanes would look in vain.
             delay = (outcome.at - utcnow()).total_seconds()
             if delay > 0:
-                asyncio.get_running_loop().call_later(delay, self._outbox.wake)
+                asyncio.get_running_loop().call_later(delay, self._outbox.wake_kinds, (job.kind,))
         if recorded and isinstance(outcome, Fail | Crash) and gives_up:
             if not (isinstance(outcome, Fail) and outcome.told):
                 await self._tell_give_up(job, outcome.error)
