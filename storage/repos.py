@@ -7,7 +7,21 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, column, delete, func, or_, select, table, text, union, union_all, update
+from sqlalchemy import (
+    and_,
+    case,
+    column,
+    delete,
+    func,
+    null,
+    or_,
+    select,
+    table,
+    text,
+    union,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -279,21 +293,126 @@ async def order_messages(session: AsyncSession, order_id: int) -> list[OrderMess
     return list(await session.scalars(query))
 
 
+async def cards_in_chat(session: AsyncSession, order_id: int, chat_id: int | None) -> list[Any]:
+    """The order's cards (in one chat, or all with None) as plain rows: chat_id, message_id, role, shown."""
+    m = OrderMessageRow
+    query = select(m.chat_id, m.message_id, m.role, m.shown).where(m.order_id == order_id).order_by(m.id)
+    if chat_id is not None:
+        query = query.where(m.chat_id == chat_id)
+    return list(await session.execute(query))
+
+
+# The columns of an order that its plain value (bot.domain.Order) carries, named as that value's fields.
+ORDER_VALUE_COLUMNS = (
+    OrderRow.id,
+    OrderRow.service_id,
+    OrderRow.owner_id,
+    OrderRow.customer_id,
+    OrderRow.name,
+    OrderRow.start_at,
+    OrderRow.duration_min,
+    OrderRow.timezone,
+    OrderRow.status,
+    OrderRow.version,
+    OrderRow.wants_meeting,
+    OrderRow.meeting_state,
+    OrderRow.meeting_error,
+    OrderRow.join_url,
+    OrderRow.client_name,
+    OrderRow.invite_code,
+)
+
+
+async def order_card_parts(
+    session: AsyncSession, order_id: int, reader_id: int | None, kinds_given_up: tuple[str, ...] | None
+) -> Any | None:
+    """What an order's card shows, in one statement: the order's values (ORDER_VALUE_COLUMNS) with
+    service_name and customer_name, created_at, updated_at and synced_version; the service's zoom_enabled;
+    the reader's language and language_code (None without `reader_id`); and for an owner's card
+    (`kinds_given_up`) the owner's connection_status and how many of the order's jobs of those kinds were
+    given up (given_up)."""
+    customer, reader = aliased(PersonRow), aliased(PersonRow)
+    columns: list[Any] = [
+        *ORDER_VALUE_COLUMNS,
+        OrderRow.created_at,
+        OrderRow.updated_at,
+        OrderRow.synced_version,
+        ServiceRow.name.label("service_name"),
+        ServiceRow.zoom_enabled,
+        customer.first_name.label("customer_name"),
+    ]
+    if reader_id is None:
+        columns += [null().label("language"), null().label("language_code")]
+    else:
+        columns += [reader.language, reader.language_code]
+    query = (
+        select(*columns)
+        .outerjoin(ServiceRow, ServiceRow.id == OrderRow.service_id)
+        .outerjoin(customer, customer.id == OrderRow.customer_id)
+        .where(OrderRow.id == order_id)
+    )
+    if reader_id is not None:
+        query = query.outerjoin(reader, reader.id == reader_id)
+    if kinds_given_up is not None:
+        given_up = (
+            select(func.count(JobRow.id))
+            .where(JobRow.order_id == OrderRow.id, JobRow.kind.in_(kinds_given_up), JobRow.status == "failed")
+            .scalar_subquery()
+        )
+        query = query.add_columns(
+            ZoomConnectionRow.status.label("connection_status"), given_up.label("given_up")
+        ).outerjoin(ZoomConnectionRow, ZoomConnectionRow.owner_id == OrderRow.owner_id)
+    return (await session.execute(query)).first()
+
+
+# A connection's columns that a Zoom call on its owner's behalf reads (see `order_to_sync`).
+HOST_COLUMNS = (
+    ZoomConnectionRow.status.label("connection_status"),
+    ZoomConnectionRow.access_token_enc,
+    ZoomConnectionRow.refresh_token_enc,
+    ZoomConnectionRow.access_expires_at,
+    ZoomConnectionRow.writes_blocked_until,
+    ZoomConnectionRow.meeting_defaults,
+)
+
+
+async def order_to_sync(session: AsyncSession, order_id: int) -> Any | None:
+    """What the meeting sync reads of an order, in one statement: the order's fields, its owner's language
+    and language_code, and its owner's connection (HOST_COLUMNS; None when there is none)."""
+    query = (
+        select(
+            OrderRow.id,
+            OrderRow.owner_id,
+            OrderRow.name,
+            OrderRow.start_at,
+            OrderRow.duration_min,
+            OrderRow.timezone,
+            OrderRow.status,
+            OrderRow.version,
+            OrderRow.synced_version,
+            OrderRow.meeting_id,
+            OrderRow.meeting_state,
+            OrderRow.wants_meeting,
+            PersonRow.language,
+            PersonRow.language_code,
+            *HOST_COLUMNS,
+        )
+        .outerjoin(PersonRow, PersonRow.id == OrderRow.owner_id)
+        .outerjoin(ZoomConnectionRow, ZoomConnectionRow.owner_id == OrderRow.owner_id)
+        .where(OrderRow.id == order_id)
+    )
+    return (await session.execute(query)).first()
+
+
 async def add_order_message(
     session: AsyncSession, order_id: int, chat_id: int, message_id: int, role: str, shown: str | None = None
 ) -> None:
-    """Record an order card; `shown`: the fingerprint of what it shows, when the caller knows it."""
-    exists = await session.scalar(
-        select(OrderMessageRow.id).where(
-            OrderMessageRow.order_id == order_id,
-            OrderMessageRow.chat_id == chat_id,
-            OrderMessageRow.message_id == message_id,
-        )
+    """Record an order card (once: the same card again is ignored); `shown`: the fingerprint of what it
+    shows, when the caller knows it."""
+    insert = (pg_insert if _for_update(session) else sqlite_insert)(OrderMessageRow).values(
+        order_id=order_id, chat_id=chat_id, message_id=message_id, role=role, shown=shown
     )
-    if exists is None:
-        session.add(
-            OrderMessageRow(order_id=order_id, chat_id=chat_id, message_id=message_id, role=role, shown=shown)
-        )
+    await session.execute(insert.on_conflict_do_nothing())
 
 
 async def card_shown(

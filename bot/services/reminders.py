@@ -49,10 +49,14 @@ async def stop_reminders(session: AsyncSession, order_id: int) -> None:
     await repos.stop_jobs(session, order_id, REMINDER, utcnow())
 
 
-async def plan_reminders(session: AsyncSession, outbox: Outbox, row: OrderRow) -> None:
-    """Replace the order's planned reminders with ones for its current start (in the caller's transaction)."""
+async def plan_reminders(
+    session: AsyncSession, outbox: Outbox, row: OrderRow, *, placed: bool = False
+) -> None:
+    """Replace the order's planned reminders with ones for its current start (in the caller's transaction).
+    `placed`: the order is being placed in this transaction, so it has none to replace yet."""
     now = utcnow()
-    await stop_reminders(session, row.id)
+    if not placed:
+        await stop_reminders(session, row.id)
     if row.status not in ACTIVE_STATUSES:
         return
     service = await session.get(ServiceRow, row.service_id)
