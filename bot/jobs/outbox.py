@@ -148,18 +148,23 @@ class Outbox:
         await repos.enqueue(session, SEND, key, utcnow(), order_id=order_id, payload=payload)
         self.wake_on_commit(session, SEND)
 
-    async def wake_card(self, session: AsyncSession, order_id: int, chat_id: int, role: str) -> None:
+    async def wake_card(self, session: AsyncSession, order_id: int, chat_id: int, role: str) -> bool:
         """Send now the order's card to a chat if it waits (for the meeting being created, see
-        `Delivery.send`); one being sent runs again, and finds its card sent."""
-        if await repos.run_now(session, card_key(order_id, chat_id, role), utcnow()):
+        `Delivery.send`); one being sent runs again, finds its card sent and brings it up to date. Whether
+        there was one: then that chat's card needs no refresh."""
+        woken = await repos.run_now(session, card_key(order_id, chat_id, role), utcnow())
+        if woken:
             self.wake_on_commit(session, SEND)
+        return woken
 
-    async def refresh_cards(self, session: AsyncSession, order_id: int) -> None:
-        """Edit the order's cards, one job per chat: it runs after what that chat was sent before."""
+    async def refresh_cards(self, session: AsyncSession, order_id: int, *, skip: int | None = None) -> None:
+        """Edit the order's cards, one job per chat: it runs after what that chat was sent before. `skip`:
+        a chat whose card is brought up to date otherwise (see `wake_card`)."""
         order = await session.get(OrderRow, order_id)
         chats = {m.chat_id for m in await repos.order_messages(session, order_id)}
         if order is not None:
             chats |= {order.owner_id, order.customer_id}
+        chats.discard(skip)
         for chat_id in sorted(chats):
             await self.refresh_card(session, order_id, chat_id)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,11 +71,18 @@ class Delivery:
     async def _send_card(self, job: Job, order_id: int, chat_id: int, role: str) -> Outcome:
         """Send the order's card to the chat, once: read in one session with what the chat has already."""
         async with self._sessions() as session:
-            if any(card.role == role for card in await repos.cards_in_chat(session, order_id, chat_id)):
-                return Done()  # woken again after the card went out (see `Outbox.wake_card`)
+            cards = await repos.cards_in_chat(session, order_id, chat_id)
+            sent = [card for card in cards if card.role == role]
             read = await self._orders.card_in(session, order_id, role, chat_id)
         if read is None:
             return Done()
+        if sent:
+            # Woken again after the card went out (see `Outbox.wake_card`): it may have been rendered before
+            # the change that woke it, so it is brought up to date here (the waker refreshes no card of a
+            # chat whose card send it woke).
+            with i18n.speaking(read.language):
+                view = card_view(read.card)
+            return await self._edit(job, order_id, [tuple(card) for card in sent], {(chat_id, role): view})
         unknown_at = job.progress.get("card_unknown")
         if isinstance(unknown_at, str) and read.updated_at.isoformat() <= unknown_at:
             return Done()  # its send lost its answer, and the order has not changed since (see `_deliver`)
@@ -181,6 +189,16 @@ class Delivery:
         if only is not None and not targets:
             await self._resend_unknown_cards(order_id, int(only))
             return Done()
+        return await self._edit(job, order_id, targets, views)
+
+    async def _edit(
+        self,
+        job: Job,
+        order_id: int,
+        targets: Sequence[Sequence[Any]],
+        views: dict[tuple[int, str], tuple[str, InlineKeyboardMarkup | None]],
+    ) -> Outcome:
+        """Edit each card (chat_id, message_id, role, what it shows) whose view differs from what it shows."""
         for chat_id, message_id, role, seen in targets:
             view = views[chat_id, role]
             shown = fingerprint(*view)
