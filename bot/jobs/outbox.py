@@ -41,6 +41,11 @@ def card_key(order_id: int, chat_id: int, role: str) -> str:
     return f"card:{order_id}:{chat_id}:{role}"
 
 
+def refresh_key(order_id: int, chat_id: int) -> str:
+    """The job that keeps the order's card in a chat current."""
+    return f"cards:{order_id}:{chat_id}"
+
+
 class Outbox:
     """Queues messages and card refreshes; `wake()` tells the worker there is work.
 
@@ -161,12 +166,15 @@ class Outbox:
         """Edit the order's cards, one job per chat: it runs after what that chat was sent before. `skip`:
         a chat whose card is brought up to date otherwise (see `wake_card`)."""
         order = await session.get(OrderRow, order_id)
-        chats = {m.chat_id for m in await repos.order_messages(session, order_id)}
+        chats = {card.chat_id for card in await repos.cards_in_chat(session, order_id, None)}
         if order is not None:
             chats |= {order.owner_id, order.customer_id}
         chats.discard(skip)
-        for chat_id in sorted(chats):
-            await self.refresh_card(session, order_id, chat_id)
+        # One statement for every chat, each job as `refresh_card` queues it.
+        jobs = [(refresh_key(order_id, chat), timedelta(0), {"chat_id": chat}) for chat in sorted(chats)]
+        await repos.enqueue_many(session, CARDS, utcnow(), jobs, order_id=order_id)
+        if jobs:
+            self.wake_on_commit(session, CARDS)
 
     async def refresh_card(
         self, session: AsyncSession, order_id: int, chat_id: int, *, fallback: bool = False
@@ -174,7 +182,7 @@ class Outbox:
         """Edit the order's card in one chat, after what that chat was sent before. With `fallback`, only
         after `card_fallback`: a handler is about to render the card itself and queues the refresh again
         once it has (the refresh then changes nothing); this one is for a handler that died first."""
-        key = f"cards:{order_id}:{chat_id}"
+        key = refresh_key(order_id, chat_id)
         delay = self._card_fallback if fallback else timedelta(0)
         payload = {"chat_id": chat_id}
         await repos.enqueue(session, CARDS, key, utcnow(), order_id=order_id, payload=payload, delay=delay)
