@@ -268,21 +268,6 @@ async def get_order(
     return (await session.scalars(query)).first()
 
 
-async def order_with_parts(
-    session: AsyncSession, order_id: int
-) -> tuple[OrderRow, ServiceRow | None, PersonRow | None] | None:
-    """The order with its service and its customer, in one statement (while the caller holds them, the
-    session's `get` of either finds them without asking the database again)."""
-    query = (
-        select(OrderRow, ServiceRow, PersonRow)
-        .outerjoin(ServiceRow, ServiceRow.id == OrderRow.service_id)
-        .outerjoin(PersonRow, PersonRow.id == OrderRow.customer_id)
-        .where(OrderRow.id == order_id)
-    )
-    found = (await session.execute(query)).first()
-    return (found[0], found[1], found[2]) if found is not None else None
-
-
 async def order_by_invite(session: AsyncSession, code: str) -> OrderRow | None:
     query = select(OrderRow).where(OrderRow.invite_code == code)
     if _for_update(session):
@@ -744,14 +729,6 @@ async def _upsert_jobs(session: AsyncSession, rows: list[dict[str, Any]], *, rep
         again["payload"] = insert.excluded.payload
     await session.execute(insert.on_conflict_do_update(index_elements=[JobRow.key], set_=again))
     await notify_jobs(session)
-
-
-async def count_given_up(session: AsyncSession, order_id: int, kinds: tuple[str, ...]) -> int:
-    """The order's jobs of these kinds that were given up."""
-    query = select(func.count(JobRow.id)).where(
-        JobRow.order_id == order_id, JobRow.kind.in_(kinds), JobRow.status == "failed"
-    )
-    return int(await session.scalar(query) or 0)
 
 
 async def retry_given_up(session: AsyncSession, order_id: int, kinds: tuple[str, ...], now: datetime) -> int:
