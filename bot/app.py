@@ -247,7 +247,7 @@ def build(settings: Settings) -> Runtime:
         metrics=metrics,
         create_settle=timedelta(seconds=settings.zoom_create_settle_seconds),
     )
-    reminders = Reminders(sessions, delivery, persons)
+    reminders = Reminders(sessions, delivery)
     retention = Retention(sessions, keep_for(settings))
 
     lock_engine = None if is_sqlite(engine) else create_lock_engine(settings.database_url)

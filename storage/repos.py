@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, column, delete, func, or_, select, table, text, union, union_all, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    column,
+    delete,
+    func,
+    null,
+    or_,
+    select,
+    table,
+    text,
+    union,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -252,21 +268,6 @@ async def get_order(
     return (await session.scalars(query)).first()
 
 
-async def order_with_parts(
-    session: AsyncSession, order_id: int
-) -> tuple[OrderRow, ServiceRow | None, PersonRow | None] | None:
-    """The order with its service and its customer, in one statement (while the caller holds them, the
-    session's `get` of either finds them without asking the database again)."""
-    query = (
-        select(OrderRow, ServiceRow, PersonRow)
-        .outerjoin(ServiceRow, ServiceRow.id == OrderRow.service_id)
-        .outerjoin(PersonRow, PersonRow.id == OrderRow.customer_id)
-        .where(OrderRow.id == order_id)
-    )
-    found = (await session.execute(query)).first()
-    return (found[0], found[1], found[2]) if found is not None else None
-
-
 async def order_by_invite(session: AsyncSession, code: str) -> OrderRow | None:
     query = select(OrderRow).where(OrderRow.invite_code == code)
     if _for_update(session):
@@ -279,21 +280,158 @@ async def order_messages(session: AsyncSession, order_id: int) -> list[OrderMess
     return list(await session.scalars(query))
 
 
+_CARDS = select(
+    OrderMessageRow.chat_id, OrderMessageRow.message_id, OrderMessageRow.role, OrderMessageRow.shown
+).where(OrderMessageRow.order_id == bindparam("order_id"))
+_CARDS_IN_CHAT = _CARDS.where(OrderMessageRow.chat_id == bindparam("chat_id")).order_by(OrderMessageRow.id)
+_CARDS = _CARDS.order_by(OrderMessageRow.id)
+
+
+async def cards_in_chat(session: AsyncSession, order_id: int, chat_id: int | None) -> list[Any]:
+    """The order's cards (in one chat, or all with None) as plain rows: chat_id, message_id, role, shown."""
+    if chat_id is None:
+        return list(await session.execute(_CARDS, {"order_id": order_id}))
+    return list(await session.execute(_CARDS_IN_CHAT, {"order_id": order_id, "chat_id": chat_id}))
+
+
+# The columns of an order that its plain value (bot.domain.Order) carries, named as that value's fields.
+ORDER_VALUE_COLUMNS = (
+    OrderRow.id,
+    OrderRow.service_id,
+    OrderRow.owner_id,
+    OrderRow.customer_id,
+    OrderRow.name,
+    OrderRow.start_at,
+    OrderRow.duration_min,
+    OrderRow.timezone,
+    OrderRow.status,
+    OrderRow.version,
+    OrderRow.wants_meeting,
+    OrderRow.meeting_state,
+    OrderRow.meeting_error,
+    OrderRow.join_url,
+    OrderRow.client_name,
+    OrderRow.invite_code,
+)
+
+
+@functools.cache
+def _card_query(reader: bool, kinds_given_up: tuple[str, ...] | None) -> Any:
+    """`order_card_parts`' statement, built once per variant (building one costs more than running it)."""
+    customer, reading = aliased(PersonRow), aliased(PersonRow)
+    columns: list[Any] = [
+        *ORDER_VALUE_COLUMNS,
+        OrderRow.created_at,
+        OrderRow.updated_at,
+        OrderRow.synced_version,
+        ServiceRow.name.label("service_name"),
+        ServiceRow.zoom_enabled,
+        customer.first_name.label("customer_name"),
+    ]
+    if reader:
+        columns += [reading.language, reading.language_code]
+    else:
+        columns += [null().label("language"), null().label("language_code")]
+    query = (
+        select(*columns)
+        .outerjoin(ServiceRow, ServiceRow.id == OrderRow.service_id)
+        .outerjoin(customer, customer.id == OrderRow.customer_id)
+        .where(OrderRow.id == bindparam("order_id"))
+    )
+    if reader:
+        query = query.outerjoin(reading, reading.id == bindparam("reader_id"))
+    if kinds_given_up is not None:
+        given_up = (
+            select(func.count(JobRow.id))
+            .where(JobRow.order_id == OrderRow.id, JobRow.kind.in_(kinds_given_up), JobRow.status == "failed")
+            .scalar_subquery()
+        )
+        query = query.add_columns(
+            ZoomConnectionRow.status.label("connection_status"), given_up.label("given_up")
+        ).outerjoin(ZoomConnectionRow, ZoomConnectionRow.owner_id == OrderRow.owner_id)
+    return query
+
+
+async def order_card_parts(
+    session: AsyncSession, order_id: int, reader_id: int | None, kinds_given_up: tuple[str, ...] | None
+) -> Any | None:
+    """What an order's card shows, in one statement: the order's values (ORDER_VALUE_COLUMNS) with
+    service_name and customer_name, created_at, updated_at and synced_version; the service's zoom_enabled;
+    the reader's language and language_code (None without `reader_id`); and for an owner's card
+    (`kinds_given_up`) the owner's connection_status and how many of the order's jobs of those kinds were
+    given up (given_up)."""
+    query = _card_query(reader_id is not None, kinds_given_up)
+    values = {"order_id": order_id} if reader_id is None else {"order_id": order_id, "reader_id": reader_id}
+    return (await session.execute(query, values)).first()
+
+
+# A connection's columns that a Zoom call on its owner's behalf reads (see `order_to_sync`).
+HOST_COLUMNS = (
+    ZoomConnectionRow.status.label("connection_status"),
+    ZoomConnectionRow.access_token_enc,
+    ZoomConnectionRow.refresh_token_enc,
+    ZoomConnectionRow.access_expires_at,
+    ZoomConnectionRow.writes_blocked_until,
+    ZoomConnectionRow.meeting_defaults,
+)
+
+_ORDER_TO_SYNC = (
+    select(
+        OrderRow.id,
+        OrderRow.owner_id,
+        OrderRow.name,
+        OrderRow.start_at,
+        OrderRow.duration_min,
+        OrderRow.timezone,
+        OrderRow.status,
+        OrderRow.version,
+        OrderRow.synced_version,
+        OrderRow.meeting_id,
+        OrderRow.meeting_state,
+        OrderRow.wants_meeting,
+        PersonRow.language,
+        PersonRow.language_code,
+        *HOST_COLUMNS,
+    )
+    .outerjoin(PersonRow, PersonRow.id == OrderRow.owner_id)
+    .outerjoin(ZoomConnectionRow, ZoomConnectionRow.owner_id == OrderRow.owner_id)
+    .where(OrderRow.id == bindparam("order_id"))
+)
+
+
+async def order_to_sync(session: AsyncSession, order_id: int) -> Any | None:
+    """What the meeting sync reads of an order, in one statement: the order's fields, its owner's language
+    and language_code, and its owner's connection (HOST_COLUMNS; None when there is none)."""
+    return (await session.execute(_ORDER_TO_SYNC, {"order_id": order_id})).first()
+
+
 async def add_order_message(
     session: AsyncSession, order_id: int, chat_id: int, message_id: int, role: str, shown: str | None = None
 ) -> None:
-    """Record an order card; `shown`: the fingerprint of what it shows, when the caller knows it."""
-    exists = await session.scalar(
-        select(OrderMessageRow.id).where(
-            OrderMessageRow.order_id == order_id,
-            OrderMessageRow.chat_id == chat_id,
-            OrderMessageRow.message_id == message_id,
-        )
+    """Record an order card (once: the same card again is ignored); `shown`: the fingerprint of what it
+    shows, when the caller knows it."""
+    insert = (pg_insert if _for_update(session) else sqlite_insert)(OrderMessageRow).values(
+        order_id=order_id, chat_id=chat_id, message_id=message_id, role=role, shown=shown
     )
-    if exists is None:
-        session.add(
-            OrderMessageRow(order_id=order_id, chat_id=chat_id, message_id=message_id, role=role, shown=shown)
+    await session.execute(insert.on_conflict_do_nothing())
+
+
+@functools.cache
+def _card_shown_query(seen_known: bool) -> Any:
+    """`card_shown`'s statement, built once per variant (building one costs more than running it)."""
+    m = OrderMessageRow
+    new: Any = bindparam("new_shown")
+    unchanged = m.shown == bindparam("seen_shown") if seen_known else m.shown.is_(None)
+    return (
+        update(m)
+        .where(
+            m.order_id == bindparam("card_order"),
+            m.chat_id == bindparam("card_chat"),
+            m.message_id == bindparam("card_message"),
         )
+        .values(shown=case((or_(unchanged, m.shown == new), new), else_=None))
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def card_shown(
@@ -302,17 +440,15 @@ async def card_shown(
     """Record that the card now shows `shown`, which its writer put there over `seen` (what the record said
     before that write). When someone else recorded something else meanwhile, the two writes may have crossed
     on their way to Telegram: the record then says "not known", so the next refresh edits for sure."""
-    unchanged = OrderMessageRow.shown.is_(None) if seen is None else OrderMessageRow.shown == seen
-    await session.execute(
-        update(OrderMessageRow)
-        .where(
-            OrderMessageRow.order_id == order_id,
-            OrderMessageRow.chat_id == chat_id,
-            OrderMessageRow.message_id == message_id,
-        )
-        .values(shown=case((or_(unchanged, OrderMessageRow.shown == shown), shown), else_=None))
-        .execution_options(synchronize_session=False)
-    )
+    values: dict[str, Any] = {
+        "card_order": order_id,
+        "card_chat": chat_id,
+        "card_message": message_id,
+        "new_shown": shown,
+    }
+    if seen is not None:
+        values["seen_shown"] = seen
+    await session.execute(_card_shown_query(seen is not None), values)
 
 
 async def order_by_meeting(session: AsyncSession, meeting_id: int) -> OrderRow | None:
@@ -600,14 +736,6 @@ async def _upsert_jobs(session: AsyncSession, rows: list[dict[str, Any]], *, rep
         again["chat_id"] = insert.excluded.chat_id
     await session.execute(insert.on_conflict_do_update(index_elements=[JobRow.key], set_=again))
     await notify_jobs(session)
-
-
-async def count_given_up(session: AsyncSession, order_id: int, kinds: tuple[str, ...]) -> int:
-    """The order's jobs of these kinds that were given up."""
-    query = select(func.count(JobRow.id)).where(
-        JobRow.order_id == order_id, JobRow.kind.in_(kinds), JobRow.status == "failed"
-    )
-    return int(await session.scalar(query) or 0)
 
 
 async def retry_given_up(session: AsyncSession, order_id: int, kinds: tuple[str, ...], now: datetime) -> int:

@@ -41,6 +41,11 @@ def card_key(order_id: int, chat_id: int, role: str) -> str:
     return f"card:{order_id}:{chat_id}:{role}"
 
 
+def refresh_key(order_id: int, chat_id: int) -> str:
+    """The job that keeps the order's card in a chat current."""
+    return f"cards:{order_id}:{chat_id}"
+
+
 class Outbox:
     """Queues messages and card refreshes; `wake()` tells the worker there is work.
 
@@ -148,20 +153,28 @@ class Outbox:
         await repos.enqueue(session, SEND, key, utcnow(), order_id=order_id, payload=payload)
         self.wake_on_commit(session, SEND)
 
-    async def wake_card(self, session: AsyncSession, order_id: int, chat_id: int, role: str) -> None:
+    async def wake_card(self, session: AsyncSession, order_id: int, chat_id: int, role: str) -> bool:
         """Send now the order's card to a chat if it waits (for the meeting being created, see
-        `Delivery.send`); one being sent runs again, and finds its card sent."""
-        if await repos.run_now(session, card_key(order_id, chat_id, role), utcnow()):
+        `Delivery.send`); one being sent runs again, finds its card sent and brings it up to date. Whether
+        there was one: then that chat's card needs no refresh."""
+        woken = await repos.run_now(session, card_key(order_id, chat_id, role), utcnow())
+        if woken:
             self.wake_on_commit(session, SEND)
+        return woken
 
-    async def refresh_cards(self, session: AsyncSession, order_id: int) -> None:
-        """Edit the order's cards, one job per chat: it runs after what that chat was sent before."""
+    async def refresh_cards(self, session: AsyncSession, order_id: int, *, skip: int | None = None) -> None:
+        """Edit the order's cards, one job per chat: it runs after what that chat was sent before. `skip`:
+        a chat whose card is brought up to date otherwise (see `wake_card`)."""
         order = await session.get(OrderRow, order_id)
-        chats = {m.chat_id for m in await repos.order_messages(session, order_id)}
+        chats = {card.chat_id for card in await repos.cards_in_chat(session, order_id, None)}
         if order is not None:
             chats |= {order.owner_id, order.customer_id}
-        for chat_id in sorted(chats):
-            await self.refresh_card(session, order_id, chat_id)
+        chats.discard(skip)
+        # One statement for every chat, each job as `refresh_card` queues it.
+        jobs = [(refresh_key(order_id, chat), timedelta(0), {"chat_id": chat}) for chat in sorted(chats)]
+        await repos.enqueue_many(session, CARDS, utcnow(), jobs, order_id=order_id)
+        if jobs:
+            self.wake_on_commit(session, CARDS)
 
     async def refresh_card(
         self, session: AsyncSession, order_id: int, chat_id: int, *, fallback: bool = False
@@ -169,7 +182,7 @@ class Outbox:
         """Edit the order's card in one chat, after what that chat was sent before. With `fallback`, only
         after `card_fallback`: a handler is about to render the card itself and queues the refresh again
         once it has (the refresh then changes nothing); this one is for a handler that died first."""
-        key = f"cards:{order_id}:{chat_id}"
+        key = refresh_key(order_id, chat_id)
         delay = self._card_fallback if fallback else timedelta(0)
         payload = {"chat_id": chat_id}
         await repos.enqueue(session, CARDS, key, utcnow(), order_id=order_id, payload=payload, delay=delay)

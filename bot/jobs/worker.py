@@ -73,9 +73,13 @@ class Crash:
 Outcome = Done | Retry | Wait | Fail | Crash
 
 
+Write = Callable[[AsyncSession], Awaitable[None]]
+
+
 @dataclass
 class Job:
-    """A claimed job as its runner sees it. `save_progress` records finished steps at once."""
+    """A claimed job as its runner sees it. `save_progress` records finished steps at once; steps set in
+    `progress` without it are recorded with the outcome, and so are the writes of `write_with_outcome`."""
 
     id: int
     kind: str
@@ -87,10 +91,17 @@ class Job:
     attempts: int
     _saver: Callable[[Job], Awaitable[None]] = field(repr=False)
     lease_token: str = field(default="", repr=False)
+    writes: list[Write] = field(default_factory=list, repr=False)
 
     async def save_progress(self, **steps: Any) -> None:
         self.progress.update(steps)
         await self._saver(self)
+
+    def write_with_outcome(self, write: Write) -> None:
+        """Run `write` in the transaction that records the job's outcome (whatever the outcome, and also when
+        the job was queued again meanwhile): what the run did outside the database (a message sent) is
+        recorded with it in one commit. A crash before that commit runs the job again, as for its outcome."""
+        self.writes.append(write)
 
 
 Runner = Callable[[Job], Awaitable[Outcome]]
@@ -300,12 +311,16 @@ class Worker:
             values.update(status="pending", last_error=outcome.error, run_at=retry_at)
         mine = (JobRow.id == job.id) & (JobRow.lease_token == job.lease_token)
         async with self._sessions.begin() as session:
+            for write in job.writes:
+                await write(session)
             # `attempts` is what this claim set; a re-queue meanwhile reset it, and that must win.
             claimed = mine & (JobRow.attempts == job.attempts) & (JobRow.status == "pending")
             result = await session.execute(update(JobRow).where(claimed).values(**values))
             recorded = bool(result.rowcount)  # type: ignore[attr-defined]
             if not recorded:
-                await session.execute(update(JobRow).where(mine).values(locked_until=None, lease_token=None))
+                # Runs again; the progress of this run is kept, as `save_progress` would have kept it.
+                again = {"locked_until": None, "lease_token": None, "progress": values["progress"]}
+                await session.execute(update(JobRow).where(mine).values(**again))
         if recorded and isinstance(outcome, Retry) and outcome.at is not None:
             # The time is known: its lane looks for the job then, not at the next poll (up to `poll_interval`
             # later); the other lanes would look in vain.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import MeetingState, Order, OrderStatus
@@ -18,6 +20,31 @@ async def order_of(session: AsyncSession, row: OrderRow) -> Order:
         owner_id=row.owner_id,
         customer_id=row.customer_id,
         customer_name=customer.first_name if customer else "",
+        name=row.name,
+        start_at=row.start_at,
+        duration_min=row.duration_min,
+        timezone=row.timezone,
+        status=OrderStatus(row.status),
+        version=row.version,
+        wants_meeting=row.wants_meeting,
+        meeting_state=MeetingState(row.meeting_state),
+        meeting_error=row.meeting_error,
+        join_url=row.join_url,
+        client_name=row.client_name,
+        invite_code=row.invite_code,
+    )
+
+
+def order_value(row: Any) -> Order:
+    """An order from a row of `storage.repos.ORDER_VALUE_COLUMNS` with service_name and customer_name (a Core
+    select: no ORM entities to load for a few columns)."""
+    return Order(
+        id=row.id,
+        service_id=row.service_id,
+        service_name=row.service_name or "",
+        owner_id=row.owner_id,
+        customer_id=row.customer_id,
+        customer_name=row.customer_name or "",
         name=row.name,
         start_at=row.start_at,
         duration_min=row.duration_min,

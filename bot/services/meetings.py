@@ -23,7 +23,7 @@ from bot.jobs.outbox import Outbox
 from bot.jobs.worker import Done, Fail, Job, Outcome, Retry, Wait
 from bot.metrics import Metrics
 from bot.services.order_changes import announce
-from bot.services.zoom_connections import NoConnection, ZoomConnections
+from bot.services.zoom_connections import Host, NoConnection, ZoomConnections
 from bot.zoom.client import Meeting, MeetingSpec, ZoomClient
 from bot.zoom.errors import (
     ZoomAuthError,
@@ -35,7 +35,7 @@ from bot.zoom.errors import (
     ZoomRequestError,
 )
 from storage import repos
-from storage.models import OrderRow, PersonRow, ZoomConnectionRow
+from storage.models import OrderRow, ZoomConnectionRow
 
 log = logging.getLogger(__name__)
 
@@ -105,14 +105,18 @@ class MeetingSync:
     async def run(self, job: Job) -> Outcome:
         if job.order_id is None:
             return Fail("no order")
-        snapshot = await self._snapshot(job.order_id)
-        if snapshot is None or not snapshot.wants_meeting or not snapshot.active or snapshot.in_sync:
+        snapshot, host = await self._read(job.order_id)
+        if snapshot is None or not snapshot.wants_meeting or not snapshot.active:
+            return Done()
+        if snapshot.in_sync:
+            job.progress["create_sent"] = False  # recorded with the outcome
             return Done()
         try:
-            # The token first: a refresh may take a while, and the order is read afresh after it.
-            await self._connections.access_token(snapshot.owner_id)
-            snapshot = await self._snapshot(job.order_id) or snapshot
-            return await self._sync(job, snapshot)
+            if host is None:
+                # The token first: a refresh may take a while, and the order is read afresh after it.
+                host = await self._connections.host(snapshot.owner_id)
+                snapshot = (await self._read(job.order_id))[0] or snapshot
+            return await self._sync(job, snapshot, host)
         except NoConnection:
             await self._set_state(snapshot.order_id, MeetingState.NONE, None)
             return Done()
@@ -129,57 +133,54 @@ class MeetingSync:
         except ZoomError as exc:
             return Retry(f"{type(exc).__name__}: {exc}")
 
-    async def _owner_language(self, session: AsyncSession, owner_id: int) -> str:
-        owner = await session.get(PersonRow, owner_id)
-        return language_for(owner.language, owner.language_code) if owner else language_for(None, None)
-
-    async def _snapshot(self, order_id: int) -> Snapshot | None:
+    async def _read(self, order_id: int) -> tuple[Snapshot | None, Host | None]:
+        """The order as it is now, and the host when its token can be used as read (one statement)."""
         async with self._sessions() as session:
-            row = await repos.get_order(session, order_id)
-            if row is None:
-                return None
-            language = await self._owner_language(session, row.owner_id)
-            spec = MeetingSpec(
-                topic=row.name,
-                start=row.start_at,
-                duration_min=row.duration_min,
-                timezone=row.timezone,
-                agenda=f"{render(language, texts.MEETING_AGENDA, id=row.id)} {marker(row.id)}",
-            )
-            in_sync = row.meeting_id is not None and row.synced_version >= row.version
-            return Snapshot(
-                order_id=row.id,
-                owner_id=row.owner_id,
-                version=row.version,
-                meeting_id=row.meeting_id,
-                spec=spec,
-                active=row.status in ACTIVE_STATUSES,
-                wants_meeting=row.wants_meeting,
-                in_sync=in_sync and row.meeting_state == MeetingState.READY,
-            )
+            row = await repos.order_to_sync(session, order_id)
+        if row is None:
+            return None, None
+        language = language_for(row.language, row.language_code)
+        spec = MeetingSpec(
+            topic=row.name,
+            start=row.start_at,
+            duration_min=row.duration_min,
+            timezone=row.timezone,
+            agenda=f"{render(language, texts.MEETING_AGENDA, id=row.id)} {marker(row.id)}",
+        )
+        in_sync = row.meeting_id is not None and row.synced_version >= row.version
+        snapshot = Snapshot(
+            order_id=row.id,
+            owner_id=row.owner_id,
+            version=row.version,
+            meeting_id=row.meeting_id,
+            spec=spec,
+            active=row.status in ACTIVE_STATUSES,
+            wants_meeting=row.wants_meeting,
+            in_sync=in_sync and row.meeting_state == MeetingState.READY,
+        )
+        return snapshot, self._connections.read_host(row.owner_id, row)
 
-    async def _sync(self, job: Job, snapshot: Snapshot) -> Outcome:
-        if await self._writes_blocked(snapshot.owner_id):
-            raise ZoomRateLimited(
-                "daily limit", retry_at=await self._blocked_until(snapshot.owner_id), daily=True
-            )
+    async def _sync(self, job: Job, snapshot: Snapshot, host: Host) -> Outcome:
+        blocked = host.writes_blocked_until
+        if blocked is not None and blocked > utcnow():
+            raise ZoomRateLimited("daily limit", retry_at=blocked, daily=True)
         if snapshot.meeting_id is None:
-            meeting = await self._create(job, snapshot)
+            meeting = await self._create(job, snapshot, host)
         else:
             try:
-                meeting = await self._update(snapshot, snapshot.meeting_id)
+                meeting = await self._update(snapshot, snapshot.meeting_id, host)
             except ZoomNotFound:
                 log.info("Meeting of order %s is gone in Zoom; creating a new one", snapshot.order_id)
-                meeting = await self._create(job, snapshot)
+                meeting = await self._create(job, snapshot, host)
         if meeting.start != snapshot.spec.start or meeting.duration_min != snapshot.spec.duration_min:
             return Retry("Zoom did not apply the new start or duration yet")
         await self._finish(snapshot, meeting)
-        await job.save_progress(create_sent=False)
+        job.progress["create_sent"] = False  # recorded with the outcome
         return Done()
 
-    async def _create(self, job: Job, snapshot: Snapshot) -> Meeting:
+    async def _create(self, job: Job, snapshot: Snapshot, host: Host) -> Meeting:
         if job.progress.get("create_sent"):
-            found = await self._find(snapshot)
+            found = await self._find(snapshot, host)
             if found is not None:
                 log.info("Adopted the meeting of order %s created by an earlier attempt", snapshot.order_id)
                 return found
@@ -190,36 +191,35 @@ class MeetingSync:
             if until is not None and utcnow() < until:
                 raise CreateMayLand(until)
         # The host's own settings as last read (at connect, then daily): an order costs one Zoom call.
-        spec = replace(snapshot.spec, defaults=await self._connections.meeting_defaults(snapshot.owner_id))
+        spec = replace(snapshot.spec, defaults=host.defaults)
         await job.save_progress(create_sent=True, create_unanswered_at=None)
         try:
-            return await self._call(snapshot.owner_id, lambda token: self._zoom.create_meeting(token, spec))
+            create = self._zoom.create_meeting
+            return await self._call(snapshot.owner_id, host, lambda token: create(token, spec))
         except ZoomConnectionError:
             await job.save_progress(create_unanswered_at=utcnow().isoformat())
             raise
 
-    async def _find(self, snapshot: Snapshot) -> Meeting | None:
-        meetings = await self._call(snapshot.owner_id, self._zoom.upcoming_meetings)
+    async def _find(self, snapshot: Snapshot, host: Host) -> Meeting | None:
+        meetings = await self._call(snapshot.owner_id, host, self._zoom.upcoming_meetings)
         tag = marker(snapshot.order_id)
         found = next((listed.id for listed in meetings if tag in listed.agenda), None)
         if found is None:
             return None
-        return await self._call(snapshot.owner_id, lambda token: self._zoom.get_meeting(token, found))
+        return await self._call(snapshot.owner_id, host, lambda token: self._zoom.get_meeting(token, found))
 
-    async def _update(self, snapshot: Snapshot, meeting_id: int) -> Meeting:
-        await self._call(
-            snapshot.owner_id, lambda token: self._zoom.update_meeting(token, meeting_id, snapshot.spec)
-        )
-        return await self._call(snapshot.owner_id, lambda token: self._zoom.get_meeting(token, meeting_id))
+    async def _update(self, snapshot: Snapshot, meeting_id: int, host: Host) -> Meeting:
+        zoom, owner_id = self._zoom, snapshot.owner_id
+        await self._call(owner_id, host, lambda token: zoom.update_meeting(token, meeting_id, snapshot.spec))
+        return await self._call(owner_id, host, lambda token: zoom.get_meeting(token, meeting_id))
 
-    async def _call(self, owner_id: int, action: Callable[[str], Awaitable[T]]) -> T:
-        """Call Zoom with a fresh token; on 401 refresh once and try again."""
-        token = await self._connections.access_token(owner_id)
+    async def _call(self, owner_id: int, host: Host, action: Callable[[str], Awaitable[T]]) -> T:
+        """Call Zoom with the host's token; on 401 refresh once (the host keeps the new one) and try again."""
         try:
-            return await action(token)
+            return await action(host.token)
         except ZoomAuthError:
-            token = await self._connections.access_token(owner_id, rejected=token)
-            return await action(token)
+            host.token = await self._connections.access_token(owner_id, rejected=host.token)
+            return await action(host.token)
 
     async def _finish(self, snapshot: Snapshot, meeting: Meeting) -> None:
         async with self._sessions.begin() as session:
@@ -229,11 +229,11 @@ class MeetingSync:
             first_link = row.join_url is None and row.synced_version == 0
             row.meeting_id, row.join_url = meeting.id, meeting.join_url
             row.meeting_error = None
+            row.updated_at = utcnow()  # before `announce` reads: its reads flush the row, in one UPDATE
             if row.version == snapshot.version:
                 row.synced_version = snapshot.version
                 row.meeting_state = MeetingState.READY
                 await announce(session, self._outbox, row, meeting=True)
-            row.updated_at = utcnow()
         if first_link and self._metrics is not None:
             self._metrics.confirm_to_join.observe((utcnow() - row.created_at).total_seconds())
 
@@ -254,15 +254,6 @@ class MeetingSync:
                     row.owner_id,
                     Text(texts.ZOOM_REFUSED, {"order": row.id, "reason": escape(error)}),
                 )
-
-    async def _writes_blocked(self, owner_id: int) -> bool:
-        until = await self._blocked_until(owner_id)
-        return until is not None and until > utcnow()
-
-    async def _blocked_until(self, owner_id: int) -> datetime | None:
-        async with self._sessions() as session:
-            row = await repos.connection_of(session, owner_id)
-            return row.writes_blocked_until if row else None
 
     async def _rate_limited(self, snapshot: Snapshot, exc: ZoomRateLimited) -> Outcome:
         if not exc.daily:

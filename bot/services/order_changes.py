@@ -53,8 +53,12 @@ async def announce(session: AsyncSession, outbox: Outbox, row: OrderRow, *, meet
     lines = change_lines(row, before, meeting)
     new_link = bool(before.get("join_url")) and before.get("join_url") != row.join_url and row.join_url
     row.announced = announced_values(row)
-    await outbox.wake_card(session, row.id, row.owner_id, "owner")  # a new order's card waits for the meeting
-    await outbox.refresh_cards(session, row.id)
+    # A new order's owner card waits for the meeting: woken, it goes out as the order is now (or, sent
+    # meanwhile, is brought up to date), so the owner's chat needs no refresh unless it shows the customer's
+    # card too (an owner's own order).
+    waiting = await outbox.wake_card(session, row.id, row.owner_id, "owner")
+    alone = waiting and row.owner_id != row.customer_id
+    await outbox.refresh_cards(session, row.id, skip=row.owner_id if alone else None)
     if not lines and not new_link:
         return
     service = await session.get(ServiceRow, row.service_id)

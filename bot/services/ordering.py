@@ -129,7 +129,7 @@ async def insert_order(
     row.announced = announced_values(row)
     if wants:
         await queue_sync(session, outbox, row)
-    await plan_reminders(session, outbox, row)
+    await plan_reminders(session, outbox, row, placed=True)
     return row
 
 

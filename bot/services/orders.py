@@ -25,7 +25,7 @@ from bot.domain import (
 from bot.errors import NotAllowed, StaleAction, UserError
 from bot.jobs.outbox import Outbox
 from bot.metrics import Metrics
-from bot.services.convert import order_of
+from bot.services.convert import order_of, order_value
 from bot.services.meetings import EDIT_SETTLE, queue_sync
 from bot.services.order_changes import announce
 from bot.services.ordering import check_slot
@@ -54,6 +54,18 @@ class CardShown:
     chat_id: int
     message_id: int
     content: str
+
+
+@dataclass(frozen=True)
+class CardRead:
+    """A card as read to be sent: what it shows, the language of the chat it goes to (English for a chat the
+    bot has never met), and when the order was placed and last changed, and the version its meeting has."""
+
+    card: OrderCard
+    language: str
+    created_at: datetime
+    updated_at: datetime
+    synced_version: int
 
 
 ORDER_NAME_MAX = 200
@@ -183,28 +195,31 @@ class Orders:
     async def card(self, order_id: int, role: str) -> OrderCard | None:
         """What the order's card in `role`'s chat shows (rendered by bot.telegram.views.card_view)."""
         async with self._sessions() as session:
-            found = await repos.order_with_parts(session, order_id)
-            if found is None:
-                return None
-            row, service, _customer = found  # held while order_of reads them from the session
-            can_create = can_retry = False
-            if role == "owner":
-                can_retry = await repos.count_given_up(session, row.id, RECOVERABLE) > 0
-                connection = await repos.connection_of(session, row.owner_id)
-                can_create = bool(
-                    service
-                    and service.zoom_enabled
-                    and connection
-                    and connection.status == ConnectionStatus.ACTIVE
-                )
-            order = await order_of(session, row)
-            return OrderCard(
-                order,
-                role,
-                can_create_meeting=can_create,
-                can_retry=can_retry,
-                bot_username=self._bot_username(),
-            )
+            read = await self.card_in(session, order_id, role)
+            return read.card if read is not None else None
+
+    async def card_in(
+        self, session: AsyncSession, order_id: int, role: str, reader_id: int | None = None
+    ) -> CardRead | None:
+        """`card`, read in the caller's session in one statement, with the language of `reader_id` (the
+        chat the card goes to) and the order's times the sender looks at."""
+        owner = role == "owner"
+        row = await repos.order_card_parts(session, order_id, reader_id, RECOVERABLE if owner else None)
+        if row is None:
+            return None
+        can_create = can_retry = False
+        if owner:
+            can_retry = row.given_up > 0
+            can_create = bool(row.zoom_enabled and row.connection_status == ConnectionStatus.ACTIVE)
+        card = OrderCard(
+            order_value(row),
+            role,
+            can_create_meeting=can_create,
+            can_retry=can_retry,
+            bot_username=self._bot_username(),
+        )
+        language = i18n.language_for(row.language, row.language_code)
+        return CardRead(card, language, row.created_at, row.updated_at, row.synced_version)
 
     async def refresh_cards_now(
         self, order_id: int, shown: CardShown | None = None, *, chat_id: int | None = None

@@ -16,8 +16,7 @@ from bot import i18n
 from bot.domain import ACTIVE_STATUSES, Order, utcnow
 from bot.jobs.outbox import Outbox
 from bot.jobs.worker import Done, Fail, Job, Outcome
-from bot.services.convert import order_of
-from bot.services.persons import Persons
+from bot.services.convert import order_value
 from storage import repos
 from storage.models import OrderRow, ServiceRow
 
@@ -49,10 +48,14 @@ async def stop_reminders(session: AsyncSession, order_id: int) -> None:
     await repos.stop_jobs(session, order_id, REMINDER, utcnow())
 
 
-async def plan_reminders(session: AsyncSession, outbox: Outbox, row: OrderRow) -> None:
-    """Replace the order's planned reminders with ones for its current start (in the caller's transaction)."""
+async def plan_reminders(
+    session: AsyncSession, outbox: Outbox, row: OrderRow, *, placed: bool = False
+) -> None:
+    """Replace the order's planned reminders with ones for its current start (in the caller's transaction).
+    `placed`: the order is being placed in this transaction, so it has none to replace yet."""
     now = utcnow()
-    await stop_reminders(session, row.id)
+    if not placed:
+        await stop_reminders(session, row.id)
     if row.status not in ACTIVE_STATUSES:
         return
     service = await session.get(ServiceRow, row.service_id)
@@ -78,34 +81,32 @@ async def plan_reminders(session: AsyncSession, outbox: Outbox, row: OrderRow) -
 class Reminders:
     """Runs reminder jobs."""
 
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], delivery: Sender, persons: Persons
-    ) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], delivery: Sender) -> None:
         self._sessions = sessions
         self._delivery = delivery
-        self._persons = persons
 
     async def run(self, job: Job) -> Outcome:
         if job.order_id is None or "chat_id" not in job.payload:
             return Fail("reminder without an order or chat")
-        order = await self._still_due(job)
-        if order is None:
-            return Done()
         chat_id = int(job.payload["chat_id"])
+        due = await self._still_due(job, job.order_id, chat_id)
+        if due is None:
+            return Done()
+        order, language = due
         # Rendered now, in the recipient's language (private chats: the chat id is the user id).
-        with i18n.speaking(await self._persons.language_of(chat_id)):
+        with i18n.speaking(language):
             return await self._delivery.remind(job, chat_id, order)
 
-    async def _still_due(self, job: Job) -> Order | None:
-        """The order, if this reminder is still wanted now."""
+    async def _still_due(self, job: Job, order_id: int, chat_id: int) -> tuple[Order, str] | None:
+        """The order, if this reminder is still wanted now, and the chat's language (one statement)."""
         now = utcnow()
         next_due = job.payload.get("next_due")
         if next_due and now >= datetime.fromisoformat(str(next_due)):
             return None  # overtaken by the next reminder (the bot was down for both)
         async with self._sessions() as session:
-            row = await repos.get_order(session, job.order_id) if job.order_id is not None else None
-            if row is None or row.status not in ACTIVE_STATUSES or now >= row.start_at:
-                return None
-            if row.start_at != datetime.fromisoformat(str(job.payload.get("start"))):
-                return None  # planned for a start the order no longer has
-            return await order_of(session, row)
+            row = await repos.order_card_parts(session, order_id, chat_id, None)
+        if row is None or row.status not in ACTIVE_STATUSES or now >= row.start_at:
+            return None
+        if row.start_at != datetime.fromisoformat(str(job.payload.get("start"))):
+            return None  # planned for a start the order no longer has
+        return order_value(row), i18n.language_for(row.language, row.language_code)

@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -43,6 +44,17 @@ class CallbackResult:
     ok: bool
     message: Text
     owner_id: int | None = None  # whose login it was, when known: the page is in their language
+
+
+@dataclass
+class Host:
+    """What Zoom calls on an owner's behalf need: a usable access token (replaced when Zoom refused it and it
+    was refreshed), until when Zoom refuses the host's writes (its daily limit), and the host's meeting
+    settings as last read (None: never read; Zoom's defaults apply)."""
+
+    token: str
+    writes_blocked_until: datetime | None
+    defaults: MeetingDefaults | None
 
 
 def state_hash(state: str) -> str:
@@ -314,6 +326,23 @@ class ZoomConnections:
         Refreshing is serialized per connection (a lock in this process, a row lock on PostgreSQL across
         processes); the rotated refresh token is saved before the new access token is used.
         """
+        return (await self.host(owner_id, rejected=rejected)).token
+
+    def read_host(self, owner_id: int, row: Any) -> Host | None:
+        """The host from its connection's columns (`storage.repos.HOST_COLUMNS`) as read with other things,
+        without its lock, when its access token can be used as read: fresh, and no refresh of it under way
+        in this process. None: ask `host`, which refreshes (or says why there is no usable connection)."""
+        if row is None or self._locks[owner_id].locked():
+            return None
+        if row.connection_status != ConnectionStatus.ACTIVE or not row.refresh_token_enc:
+            return None
+        if not (row.access_expires_at and row.access_expires_at > utcnow() + self._refresh_margin):
+            return None
+        defaults = MeetingDefaults.from_json(row.meeting_defaults)
+        return Host(self._cipher.decrypt(row.access_token_enc or ""), row.writes_blocked_until, defaults)
+
+    async def host(self, owner_id: int, *, rejected: str | None = None) -> Host:
+        """`access_token` with the rest of what a Zoom call on the owner's behalf needs (see `Host`)."""
         async with self._locks[owner_id]:
             async with self._sessions.begin() as session:
                 row = await repos.connection_of(session, owner_id, lock=True)
@@ -321,15 +350,20 @@ class ZoomConnections:
                     raise ZoomGrantError("the owner must reconnect Zoom")
                 if row is None or row.status != ConnectionStatus.ACTIVE or not row.refresh_token_enc:
                     raise NoConnection(owner_id)
-                access = self._cipher.decrypt(row.access_token_enc or "")
+                found = Host(
+                    self._cipher.decrypt(row.access_token_enc or ""),
+                    row.writes_blocked_until,
+                    MeetingDefaults.from_json(row.meeting_defaults),
+                )
                 fresh = row.access_expires_at and row.access_expires_at > utcnow() + self._refresh_margin
-                if fresh and access != rejected:
-                    return access
+                if fresh and found.token != rejected:
+                    return found
                 refresh_token = self._cipher.decrypt(row.refresh_token_enc)
                 tokens = await self._refresh(session, row, refresh_token)
             if tokens is None:
                 raise ZoomGrantError("the owner must reconnect Zoom")
-            return tokens.access_token
+            found.token = tokens.access_token
+            return found
 
     async def _refresh(
         self, session: AsyncSession, row: ZoomConnectionRow, refresh_token: str

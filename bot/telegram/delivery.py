@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from bot.domain import MeetingState, Order, utcnow
 from bot.errors import UserError
 from bot.jobs.outbox import SEND, card_key
 from bot.jobs.worker import Done, Fail, Job, Outcome, Retry
-from bot.services.orders import Orders
+from bot.services.orders import CardRead, Orders
 from bot.services.persons import Persons
 from bot.services.zoom_connections import ZoomConnections
 from bot.telegram.limits import ChatRateLimiter
@@ -61,26 +62,49 @@ class Delivery:
         chat_id = int(job.payload["chat_id"])
         role = job.payload.get("card_role")
         if role and job.order_id is not None:
-            sent, until = await self._card_state(job.order_id, chat_id, str(role))
-            unknown_at = job.progress.get("card_unknown")
-            if isinstance(unknown_at, str) and await self._order_changed_at(job.order_id) <= unknown_at:
-                sent = True  # its send lost its answer, and the order has not changed since (see below)
-            if sent:
-                return Done()  # woken again after the card went out (see `Outbox.wake_card`)
-            if until is not None:
-                # Still in its turn: the chat's later messages keep waiting behind it (per-chat order), and
-                # the meeting's arrival wakes it (`Outbox.wake_card`), so it goes out once, with the link.
-                return Retry("waiting for the Zoom meeting", at=until)
+            return await self._send_card(job, job.order_id, chat_id, str(role))
         # Rendered now, in the recipient's language (private chats: the chat id is the user id).
         with i18n.speaking(await self._persons.language_of(chat_id)):
-            if role and job.order_id is not None:
-                card = await self._orders.card(job.order_id, str(role))
-                if card is None:
-                    return Done()
-                text, keyboard = card_view(card)
-            else:
-                text, keyboard = self._text(job), await self._keyboard(job)
-        return await self._deliver(job, chat_id, text, keyboard, role)
+            text, keyboard = self._text(job), await self._keyboard(job)
+        return await self._deliver(job, chat_id, text, keyboard, None)
+
+    async def _send_card(self, job: Job, order_id: int, chat_id: int, role: str) -> Outcome:
+        """Send the order's card to the chat, once: read in one session with what the chat has already."""
+        async with self._sessions() as session:
+            cards = await repos.cards_in_chat(session, order_id, chat_id)
+            sent = [card for card in cards if card.role == role]
+            read = await self._orders.card_in(session, order_id, role, chat_id)
+        if read is None:
+            return Done()
+        if sent:
+            # Woken again after the card went out (see `Outbox.wake_card`): it may have been rendered before
+            # the change that woke it, so it is brought up to date here (the waker refreshes no card of a
+            # chat whose card send it woke).
+            with i18n.speaking(read.language):
+                view = card_view(read.card)
+            return await self._edit(job, order_id, [tuple(card) for card in sent], {(chat_id, role): view})
+        unknown_at = job.progress.get("card_unknown")
+        if isinstance(unknown_at, str) and read.updated_at.isoformat() <= unknown_at:
+            return Done()  # its send lost its answer, and the order has not changed since (see `_deliver`)
+        until = self._settle_until(role, read)
+        if until is not None:
+            # Still in its turn: the chat's later messages keep waiting behind it (per-chat order), and
+            # the meeting's arrival wakes it (`Outbox.wake_card`), so it goes out once, with the link.
+            return Retry("waiting for the Zoom meeting", at=until)
+        # Rendered now, in the recipient's language (private chats: the chat id is the user id).
+        with i18n.speaking(read.language):
+            text, keyboard = card_view(read.card)
+        return await self._deliver(job, chat_id, text, keyboard, role, read.updated_at)
+
+    def _settle_until(self, role: str, read: CardRead) -> datetime | None:
+        """Until when a new order's owner card waits for the meeting being created (None: send it now)."""
+        order = read.card.order
+        if role != "owner" or not self._owner_settle:
+            return None
+        if order.meeting_state != MeetingState.PENDING or order.join_url or read.synced_version:
+            return None
+        until = read.created_at + self._owner_settle
+        return until if until > utcnow() else None
 
     def _text(self, job: Job) -> str:
         message = job.payload.get("message")
@@ -112,8 +136,16 @@ class Delivery:
         return await self._deliver(job, chat_id, text, keyboard, None)
 
     async def _deliver(
-        self, job: Job, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None, role: object
+        self,
+        job: Job,
+        chat_id: int,
+        text: str,
+        keyboard: InlineKeyboardMarkup | None,
+        role: str | None,
+        changed_at: datetime | None = None,
     ) -> Outcome:
+        """Send a message; a card (`role`, of the order last changed at `changed_at`) is recorded as sent
+        with the job's outcome, in one commit."""
         held = self._held_back(chat_id)
         if held is not None:
             return held
@@ -122,38 +154,53 @@ class Delivery:
         except OutcomeUnknown as exc:
             # Sending again could give the chat a second copy; one copy too few is the lesser harm.
             log.warning("Job %s: %s; the message may have arrived and is not sent again", job.id, exc.message)
-            if role and job.order_id is not None:
-                await job.save_progress(card_unknown=await self._order_changed_at(job.order_id))
+            if role and job.order_id is not None and changed_at is not None:
+                await job.save_progress(card_unknown=changed_at.isoformat())
             return Done()
         except (Forbidden, BadRequest, RetryAfter, NetworkError) as exc:
             return self._outcome(exc, chat_id)
-        if role and job.order_id is not None:
-            shown = fingerprint(text, keyboard)
-            async with self._sessions.begin() as session:
-                await repos.add_order_message(
-                    session, job.order_id, chat_id, message.message_id, str(role), shown
-                )
+        order_id = job.order_id
+        if role and order_id is not None:
+            shown, message_id = fingerprint(text, keyboard), message.message_id
+
+            async def record(session: AsyncSession) -> None:
+                await repos.add_order_message(session, order_id, chat_id, message_id, role, shown)
+
+            job.write_with_outcome(record)
         return Done()
 
     async def cards(self, job: Job) -> Outcome:
         if job.order_id is None:
             return Done()
+        order_id = job.order_id
         only = job.payload.get("chat_id")  # one chat per job (jobs queued before that cover every chat)
+        views: dict[tuple[int, str], tuple[str, InlineKeyboardMarkup | None]] = {}
+        # Everything this job shows is read in one session, before any edit.
         async with self._sessions() as session:
-            targets = [
-                (m.chat_id, m.message_id, m.role, m.shown)
-                for m in await repos.order_messages(session, job.order_id)
-                if only is None or m.chat_id == int(only)
-            ]
+            chat = int(only) if only is not None else None
+            targets = list(await repos.cards_in_chat(session, order_id, chat))
+            for chat_id, _message_id, role, _seen in targets:
+                if (chat_id, role) not in views:
+                    read = await self._orders.card_in(session, order_id, role, chat_id)
+                    if read is None:
+                        return Done()
+                    with i18n.speaking(read.language):
+                        views[chat_id, role] = card_view(read.card)
         if only is not None and not targets:
-            await self._resend_unknown_cards(job.order_id, int(only))
+            await self._resend_unknown_cards(order_id, int(only))
             return Done()
+        return await self._edit(job, order_id, targets, views)
+
+    async def _edit(
+        self,
+        job: Job,
+        order_id: int,
+        targets: Sequence[Sequence[Any]],
+        views: dict[tuple[int, str], tuple[str, InlineKeyboardMarkup | None]],
+    ) -> Outcome:
+        """Edit each card (chat_id, message_id, role, what it shows) whose view differs from what it shows."""
         for chat_id, message_id, role, seen in targets:
-            with i18n.speaking(await self._persons.language_of(chat_id)):
-                card = await self._orders.card(job.order_id, role)
-                view = card_view(card) if card is not None else None
-            if view is None:
-                return Done()
+            view = views[chat_id, role]
             shown = fingerprint(*view)
             if shown == seen:
                 continue  # the card shows this already: an edit would change nothing
@@ -166,7 +213,7 @@ class Delivery:
                 )
             except BadRequest as exc:
                 if "not modified" in exc.message.lower():
-                    await self._shown(job.order_id, chat_id, message_id, seen, shown)
+                    self._shown(job, order_id, chat_id, message_id, seen, shown)
                     continue
                 outcome = self._outcome(exc, chat_id)
                 if not isinstance(outcome, Done):
@@ -176,7 +223,7 @@ class Delivery:
                 if not isinstance(outcome, Done):
                     return outcome
             else:
-                await self._shown(job.order_id, chat_id, message_id, seen, shown)
+                self._shown(job, order_id, chat_id, message_id, seen, shown)
         return Done()
 
     def _held_back(self, chat_id: int) -> Retry | None:
@@ -189,31 +236,14 @@ class Delivery:
             return None
         return Retry("waiting for the chat's flood limit", at=utcnow() + timedelta(seconds=wait))
 
-    async def _shown(
-        self, order_id: int, chat_id: int, message_id: int, seen: str | None, shown: str
-    ) -> None:
-        async with self._sessions.begin() as session:
+    @staticmethod
+    def _shown(job: Job, order_id: int, chat_id: int, message_id: int, seen: str | None, shown: str) -> None:
+        """Record what the card shows now, with the job's outcome (one commit)."""
+
+        async def record(session: AsyncSession) -> None:
             await repos.card_shown(session, order_id, chat_id, message_id, seen, shown)
 
-    async def _card_state(self, order_id: int, chat_id: int, role: str) -> tuple[bool, datetime | None]:
-        """Whether the chat has this card already, and until when a new order's owner card waits for the
-        meeting being created (None: send it now)."""
-        async with self._sessions() as session:
-            cards = await repos.order_messages(session, order_id)
-            if any(card.chat_id == chat_id and card.role == role for card in cards):
-                return True, None
-            if role != "owner" or not self._owner_settle:
-                return False, None
-            row = await repos.get_order(session, order_id)
-        if row is None or row.meeting_state != MeetingState.PENDING or row.join_url or row.synced_version:
-            return False, None
-        until = row.created_at + self._owner_settle
-        return False, until if until > utcnow() else None
-
-    async def _order_changed_at(self, order_id: int) -> str:
-        async with self._sessions() as session:
-            row = await repos.get_order(session, order_id)
-            return row.updated_at.isoformat() if row is not None else ""
+        job.write_with_outcome(record)
 
     async def _resend_unknown_cards(self, order_id: int, chat_id: int) -> None:
         """Once the order has changed, send anew a card of the chat whose send lost its answer: if that copy

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sandbox.harness import BotProcess, Sandbox
 from sandbox.telegram.client import BotCall, TelegramControl
 from tests.support.crowds import customers, owner_cards, slot
@@ -157,3 +159,27 @@ def test_each_card_of_an_order_is_written_only_when_what_it_shows_changes(
 
 def has_join_markup(call: BotCall) -> bool:
     return "Join a meeting" in str(call.params.get("reply_markup"))
+
+
+# The owner's card goes out at once (no wait for the meeting), Zoom's create is slow but answers, and
+# Telegram answers the card's send only after the meeting is there.
+@pytest.mark.bot_env(OWNER_CARD_SETTLE_SECONDS="0", ZOOM_TIMEOUT_SECONDS="20")
+def test_an_owner_card_rendered_before_the_meeting_and_sent_after_it_gets_the_link(
+    sandbox: Sandbox, shop: Shop, telegram: TelegramControl, database_url: str
+) -> None:
+    customer = customers(sandbox, 1, 100)[0]
+    sandbox.zoom_control.fault("POST", CREATE_PATH, "delay", count=1, seconds=4)
+    telegram.set_delay(8, "sendMessage")
+    day, label = slot(0)
+    confirm(customer, reach_summary(customer, shop.code, day, label))
+
+    owners = shop.owner.wait_for(has_join, timeout=40, description="the owner's card with the Join button")
+    mine = customer.wait_for(has_join, timeout=20, description="the customer's Join button")
+    telegram.set_delay(0, "sendMessage")
+    barrier(customer, database_url)
+    # The card went out as it was before the meeting existed (the race this is about), and was brought up
+    # to date: one card, with the link.
+    sends = [c for c in sends_to(telegram, shop.owner.user_id) if "Order #1" in str(c.params.get("text"))]
+    assert len(sends) == 1 and not has_join_markup(sends[0])
+    assert list(owner_cards(shop.owner)) == [1] and owners.message_id == owner_cards(shop.owner)[1].message_id
+    assert join_url(owners) == join_url(mine)

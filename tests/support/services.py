@@ -104,7 +104,7 @@ async def wired_services(
                 Ordering(sessions, drafts, outbox),
                 Orders(sessions, outbox),
                 Calendars(sessions, PUBLIC_URL),
-                Reminders(sessions, sent, persons),
+                Reminders(sessions, sent),
                 sent,
                 control,
             )
