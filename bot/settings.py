@@ -74,7 +74,8 @@ class _Bounds:
                 raise ValueError(f"Input should be {words} {bound}")
 
 
-def Field(  # noqa: N802  (read like the attribute declarations it sits in)
+# Named and called like pydantic's, so each setting's declaration reads as it did.
+def Field(
     *,
     default: _T,
     gt: float | None = None,
@@ -318,7 +319,7 @@ def _converted(hint: Any, value: object) -> Any:
         return _integer(value)
     if hint is float:
         return _number(value)
-    raise TypeError(f"no conversion for a setting of type {hint!r}")
+    raise TypeError(f"no conversion for a setting of type {hint!r}")  # a declaration this reader lacks
 
 
 def _integer(value: object) -> int:
