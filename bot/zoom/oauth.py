@@ -1,7 +1,8 @@
 """Zoom OAuth (authorization code with PKCE S256): authorize URL, code exchange, refresh, revoke.
 
-Authlib (about 180 modules, 3.5 MiB resident) is imported by the calls that use it, when an owner connects
-Zoom or a token is refreshed, not when the bot starts: a burst of orders needs neither (issue 13).
+Authlib (the 40-odd modules these helpers pull in, about 0.5 MiB resident) is imported by the calls that use
+it, when an owner connects Zoom or a token is refreshed, not when the bot starts: a burst of orders needs
+neither (issue 13).
 """
 
 from __future__ import annotations
