@@ -3,7 +3,7 @@
 glibc gives each thread that allocates its own arena (up to eight per core), and each keeps the memory it
 once held. The bot allocates from its event loop and from one thread per pooled SQLite connection
 (aiosqlite): under a burst each of those threads grew an arena of its own, about 1 MiB each, for work that
-is small and short. Capped at two, the threads share them (glibc hands a thread the least busy one).
+is small and short. Capped at two, the threads share them (glibc hands a thread one not locked at the time).
 """
 
 from __future__ import annotations
