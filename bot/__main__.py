@@ -90,6 +90,9 @@ def migrate() -> int:
 
 
 def run_bot() -> int:
+    from bot.allocator import cap_arenas
+
+    cap_arenas()  # before the first thread: SQLite's connection threads share one arena
     from bot.app import build, serve
     from bot.crypto import EncryptionKeyError
     from bot.settings import SettingsError, load_settings

@@ -1,34 +1,94 @@
-"""Settings: read once from the environment (or `.env`), validated, secrets kept as `SecretStr`."""
+"""Settings: read once from the environment (or `.env`), validated, secrets kept as `SecretStr`.
+
+Each setting is declared as a typed class attribute, with `Field(default=..., ge=..., le=...)` for bounds;
+`load_settings` converts and checks every value and names the first bad one in one line. These few
+declarations replace pydantic-settings, whose pydantic and schema machinery stayed resident in the serving
+process (about 10 MiB, issue 13) for a single read at start.
+"""
 
 from __future__ import annotations
 
+import functools
+import operator
+import os
 import re
-from collections.abc import Mapping
-from typing import Literal
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    Field,
-    SecretStr,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from dotenv import dotenv_values
 
 BOTFATHER_FORMAT = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,100}$")
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # setWebhook's secret_token
+ENV_FILE = ".env"
+_T = TypeVar("_T")
 
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message names it in one line."""
 
 
-class Settings(BaseSettings):
-    """Everything the process is configured with. Only the composition root creates one."""
+class SecretStr:
+    """A secret value: shown as asterisks in reprs and logs, revealed by `get_secret_value()` where used."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "SecretStr('**********')" if self._value else "SecretStr('')"
+
+    def __str__(self) -> str:
+        return "**********" if self._value else ""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretStr) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    default: Any
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+
+    def check(self, value: float) -> None:
+        for bound, holds, words in (
+            (self.gt, operator.gt, "greater than"),
+            (self.ge, operator.ge, "greater than or equal to"),
+            (self.lt, operator.lt, "less than"),
+            (self.le, operator.le, "less than or equal to"),
+        ):
+            if bound is not None and not holds(value, bound):
+                raise ValueError(f"Input should be {words} {bound}")
+
+
+# Named and called like pydantic's, so each setting's declaration reads as it did.
+def Field(
+    *,
+    default: _T,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+) -> _T:
+    """A setting's default with the bounds its value must keep."""
+    return typing.cast(_T, _Bounds(default, gt=gt, ge=ge, lt=lt, le=le))
+
+
+class Settings:
+    """Everything the process is configured with. Only the composition root creates one."""
 
     telegram_bot_token: SecretStr
     telegram_api_url: str = "https://api.telegram.org"
@@ -135,61 +195,30 @@ class Settings(BaseSettings):
     customer_edits: int = Field(default=10, ge=1, le=10000)
     customer_edits_window_seconds: float = Field(default=3600.0, gt=0, le=7 * 86400)
 
-    @field_validator("telegram_bot_token")
-    @classmethod
-    def _token_shape(cls, value: SecretStr) -> SecretStr:
-        if not BOTFATHER_FORMAT.fullmatch(value.get_secret_value()):
-            raise ValueError("must look like 123456:ABC-DEF... (the token BotFather gave you)")
-        return value
-
-    @field_validator("telegram_api_url", "public_url", "zoom_oauth_url", "zoom_api_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s) URL")
-        return value.rstrip("/")
-
-    @field_validator("database_url")
-    @classmethod
-    def _database(cls, value: str) -> str:
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
-        return value
-
-    @field_validator("default_timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from exc
-        return value
-
-    @field_validator("log_level", "log_format", mode="before")
-    @classmethod
-    def _case(cls, value: object, info: ValidationInfo) -> object:
-        if not isinstance(value, str):
-            return value
-        return value.upper() if info.field_name == "log_level" else value.lower()
-
-    @field_validator("telegram_webhook_secret")
-    @classmethod
-    def _secret_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if (
-            value is not None
-            and value.get_secret_value()
-            and not SECRET_TOKEN.fullmatch(value.get_secret_value())
-        ):
-            raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ - (what Telegram accepts)")
-        return value
-
-    @model_validator(mode="after")
-    def _webhook_needs_secret(self) -> Settings:
+    def __init__(self, **values: object) -> None:
+        for name, hint in _hints().items():
+            declared = type(self).__dict__.get(name, _MISSING)
+            bounds = declared if isinstance(declared, _Bounds) else None
+            value = values.get(name, bounds.default if bounds else declared)
+            if value is _MISSING:
+                raise _Invalid(name, "is required but not set")
+            try:
+                setattr(self, name, _checked(name, hint, value, bounds))
+            except ValueError as exc:
+                raise _Invalid(name, str(exc)) from None
         if self.telegram_mode == "webhook":
             secret = self.telegram_webhook_secret
             if secret is None or not secret.get_secret_value():
-                raise ValueError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook")
-        return self
+                raise _Invalid("", "TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook")
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _hints())
+        return f"Settings({shown})"
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """Every setting's name (its environment variable in upper case)."""
+        return tuple(_hints())
 
     @property
     def zoom_configured(self) -> bool:
@@ -200,36 +229,162 @@ class Settings(BaseSettings):
         return f"{self.public_url}/zoom/oauth/callback"
 
 
-class _MappingSettings(Settings):
-    """Settings read from a given mapping only: neither the process environment nor `.env`."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
+_MISSING: Any = object()
 
 
-def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+class _Invalid(Exception):
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name.upper()}: {message}" if name else message)
+
+
+@functools.cache
+def _hints() -> dict[str, Any]:
+    """The declared settings and their types, in declaration order."""
+    return {name: hint for name, hint in typing.get_type_hints(Settings).items() if not name.startswith("_")}
+
+
+def _token_shape(value: SecretStr) -> SecretStr:
+    if not BOTFATHER_FORMAT.fullmatch(value.get_secret_value()):
+        raise ValueError("must look like 123456:ABC-DEF... (the token BotFather gave you)")
+    return value
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http(s) URL")
+    return value.rstrip("/")
+
+
+def _database(value: str) -> str:
+    if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from exc
+    return value
+
+
+def _secret_token_shape(value: SecretStr | None) -> SecretStr | None:
+    if (
+        value is not None
+        and value.get_secret_value()
+        and not SECRET_TOKEN.fullmatch(value.get_secret_value())
+    ):
+        raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ - (what Telegram accepts)")
+    return value
+
+
+# Applied to a text value before it is converted, and to the converted value, by the setting's name.
+_BEFORE: dict[str, Callable[[str], str]] = {"log_level": str.upper, "log_format": str.lower}
+_AFTER: dict[str, Callable[[Any], Any]] = {
+    "telegram_bot_token": _token_shape,
+    "telegram_api_url": _http_url,
+    "public_url": _http_url,
+    "zoom_oauth_url": _http_url,
+    "zoom_api_url": _http_url,
+    "database_url": _database,
+    "default_timezone": _timezone,
+    "telegram_webhook_secret": _secret_token_shape,
+}
+
+
+def _checked(name: str, hint: Any, value: object, bounds: _Bounds | None) -> Any:
+    if isinstance(value, str) and name in _BEFORE:
+        value = _BEFORE[name](value)
+    value = _converted(hint, value)
+    if bounds is not None and isinstance(value, int | float):
+        bounds.check(value)
+    check = _AFTER.get(name)
+    return check(value) if check is not None else value
+
+
+def _converted(hint: Any, value: object) -> Any:
+    """`value` as the declared type: text from the environment is parsed, a typed value kept."""
+    options = typing.get_args(hint)
+    if typing.get_origin(hint) is Literal:
+        if value in options:
+            return value
+        shown = [repr(option) for option in options]
+        raise ValueError(f"Input should be {', '.join(shown[:-1])} or {shown[-1]}")
+    if type(None) in options:  # X | None
+        return None if value is None else _converted(next(o for o in options if o is not type(None)), value)
+    if hint is SecretStr:
+        if isinstance(value, SecretStr):
+            return value
+        return SecretStr(_converted(str, value))
+    if hint is str:
+        if not isinstance(value, str):
+            raise ValueError("Input should be a valid string")
+        return value
+    if hint is int:
+        return _integer(value)
+    if hint is float:
+        return _number(value)
+    raise TypeError(f"no conversion for a setting of type {hint!r}")  # a declaration this reader lacks
+
+
+def _integer(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise ValueError("Input should be a valid integer, unable to parse string as an integer")
+
+
+def _number(value: object) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            pass
+        else:
+            if number == number:  # not NaN
+                return number
+    raise ValueError("Input should be a valid number, unable to parse string as a number")
+
+
+def _from_environment(env_file: str | os.PathLike[str] | None) -> dict[str, str]:
+    """The process environment over `.env`, matched to settings case-insensitively."""
+    found: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        found.update(
+            (key.lower(), value)
+            for key, value in dotenv_values(env_file, encoding="utf-8").items()
+            if value is not None
+        )
+    found.update((key.lower(), value) for key, value in os.environ.items())
+    return {name: found[name] for name in _hints() if name in found}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    _env_file: str | os.PathLike[str] | None = ENV_FILE,
+    **overrides: object,
+) -> Settings:
     """Read the settings; a problem becomes one `SettingsError` line naming the setting.
 
-    By default from the process environment and `.env`; with `environ`, from that mapping alone (names
-    as in the environment, e.g. `DATABASE_URL`), so a test can run the bot in its own process.
+    By default from the process environment and `.env` (`_env_file`, None for none); with `environ`, from
+    that mapping alone (names as in the environment, e.g. `DATABASE_URL`), so a test can run the bot in its
+    own process.
     """
+    if environ is None:
+        given: dict[str, object] = dict(_from_environment(_env_file))
+    else:
+        given = {name: environ[name.upper()] for name in _hints() if name.upper() in environ}
     try:
-        if environ is None:
-            return Settings(**overrides)  # type: ignore[arg-type]
-        given = {name: environ[name.upper()] for name in Settings.model_fields if name.upper() in environ}
-        return _MappingSettings(**{**given, **overrides})  # type: ignore[arg-type]
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        name = "_".join(str(part) for part in error["loc"]).upper()
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if error["type"] == "missing":
-            message = "is required but not set"
-        raise SettingsError(f"{name}: {message}" if name else message) from None
+        return Settings(**{**given, **overrides})
+    except _Invalid as exc:
+        raise SettingsError(str(exc)) from None

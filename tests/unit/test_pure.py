@@ -143,7 +143,7 @@ def test_time_knobs_are_settings_with_the_production_values_as_defaults_and_docu
     documented = dict(
         line.split("=", 1) for line in example.read_text().splitlines() if line and not line.startswith("#")
     )
-    assert set(documented) == {name.upper() for name in Settings.model_fields}
+    assert set(documented) == {name.upper() for name in Settings.names()}
     for name, value in PRODUCTION_TIMES.items():
         assert float(documented[name.upper()]) == value, name
     shrunk = load_settings(_env_file=None, telegram_bot_token=TOKEN, job_backoff_base_seconds="0.25")
