@@ -123,12 +123,20 @@ def build_application(settings: Settings, metrics: Metrics | None = None) -> App
     timeout = settings.telegram_timeout_seconds
     read = settings.telegram_read_timeout_seconds  # an answer may come late: waiting beats sending twice
     if metrics is not None:
-        timeouts = {"connect_timeout": timeout, "write_timeout": timeout}
+        # Beyond its connections a request waits for one to be free, at most as long as for an answer.
         builder = builder.request(
-            CountedRequest(metrics, connection_pool_size=256, read_timeout=read, **timeouts)
+            CountedRequest(
+                metrics, read_timeout=read, pool_timeout=read, connect_timeout=timeout, write_timeout=timeout
+            )
         )
         builder = builder.get_updates_request(
-            CountedRequest(metrics, connection_pool_size=1, read_timeout=timeout, **timeouts)
+            CountedRequest(
+                metrics,
+                connection_pool_size=1,
+                read_timeout=timeout,
+                connect_timeout=timeout,
+                write_timeout=timeout,
+            )
         )
     else:
         builder = builder.connect_timeout(timeout).read_timeout(read).write_timeout(timeout)
