@@ -271,11 +271,15 @@ class KeepAlivePool:
                 return await self._connect(loop, connect_timeout)
         given = await self._wait_turn(loop, pool_timeout)
         if given is not None:
-            return given
+            if given.usable:
+                return given
+            given.close()  # closed while handed over: its room is this request's
         return await self._connect(loop, connect_timeout)  # the room of a connection that closed
 
     async def _wait_turn(
-        self, loop: asyncio.AbstractEventLoop, timeout: float | None  # noqa: ASYNC109 (the pool timeout)
+        self,
+        loop: asyncio.AbstractEventLoop,
+        timeout: float | None,  # noqa: ASYNC109 (the pool timeout)
     ) -> _Connection | None:
         """Wait for a connection handed over by a finished request, or for the room one left (None)."""
         turn: asyncio.Future[_Connection | None] = loop.create_future()
@@ -297,7 +301,9 @@ class KeepAlivePool:
             raise
 
     async def _connect(
-        self, loop: asyncio.AbstractEventLoop, timeout: float | None  # noqa: ASYNC109 (the connect timeout)
+        self,
+        loop: asyncio.AbstractEventLoop,
+        timeout: float | None,  # noqa: ASYNC109 (the connect timeout)
     ) -> _Connection:
         """A new connection in room already counted in `_open` (given back if it fails)."""
         try:
