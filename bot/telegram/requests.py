@@ -1,9 +1,8 @@
 """The Bot API transport, counted: every request python-telegram-bot makes passes through here.
 
-Bot API calls (a small form POST each, with the default timeouts) go over `KeepAlivePool`'s connections,
-and everything else (uploads, calls with timeouts of their own such as getUpdates, a proxy from the
-environment) over PTB's httpx transport, as before. What a call's URL gives (the pool, the path, the method's
-name as a metrics label) and the metrics' children are found once, not on every call.
+Bot API calls (a small form POST each) go over `KeepAlivePool`'s connections, and the rest (uploads, a
+proxy from the environment) over PTB's httpx transport, as before. What a call's URL gives (its pool, its
+path, its method as a metrics label) and the metrics' children are found once, not on every call.
 """
 
 from __future__ import annotations
@@ -69,7 +68,7 @@ class CountedRequest(HTTPXRequest):
         )
         self._metrics = metrics
         self._size = connection_pool_size
-        self._timeouts = (connect_timeout, write_timeout, read_timeout, pool_timeout)
+        self._timeouts = (read_timeout, write_timeout, connect_timeout, pool_timeout)
         self._proxied = set(urllib.request.getproxies()) & {"http", "https", "all"}
         self._pools: dict[str, KeepAlivePool] = {}
         self._routes: dict[str, Route] = {}
@@ -99,6 +98,19 @@ class CountedRequest(HTTPXRequest):
             pool = self._pools[origin] = KeepAlivePool(origin, self._size, ssl_context, self.USER_AGENT)
         return Route(name, pool, path)
 
+    def _timeouts_of(self, *given: Any) -> tuple[float | None, ...] | None:
+        """The read, write, connect and pool timeouts of a call (ours where PTB passed none), or None for a
+        default of PTB's own kind (left to httpx)."""
+        chosen: list[float | None] = []
+        for value, default in zip(given, self._timeouts, strict=True):
+            if value is self.DEFAULT_NONE:
+                chosen.append(default)
+            elif value is None or isinstance(value, int | float):
+                chosen.append(value)
+            else:
+                return None
+        return tuple(chosen)
+
     def _count(self, name: str, outcome: str) -> None:
         counter = self._counters.get((name, outcome))
         if counter is None:
@@ -123,16 +135,15 @@ class CountedRequest(HTTPXRequest):
         pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         route = self._route(url)
-        given = (read_timeout, write_timeout, connect_timeout, pool_timeout)
-        defaults = all(value is self.DEFAULT_NONE for value in given)
+        timeouts = self._timeouts_of(read_timeout, write_timeout, connect_timeout, pool_timeout)
         try:
             if (
                 route.pool is not None
                 and method == "POST"
-                and defaults
+                and timeouts is not None
                 and not (request_data is not None and request_data.contains_files)
             ):
-                connect, write, read, pool = self._timeouts
+                read, write, connect, pool = timeouts
                 form = request_data.json_parameters if request_data is not None else {}
                 status, body = await route.pool.post(route.path, form, connect, write, read, pool)
             else:
