@@ -12,6 +12,7 @@ end of its stream. Everything unusual (uploads, a proxy, a timeout of its own) s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections import deque
 from urllib.parse import urlencode, urlsplit
@@ -88,9 +89,12 @@ class _Connection(asyncio.Protocol):
 
     @property
     def usable(self) -> bool:
-        """Idle and still open: the server has neither closed it nor sent anything unasked."""
+        """Idle and still open: the server has neither closed it nor sent anything unasked (and its event
+        loop, on which alone it can be used, is the running one: an application may be started again)."""
         transport = self.transport
-        return not self.ended and not self.buffer and transport is not None and not transport.is_closing()
+        if self.ended or self.buffer or transport is None or transport.is_closing():
+            return False
+        return self._loop is asyncio.get_running_loop()
 
     def send(self, data: bytes) -> None:
         if self.transport is None or self.ended:
@@ -99,7 +103,8 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         if self.transport is not None:
-            self.transport.close()
+            with contextlib.suppress(RuntimeError):  # its event loop was closed: the socket goes with the GC
+                self.transport.close()
         self.ended = True
 
 
