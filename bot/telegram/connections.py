@@ -301,6 +301,8 @@ class KeepAlivePool:
                     self._release(given, keep=True)
             else:
                 turn.cancel()
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(turn)
             if isinstance(exc, TimeoutError):
                 raise TimedOut("Pool timeout: every connection is busy. The request was not sent.") from exc
             raise
