@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
+import ipaddress
 import json
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
@@ -57,10 +65,12 @@ class Server:
 @asynccontextmanager
 async def serving(
     answer: Callable[[Server, bytes, asyncio.StreamWriter], Awaitable[bool]],
+    tls: ssl.SSLContext | None = None,
 ) -> AsyncIterator[Server]:
     server = Server(answer)
-    listening = await asyncio.start_server(server._serve, "127.0.0.1", 0)
-    server.url = f"http://127.0.0.1:{listening.sockets[0].getsockname()[1]}"
+    listening = await asyncio.start_server(server._serve, "127.0.0.1", 0, ssl=tls)
+    scheme = "https" if tls is not None else "http"
+    server.url = f"{scheme}://127.0.0.1:{listening.sockets[0].getsockname()[1]}"
     async with listening:
         yield server
 
@@ -217,3 +227,42 @@ async def test_bot_calls_go_over_a_bounded_pool_and_a_lost_answer_is_an_unknown_
     assert (
         sample("bot_telegram_requests_total", {"method": "getMe", "outcome": "ok"}) == 2
     )  # and initialize()
+
+
+def certificate_for_localhost(folder: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A self-signed certificate for 127.0.0.1: the server's TLS context and a client's that trusts it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    unencrypted = serialization.NoEncryption()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, unencrypted)
+    (folder / "key.pem").write_bytes(pem)
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return served, ssl.create_default_context(cafile=str(folder / "cert.pem"))
+
+
+async def test_https_connections_are_verified_and_kept(tmp_path: Path) -> None:
+    served, trusting = certificate_for_localhost(tmp_path)
+    async with serving(keep_alive, tls=served) as server:
+        connections = KeepAlivePool(server.url, 2, trusting, "test")
+        assert [await post(connections, "a"), await post(connections, "b")] == [OK, OK]
+        connections.close()
+        untrusting = KeepAlivePool(server.url, 1, ssl.create_default_context(), "test")
+        with pytest.raises(NetworkError, match="connect"):  # the certificate is checked, as httpx does
+            await post(untrusting, "c")
+    assert server.connections == 1  # the refused handshake never got to HTTP
