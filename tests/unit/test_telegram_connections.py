@@ -266,3 +266,17 @@ async def test_https_connections_are_verified_and_kept(tmp_path: Path) -> None:
         with pytest.raises(NetworkError, match="connect"):  # the certificate is checked, as httpx does
             await post(untrusting, "c")
     assert server.connections == 1  # the refused handshake never got to HTTP
+
+
+async def test_a_proxy_named_by_the_environment_carries_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As httpx would: with HTTP_PROXY set, calls go to the proxy (the pool would bypass it)."""
+    async with serving(keep_alive) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        request = CountedRequest(Metrics())
+        await request.initialize()
+        try:
+            answer = await request.post("http://api.telegram.invalid/bot1:TOKEN/close", RequestData([]))
+        finally:
+            await request.shutdown()
+    assert answer is True
+    assert proxy.requests == [("http://api.telegram.invalid/bot1:TOKEN/close", {})]
