@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import httpx
 import uvicorn
@@ -127,14 +126,26 @@ def build_application(
     timeout = settings.telegram_timeout_seconds
     read = settings.telegram_read_timeout_seconds  # an answer may come late: waiting beats sending twice
     if metrics is not None:
-        options: dict[str, Any] = {"connect_timeout": timeout, "write_timeout": timeout}
-        if tls is not None:
-            options["httpx_kwargs"] = {"verify": tls}
+        # Beyond its connections a request waits for one to be free, at most as long as for an answer.
         builder = builder.request(
-            CountedRequest(metrics, connection_pool_size=256, read_timeout=read, **options)
+            CountedRequest(
+                metrics,
+                read_timeout=read,
+                pool_timeout=read,
+                connect_timeout=timeout,
+                write_timeout=timeout,
+                tls=tls,
+            )
         )
         builder = builder.get_updates_request(
-            CountedRequest(metrics, connection_pool_size=1, read_timeout=timeout, **options)
+            CountedRequest(
+                metrics,
+                connection_pool_size=1,
+                read_timeout=timeout,
+                connect_timeout=timeout,
+                write_timeout=timeout,
+                tls=tls,
+            )
         )
     else:
         builder = builder.connect_timeout(timeout).read_timeout(read).write_timeout(timeout)

@@ -1,18 +1,31 @@
-"""The Bot API transport, counted: every request python-telegram-bot makes passes through here."""
+"""The Bot API transport, counted: every request python-telegram-bot makes passes through here.
+
+Bot API calls (a small form POST each) go over `KeepAlivePool`'s connections, and the rest (uploads, a
+proxy from the environment) over PTB's httpx transport, as before. What a call's URL gives (its pool, its
+path, its method as a metrics label) and the metrics' children are found once, not on every call.
+"""
 
 from __future__ import annotations
 
 import re
+import ssl
+import urllib.request
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+from prometheus_client import Counter
 from telegram.error import NetworkError, TimedOut
 from telegram.request import HTTPXRequest, RequestData
 
 from bot.metrics import Metrics, outcome_of
+from bot.telegram.connections import AnswerLost, KeepAlivePool
 
 METHOD = re.compile(r"[A-Za-z]{1,64}")
+# Enough side by side for Telegram's limits at any round trip (30 writes a second overall, answers at once);
+# beyond them a request waits for a free connection rather than opening one more.
+CONNECTIONS = 32
 
 
 class OutcomeUnknown(NetworkError):
@@ -23,35 +36,136 @@ class OutcomeUnknown(NetworkError):
 LOST_ANSWER = (HTTPStatus.BAD_GATEWAY, HTTPStatus.GATEWAY_TIMEOUT)
 
 
-class CountedRequest(HTTPXRequest):
-    """PTB's httpx transport that counts each call in bot_telegram_requests_total (and 429s)."""
+class Route:
+    """Where a Bot API URL goes: its pool (None: through httpx), its path, its method as a metrics label."""
 
-    def __init__(self, metrics: Metrics, **options: Any) -> None:
-        super().__init__(**options)
+    __slots__ = ("name", "path", "pool")
+
+    def __init__(self, name: str, pool: KeepAlivePool | None, path: str) -> None:
+        self.name = name
+        self.pool = pool
+        self.path = path
+
+
+class CountedRequest(HTTPXRequest):
+    """PTB's request object that counts each call in bot_telegram_requests_total (and 429s)."""
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        *,
+        connection_pool_size: int = CONNECTIONS,
+        read_timeout: float | None = 5.0,
+        write_timeout: float | None = 5.0,
+        connect_timeout: float | None = 5.0,
+        pool_timeout: float | None = 1.0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(
+            connection_pool_size=connection_pool_size,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+            httpx_kwargs={"verify": tls} if tls is not None else None,
+        )
+        self._tls = tls  # shared with the bot's other clients (one CA store in memory)
         self._metrics = metrics
+        self._size = connection_pool_size
+        self._timeouts = (read_timeout, write_timeout, connect_timeout, pool_timeout)
+        self._proxied = set(urllib.request.getproxies()) & {"http", "https", "all"}
+        self._pools: dict[str, KeepAlivePool] = {}
+        self._routes: dict[str, Route] = {}
+        self._counters: dict[tuple[str, str], Counter] = {}
+        self._retry_after = metrics.retry_after.labels(service="telegram")
+
+    def _route(self, url: str) -> Route:
+        found = self._routes.get(url)
+        if found is None:
+            found = self._new_route(url)
+            if len(self._routes) < 256:  # a few dozen methods: never grows without bound
+                self._routes[url] = found
+        return found
+
+    def _new_route(self, url: str) -> Route:
+        name = url.rsplit("/", 1)[-1]
+        name = name if METHOD.fullmatch(name) else "other"  # the token is in the path, never a label
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        plain = path.isascii() and path.isprintable() and " " not in path and not parts.fragment
+        if parts.scheme not in ("http", "https") or not plain or self._proxied & {parts.scheme, "all"}:
+            return Route(name, None, path)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        pool = self._pools.get(origin)
+        if pool is None:
+            ssl_context = (self._tls or httpx.create_ssl_context()) if parts.scheme == "https" else None
+            pool = self._pools[origin] = KeepAlivePool(origin, self._size, ssl_context, self.USER_AGENT)
+        return Route(name, pool, path)
+
+    def _timeouts_of(self, *given: Any) -> tuple[float | None, ...] | None:
+        """The read, write, connect and pool timeouts of a call (ours where PTB passed none), or None for a
+        default of PTB's own kind (left to httpx)."""
+        chosen: list[float | None] = []
+        for value, default in zip(given, self._timeouts, strict=True):
+            if value is self.DEFAULT_NONE:
+                chosen.append(default)
+            elif value is None or isinstance(value, int | float):
+                chosen.append(value)
+            else:
+                return None
+        return tuple(chosen)
+
+    def _count(self, name: str, outcome: str) -> None:
+        counter = self._counters.get((name, outcome))
+        if counter is None:
+            counter = self._metrics.telegram_requests.labels(method=name, outcome=outcome)
+            if len(self._counters) < 1024:
+                self._counters[name, outcome] = counter
+        counter.inc()
+
+    async def shutdown(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
+        await super().shutdown()
 
     async def do_request(
         self,
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        *args: Any,
-        **kwargs: Any,
+        read_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        write_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        name = url.rsplit("/", 1)[-1]
-        name = name if METHOD.fullmatch(name) else "other"  # the token is in the path, never a label
+        route = self._route(url)
+        timeouts = self._timeouts_of(read_timeout, write_timeout, connect_timeout, pool_timeout)
         try:
-            status, body = await super().do_request(url, method, request_data, *args, **kwargs)
+            if (
+                route.pool is not None
+                and method == "POST"
+                and timeouts is not None
+                and not (request_data is not None and request_data.contains_files)
+            ):
+                read, write, connect, pool = timeouts
+                form = request_data.json_parameters if request_data is not None else {}
+                status, body = await route.pool.post(route.path, form, connect, write, read, pool)
+            else:
+                status, body = await super().do_request(
+                    url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+                )
+        except AnswerLost as exc:
+            self._count(route.name, "network_error")
+            raise OutcomeUnknown(f"Timed out waiting for the answer to {route.name}") from exc
         except NetworkError as exc:
-            self._metrics.telegram_requests.labels(method=name, outcome="network_error").inc()
+            self._count(route.name, "network_error")
             if isinstance(exc, TimedOut) and isinstance(exc.__cause__, httpx.ReadTimeout):
-                raise OutcomeUnknown(f"Timed out waiting for the answer to {name}") from exc
+                raise OutcomeUnknown(f"Timed out waiting for the answer to {route.name}") from exc
             raise
-        if status in LOST_ANSWER:
-            self._metrics.telegram_requests.labels(method=name, outcome=outcome_of(status)).inc()
-            raise OutcomeUnknown(f"{HTTPStatus(status).phrase} answering {name}")
         outcome = outcome_of(status)
-        self._metrics.telegram_requests.labels(method=name, outcome=outcome).inc()
+        self._count(route.name, outcome)
+        if status in LOST_ANSWER:
+            raise OutcomeUnknown(f"{HTTPStatus(status).phrase} answering {route.name}")
         if outcome == "retry_after":
-            self._metrics.retry_after.labels(service="telegram").inc()
+            self._retry_after.inc()
         return status, body

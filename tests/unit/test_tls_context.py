@@ -31,6 +31,10 @@ async def test_the_clients_share_one_context_that_verifies_certificates_and_host
         contexts = {id(tls_context(client)) for client in [runtime.http, *telegram]}
         context = tls_context(runtime.http)
         assert len(telegram) == 2 and len(contexts) == 1
+        # The keep-alive pools that carry ordinary Bot API calls (bot/telegram/connections.py) use it too.
+        for request in runtime.application.bot._request:
+            route = request._route("https://api.telegram.org/bot1:x/sendMessage")
+            assert route.pool is not None and route.pool._ssl is context
         assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
         assert context.get_ca_certs() or context.cert_store_stats()["x509_ca"] > 0
     finally:
