@@ -11,6 +11,7 @@ from sqlalchemy import and_, case, column, delete, func, or_, select, table, tex
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.util import identity_key
 
 from storage.models import (
     CalendarFeedRow,
@@ -95,6 +96,30 @@ async def upsert_user(
     return row
 
 
+async def person_names(session: AsyncSession, user_id: int) -> Any | None:
+    """The person's stored first name, username, language and language code (a Core select of four
+    columns: the hot path reads this for every update, and an ORM entity costs several times more)."""
+    query = select(PersonRow.first_name, PersonRow.username, PersonRow.language, PersonRow.language_code)
+    return (await session.execute(query.where(PersonRow.id == user_id))).first()
+
+
+async def save_person(
+    session: AsyncSession, user_id: int, first_name: str, username: str | None, now: datetime, **changes: Any
+) -> None:
+    """Add the person, or bring their name, username and `changes` up to date: one statement, which writes
+    nothing when all of them are as stored."""
+    values = {"first_name": first_name, "username": username, **changes}
+    insert = _insert(session)(PersonRow).values(id=user_id, created_at=now, **values)
+    differs = or_(*(getattr(PersonRow, name).is_distinct_from(insert.excluded[name]) for name in values))
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[PersonRow.id],
+            set_={name: insert.excluded[name] for name in values},
+            where=differs,
+        )
+    )
+
+
 async def lock_owner(session: AsyncSession, owner_id: int) -> None:
     """Serialize bookings of one owner: the row update takes a write lock on SQLite and PostgreSQL alike."""
     await session.execute(
@@ -114,6 +139,23 @@ async def services_of(session: AsyncSession, owner_id: int) -> list[ServiceRow]:
 
 async def service_by_code(session: AsyncSession, code: str) -> ServiceRow | None:
     return (await session.scalars(select(ServiceRow).where(ServiceRow.code == code))).first()
+
+
+async def service_for_booking(
+    session: AsyncSession, *, code: str | None = None, service_id: int | None = None
+) -> tuple[ServiceRow, Any, str | None] | None:
+    """The service (by code or id) with its owner's weekly hours (`persons.hours`) and Zoom connection
+    status (None without a connection), in one statement: every ordering step needs the three."""
+    query = (
+        select(ServiceRow, PersonRow.hours, ZoomConnectionRow.status)
+        .join(PersonRow, PersonRow.id == ServiceRow.owner_id)
+        .outerjoin(ZoomConnectionRow, ZoomConnectionRow.owner_id == ServiceRow.owner_id)
+    )
+    query = (
+        query.where(ServiceRow.code == code) if code is not None else query.where(ServiceRow.id == service_id)
+    )
+    found = (await session.execute(query)).first()
+    return (found[0], found[1], found[2]) if found is not None else None
 
 
 async def service_by_source_update(session: AsyncSession, update_id: int) -> ServiceRow | None:
@@ -280,9 +322,22 @@ async def order_messages(session: AsyncSession, order_id: int) -> list[OrderMess
 
 
 async def add_order_message(
-    session: AsyncSession, order_id: int, chat_id: int, message_id: int, role: str, shown: str | None = None
+    session: AsyncSession,
+    order_id: int,
+    chat_id: int,
+    message_id: int,
+    role: str,
+    shown: str | None = None,
+    *,
+    new_order: bool = False,
 ) -> None:
-    """Record an order card; `shown`: the fingerprint of what it shows, when the caller knows it."""
+    """Record an order card; `shown`: the fingerprint of what it shows, when the caller knows it. An order
+    placed in the caller's transaction (`new_order`) has no card yet, so there is nothing to look up."""
+    if new_order:
+        session.add(
+            OrderMessageRow(order_id=order_id, chat_id=chat_id, message_id=message_id, role=role, shown=shown)
+        )
+        return
     exists = await session.scalar(
         select(OrderMessageRow.id).where(
             OrderMessageRow.order_id == order_id,
@@ -508,18 +563,31 @@ async def get_draft(session: AsyncSession, user_id: int) -> DraftRow | None:
 
 async def put_draft(
     session: AsyncSession, user_id: int, flow: str, step: str, nonce: str, data: dict[str, Any], now: datetime
-) -> DraftRow:
-    row = await session.get(DraftRow, user_id)
-    if row is None:
-        row = DraftRow(user_id=user_id, flow=flow, step=step, nonce=nonce, data=data, updated_at=now)
-        session.add(row)
-    else:
-        row.flow, row.step, row.nonce, row.data, row.updated_at = flow, step, nonce, dict(data), now
-    return row
+) -> None:
+    """Start or replace the user's draft: one statement, without reading it first."""
+    _forget_held(session, DraftRow, user_id)
+    values = {"flow": flow, "step": step, "nonce": nonce, "data": dict(data), "updated_at": now}
+    insert = _insert(session)(DraftRow).values(user_id=user_id, **values)
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[DraftRow.user_id], set_={name: insert.excluded[name] for name in values}
+        )
+    )
 
 
-async def drop_draft(session: AsyncSession, user_id: int) -> None:
-    await session.execute(delete(DraftRow).where(DraftRow.user_id == user_id))
+async def drop_draft(session: AsyncSession, user_id: int) -> bool:
+    """Drop the user's draft; whether there was one."""
+    _forget_held(session, DraftRow, user_id)
+    result = await session.execute(delete(DraftRow).where(DraftRow.user_id == user_id))
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _forget_held(session: AsyncSession, entity: Any, key: Any) -> None:
+    """Let the session forget its copy of a row a Core statement is about to change (a later `get` in the
+    session then reads the row as it is, not the copy)."""
+    held = session.sync_session.identity_map.get(identity_key(entity, key))
+    if held is not None:
+        session.expunge(held)
 
 
 # jobs --------------------------------------------------------------------------------------------

@@ -51,6 +51,4 @@ class Drafts:
 
     async def drop(self, user_id: int) -> bool:
         async with self._sessions.begin() as session:
-            existed = await repos.get_draft(session, user_id) is not None
-            await repos.drop_draft(session, user_id)
-            return existed
+            return await repos.drop_draft(session, user_id)

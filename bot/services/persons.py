@@ -69,15 +69,21 @@ class Persons:
         return zone
 
     async def language(self, person: Person) -> str:
-        """The person's language; remembers Telegram's `language_code` as it is sent now."""
+        """The person's language; remembers Telegram's `language_code` as it is sent now (and their name).
+
+        Every update asks this first, so it reads four columns and writes only when something changed."""
+        name, code = person.first_name[:256], person.language_code or None
         async with self._sessions.begin() as session:
-            row = await repos.upsert_user(
-                session, person.id, person.first_name[:256], person.username, utcnow()
-            )
-            code = person.language_code or None
-            if row.language_code != code:
-                row.language_code = code
-            return i18n.language_for(row.language, row.language_code)
+            stored = await repos.person_names(session, person.id)
+            if stored is None or (stored.first_name, stored.username, stored.language_code) != (
+                name,
+                person.username,
+                code,
+            ):
+                await repos.save_person(
+                    session, person.id, name, person.username, utcnow(), language_code=code
+                )
+            return i18n.language_for(stored.language if stored is not None else None, code)
 
     async def language_of(self, user_id: int) -> str:
         """The language to write to this user in (English for someone the bot has never met)."""
