@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import and_, case, column, delete, func, or_, select, table, text, union, union_all, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    case,
+    column,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    table,
+    text,
+    union,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-from sqlalchemy.orm.util import identity_key
 
 from storage.models import (
     CalendarFeedRow,
@@ -78,6 +94,85 @@ def _for_update(session: AsyncSession) -> bool:
     return session.bind.dialect.name == "postgresql" if session.bind else False
 
 
+# The conversation's hot statements, built once and run with their parameters: building a statement
+# (coercing its tables, annotating an entity's columns) costs more CPU than SQLite running it, and these are
+# plain columns of tables (no ORM entity), so they are cached compiled and their rows are not ORM-loaded.
+_persons, _drafts, _days_off, _orders, _services, _processed, _received = (
+    cast(Table, entity.__table__)
+    for entity in (
+        PersonRow,
+        DraftRow,
+        DayOffRow,
+        OrderRow,
+        ServiceRow,
+        ProcessedUpdateRow,
+        ReceivedUpdateRow,
+    )
+)
+_PERSON_NAMES = select(
+    _persons.c.first_name, _persons.c.username, _persons.c.language, _persons.c.language_code
+).where(_persons.c.id == bindparam("user_id"))
+_LOCK_OWNER = (
+    update(_persons)
+    .where(_persons.c.id == bindparam("owner_id"))
+    .values(booking_seq=_persons.c.booking_seq + 1)
+)
+_DRAFT = select(_drafts.c.flow, _drafts.c.step, _drafts.c.nonce, _drafts.c.data).where(
+    _drafts.c.user_id == bindparam("user_id")
+)
+_DRAFT_FIELDS = ("flow", "step", "nonce", "data", "updated_at")
+_DROP_DRAFT = delete(_drafts).where(_drafts.c.user_id == bindparam("user_id"))
+_DAYS_OFF = (
+    select(_days_off.c.day)
+    .where(
+        _days_off.c.owner_id == bindparam("owner_id"),
+        _days_off.c.day >= bindparam("first"),
+        _days_off.c.day <= bindparam("last"),
+    )
+    .order_by(_days_off.c.day)
+)
+_BLOCKED = (
+    select(_orders.c.start_at, _orders.c.end_at, _services.c.buffer_min)
+    .join(_services, _services.c.id == _orders.c.service_id)
+    .where(
+        _orders.c.owner_id == bindparam("owner_id"),
+        _orders.c.status.in_(ACTIVE),
+        _orders.c.start_at < bindparam("end"),
+        _orders.c.end_at > bindparam("reach"),
+    )
+)
+_BLOCKED_BUT = _BLOCKED.where(_orders.c.id != bindparam("exclude_order"))
+_ACTIVE_ORDERS = select(func.count(_orders.c.id)).where(
+    _orders.c.customer_id == bindparam("customer_id"),
+    _orders.c.owner_id == bindparam("owner_id"),
+    _orders.c.status.in_(ACTIVE),
+)
+_BOOKING = (
+    select(ServiceRow, PersonRow.hours, ZoomConnectionRow.status)
+    .join(PersonRow, PersonRow.id == ServiceRow.owner_id)
+    .outerjoin(ZoomConnectionRow, ZoomConnectionRow.owner_id == ServiceRow.owner_id)
+)
+_BOOKING_BY_CODE = _BOOKING.where(ServiceRow.code == bindparam("code"))
+_BOOKING_BY_ID = _BOOKING.where(ServiceRow.id == bindparam("service_id"))
+_FORGET_RECEIVED = delete(_received).where(_received.c.update_id == bindparam("update_id"))
+# SQLite's INSERT OR IGNORE through the generic INSERT, which SQLAlchemy caches compiled (its dialects'
+# INSERT … ON CONFLICT is compiled anew each time); PostgreSQL's ON CONFLICT DO NOTHING is built once.
+_MARK_SQLITE = insert(_processed).prefix_with("OR IGNORE")
+
+
+@functools.cache
+def _mark_postgresql() -> Any:
+    return pg_insert(_processed).on_conflict_do_nothing(index_elements=["update_id"])
+
+
+@functools.cache
+def _draft_upsert(postgres: bool) -> Any:
+    statement = (pg_insert if postgres else sqlite_insert)(_drafts)
+    return statement.on_conflict_do_update(
+        index_elements=[_drafts.c.user_id], set_={name: statement.excluded[name] for name in _DRAFT_FIELDS}
+    )
+
+
 # persons -----------------------------------------------------------------------------------------
 
 
@@ -97,10 +192,9 @@ async def upsert_user(
 
 
 async def person_names(session: AsyncSession, user_id: int) -> Any | None:
-    """The person's stored first name, username, language and language code (a Core select of four
-    columns: the hot path reads this for every update, and an ORM entity costs several times more)."""
-    query = select(PersonRow.first_name, PersonRow.username, PersonRow.language, PersonRow.language_code)
-    return (await session.execute(query.where(PersonRow.id == user_id))).first()
+    """The person's stored first name, username, language and language code (four columns: every update
+    reads them, and an ORM entity costs several times more)."""
+    return (await session.execute(_PERSON_NAMES, {"user_id": user_id})).first()
 
 
 async def save_person(
@@ -122,9 +216,7 @@ async def save_person(
 
 async def lock_owner(session: AsyncSession, owner_id: int) -> None:
     """Serialize bookings of one owner: the row update takes a write lock on SQLite and PostgreSQL alike."""
-    await session.execute(
-        update(PersonRow).where(PersonRow.id == owner_id).values(booking_seq=PersonRow.booking_seq + 1)
-    )
+    await session.execute(_LOCK_OWNER, {"owner_id": owner_id})
 
 
 # services ----------------------------------------------------------------------------------------
@@ -146,15 +238,10 @@ async def service_for_booking(
 ) -> tuple[ServiceRow, Any, str | None] | None:
     """The service (by code or id) with its owner's weekly hours (`persons.hours`) and Zoom connection
     status (None without a connection), in one statement: every ordering step needs the three."""
-    query = (
-        select(ServiceRow, PersonRow.hours, ZoomConnectionRow.status)
-        .join(PersonRow, PersonRow.id == ServiceRow.owner_id)
-        .outerjoin(ZoomConnectionRow, ZoomConnectionRow.owner_id == ServiceRow.owner_id)
-    )
-    query = (
-        query.where(ServiceRow.code == code) if code is not None else query.where(ServiceRow.id == service_id)
-    )
-    found = (await session.execute(query)).first()
+    if code is not None:
+        found = (await session.execute(_BOOKING_BY_CODE, {"code": code})).first()
+    else:
+        found = (await session.execute(_BOOKING_BY_ID, {"service_id": service_id})).first()
     return (found[0], found[1], found[2]) if found is not None else None
 
 
@@ -193,19 +280,11 @@ async def blocked_intervals(
     session: AsyncSession, owner_id: int, start: datetime, end: datetime, exclude_order: int | None = None
 ) -> list[tuple[datetime, datetime]]:
     """Active orders of the owner as [start, end + their service's buffer) that reach into [start, end)."""
-    query = (
-        select(OrderRow.start_at, OrderRow.end_at, ServiceRow.buffer_min)
-        .join(ServiceRow, ServiceRow.id == OrderRow.service_id)
-        .where(
-            OrderRow.owner_id == owner_id,
-            OrderRow.status.in_(ACTIVE),
-            OrderRow.start_at < end,
-            OrderRow.end_at > start - timedelta(days=1),
-        )
-    )
-    if exclude_order is not None:
-        query = query.where(OrderRow.id != exclude_order)
-    rows = (await session.execute(query)).all()
+    values = {"owner_id": owner_id, "end": end, "reach": start - timedelta(days=1)}
+    if exclude_order is None:
+        rows = (await session.execute(_BLOCKED, values)).all()
+    else:
+        rows = (await session.execute(_BLOCKED_BUT, {**values, "exclude_order": exclude_order})).all()
     blocked = [(row.start_at, row.end_at + timedelta(minutes=row.buffer_min)) for row in rows]
     return [(first, last) for first, last in blocked if last > start]
 
@@ -262,10 +341,7 @@ async def orders_of_user(
 
 async def count_active_orders(session: AsyncSession, customer_id: int, owner_id: int) -> int:
     """A customer's active orders with one owner."""
-    query = select(func.count(OrderRow.id)).where(
-        OrderRow.customer_id == customer_id, OrderRow.owner_id == owner_id, OrderRow.status.in_(ACTIVE)
-    )
-    return int(await session.scalar(query) or 0)
+    return int(await session.scalar(_ACTIVE_ORDERS, {"customer_id": customer_id, "owner_id": owner_id}) or 0)
 
 
 async def count_orders_of_user(session: AsyncSession, user_id: int, service_id: int | None = None) -> int:
@@ -533,12 +609,7 @@ async def purge_oauth_states(session: AsyncSession, before: datetime) -> None:
 
 
 async def days_off(session: AsyncSession, owner_id: int, first: date, last: date) -> list[date]:
-    query = (
-        select(DayOffRow.day)
-        .where(DayOffRow.owner_id == owner_id, DayOffRow.day >= first, DayOffRow.day <= last)
-        .order_by(DayOffRow.day)
-    )
-    return list(await session.scalars(query))
+    return list(await session.scalars(_DAYS_OFF, {"owner_id": owner_id, "first": first, "last": last}))
 
 
 async def add_days_off(session: AsyncSession, owner_id: int, days: list[date]) -> None:
@@ -557,37 +628,24 @@ async def remove_days_off(session: AsyncSession, owner_id: int, first: date, las
 # drafts ------------------------------------------------------------------------------------------
 
 
-async def get_draft(session: AsyncSession, user_id: int) -> DraftRow | None:
-    return await session.get(DraftRow, user_id)
+async def draft_of(session: AsyncSession, user_id: int) -> Any | None:
+    """The user's draft: its flow, step, nonce and data (columns, not an ORM entity)."""
+    return (await session.execute(_DRAFT, {"user_id": user_id})).first()
 
 
 async def put_draft(
     session: AsyncSession, user_id: int, flow: str, step: str, nonce: str, data: dict[str, Any], now: datetime
 ) -> None:
-    """Start or replace the user's draft: one statement, without reading it first."""
-    _forget_held(session, DraftRow, user_id)
+    """Start or replace the user's draft: one statement, without reading it first (drafts are read as
+    columns, never held by a session as entities, so no session holds a stale copy)."""
     values = {"flow": flow, "step": step, "nonce": nonce, "data": dict(data), "updated_at": now}
-    insert = _insert(session)(DraftRow).values(user_id=user_id, **values)
-    await session.execute(
-        insert.on_conflict_do_update(
-            index_elements=[DraftRow.user_id], set_={name: insert.excluded[name] for name in values}
-        )
-    )
+    await session.execute(_draft_upsert(_for_update(session)), {"user_id": user_id, **values})
 
 
 async def drop_draft(session: AsyncSession, user_id: int) -> bool:
     """Drop the user's draft; whether there was one."""
-    _forget_held(session, DraftRow, user_id)
-    result = await session.execute(delete(DraftRow).where(DraftRow.user_id == user_id))
+    result = await session.execute(_DROP_DRAFT, {"user_id": user_id})
     return bool(getattr(result, "rowcount", 0))
-
-
-def _forget_held(session: AsyncSession, entity: Any, key: Any) -> None:
-    """Let the session forget its copy of a row a Core statement is about to change (a later `get` in the
-    session then reads the row as it is, not the copy)."""
-    held = session.sync_session.identity_map.get(identity_key(entity, key))
-    if held is not None:
-        session.expunge(held)
 
 
 # jobs --------------------------------------------------------------------------------------------
@@ -810,11 +868,8 @@ async def notify_jobs(session: AsyncSession) -> None:
 
 async def mark_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
     """Record an update as processed; False when it already was (one statement)."""
-    result = await session.execute(
-        _insert(session)(ProcessedUpdateRow)
-        .values(update_id=update_id, processed_at=now)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-    )
+    statement = _mark_postgresql() if _for_update(session) else _MARK_SQLITE
+    result = await session.execute(statement, {"update_id": update_id, "processed_at": now})
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
@@ -860,7 +915,7 @@ async def store_updates(
 
 
 async def forget_received(session: AsyncSession, update_id: int) -> None:
-    await session.execute(delete(ReceivedUpdateRow).where(ReceivedUpdateRow.update_id == update_id))
+    await session.execute(_FORGET_RECEIVED, {"update_id": update_id})
 
 
 async def forget_updates(session: AsyncSession, before: datetime) -> None:

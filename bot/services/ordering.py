@@ -19,7 +19,7 @@ from bot.services.convert import order_of
 from bot.services.drafts import Draft, Drafts, put_draft, read_draft
 from bot.services.meetings import queue_sync
 from bot.services.order_changes import announced_values
-from bot.services.persons import Person
+from bot.services.persons import Person, keep_person
 from bot.services.reminders import plan_reminders
 from bot.services.services import service_of, valid_name
 from storage import repos
@@ -366,7 +366,6 @@ class Ordering:
 
     async def confirm(self, customer: Person, nonce: str | None, card_message_id: int) -> Order:
         """Place the order: the order, its meeting job and the owner's notice in one transaction."""
-        now = utcnow()
         name = customer.first_name[:256]
         async with self._sessions.begin() as session:
             draft = await read_draft(session, customer.id)
@@ -385,7 +384,7 @@ class Ordering:
                 active = await repos.count_active_orders(session, customer.id, service.owner_id)
                 if active >= self._max_active:
                     raise UserError(texts.TOO_MANY_ORDERS)
-            await repos.save_person(session, customer.id, name, customer.username, now)
+            await keep_person(session, customer)
             row = await insert_order(
                 session, self._outbox, service, customer.id, str(draft.data["name"]), start, end, read=found
             )
