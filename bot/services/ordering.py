@@ -160,9 +160,9 @@ async def insert_order(
         created_at=now,
         updated_at=now,
     )
+    row.announced = announced_values(row)  # set before the INSERT, which then writes it (no UPDATE after)
     session.add(row)
     await session.flush()
-    row.announced = announced_values(row)
     if wants:
         await queue_sync(session, outbox, row)
     await plan_reminders(session, outbox, row)
