@@ -154,6 +154,7 @@ _BOOKING = (
 )
 _BOOKING_BY_CODE = _BOOKING.where(ServiceRow.code == bindparam("code"))
 _BOOKING_BY_ID = _BOOKING.where(ServiceRow.id == bindparam("service_id"))
+_PROCESSED = select(_processed.c.update_id).where(_processed.c.update_id == bindparam("update_id"))
 _FORGET_RECEIVED = delete(_received).where(_received.c.update_id == bindparam("update_id"))
 # SQLite's INSERT OR IGNORE through the generic INSERT, which SQLAlchemy caches compiled (its dialects'
 # INSERT … ON CONFLICT is compiled anew each time); PostgreSQL's ON CONFLICT DO NOTHING is built once.
@@ -937,7 +938,7 @@ async def release_leases(session: AsyncSession) -> None:
 
 
 async def is_processed(session: AsyncSession, update_id: int) -> bool:
-    return await session.get(ProcessedUpdateRow, update_id) is not None
+    return await session.scalar(_PROCESSED, {"update_id": update_id}) is not None
 
 
 async def job_counts(
