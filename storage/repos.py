@@ -156,8 +156,8 @@ _BOOKING_BY_CODE = _BOOKING.where(ServiceRow.code == bindparam("code"))
 _BOOKING_BY_ID = _BOOKING.where(ServiceRow.id == bindparam("service_id"))
 _PROCESSED = select(_processed.c.update_id).where(_processed.c.update_id == bindparam("update_id"))
 _FORGET_RECEIVED = delete(_received).where(_received.c.update_id == bindparam("update_id"))
-# SQLite's INSERT OR IGNORE through the generic INSERT, which SQLAlchemy caches compiled (its dialects'
-# INSERT … ON CONFLICT is compiled anew each time); PostgreSQL's ON CONFLICT DO NOTHING is built once.
+# SQLite's INSERT OR IGNORE and OR REPLACE through the generic INSERT, which SQLAlchemy caches compiled (its
+# dialects' INSERT … ON CONFLICT is compiled anew for every run); PostgreSQL's ON CONFLICT is built once.
 _MARK_SQLITE = insert(_processed).prefix_with("OR IGNORE")
 
 
@@ -166,9 +166,13 @@ def _mark_postgresql() -> Any:
     return pg_insert(_processed).on_conflict_do_nothing(index_elements=["update_id"])
 
 
+# A draft is written whole and nothing refers to it, so SQLite's INSERT OR REPLACE is its upsert (cached).
+_PUT_DRAFT_SQLITE = insert(_drafts).prefix_with("OR REPLACE")
+
+
 @functools.cache
-def _draft_upsert(postgres: bool) -> Any:
-    statement = (pg_insert if postgres else sqlite_insert)(_drafts)
+def _put_draft_postgresql() -> Any:
+    statement = pg_insert(_drafts)
     return statement.on_conflict_do_update(
         index_elements=[_drafts.c.user_id], set_={name: statement.excluded[name] for name in _DRAFT_FIELDS}
     )
@@ -640,7 +644,8 @@ async def put_draft(
     """Start or replace the user's draft: one statement, without reading it first (drafts are read as
     columns, never held by a session as entities, so no session holds a stale copy)."""
     values = {"flow": flow, "step": step, "nonce": nonce, "data": dict(data), "updated_at": now}
-    await session.execute(_draft_upsert(_for_update(session)), {"user_id": user_id, **values})
+    statement = _put_draft_postgresql() if _for_update(session) else _PUT_DRAFT_SQLITE
+    await session.execute(statement, {"user_id": user_id, **values})
 
 
 async def drop_draft(session: AsyncSession, user_id: int) -> bool:
