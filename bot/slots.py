@@ -7,7 +7,7 @@ that exists twice (fall back) is offered once, at its first occurrence.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -63,21 +63,29 @@ def _end_instant(day: date, minutes: int, zone: ZoneInfo) -> datetime:
 def day_starts(day: date, rules: Rules) -> list[datetime]:
     """Every start on `day` (aware, in the service's zone) whose meeting ends inside its working interval;
     a day whose intervals are all shorter than the meeting offers its opening time only."""
+    starts: dict[datetime, datetime] = {}
+    for start in _starts(day, rules):
+        starts.setdefault(start.astimezone(UTC), start)
+    return [starts[instant] for instant in sorted(starts)]
+
+
+def _starts(day: date, rules: Rules) -> Iterator[datetime]:
+    """The starts of `day_starts` as they are counted, unsorted (one that exists twice may come twice)."""
     zone = ZoneInfo(rules.timezone)
     length = timedelta(minutes=rules.duration_min)
-    starts: dict[datetime, datetime] = {}
+    found = False
     for opening, closing in rules.week[day.weekday()]:
         end = _end_instant(day, closing, zone)
         for minutes in range(opening, closing, rules.step_min):
             start = _instant(day, minutes, zone)
             if start is not None and start.astimezone(UTC) + length <= end:
-                starts.setdefault(start.astimezone(UTC), start)
-    if not starts:
+                found = True
+                yield start
+    if not found:
         # A service longer than every working interval of the day can still start when the day opens.
         first = next((_instant(day, opening, zone) for opening, _ in rules.week[day.weekday()]), None)
         if first is not None:
-            starts[first.astimezone(UTC)] = first
-    return [starts[instant] for instant in sorted(starts)]
+            yield first
 
 
 def bookable_days(now: datetime, rules: Rules) -> list[date]:
@@ -114,6 +122,17 @@ def free_starts(day: date, rules: Rules, busy: Iterable[Interval], now: datetime
         for start in day_starts(day, rules)
         if _soon_enough(start, rules, now) and is_free(start, rules, busy)
     ]
+
+
+def has_free_start(day: date, rules: Rules, busy: Iterable[Interval], now: datetime) -> bool:
+    """Whether `free_starts` lists anything on `day`; stops at the first such start (the days step asks
+    this of every day up to the Horizon)."""
+    if day not in bookable_days(now, rules):
+        return False
+    busy = list(busy)
+    return any(
+        _soon_enough(start, rules, now) and is_free(start, rules, busy) for start in _starts(day, rules)
+    )
 
 
 def is_offered(start: datetime, rules: Rules, now: datetime) -> bool:

@@ -6,15 +6,17 @@ import functools
 import secrets
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
+    Table,
     and_,
     bindparam,
     case,
     column,
     delete,
     func,
+    insert,
     null,
     or_,
     select,
@@ -93,6 +95,90 @@ def _for_update(session: AsyncSession) -> bool:
     return session.bind.dialect.name == "postgresql" if session.bind else False
 
 
+# The conversation's hot statements, built once and run with their parameters: building a statement
+# (coercing its tables, annotating an entity's columns) costs more CPU than SQLite running it, and these are
+# plain columns of tables (no ORM entity), so they are cached compiled and their rows are not ORM-loaded.
+_persons, _drafts, _days_off, _orders, _services, _processed, _received = (
+    cast(Table, entity.__table__)
+    for entity in (
+        PersonRow,
+        DraftRow,
+        DayOffRow,
+        OrderRow,
+        ServiceRow,
+        ProcessedUpdateRow,
+        ReceivedUpdateRow,
+    )
+)
+_PERSON_NAMES = select(
+    _persons.c.first_name, _persons.c.username, _persons.c.language, _persons.c.language_code
+).where(_persons.c.id == bindparam("user_id"))
+_LOCK_OWNER = (
+    update(_persons)
+    .where(_persons.c.id == bindparam("owner_id"))
+    .values(booking_seq=_persons.c.booking_seq + 1)
+)
+_DRAFT = select(_drafts.c.flow, _drafts.c.step, _drafts.c.nonce, _drafts.c.data).where(
+    _drafts.c.user_id == bindparam("user_id")
+)
+_DRAFT_FIELDS = ("flow", "step", "nonce", "data", "updated_at")
+_DROP_DRAFT = delete(_drafts).where(_drafts.c.user_id == bindparam("user_id"))
+_DAYS_OFF = (
+    select(_days_off.c.day)
+    .where(
+        _days_off.c.owner_id == bindparam("owner_id"),
+        _days_off.c.day >= bindparam("first"),
+        _days_off.c.day <= bindparam("last"),
+    )
+    .order_by(_days_off.c.day)
+)
+_BLOCKED = (
+    select(_orders.c.start_at, _orders.c.end_at, _services.c.buffer_min)
+    .join(_services, _services.c.id == _orders.c.service_id)
+    .where(
+        _orders.c.owner_id == bindparam("owner_id"),
+        _orders.c.status.in_(ACTIVE),
+        _orders.c.start_at < bindparam("end"),
+        _orders.c.end_at > bindparam("reach"),
+    )
+)
+_BLOCKED_BUT = _BLOCKED.where(_orders.c.id != bindparam("exclude_order"))
+_ACTIVE_ORDERS = select(func.count(_orders.c.id)).where(
+    _orders.c.customer_id == bindparam("customer_id"),
+    _orders.c.owner_id == bindparam("owner_id"),
+    _orders.c.status.in_(ACTIVE),
+)
+_BOOKING = (
+    select(ServiceRow, PersonRow.hours, ZoomConnectionRow.status)
+    .join(PersonRow, PersonRow.id == ServiceRow.owner_id)
+    .outerjoin(ZoomConnectionRow, ZoomConnectionRow.owner_id == ServiceRow.owner_id)
+)
+_BOOKING_BY_CODE = _BOOKING.where(ServiceRow.code == bindparam("code"))
+_BOOKING_BY_ID = _BOOKING.where(ServiceRow.id == bindparam("service_id"))
+_PROCESSED = select(_processed.c.update_id).where(_processed.c.update_id == bindparam("update_id"))
+_FORGET_RECEIVED = delete(_received).where(_received.c.update_id == bindparam("update_id"))
+# SQLite's INSERT OR IGNORE and OR REPLACE through the generic INSERT, which SQLAlchemy caches compiled (its
+# dialects' INSERT … ON CONFLICT is compiled anew for every run); PostgreSQL's ON CONFLICT is built once.
+_MARK_SQLITE = insert(_processed).prefix_with("OR IGNORE")
+
+
+@functools.cache
+def _mark_postgresql() -> Any:
+    return pg_insert(_processed).on_conflict_do_nothing(index_elements=["update_id"])
+
+
+# A draft is written whole and nothing refers to it, so SQLite's INSERT OR REPLACE is its upsert (cached).
+_PUT_DRAFT_SQLITE = insert(_drafts).prefix_with("OR REPLACE")
+
+
+@functools.cache
+def _put_draft_postgresql() -> Any:
+    statement = pg_insert(_drafts)
+    return statement.on_conflict_do_update(
+        index_elements=[_drafts.c.user_id], set_={name: statement.excluded[name] for name in _DRAFT_FIELDS}
+    )
+
+
 # persons -----------------------------------------------------------------------------------------
 
 
@@ -111,11 +197,32 @@ async def upsert_user(
     return row
 
 
+async def person_names(session: AsyncSession, user_id: int) -> Any | None:
+    """The person's stored first name, username, language and language code (four columns: every update
+    reads them, and an ORM entity costs several times more)."""
+    return (await session.execute(_PERSON_NAMES, {"user_id": user_id})).first()
+
+
+async def save_person(
+    session: AsyncSession, user_id: int, first_name: str, username: str | None, now: datetime, **changes: Any
+) -> None:
+    """Add the person, or bring their name, username and `changes` up to date: one statement, which writes
+    nothing when all of them are as stored."""
+    values = {"first_name": first_name, "username": username, **changes}
+    insert = _insert(session)(PersonRow).values(id=user_id, created_at=now, **values)
+    differs = or_(*(getattr(PersonRow, name).is_distinct_from(insert.excluded[name]) for name in values))
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[PersonRow.id],
+            set_={name: insert.excluded[name] for name in values},
+            where=differs,
+        )
+    )
+
+
 async def lock_owner(session: AsyncSession, owner_id: int) -> None:
     """Serialize bookings of one owner: the row update takes a write lock on SQLite and PostgreSQL alike."""
-    await session.execute(
-        update(PersonRow).where(PersonRow.id == owner_id).values(booking_seq=PersonRow.booking_seq + 1)
-    )
+    await session.execute(_LOCK_OWNER, {"owner_id": owner_id})
 
 
 # services ----------------------------------------------------------------------------------------
@@ -130,6 +237,18 @@ async def services_of(session: AsyncSession, owner_id: int) -> list[ServiceRow]:
 
 async def service_by_code(session: AsyncSession, code: str) -> ServiceRow | None:
     return (await session.scalars(select(ServiceRow).where(ServiceRow.code == code))).first()
+
+
+async def service_for_booking(
+    session: AsyncSession, *, code: str | None = None, service_id: int | None = None
+) -> tuple[ServiceRow, Any, str | None] | None:
+    """The service (by code or id) with its owner's weekly hours (`persons.hours`) and Zoom connection
+    status (None without a connection), in one statement: every ordering step needs the three."""
+    if code is not None:
+        found = (await session.execute(_BOOKING_BY_CODE, {"code": code})).first()
+    else:
+        found = (await session.execute(_BOOKING_BY_ID, {"service_id": service_id})).first()
+    return (found[0], found[1], found[2]) if found is not None else None
 
 
 async def service_by_source_update(session: AsyncSession, update_id: int) -> ServiceRow | None:
@@ -167,19 +286,11 @@ async def blocked_intervals(
     session: AsyncSession, owner_id: int, start: datetime, end: datetime, exclude_order: int | None = None
 ) -> list[tuple[datetime, datetime]]:
     """Active orders of the owner as [start, end + their service's buffer) that reach into [start, end)."""
-    query = (
-        select(OrderRow.start_at, OrderRow.end_at, ServiceRow.buffer_min)
-        .join(ServiceRow, ServiceRow.id == OrderRow.service_id)
-        .where(
-            OrderRow.owner_id == owner_id,
-            OrderRow.status.in_(ACTIVE),
-            OrderRow.start_at < end,
-            OrderRow.end_at > start - timedelta(days=1),
-        )
-    )
-    if exclude_order is not None:
-        query = query.where(OrderRow.id != exclude_order)
-    rows = (await session.execute(query)).all()
+    values = {"owner_id": owner_id, "end": end, "reach": start - timedelta(days=1)}
+    if exclude_order is None:
+        rows = (await session.execute(_BLOCKED, values)).all()
+    else:
+        rows = (await session.execute(_BLOCKED_BUT, {**values, "exclude_order": exclude_order})).all()
     blocked = [(row.start_at, row.end_at + timedelta(minutes=row.buffer_min)) for row in rows]
     return [(first, last) for first, last in blocked if last > start]
 
@@ -236,10 +347,7 @@ async def orders_of_user(
 
 async def count_active_orders(session: AsyncSession, customer_id: int, owner_id: int) -> int:
     """A customer's active orders with one owner."""
-    query = select(func.count(OrderRow.id)).where(
-        OrderRow.customer_id == customer_id, OrderRow.owner_id == owner_id, OrderRow.status.in_(ACTIVE)
-    )
-    return int(await session.scalar(query) or 0)
+    return int(await session.scalar(_ACTIVE_ORDERS, {"customer_id": customer_id, "owner_id": owner_id}) or 0)
 
 
 async def count_orders_of_user(session: AsyncSession, user_id: int, service_id: int | None = None) -> int:
@@ -406,14 +514,19 @@ async def order_to_sync(session: AsyncSession, order_id: int) -> Any | None:
 
 
 async def add_order_message(
-    session: AsyncSession, order_id: int, chat_id: int, message_id: int, role: str, shown: str | None = None
+    session: AsyncSession,
+    order_id: int,
+    chat_id: int,
+    message_id: int,
+    role: str,
+    shown: str | None = None,
 ) -> None:
     """Record an order card (once: the same card again is ignored); `shown`: the fingerprint of what it
     shows, when the caller knows it."""
-    insert = (pg_insert if _for_update(session) else sqlite_insert)(OrderMessageRow).values(
+    card = (pg_insert if _for_update(session) else sqlite_insert)(OrderMessageRow).values(
         order_id=order_id, chat_id=chat_id, message_id=message_id, role=role, shown=shown
     )
-    await session.execute(insert.on_conflict_do_nothing())
+    await session.execute(card.on_conflict_do_nothing())
 
 
 @functools.cache
@@ -614,12 +727,7 @@ async def purge_oauth_states(session: AsyncSession, before: datetime) -> None:
 
 
 async def days_off(session: AsyncSession, owner_id: int, first: date, last: date) -> list[date]:
-    query = (
-        select(DayOffRow.day)
-        .where(DayOffRow.owner_id == owner_id, DayOffRow.day >= first, DayOffRow.day <= last)
-        .order_by(DayOffRow.day)
-    )
-    return list(await session.scalars(query))
+    return list(await session.scalars(_DAYS_OFF, {"owner_id": owner_id, "first": first, "last": last}))
 
 
 async def add_days_off(session: AsyncSession, owner_id: int, days: list[date]) -> None:
@@ -638,24 +746,25 @@ async def remove_days_off(session: AsyncSession, owner_id: int, first: date, las
 # drafts ------------------------------------------------------------------------------------------
 
 
-async def get_draft(session: AsyncSession, user_id: int) -> DraftRow | None:
-    return await session.get(DraftRow, user_id)
+async def draft_of(session: AsyncSession, user_id: int) -> Any | None:
+    """The user's draft: its flow, step, nonce and data (columns, not an ORM entity)."""
+    return (await session.execute(_DRAFT, {"user_id": user_id})).first()
 
 
 async def put_draft(
     session: AsyncSession, user_id: int, flow: str, step: str, nonce: str, data: dict[str, Any], now: datetime
-) -> DraftRow:
-    row = await session.get(DraftRow, user_id)
-    if row is None:
-        row = DraftRow(user_id=user_id, flow=flow, step=step, nonce=nonce, data=data, updated_at=now)
-        session.add(row)
-    else:
-        row.flow, row.step, row.nonce, row.data, row.updated_at = flow, step, nonce, dict(data), now
-    return row
+) -> None:
+    """Start or replace the user's draft: one statement, without reading it first (drafts are read as
+    columns, never held by a session as entities, so no session holds a stale copy)."""
+    values = {"flow": flow, "step": step, "nonce": nonce, "data": dict(data), "updated_at": now}
+    statement = _put_draft_postgresql() if _for_update(session) else _PUT_DRAFT_SQLITE
+    await session.execute(statement, {"user_id": user_id, **values})
 
 
-async def drop_draft(session: AsyncSession, user_id: int) -> None:
-    await session.execute(delete(DraftRow).where(DraftRow.user_id == user_id))
+async def drop_draft(session: AsyncSession, user_id: int) -> bool:
+    """Drop the user's draft; whether there was one."""
+    result = await session.execute(_DROP_DRAFT, {"user_id": user_id})
+    return bool(getattr(result, "rowcount", 0))
 
 
 # jobs --------------------------------------------------------------------------------------------
@@ -883,11 +992,8 @@ async def notify_jobs(session: AsyncSession) -> None:
 
 async def mark_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
     """Record an update as processed; False when it already was (one statement)."""
-    result = await session.execute(
-        _insert(session)(ProcessedUpdateRow)
-        .values(update_id=update_id, processed_at=now)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-    )
+    statement = _mark_postgresql() if _for_update(session) else _MARK_SQLITE
+    result = await session.execute(statement, {"update_id": update_id, "processed_at": now})
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
@@ -933,7 +1039,7 @@ async def store_updates(
 
 
 async def forget_received(session: AsyncSession, update_id: int) -> None:
-    await session.execute(delete(ReceivedUpdateRow).where(ReceivedUpdateRow.update_id == update_id))
+    await session.execute(_FORGET_RECEIVED, {"update_id": update_id})
 
 
 async def forget_updates(session: AsyncSession, before: datetime) -> None:
@@ -955,7 +1061,7 @@ async def release_leases(session: AsyncSession) -> None:
 
 
 async def is_processed(session: AsyncSession, update_id: int) -> bool:
-    return await session.get(ProcessedUpdateRow, update_id) is not None
+    return await session.scalar(_PROCESSED, {"update_id": update_id}) is not None
 
 
 async def job_counts(

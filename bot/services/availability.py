@@ -32,17 +32,32 @@ class DaysOff:
 
 
 def owner_week(user: PersonRow | None) -> slots.Week:
-    stored = booking_rules.week_from_json(user.hours) if user is not None else None
+    return week_of(user.hours if user is not None else None)
+
+
+def week_of(hours: object) -> slots.Week:
+    """An owner's weekly hours as stored in `persons.hours` (the default week when there are none)."""
+    stored = booking_rules.week_from_json(hours)
     return stored if stored is not None else slots.DEFAULT_WEEK
 
 
 async def rules_for(
-    session: AsyncSession, service: ServiceRow, *, by_owner: bool = False, duration_min: int | None = None
+    session: AsyncSession,
+    service: ServiceRow,
+    *,
+    by_owner: bool = False,
+    duration_min: int | None = None,
+    owners_week: slots.Week | None = None,
 ) -> slots.Rules:
-    """The booking rules of a service as they stand now (its hours, the owner's days off, its settings)."""
+    """The booking rules of a service as they stand now (its hours, the owner's days off, its settings).
+    `owners_week`: the owner's weekly hours when the caller read them with the service (else read here)."""
     week = booking_rules.week_from_json(service.hours) if service.hours is not None else None
     if week is None:
-        week = owner_week(await session.get(PersonRow, service.owner_id))
+        week = (
+            owners_week
+            if owners_week is not None
+            else owner_week(await session.get(PersonRow, service.owner_id))
+        )
     today = utcnow().astimezone(ZoneInfo(service.timezone)).date()
     horizon = slots.MAX_DAYS_AHEAD if by_owner else service.horizon_days
     off = await repos.days_off(

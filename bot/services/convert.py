@@ -10,16 +10,19 @@ from bot.domain import MeetingState, Order, OrderStatus
 from storage.models import OrderRow, PersonRow, ServiceRow
 
 
-async def order_of(session: AsyncSession, row: OrderRow) -> Order:
+async def order_of(session: AsyncSession, row: OrderRow, *, customer_name: str | None = None) -> Order:
+    """The order as plain values; `customer_name` when the caller knows it (the customer is not read then)."""
     service = await session.get(ServiceRow, row.service_id)
-    customer = await session.get(PersonRow, row.customer_id)
+    if customer_name is None:
+        customer = await session.get(PersonRow, row.customer_id)
+        customer_name = customer.first_name if customer else ""
     return Order(
         id=row.id,
         service_id=row.service_id,
         service_name=service.name if service else "",
         owner_id=row.owner_id,
         customer_id=row.customer_id,
-        customer_name=customer.first_name if customer else "",
+        customer_name=customer_name,
         name=row.name,
         start_at=row.start_at,
         duration_min=row.duration_min,

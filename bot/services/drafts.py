@@ -23,8 +23,8 @@ class Draft:
 
 async def read_draft(session: AsyncSession, user_id: int) -> Draft | None:
     """The user's draft, read in the caller's session."""
-    row = await repos.get_draft(session, user_id)
-    return Draft(row.user_id, row.flow, row.step, row.nonce, dict(row.data)) if row else None
+    row = await repos.draft_of(session, user_id)
+    return Draft(user_id, row.flow, row.step, row.nonce, dict(row.data)) if row else None
 
 
 async def put_draft(session: AsyncSession, user_id: int, flow: str, step: str, **data: Any) -> Draft:
@@ -51,6 +51,4 @@ class Drafts:
 
     async def drop(self, user_id: int) -> bool:
         async with self._sessions.begin() as session:
-            existed = await repos.get_draft(session, user_id) is not None
-            await repos.drop_draft(session, user_id)
-            return existed
+            return await repos.drop_draft(session, user_id)

@@ -14,12 +14,12 @@ from bot.domain import ConnectionStatus, MeetingState, Order, Service, utcnow
 from bot.errors import SlotTaken, StaleAction, UserError
 from bot.jobs.outbox import Outbox
 from bot.metrics import Metrics
-from bot.services.availability import rules_for
+from bot.services.availability import rules_for, week_of
 from bot.services.convert import order_of
 from bot.services.drafts import Draft, Drafts, put_draft, read_draft
 from bot.services.meetings import queue_sync
 from bot.services.order_changes import announced_values
-from bot.services.persons import Person
+from bot.services.persons import Person, keep_person
 from bot.services.reminders import plan_reminders
 from bot.services.services import service_of, valid_name
 from storage import repos
@@ -36,6 +36,37 @@ class Summary:
     name: str
     with_meeting: bool
     nonce: str
+
+
+@dataclass(frozen=True)
+class Bookable:
+    """A service as the ordering steps read it, in one statement: with its owner's weekly hours and the
+    status of the owner's Zoom connection (None without one)."""
+
+    row: ServiceRow
+    owners_week: slots.Week
+    zoom_status: str | None
+
+    def with_meeting(self) -> bool:
+        """Whether an order placed now would get a Zoom meeting."""
+        return bool(self.row.zoom_enabled) and self.zoom_status not in (None, ConnectionStatus.DISCONNECTED)
+
+
+async def bookable(
+    session: AsyncSession, *, code: str | None = None, service_id: int | None = None
+) -> Bookable:
+    """The service by its public code (a UserError when there is none) or by its id (a StaleAction)."""
+    if code is not None or service_id is None:
+        valid = bool(code) and len(code or "") <= 32
+        found = await repos.service_for_booking(session, code=code) if valid else None
+        if found is None:
+            raise UserError(texts.UNKNOWN_SERVICE)
+    else:
+        found = await repos.service_for_booking(session, service_id=service_id)
+        if found is None:
+            raise StaleAction(texts.DRAFT_GONE)
+    row, hours, status = found
+    return Bookable(row, week_of(hours), status)
 
 
 def parse_day(value: str | None) -> date | None:
@@ -64,12 +95,16 @@ async def check_slot(
     by_owner: bool,
     duration_min: int | None = None,
     exclude_order: int | None = None,
+    owners_week: slots.Week | None = None,
 ) -> None:
-    """Refuse a start that the rules do not allow now or that is taken, saying which it is."""
+    """Refuse a start that the rules do not allow now or that is taken, saying which it is (`owners_week`:
+    the owner's weekly hours, when the caller read them with the service it holds in the session)."""
     row = await session.get(ServiceRow, service_id)
     if row is None:
         raise StaleAction(texts.DRAFT_GONE)
-    rules = await rules_for(session, row, by_owner=by_owner, duration_min=duration_min)
+    rules = await rules_for(
+        session, row, by_owner=by_owner, duration_min=duration_min, owners_week=owners_week
+    )
     local = start.astimezone(ZoneInfo(rules.timezone))
     if local.date() in rules.days_off:
         raise SlotTaken(texts.SLOT_DAY_OFF, day=i18n.Day(local.date()))
@@ -92,19 +127,20 @@ async def insert_order(
     *,
     client_name: str | None = None,
     invite_code: str | None = None,
+    read: Bookable | None = None,
 ) -> OrderRow:
-    """Add the order and, when Zoom is On and connected, its meeting job."""
+    """Add the order and, when Zoom is On and connected, its meeting job (`read`: the service as the caller
+    read it in this transaction, with its owner's Zoom status, which is then not read again)."""
     now = utcnow()
-    connection = await repos.connection_of(session, service.owner_id)
-    connected = connection is not None and connection.status != ConnectionStatus.DISCONNECTED
-    wants = service.zoom_enabled and connected
+    if read is not None:
+        status = read.zoom_status
+    else:
+        connection = await repos.connection_of(session, service.owner_id)
+        status = connection.status if connection is not None else None
+    wants = service.zoom_enabled and status not in (None, ConnectionStatus.DISCONNECTED)
     state = MeetingState.NONE
     if wants:
-        state = (
-            MeetingState.PENDING
-            if connection and connection.status == ConnectionStatus.ACTIVE
-            else MeetingState.WAITING_RECONNECT
-        )
+        state = MeetingState.PENDING if status == ConnectionStatus.ACTIVE else MeetingState.WAITING_RECONNECT
     row = OrderRow(
         service_id=service.id,
         owner_id=service.owner_id,
@@ -124,9 +160,9 @@ async def insert_order(
         created_at=now,
         updated_at=now,
     )
+    row.announced = announced_values(row)  # set before the INSERT, which then writes it (no UPDATE after)
     session.add(row)
     await session.flush()
-    row.announced = announced_values(row)
     if wants:
         await queue_sync(session, outbox, row)
     await plan_reminders(session, outbox, row, placed=True)
@@ -184,14 +220,17 @@ class Ordering:
         exclude_order: int | None,
         by_owner: bool,
         duration_min: int | None,
+        owners_week: slots.Week | None = None,
     ) -> list[date]:
         now = utcnow()
-        rules = await rules_for(session, row, by_owner=by_owner, duration_min=duration_min)
+        rules = await rules_for(
+            session, row, by_owner=by_owner, duration_min=duration_min, owners_week=owners_week
+        )
         days = slots.bookable_days(now, rules)
         if not days:
             return []
         busy = await self._blocked(session, row.owner_id, days[0], days[-1], exclude_order)
-        return [day for day in days if slots.free_starts(day, rules, busy, now)]
+        return [day for day in days if slots.has_free_start(day, rules, busy, now)]
 
     async def free_times(
         self,
@@ -214,9 +253,12 @@ class Ordering:
         duration_min: int | None,
         exclude_order: int | None,
         by_owner: bool,
+        owners_week: slots.Week | None = None,
     ) -> list[datetime]:
         now = utcnow()
-        rules = await rules_for(session, row, by_owner=by_owner, duration_min=duration_min)
+        rules = await rules_for(
+            session, row, by_owner=by_owner, duration_min=duration_min, owners_week=owners_week
+        )
         if day is None or day not in slots.bookable_days(now, rules):
             raise StaleAction(texts.STALE_BUTTON)
         busy = await self._blocked(session, row.owner_id, day, day, exclude_order)
@@ -225,16 +267,17 @@ class Ordering:
     async def open_days(self, customer: Person, code: str | None) -> tuple[Service, list[date]]:
         """`open` and `free_days` in one transaction: the service by its code, its free days, the draft."""
         async with self._sessions.begin() as session:
-            row = await self._service_row(session, code)
-            days = await self._free_days(session, row, None, False, None)
-            await put_draft(session, customer.id, FLOW, "date", service_id=row.id)
-            return service_of(row), days
+            found = await bookable(session, code=code)
+            days = await self._free_days(session, found.row, None, False, None, found.owners_week)
+            await put_draft(session, customer.id, FLOW, "date", service_id=found.row.id)
+            return service_of(found.row), days
 
     async def times_of(self, code: str | None, day: date | None) -> tuple[Service, list[datetime]]:
         """`service` and `free_times` in one session: the service by its code and its free starts that day."""
         async with self._sessions() as session:
-            row = await self._service_row(session, code)
-            return service_of(row), await self._free_times(session, row, day, None, None, False)
+            found = await bookable(session, code=code)
+            starts = await self._free_times(session, found.row, day, None, None, False, found.owners_week)
+            return service_of(found.row), starts
 
     @staticmethod
     async def _row(session: AsyncSession, service_id: int) -> ServiceRow:
@@ -265,19 +308,21 @@ class Ordering:
             )
 
     async def open(self, customer: Person, code: str | None) -> Service:
-        service = await self.service(code)
-        await self._drafts.put(customer.id, FLOW, "date", service_id=service.id)
+        """The service a link points to; the customer's draft starts at its date step (one transaction)."""
+        async with self._sessions.begin() as session:
+            service = service_of(await self._service_row(session, code))
+            await put_draft(session, customer.id, FLOW, "date", service_id=service.id)
         return service
 
     async def pick_time(self, customer: Person, code: str | None, value: str | None) -> tuple[Service, Draft]:
         """Hold the chosen start in the draft (with the default order name) and return that draft."""
         async with self._sessions.begin() as session:
-            row = await self._service_row(session, code)  # held: check_slot finds it in the session
-            service = service_of(row)
+            found = await bookable(session, code=code)  # held: check_slot finds it in the session
+            service = service_of(found.row)
             start = parse_local(value, service.timezone)
             if start is None:
                 raise UserError(texts.SLOT_NOT_OFFERED)
-            await check_slot(session, service.id, start, by_owner=False)
+            await check_slot(session, service.id, start, by_owner=False, owners_week=found.owners_week)
             default = default_order_name(service, customer)
             draft = await put_draft(
                 session,
@@ -307,14 +352,9 @@ class Ordering:
         if draft.flow != FLOW or draft.step != "name":
             raise StaleAction(texts.DRAFT_GONE)
         chosen = valid_name(text, ORDER_NAME_MAX) if text is not None else str(draft.data["default"])
-        row = await session.get(ServiceRow, int(draft.data["service_id"]))
-        if row is None:
-            raise StaleAction(texts.DRAFT_GONE)
-        connection = await repos.connection_of(session, row.owner_id)
-        with_meeting = (
-            row.zoom_enabled and connection is not None and connection.status != ConnectionStatus.DISCONNECTED
-        )
-        service = service_of(row)
+        found = await bookable(session, service_id=int(draft.data["service_id"]))
+        with_meeting = found.with_meeting()
+        service = service_of(found.row)
         updated = await put_draft(session, customer.id, FLOW, "summary", **{**draft.data, "name": chosen})
         return Summary(
             service=service,
@@ -326,46 +366,47 @@ class Ordering:
 
     async def confirm(self, customer: Person, nonce: str | None, card_message_id: int) -> Order:
         """Place the order: the order, its meeting job and the owner's notice in one transaction."""
-        draft = await self._drafts.get(customer.id)
-        if draft is None or draft.flow != FLOW or draft.step != "summary" or draft.nonce != nonce:
-            placed = await self._placed_from(customer, card_message_id)
-            if placed is not None:
-                return placed  # the same Confirm again (a replay after a crash, or a double tap)
-            raise StaleAction(texts.DRAFT_GONE)
-        now = utcnow()
+        name = customer.first_name[:256]
         async with self._sessions.begin() as session:
-            service = await session.get(ServiceRow, int(draft.data["service_id"]))
-            if service is None:
+            draft = await read_draft(session, customer.id)
+            if draft is None or draft.flow != FLOW or draft.step != "summary" or draft.nonce != nonce:
+                placed = await self._placed_from(session, customer, card_message_id)
+                if placed is not None:
+                    return placed  # the same Confirm again (a replay after a crash, or a double tap)
                 raise StaleAction(texts.DRAFT_GONE)
+            found = await bookable(session, service_id=int(draft.data["service_id"]))
+            service = found.row
             await repos.lock_owner(session, service.owner_id)
             start = datetime.fromisoformat(str(draft.data["start"]))
             end = start + timedelta(minutes=service.duration_min)
-            await check_slot(session, service.id, start, by_owner=False)
+            await check_slot(session, service.id, start, by_owner=False, owners_week=found.owners_week)
             if customer.id != service.owner_id:
                 active = await repos.count_active_orders(session, customer.id, service.owner_id)
                 if active >= self._max_active:
                     raise UserError(texts.TOO_MANY_ORDERS)
-            await repos.upsert_user(session, customer.id, customer.first_name[:256], customer.username, now)
+            await keep_person(session, customer)
             row = await insert_order(
-                session, self._outbox, service, customer.id, str(draft.data["name"]), start, end
+                session, self._outbox, service, customer.id, str(draft.data["name"]), start, end, read=found
             )
-            await repos.add_order_message(session, row.id, customer.id, card_message_id, "customer")
+            await repos.add_order_message(
+                session, row.id, customer.id, card_message_id, "customer"
+            )
             # The owner's card is rendered when it is sent. The customer's is rendered by the handler once
             # this commits; the refresh makes it appear even if this process dies before that.
             await self._outbox.send_card(session, row.id, service.owner_id, "owner")
             await self._outbox.refresh_card(session, row.id, customer.id, fallback=True)
             await repos.drop_draft(session, customer.id)
-            placed = await order_of(session, row)
+            placed = await order_of(session, row, customer_name=name)
         if self._metrics is not None:
             self._metrics.order("placed")
         return placed
 
-    async def _placed_from(self, customer: Person, card_message_id: int) -> Order | None:
-        async with self._sessions() as session:
-            row = await repos.order_by_card(session, customer.id, card_message_id)
-            if row is None or row.customer_id != customer.id:
-                return None
-            return await order_of(session, row)
+    @staticmethod
+    async def _placed_from(session: AsyncSession, customer: Person, card_message_id: int) -> Order | None:
+        row = await repos.order_by_card(session, customer.id, card_message_id)
+        if row is None or row.customer_id != customer.id:
+            return None
+        return await order_of(session, row)
 
     async def summary_text(self, summary: Summary) -> str:
         return i18n.t(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -43,6 +44,18 @@ def valid_timezone(value: str) -> str:
     return name
 
 
+async def keep_person(session: AsyncSession, person: Person, **changes: str | None) -> Any | None:
+    """Record the person as Telegram shows them now (name, username and `changes`, e.g. `language_code`)
+    in the caller's transaction; returns what was stored before (None for someone new). Reads four columns
+    and writes only when something differs."""
+    name = person.first_name[:256]
+    stored = await repos.person_names(session, person.id)
+    wanted = {"first_name": name, "username": person.username, **changes}
+    if stored is None or any(getattr(stored, field) != value for field, value in wanted.items()):
+        await repos.save_person(session, person.id, name, person.username, utcnow(), **changes)
+    return stored
+
+
 class Persons:
     """Keeps the persons table current and holds each person's time zone."""
 
@@ -69,15 +82,13 @@ class Persons:
         return zone
 
     async def language(self, person: Person) -> str:
-        """The person's language; remembers Telegram's `language_code` as it is sent now."""
+        """The person's language; remembers Telegram's `language_code` as it is sent now (and their name).
+
+        Every update asks this first, so it reads four columns and writes only when something changed."""
+        code = person.language_code or None
         async with self._sessions.begin() as session:
-            row = await repos.upsert_user(
-                session, person.id, person.first_name[:256], person.username, utcnow()
-            )
-            code = person.language_code or None
-            if row.language_code != code:
-                row.language_code = code
-            return i18n.language_for(row.language, row.language_code)
+            stored = await keep_person(session, person, language_code=code)
+            return i18n.language_for(stored.language if stored is not None else None, code)
 
     async def language_of(self, user_id: int) -> str:
         """The language to write to this user in (English for someone the bot has never met)."""

@@ -83,3 +83,37 @@ def test_notice_counted_in_real_time_across_the_change(zone_name: str, day: date
     offered = [start.astimezone(UTC) for start in slots.free_starts(day, rules, [], now)]
     earliest = now.astimezone(UTC) + timedelta(hours=1)
     assert offered == [start for start in expected_starts(day, zone, 30, 30) if start >= earliest]
+
+
+@pytest.mark.parametrize(("zone_name", "day"), CHANGES)
+@pytest.mark.parametrize("duration", [30, 90, 600])  # 600: longer than the night, only its opening offered
+@pytest.mark.parametrize("notice", [0, 120])
+def test_a_day_has_a_free_start_exactly_when_its_free_starts_are_listed(
+    zone_name: str, day: date, duration: int, notice: int
+) -> None:
+    zone = ZoneInfo(zone_name)
+    rules = slots.Rules(
+        zone_name, duration, week=(NIGHT,) * 7, step_min=30, notice_min=notice, horizon_days=3
+    )
+    midnight = datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+    nows = [
+        midnight - timedelta(hours=1),
+        midnight + timedelta(hours=2),
+        midnight + timedelta(hours=5, minutes=50),
+    ]
+    # Nothing busy, the early night busy, the whole night busy, and only the last start free.
+    busy_cases: list[list[slots.Interval]] = [
+        [],
+        [(midnight, midnight + timedelta(hours=3))],
+        [(midnight - timedelta(hours=1), midnight + timedelta(hours=7))],
+        [
+            (
+                midnight - timedelta(hours=1),
+                midnight + timedelta(hours=5, minutes=30) - timedelta(minutes=duration),
+            )
+        ],
+    ]
+    for now in nows:
+        for busy in busy_cases:
+            listed = slots.free_starts(day, rules, busy, now)
+            assert slots.has_free_start(day, rules, busy, now) == bool(listed), (now, busy, listed)
