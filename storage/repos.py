@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.cache_key import CacheKey
 
 from storage.models import (
     CalendarFeedRow,
@@ -89,6 +90,15 @@ def _runner_alive(job_id: Any) -> Any:
         )
         .exists()
     )
+
+
+def _compiled_once(statement: Any, name: str) -> Any:
+    """A dialect's INSERT … ON CONFLICT has no cache key, so SQLAlchemy compiles it anew on every run (a
+    good part of a write's CPU). `statement` is built once, kept, and never changed (what varies comes as
+    parameters), so its name is a sound key: SQLAlchemy then compiles it once per dialect and column set."""
+    key = CacheKey((__name__, name), [])
+    statement._generate_cache_key = lambda: key  # what SQLAlchemy's own memoization stores on the instance
+    return statement
 
 
 def _for_update(session: AsyncSession) -> bool:
@@ -164,7 +174,7 @@ _MARK_SQLITE = insert(_processed).prefix_with("OR IGNORE")
 
 @functools.cache
 def _mark_postgresql() -> Any:
-    return pg_insert(_processed).on_conflict_do_nothing(index_elements=["update_id"])
+    return _compiled_once(pg_insert(_processed).on_conflict_do_nothing(index_elements=["update_id"]), "mark")
 
 
 # A draft is written whole and nothing refers to it, so SQLite's INSERT OR REPLACE is its upsert (cached).
@@ -174,9 +184,10 @@ _PUT_DRAFT_SQLITE = insert(_drafts).prefix_with("OR REPLACE")
 @functools.cache
 def _put_draft_postgresql() -> Any:
     statement = pg_insert(_drafts)
-    return statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=[_drafts.c.user_id], set_={name: statement.excluded[name] for name in _DRAFT_FIELDS}
     )
+    return _compiled_once(upsert, "put_draft")
 
 
 # persons -----------------------------------------------------------------------------------------
@@ -209,15 +220,19 @@ async def save_person(
     """Add the person, or bring their name, username and `changes` up to date: one statement, which writes
     nothing when all of them are as stored."""
     values = {"first_name": first_name, "username": username, **changes}
-    insert = _insert(session)(PersonRow).values(id=user_id, created_at=now, **values)
-    differs = or_(*(getattr(PersonRow, name).is_distinct_from(insert.excluded[name]) for name in values))
-    await session.execute(
-        insert.on_conflict_do_update(
-            index_elements=[PersonRow.id],
-            set_={name: insert.excluded[name] for name in values},
-            where=differs,
-        )
+    statement = _save_person_statement(_for_update(session), tuple(values))
+    await session.execute(statement, {"id": user_id, "created_at": now, **values})
+
+
+@functools.cache
+def _save_person_statement(postgresql: bool, names: tuple[str, ...]) -> Any:
+    """`save_person`'s upsert of these columns, built once per dialect and column set."""
+    insert = (pg_insert if postgresql else sqlite_insert)(_persons)
+    differs = or_(*(_persons.c[name].is_distinct_from(insert.excluded[name]) for name in names))
+    upsert = insert.on_conflict_do_update(
+        index_elements=[_persons.c.id], set_={name: insert.excluded[name] for name in names}, where=differs
     )
+    return _compiled_once(upsert, f"save_person:{postgresql}:{','.join(names)}")
 
 
 async def lock_owner(session: AsyncSession, owner_id: int) -> None:
@@ -523,10 +538,16 @@ async def add_order_message(
 ) -> None:
     """Record an order card (once: the same card again is ignored); `shown`: the fingerprint of what it
     shows, when the caller knows it."""
-    card = (pg_insert if _for_update(session) else sqlite_insert)(OrderMessageRow).values(
-        order_id=order_id, chat_id=chat_id, message_id=message_id, role=role, shown=shown
+    await session.execute(
+        _add_order_message_statement(_for_update(session)),
+        {"order_id": order_id, "chat_id": chat_id, "message_id": message_id, "role": role, "shown": shown},
     )
-    await session.execute(card.on_conflict_do_nothing())
+
+
+@functools.cache
+def _add_order_message_statement(postgresql: bool) -> Any:
+    card = (pg_insert if postgresql else sqlite_insert)(cast(Table, OrderMessageRow.__table__))
+    return _compiled_once(card.on_conflict_do_nothing(), f"add_order_message:{postgresql}")
 
 
 @functools.cache
@@ -831,8 +852,16 @@ def _chat_of(payload: dict[str, Any]) -> int | None:
 
 
 async def _upsert_jobs(session: AsyncSession, rows: list[dict[str, Any]], *, replace_payload: bool) -> None:
-    """Insert the jobs; a key that exists is woken instead: due again, attempts reset, progress kept."""
-    insert = (pg_insert if _for_update(session) else sqlite_insert)(JobRow).values(rows)
+    """Insert the jobs; a key that exists is woken instead: due again, attempts reset, progress kept (one
+    statement, run once per row in one call to the driver when there are several)."""
+    statement = _upsert_jobs_statement(_for_update(session), replace_payload)
+    await session.execute(statement, rows if len(rows) > 1 else rows[0])
+    await notify_jobs(session)
+
+
+@functools.cache
+def _upsert_jobs_statement(postgresql: bool, replace_payload: bool) -> Any:
+    insert = (pg_insert if postgresql else sqlite_insert)(cast(Table, JobRow.__table__))
     again: dict[str, Any] = {
         "status": "pending",
         "run_at": insert.excluded.run_at,
@@ -843,8 +872,8 @@ async def _upsert_jobs(session: AsyncSession, rows: list[dict[str, Any]], *, rep
     if replace_payload:
         again["payload"] = insert.excluded.payload
         again["chat_id"] = insert.excluded.chat_id
-    await session.execute(insert.on_conflict_do_update(index_elements=[JobRow.key], set_=again))
-    await notify_jobs(session)
+    upsert = insert.on_conflict_do_update(index_elements=[JobRow.key], set_=again)
+    return _compiled_once(upsert, f"upsert_jobs:{postgresql}:{replace_payload}")
 
 
 async def retry_given_up(session: AsyncSession, order_id: int, kinds: tuple[str, ...], now: datetime) -> int:
@@ -1031,11 +1060,14 @@ async def store_updates(
         {"update_id": update_id, "chat_id": chat_id, "data": data, "received_at": now}
         for update_id, chat_id, data in rows
     ]
-    await session.execute(
-        _insert(session)(ReceivedUpdateRow)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-    )
+    statement = _store_updates_statement(_for_update(session))
+    await session.execute(statement, values if len(values) > 1 else values[0])
+
+
+@functools.cache
+def _store_updates_statement(postgresql: bool) -> Any:
+    insert = (pg_insert if postgresql else sqlite_insert)(_received)
+    return _compiled_once(insert.on_conflict_do_nothing(index_elements=["update_id"]), f"store:{postgresql}")
 
 
 async def forget_received(session: AsyncSession, update_id: int) -> None:

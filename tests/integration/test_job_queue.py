@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from bot.domain import utcnow
 from bot.jobs.wakeup import asyncpg_dsn
 from storage import repos
 from storage.models import JobRow
 from tests.support.databases import migrated_sessions
+from tests.support.services import add_order, add_owner_service_and_customer
 
 
 async def test_queuing_a_key_again_revives_its_job_and_keeps_its_progress(any_database_url: str) -> None:
@@ -88,3 +90,35 @@ async def test_several_jobs_queued_at_once_each_behave_as_queued_alone(any_datab
         now + timedelta(hours=2),
         4,
     )
+
+
+async def test_the_upserts_of_an_order_are_compiled_once(any_database_url: str) -> None:
+    """A dialect's INSERT … ON CONFLICT has no cache key of its own: the prebuilt ones are compiled on their
+    first run only (each compile cost more CPU than the database's work)."""
+    runs: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, _parameters: Any, context: Any, _many: bool) -> None:
+        if statement.startswith("INSERT"):
+            runs.append((statement.split("(")[0].split()[-1], context.cache_hit))
+
+    async with migrated_sessions(any_database_url) as sessions:
+        engine = sessions.kw["bind"].sync_engine
+        event.listen(engine, "before_cursor_execute", seen)
+        now = utcnow()
+        async with sessions.begin() as session:
+            service = await add_owner_service_and_customer(session, 1, 2, now)
+            order_id = (await add_order(session, service, 2, now + timedelta(days=1), "o", "new")).id
+        runs.clear()
+        for turn in range(2):
+            async with sessions.begin() as session:
+                await repos.save_person(session, 10 + turn, "Ann", None, now)
+                await repos.enqueue(session, "sync", f"meeting:{turn}", now, order_id=1, payload={"v": turn})
+                await repos.enqueue(session, "sync", f"meeting:{turn}", now)  # woken, payload kept
+                jobs = [(f"r:{turn}:{n}", timedelta(hours=n), {"chat_id": n}) for n in (1, 2)]
+                await repos.enqueue_many(session, "reminder", now, jobs, order_id=1)
+                await repos.store_updates(session, [(turn * 2, 1, {}), (turn * 2 + 1, 1, {})], now)
+                await repos.add_order_message(session, order_id, 2, turn, "customer")
+    first, second = runs[: len(runs) // 2], runs[len(runs) // 2 :]
+    assert [table for table, _ in first] == [table for table, _ in second]
+    assert {table for table, _ in first} == {"persons", "jobs", "received_updates", "order_messages"}
+    assert [hit for _, hit in second] == [engine.dialect.CACHE_HIT] * len(second)
