@@ -26,6 +26,7 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyParameters,
     Update,
+    WebhookInfo,
 )
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
@@ -557,7 +558,14 @@ async def test_webhook_delivery_is_per_chat_ordered_with_retries(served: Served,
         ann.send("second")
         bob.send("/start")
         await eventually_async(lambda: len([d for d in log if d.status == 200]) == 3, 10, "three deliveries")
-        info = await bot.get_webhook_info()
+
+        async def delivered() -> WebhookInfo | None:
+            # An update stops pending once the emulator has read the receiver's 200, which comes after the
+            # receiver logged it.
+            info = await bot.get_webhook_info()
+            return info if info.pending_update_count == 0 else None
+
+        info = await eventually_async(delivered, 10, "no update pending after the three deliveries")
     assert {d.secret for d in log} == {"s3cret_-token"}
     ann_deliveries = [(d.update_id, d.status) for d in log if d.chat_id == ANN]
     assert ann_deliveries == [
