@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
+    Integer,
     Table,
     and_,
     bindparam,
@@ -899,6 +900,30 @@ async def stop_jobs(session: AsyncSession, order_id: int, kind: str, now: dateti
     )
 
 
+_jobs = cast(Table, JobRow.__table__)
+# What a worker needs of a job it claims (bot.jobs.worker.Job), as plain columns: no ORM entity is loaded.
+CLAIMED_COLUMNS = (
+    _jobs.c.id,
+    _jobs.c.kind,
+    _jobs.c.key,
+    _jobs.c.order_id,
+    _jobs.c.owner_id,
+    _jobs.c.payload,
+    _jobs.c.progress,
+    _jobs.c.attempts,
+    _jobs.c.run_at,
+    _jobs.c.lease_token,
+)
+
+
+def _at(name: str) -> Any:
+    return bindparam(name, type_=_jobs.c.run_at.type)
+
+
+def _free(now: Any) -> Any:
+    return or_(_jobs.c.locked_until.is_(None), _jobs.c.locked_until < now)
+
+
 async def claim_jobs(
     session: AsyncSession,
     kinds: tuple[str, ...],
@@ -907,70 +932,148 @@ async def claim_jobs(
     limit: int,
     chat_ordered: tuple[str, ...] = (),
     first: tuple[str, ...] = (),
-) -> list[JobRow]:
+) -> list[Any]:
     """Lease up to `limit` due jobs, each under a fresh token; others skip them until the lease ends
     (on PostgreSQL, also while the job's runner is still alive, holding its run lock). Due jobs of the
-    `first` kinds go before the others, then the oldest first.
+    `first` kinds go before the others, then the oldest first. The leased jobs come as plain rows of
+    CLAIMED_COLUMNS, oldest first.
 
     Jobs of the `chat_ordered` kinds go to their chat (`chat_id`) one at a time, oldest first:
     one is not claimed while an older one of its chat is due, being retried, or running anywhere.
     """
-    free = or_(JobRow.locked_until.is_(None), JobRow.locked_until < now)
-    query = (
-        select(JobRow.id)
-        .where(JobRow.status == "pending", JobRow.kind.in_(kinds), JobRow.run_at <= now, free)
-        .order_by(JobRow.run_at, JobRow.id)
-        .limit(limit)
-    )
-    if first:
-        query = query.order_by(None).order_by(
-            case((JobRow.kind.in_(first), 0), else_=1), JobRow.run_at, JobRow.id
-        )
-    if chat_ordered:
-        busy = _chat_busy(chat_ordered, now, _for_update(session))
-        query = query.where(or_(JobRow.kind.not_in(chat_ordered), ~busy))
-    if _for_update(session):
-        # A runner that stalled past its lease still holds its job: it is not taken from it.
-        query = query.where(~_runner_alive(JobRow.id)).with_for_update(skip_locked=True, of=JobRow)
-    ids = list(await session.scalars(query))
+    query = _claim_query(kinds, chat_ordered, first, _for_update(session))
+    ids = list(await session.scalars(query, {"now": now, "limit": limit}))
     if not ids:
         return []
     # One UPDATE leases them all under one fresh token (a token is checked with its job's id, so jobs of
     # one claim may share it); RETURNING hands back each leased row as it now is (a re-queue may have
     # changed it meanwhile).
-    leased = await session.scalars(
-        update(JobRow)
-        .where(JobRow.id.in_(ids), free)
-        .values(locked_until=now + lease, attempts=JobRow.attempts + 1, lease_token=secrets.token_hex(16))
-        .returning(JobRow)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    )
+    values = {"ids": ids, "now": now, "leased_until": now + lease, "token": secrets.token_hex(16)}
+    leased = await session.execute(_LEASE, values)
     return sorted(leased, key=lambda row: (row.run_at, row.id))
 
 
-def _chat_busy(kinds: tuple[str, ...], now: datetime, postgres: bool) -> Any:
+@functools.cache
+def _claim_query(
+    kinds: tuple[str, ...], chat_ordered: tuple[str, ...], first: tuple[str, ...], postgres: bool
+) -> Any:
+    """`claim_jobs`' choice of jobs, built once per lane and database (building it cost more than running
+    it: the chat check's alias alone was a tenth of the bot's CPU in a burst); `now` and `limit` come as
+    parameters."""
+    jobs, now = _jobs.c, _at("now")
+    query = select(jobs.id).where(
+        jobs.status == "pending", jobs.kind.in_(kinds), jobs.run_at <= now, _free(now)
+    )
+    order: tuple[Any, ...] = (jobs.run_at, jobs.id)
+    if first:
+        order = (case((jobs.kind.in_(first), 0), else_=1), *order)
+    query = query.order_by(*order).limit(bindparam("limit", type_=Integer))
+    if chat_ordered:
+        query = query.where(or_(jobs.kind.not_in(chat_ordered), ~_chat_busy(chat_ordered, now, postgres)))
+    if postgres:
+        # A runner that stalled past its lease still holds its job: it is not taken from it.
+        query = query.where(~_runner_alive(jobs.id)).with_for_update(skip_locked=True, of=_jobs)
+    return query
+
+
+_LEASE = (
+    update(_jobs)
+    .where(_jobs.c.id.in_(bindparam("ids", expanding=True)), _free(_at("now")))
+    .values(
+        locked_until=_at("leased_until"),
+        attempts=_jobs.c.attempts + 1,
+        lease_token=bindparam("token", type_=_jobs.c.lease_token.type),
+    )
+    .returning(*CLAIMED_COLUMNS)
+)
+
+
+def _chat_busy(kinds: tuple[str, ...], now: Any, postgres: bool) -> Any:
     """Whether another job of the same chat must go first: it is running, or older and due or retrying
     (it failed before, or waits out a flood limit, which spends no attempt but leaves its last error)."""
-    other = aliased(JobRow)
-    running = other.locked_until > now
+    other, jobs = _jobs.alias("other"), _jobs.c
+    running = other.c.locked_until > now
     if postgres:
-        running = or_(running, _runner_alive(other.id))
+        running = or_(running, _runner_alive(other.c.id))
     return (
-        select(other.id)
+        select(other.c.id)
         .where(
-            other.status == "pending",
-            other.kind.in_(kinds),
-            other.id != JobRow.id,
-            other.chat_id == JobRow.chat_id,
+            other.c.status == "pending",
+            other.c.kind.in_(kinds),
+            other.c.id != jobs.id,
+            other.c.chat_id == jobs.chat_id,
             or_(
                 running,
                 and_(
-                    other.id < JobRow.id,
-                    or_(other.run_at <= now, other.attempts > 0, other.last_error.is_not(None)),
+                    other.c.id < jobs.id,
+                    or_(other.c.run_at <= now, other.c.attempts > 0, other.c.last_error.is_not(None)),
                 ),
             ),
         )
         .exists()
+    )
+
+
+_JOB_IS_MINE = and_(
+    _jobs.c.id == bindparam("job_id", type_=Integer),
+    _jobs.c.lease_token == bindparam("token", type_=_jobs.c.lease_token.type),
+)
+_NEW_PROGRESS = bindparam("new_progress", type_=_jobs.c.progress.type)
+_SAVE_PROGRESS = update(_jobs).where(_JOB_IS_MINE).values(progress=_NEW_PROGRESS, updated_at=_at("now"))
+_EXTEND_LEASE = update(_jobs).where(_JOB_IS_MINE).values(locked_until=_at("leased_until"))
+_UNLEASE = (
+    update(_jobs)
+    .where(_JOB_IS_MINE)
+    .values(
+        locked_until=None, lease_token=None, progress=bindparam("new_progress", type_=_jobs.c.progress.type)
+    )
+)
+# The outcome's columns, each set from the parameter of the same name with this prefix.
+_OUTCOME = "set_"
+
+
+async def save_job_progress(
+    session: AsyncSession, job_id: int, token: str, progress: dict[str, Any], now: datetime
+) -> None:
+    """Record a running job's finished steps, while it is still leased under `token`."""
+    values = {"job_id": job_id, "token": token, "new_progress": progress, "now": now}
+    await session.execute(_SAVE_PROGRESS, values)
+
+
+async def extend_lease(session: AsyncSession, job_id: int, token: str, until: datetime) -> bool:
+    """Keep a running job leased under `token` until `until`; False when its lease was taken over."""
+    result = await session.execute(_EXTEND_LEASE, {"job_id": job_id, "token": token, "leased_until": until})
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def record_outcome(
+    session: AsyncSession, job_id: int, token: str, attempts: int, values: dict[str, Any]
+) -> bool:
+    """Write a run's outcome (`values`: jobs' columns) and free its lease, unless the job was queued again
+    while it ran (`attempts` is what the claim set; a re-queue reset it, and that must win): then only the
+    lease is freed and the run's progress kept, and the job runs again. Whether the outcome was written."""
+    params = {f"{_OUTCOME}{name}": value for name, value in values.items()}
+    params.update(job_id=job_id, token=token, claimed_attempts=attempts)
+    result = await session.execute(_outcome_statement(tuple(sorted(values))), params)
+    if result.rowcount:  # type: ignore[attr-defined]
+        return True
+    again = {"job_id": job_id, "token": token, "new_progress": values.get("progress", {})}
+    await session.execute(_UNLEASE, again)
+    return False
+
+
+@functools.cache
+def _outcome_statement(names: tuple[str, ...]) -> Any:
+    """`record_outcome`'s UPDATE for a set of columns, built once (there are a handful of sets)."""
+    columns = _jobs.c
+    return (
+        update(_jobs)
+        .where(
+            _JOB_IS_MINE,
+            columns.attempts == bindparam("claimed_attempts", type_=Integer),
+            columns.status == "pending",
+        )
+        .values({name: bindparam(f"{_OUTCOME}{name}", type_=columns[name].type) for name in names})
     )
 
 

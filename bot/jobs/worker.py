@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import utcnow
@@ -24,7 +23,6 @@ from bot.jobs.outbox import Outbox
 from bot.jobs.run_locks import RunLocks
 from bot.logs import log_context
 from storage import repos
-from storage.models import JobRow
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +218,7 @@ class Worker:
             )
             return [self._job(row) for row in rows]
 
-    def _job(self, row: JobRow) -> Job:
+    def _job(self, row: Any) -> Job:
         return Job(
             id=row.id,
             kind=row.kind,
@@ -236,11 +234,7 @@ class Worker:
 
     async def _save_progress(self, job: Job) -> None:
         async with self._sessions.begin() as session:
-            await session.execute(
-                update(JobRow)
-                .where(JobRow.id == job.id, JobRow.lease_token == job.lease_token)
-                .values(progress=dict(job.progress), updated_at=utcnow())
-            )
+            await repos.save_job_progress(session, job.id, job.lease_token, dict(job.progress), utcnow())
 
     async def _run_one(self, job: Job) -> None:
         with log_context(job_id=job.id, order_id=job.order_id):
@@ -271,12 +265,8 @@ class Worker:
             await asyncio.sleep(self._lease.total_seconds() / 3)
             try:
                 async with self._sessions.begin() as session:
-                    result = await session.execute(
-                        update(JobRow)
-                        .where(JobRow.id == job.id, JobRow.lease_token == job.lease_token)
-                        .values(locked_until=utcnow() + self._lease)
-                    )
-                if result.rowcount == 0:  # type: ignore[attr-defined]
+                    kept = await repos.extend_lease(session, job.id, job.lease_token, utcnow() + self._lease)
+                if not kept:
                     log.warning("Job %s: its lease was taken over; its outcome will not be recorded", job.id)
                     return
             except Exception:
@@ -309,18 +299,12 @@ class Worker:
             # Transient trouble is retried for as long as it lasts, at most `backoff_cap` apart.
             retry_at = now + backoff(job.attempts, *self._backoff)
             values.update(status="pending", last_error=outcome.error, run_at=retry_at)
-        mine = (JobRow.id == job.id) & (JobRow.lease_token == job.lease_token)
         async with self._sessions.begin() as session:
             for write in job.writes:
                 await write(session)
-            # `attempts` is what this claim set; a re-queue meanwhile reset it, and that must win.
-            claimed = mine & (JobRow.attempts == job.attempts) & (JobRow.status == "pending")
-            result = await session.execute(update(JobRow).where(claimed).values(**values))
-            recorded = bool(result.rowcount)  # type: ignore[attr-defined]
-            if not recorded:
-                # Runs again; the progress of this run is kept, as `save_progress` would have kept it.
-                again = {"locked_until": None, "lease_token": None, "progress": values["progress"]}
-                await session.execute(update(JobRow).where(mine).values(**again))
+            # Not recorded when the job was queued again meanwhile: it runs again, with this run's progress
+            # kept, as `save_progress` would have kept it.
+            recorded = await repos.record_outcome(session, job.id, job.lease_token, job.attempts, values)
         if recorded and isinstance(outcome, Retry) and outcome.at is not None:
             # The time is known: its lane looks for the job then, not at the next poll (up to `poll_interval`
             # later); the other lanes would look in vain.
