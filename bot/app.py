@@ -192,6 +192,7 @@ def build(settings: Settings) -> Runtime:
         reminder_minute=timedelta(seconds=settings.reminder_minute_seconds),
         notice_interval=timedelta(seconds=settings.notice_interval_seconds),
         card_fallback=timedelta(seconds=settings.card_refresh_fallback_seconds),
+        owner_settle=timedelta(seconds=settings.owner_card_settle_seconds),
     )
     oauth = None
     if settings.zoom_configured:

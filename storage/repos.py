@@ -802,9 +802,12 @@ async def enqueue(
     owner_id: int | None = None,
     payload: dict[str, Any] | None = None,
     delay: timedelta = timedelta(0),
+    held_for: str | None = None,
 ) -> None:
-    """Add a job, or wake the existing job with that key (keeping its progress), in one statement."""
-    row = _new_job(kind, key, now, order_id, owner_id, payload or {}, delay)
+    """Add a job, or wake the existing job with that key (keeping its progress), in one statement.
+    `held_for`: why a delayed job waits (kept as its last error, as a retried job's): its chat's later jobs
+    of chat-ordered kinds wait behind it, as they would behind one retried at that time."""
+    row = _new_job(kind, key, now, order_id, owner_id, payload or {}, delay, held_for)
     await _upsert_jobs(session, [row], replace_payload=payload is not None)
 
 
@@ -830,6 +833,7 @@ def _new_job(
     owner_id: int | None,
     payload: dict[str, Any],
     delay: timedelta,
+    held_for: str | None = None,
 ) -> dict[str, Any]:
     return {
         "kind": kind,
@@ -841,6 +845,7 @@ def _new_job(
         "progress": {},
         "status": "pending",
         "attempts": 0,
+        "last_error": held_for,
         "run_at": now + delay,
         "created_at": now,
         "updated_at": now,
@@ -868,7 +873,8 @@ def _upsert_jobs_statement(postgresql: bool, replace_payload: bool) -> Any:
         "run_at": insert.excluded.run_at,
         "updated_at": insert.excluded.updated_at,
         "attempts": 0,
-        "last_error": None,  # a re-queued job is no longer "being retried": it waits its turn anew
+        # A re-queued job is no longer "being retried": it waits its turn anew (or is held, see `enqueue`).
+        "last_error": insert.excluded.last_error,
     }
     if replace_payload:
         again["payload"] = insert.excluded.payload

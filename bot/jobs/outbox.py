@@ -12,13 +12,14 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from bot.domain import utcnow
+from bot.domain import MeetingState, utcnow
 from bot.i18n import Text
 from storage import repos
 from storage.models import JobRow, OrderRow
 
 SEND = "send"
 CARDS = "cards"
+MEETING_WAIT = "waiting for the Zoom meeting"
 
 
 _WAKE_ON_COMMIT = "outbox_wake_on_commit"  # session.info: {outbox: job kinds} to wake on commit
@@ -58,12 +59,14 @@ class Outbox:
         reminder_minute: timedelta = timedelta(minutes=1),
         notice_interval: timedelta = timedelta(seconds=60),
         card_fallback: timedelta = timedelta(seconds=10),
+        owner_settle: timedelta = timedelta(0),
     ) -> None:
         # One wake-up per set of job kinds a waiter runs (a worker lane); None: a waiter for any kind.
         self._events: dict[frozenset[str] | None, asyncio.Event] = {None: asyncio.Event()}
         self.reminder_minute = reminder_minute
         self._notice_interval = notice_interval
         self._card_fallback = card_fallback
+        self._owner_settle = owner_settle
 
     def wake(self) -> None:
         """Wake every waiter (the kinds of the new work are unknown, or the worker stops)."""
@@ -147,11 +150,39 @@ class Outbox:
         self.wake_on_commit(session, SEND)
 
     async def send_card(self, session: AsyncSession, order_id: int, chat_id: int, role: str) -> None:
-        """Send the order's card, rendered when it goes out; later refreshes edit it."""
+        """Send the order's card, rendered when it goes out; later refreshes edit it.
+
+        A new order's owner card waits up to `owner_settle` for the meeting being created (see
+        `Delivery.send`): it is queued for then, holding back its chat's later messages, and the meeting's
+        arrival sends it at once (`wake_card`). It is not run in vain meanwhile."""
         payload = {"chat_id": chat_id, "card_role": role}
         key = card_key(order_id, chat_id, role)
-        await repos.enqueue(session, SEND, key, utcnow(), order_id=order_id, payload=payload)
-        self.wake_on_commit(session, SEND)
+        hold = await self._meeting_wait(session, order_id, role)
+        if not hold:
+            await repos.enqueue(session, SEND, key, utcnow(), order_id=order_id, payload=payload)
+            self.wake_on_commit(session, SEND)
+            return
+        await repos.enqueue(
+            session,
+            SEND,
+            key,
+            utcnow(),
+            order_id=order_id,
+            payload=payload,
+            delay=hold,
+            held_for=MEETING_WAIT,
+        )
+        # Its lane looks for it when it is due, not at the next poll (as for a job retried at a known time).
+        asyncio.get_running_loop().call_later(hold.total_seconds(), self.wake_kinds, (SEND,))
+
+    async def _meeting_wait(self, session: AsyncSession, order_id: int, role: str) -> timedelta:
+        """How long a card waits for the order's meeting: a new order's owner card, while it is created."""
+        if role != "owner" or not self._owner_settle:
+            return timedelta(0)
+        order = await session.get(OrderRow, order_id)  # the order the caller has just added, in its session
+        if order is None or order.meeting_state != MeetingState.PENDING:
+            return timedelta(0)
+        return timedelta(0) if order.join_url or order.synced_version else self._owner_settle
 
     async def wake_card(self, session: AsyncSession, order_id: int, chat_id: int, role: str) -> bool:
         """Send now the order's card to a chat if it waits (for the meeting being created, see

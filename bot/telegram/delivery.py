@@ -14,7 +14,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot import i18n, texts
 from bot.domain import MeetingState, Order, utcnow
 from bot.errors import UserError
-from bot.jobs.outbox import SEND, card_key
+from bot.jobs.outbox import MEETING_WAIT, SEND, card_key
 from bot.jobs.worker import Done, Fail, Job, Outcome, Retry
 from bot.services.orders import CardRead, Orders
 from bot.services.persons import Persons
@@ -90,7 +90,7 @@ class Delivery:
         if until is not None:
             # Still in its turn: the chat's later messages keep waiting behind it (per-chat order), and
             # the meeting's arrival wakes it (`Outbox.wake_card`), so it goes out once, with the link.
-            return Retry("waiting for the Zoom meeting", at=until)
+            return Retry(MEETING_WAIT, at=until)
         # Rendered now, in the recipient's language (private chats: the chat id is the user id).
         with i18n.speaking(read.language):
             text, keyboard = card_view(read.card)

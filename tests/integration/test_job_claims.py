@@ -11,14 +11,15 @@ from typing import Any
 
 from sqlalchemy import event, select, update
 
-from bot.domain import utcnow
-from bot.jobs.outbox import CARDS, SEND, Outbox
+from bot.domain import MeetingState, utcnow
+from bot.jobs.outbox import CARDS, SEND, Outbox, card_key
 from bot.jobs.run_locks import RunLocks
 from bot.jobs.worker import Done, Job, Lane, Retry, Worker
 from storage import repos
 from storage.db import create_engine, create_lock_engine, create_sessionmaker, migrate
 from storage.models import JobRow
 from tests.support import POSTGRES_URL
+from tests.support.services import add_order, add_owner_service_and_customer
 from tests.support.waiting import lock_waiters
 
 LEASE = timedelta(seconds=30)
@@ -92,6 +93,29 @@ async def test_jobs_that_finish_orders_are_claimed_first_yet_never_before_their_
     assert await claimed(10) == {"send-2"}
     await finish(sessions, "send-1")
     assert await claimed(10) == {"cards-1"}
+    await engine.dispose()
+
+
+async def test_an_owner_card_waits_for_its_meeting_unclaimed_and_its_chat_waits_behind_it(
+    any_database_url: str,
+) -> None:
+    """A new order's owner card is queued for the end of its wait for the meeting, not claimed and run in vain
+    before; the owner's later messages still wait behind it, and the meeting's arrival sends it at once."""
+    engine, sessions = await setup(any_database_url)
+    outbox = Outbox(owner_settle=timedelta(seconds=30))
+    async with sessions.begin() as session:
+        service = await add_owner_service_and_customer(session, 7, 8, utcnow())
+        order = await add_order(session, service, 8, utcnow() + timedelta(days=1), "o", "new")
+        order.wants_meeting, order.meeting_state = True, MeetingState.PENDING
+        await session.flush()
+        await outbox.send_card(session, order.id, 7, "owner")
+        await outbox.send_card(session, order.id, 8, "customer")
+    await queue(sessions, "later-to-the-owner", 7)
+    assert await claim(sessions) == [card_key(order.id, 8, "customer")]
+    assert await claim(sessions) == [], "the owner's card was claimed before its meeting, or overtaken"
+    async with sessions.begin() as session:
+        assert await outbox.wake_card(session, order.id, 7, "owner")
+    assert await claim(sessions) == [card_key(order.id, 7, "owner")]
     await engine.dispose()
 
 
