@@ -174,7 +174,9 @@ class MeetingSync:
                 meeting = await self._create(job, snapshot, host)
         if meeting.start != snapshot.spec.start or meeting.duration_min != snapshot.spec.duration_min:
             return Retry("Zoom did not apply the new start or duration yet")
-        await self._finish(snapshot, meeting)
+        # The meeting goes to the order in the commit that records the outcome (one write transaction): a
+        # crash before it runs the job again, which finds the meeting by its marker (`create_sent`).
+        job.write_with_outcome(lambda session: self._finish(session, snapshot, meeting))
         job.progress["create_sent"] = False  # recorded with the outcome
         return Done()
 
@@ -221,19 +223,19 @@ class MeetingSync:
             host.token = await self._connections.access_token(owner_id, rejected=host.token)
             return await action(host.token)
 
-    async def _finish(self, snapshot: Snapshot, meeting: Meeting) -> None:
-        async with self._sessions.begin() as session:
-            row = await repos.get_order(session, snapshot.order_id, lock=True)
-            if row is None:
-                return
-            first_link = row.join_url is None and row.synced_version == 0
-            row.meeting_id, row.join_url = meeting.id, meeting.join_url
-            row.meeting_error = None
-            row.updated_at = utcnow()  # before `announce` reads: its reads flush the row, in one UPDATE
-            if row.version == snapshot.version:
-                row.synced_version = snapshot.version
-                row.meeting_state = MeetingState.READY
-                await announce(session, self._outbox, row, meeting=True)
+    async def _finish(self, session: AsyncSession, snapshot: Snapshot, meeting: Meeting) -> None:
+        """Give the order its meeting and tell both chats, in the transaction of the job's outcome."""
+        row = await repos.get_order(session, snapshot.order_id, lock=True)
+        if row is None:
+            return
+        first_link = row.join_url is None and row.synced_version == 0
+        row.meeting_id, row.join_url = meeting.id, meeting.join_url
+        row.meeting_error = None
+        row.updated_at = utcnow()  # before `announce` reads: its reads flush the row, in one UPDATE
+        if row.version == snapshot.version:
+            row.synced_version = snapshot.version
+            row.meeting_state = MeetingState.READY
+            await announce(session, self._outbox, row, meeting=True)
         if first_link and self._metrics is not None:
             self._metrics.confirm_to_join.observe((utcnow() - row.created_at).total_seconds())
 

@@ -24,6 +24,9 @@ UPDATES_PER_ORDER = 6  # /start, Order, the day, the time, Skip, Confirm
 # path's (one statement for a card, one for the meeting sync's order and token, writes folded into the job's
 # outcome), 100 (about 90 in a burst).
 STATEMENTS_PER_ORDER = 110
+# Write transactions per order: each waits for SQLite's write lock, and each commit is one more call to the
+# driver. 29 when the meeting was written to the order in a transaction of its own, before its job's outcome.
+WRITES_PER_ORDER = 28
 # The conversation reads the customer once per update (their language), the owner only with the service,
 # and the draft only where a step needs it; a step writes the draft in one statement. Drafts: written at
 # /start, Order, the time and Skip, read at Skip and Confirm, dropped (it was 13 with six reads). Persons:
@@ -42,12 +45,20 @@ class Statements:
     def __init__(self) -> None:
         self.counting = False
         self.seen: Counter[str] = Counter()
+        self.commits = 0  # write transactions committed (each waits for SQLite's write lock)
         self._lock = threading.Lock()
 
     def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if self.counting:
             with self._lock:
                 self.seen[" ".join(statement.split())] += 1
+
+    def commit(self, conn: Any) -> None:
+        """A commit of an open SQLite transaction (its driver opens one for a write, none for a read)."""
+        raw = getattr(conn.connection.dbapi_connection, "_connection", None)
+        if self.counting and raw is not None and raw._conn.in_transaction:
+            with self._lock:
+                self.commits += 1
 
     def total(self) -> int:
         return sum(self.seen.values())
@@ -66,10 +77,12 @@ class Statements:
 def statements() -> Iterator[Statements]:
     counter = Statements()
     event.listen(Engine, "before_cursor_execute", counter)
+    event.listen(Engine, "commit", counter.commit)
     try:
         yield counter
     finally:
         event.remove(Engine, "before_cursor_execute", counter)
+        event.remove(Engine, "commit", counter.commit)
 
 
 @pytest.mark.bot_env(WORKER_POLL_SECONDS="30")  # the worker's regular look would add statements by the clock
@@ -97,6 +110,7 @@ def test_an_order_costs_a_bounded_number_of_statements(
     intake = statements.touching("received_updates", "processed_updates") / (ORDERS * UPDATES_PER_ORDER)
     assert intake <= INTAKE_STATEMENTS_PER_UPDATE, statements.seen.most_common(12)
     assert per_order <= STATEMENTS_PER_ORDER, statements.seen.most_common(12)
+    assert statements.commits / ORDERS <= WRITES_PER_ORDER, statements.commits / ORDERS
     seen = statements.seen.most_common(40)
     assert statements.touching("drafts") / ORDERS <= DRAFT_STATEMENTS_PER_ORDER, seen
     assert statements.reading("persons") / ORDERS <= PERSON_READS_PER_ORDER, seen
