@@ -169,12 +169,15 @@ class Worker:
 
     async def _run_lane(self, lane: Lane) -> None:
         running: set[asyncio.Task[None]] = set()
+        full = [False]  # whether the last look left due jobs behind for want of slots (maybe)
         self._outbox.listen(lane.kinds)  # a job queued during the first claim wakes the first wait
         while not self._stopping.is_set():
             free = lane.concurrency - len(running)
+            full[0] = True
             if free > 0:
                 try:
                     jobs = await self._claim(lane, free)
+                    full[0] = len(jobs) == free
                     self.last_cycle = time.monotonic()
                 except Exception:
                     log.exception("The %s lane failed to claim jobs; trying again", lane.name)
@@ -182,7 +185,7 @@ class Worker:
                 for job in jobs:
                     task = asyncio.create_task(self._run_one(job), name=f"job-{job.id}")
                     running.add(task)
-                    task.add_done_callback(self._finished(running, lane))
+                    task.add_done_callback(self._finished(running, lane, full))
             else:
                 self.last_cycle = time.monotonic()
             # Every due job this lane may run now was claimed (or its slots are full). What can run next
@@ -192,10 +195,16 @@ class Worker:
         if running:
             await asyncio.wait(running)
 
-    def _finished(self, running: set[asyncio.Task[None]], lane: Lane) -> Callable[[asyncio.Task[None]], None]:
+    def _finished(
+        self, running: set[asyncio.Task[None]], lane: Lane, full: list[bool]
+    ) -> Callable[[asyncio.Task[None]], None]:
         def done(task: asyncio.Task[None]) -> None:
             running.discard(task)
-            self._outbox.wake_kinds(lane.kinds)  # a slot is free, and the chat's next message may go now
+            # The lane looks again if that may find something the run held back: a job left for want of a
+            # slot, or the chat's next message. Else the look would find nothing; what is queued meanwhile
+            # wakes the lane itself.
+            if full[0] or lane.chat_ordered:
+                self._outbox.wake_kinds(lane.kinds)
 
         return done
 
@@ -305,6 +314,10 @@ class Worker:
             # Not recorded when the job was queued again meanwhile: it runs again, with this run's progress
             # kept, as `save_progress` would have kept it.
             recorded = await repos.record_outcome(session, job.id, job.lease_token, job.attempts, values)
+        if not recorded:
+            # Queued again while it ran: it is due now that its lease is free, and its lane's look when it was
+            # queued found it leased.
+            self._outbox.wake_kinds((job.kind,))
         if recorded and isinstance(outcome, Retry) and outcome.at is not None:
             # The time is known: its lane looks for the job then, not at the next poll (up to `poll_interval`
             # later); the other lanes would look in vain.

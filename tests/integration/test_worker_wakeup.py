@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import timedelta
 
 from bot.domain import utcnow
 from bot.jobs.outbox import SEND, Outbox
 from bot.jobs.worker import Done, Job, Lane, Retry, Worker
 from bot.services.meetings import SYNC
+from storage import repos
 from tests.support.databases import migrated_sessions
 from tests.support.waiting import eventually_async
 
@@ -87,3 +89,77 @@ async def test_a_job_retried_at_a_known_time_wakes_only_its_own_lane_then(any_da
         await running
     assert len(runs) == 2
     assert not woken_in_vain, "the flood wait's end woke a lane that runs none of its kinds"
+
+
+class WakeSpy(Outbox):
+    """An outbox that records which job kinds it was asked to wake the waiters of."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.woken: list[frozenset[str]] = []
+
+    def wake_kinds(self, kinds: Iterable[str]) -> None:
+        self.woken.append(frozenset(kinds))
+        super().wake_kinds(kinds)
+
+
+async def test_a_finished_job_wakes_its_lane_only_when_the_lane_may_have_left_work_behind(
+    any_database_url: str,
+) -> None:
+    """A lane looks again when a run ends only if that may find work the run held back: its slots were full,
+    or it keeps chats in order (the chat's next message). Else the look would find nothing (a statement)."""
+    async with migrated_sessions(any_database_url) as sessions:
+        outbox = WakeSpy()
+        ran: dict[str, asyncio.Event] = {SEND: asyncio.Event(), SYNC: asyncio.Event()}
+
+        async def run(job: Job) -> Done:
+            outbox.woken.clear()  # what came before the run: the queuing's wake-up
+            ran[job.kind].set()
+            return Done()
+
+        lanes = [
+            Lane("zoom", (SYNC,), concurrency=4),
+            Lane("telegram", (SEND,), concurrency=4, chat_ordered=(SEND,)),
+        ]
+        worker = Worker(sessions, outbox, {SEND: run, SYNC: run}, lanes, poll_interval=LONG_POLL)
+        running = asyncio.create_task(worker.run())
+        for kind, lane in ((SYNC, lanes[0]), (SEND, lanes[1])):
+            async with sessions.begin() as session:
+                await repos.enqueue(session, kind, f"{kind}:1", utcnow(), payload={"chat_id": 5})
+                outbox.wake_on_commit(session, kind)
+            await asyncio.wait_for(ran[kind].wait(), 10)
+            job_task = next(task for task in asyncio.all_tasks() if task.get_name().startswith("job-"))
+            await job_task  # its lane's own callback on its end runs before this await returns
+            woken = [kinds for kinds in outbox.woken if kinds == frozenset(lane.kinds)]
+            assert bool(woken) == bool(lane.chat_ordered), (lane.name, outbox.woken)
+        worker.stop()
+        await running
+
+
+async def test_a_job_queued_again_while_it_ran_runs_again_at_once(any_database_url: str) -> None:
+    """Queued again during its run, a job is left due once its lease is freed: its lane looks for it then,
+    though its slots were not full (the look made when it was queued found it leased)."""
+    async with migrated_sessions(any_database_url) as sessions:
+        outbox = Outbox()
+        runs: list[int] = []
+        twice = asyncio.Event()
+
+        async def run(job: Job) -> Done:
+            runs.append(job.id)
+            if len(runs) == 1:
+                async with sessions.begin() as session:  # e.g. the order changed while its meeting was synced
+                    await repos.enqueue(session, SYNC, job.key, utcnow())
+                    outbox.wake_on_commit(session, SYNC)
+            else:
+                twice.set()
+            return Done()
+
+        lane = Lane("zoom", (SYNC,), concurrency=4)
+        worker = Worker(sessions, outbox, {SYNC: run}, [lane], poll_interval=LONG_POLL)
+        async with sessions.begin() as session:
+            await repos.enqueue(session, SYNC, "meeting:1", utcnow())
+        running = asyncio.create_task(worker.run())
+        await asyncio.wait_for(twice.wait(), 10)
+        worker.stop()
+        await running
+    assert len(runs) == 2
