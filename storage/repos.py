@@ -1083,15 +1083,17 @@ def _outcome_statement(names: tuple[str, ...]) -> Any:
     )
 
 
+_RUN_NOW = (
+    update(_jobs)
+    .where(_jobs.c.key == bindparam("job_key", type_=_jobs.c.key.type), _jobs.c.status == "pending")
+    .values(run_at=_at("now"), attempts=0)
+)
+
+
 async def run_now(session: AsyncSession, key: str, now: datetime) -> bool:
     """Make the pending job with that key due now, keeping its place and progress; one running now runs
     again (its outcome is not recorded, as for a re-queue), so it cannot miss this. Whether there was one."""
-    result = await session.execute(
-        update(JobRow)
-        .where(JobRow.key == key, JobRow.status == "pending")
-        .values(run_at=now, attempts=0)
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.execute(_RUN_NOW, {"job_key": key, "now": now})
     if not result.rowcount:  # type: ignore[attr-defined]
         return False
     await notify_jobs(session)
