@@ -22,10 +22,12 @@ UPDATES_PER_ORDER = 6  # /start, Order, the day, the time, Skip, Confirm
 # ran about 190 (128 per order in a burst); then 140 (115 in a burst); with the conversation's reads and
 # writes cut (one statement for the service with its owner's week, drafts written without a read) and the job
 # path's (one statement for a card, one for the meeting sync's order and token, writes folded into the job's
-# outcome), 100 (about 90 in a burst).
-STATEMENTS_PER_ORDER = 110
+# outcome), 100 (about 90 in a burst); with the new order's owner card queued for the end of its wait for
+# the meeting instead of run at once and sent back, and no idle claim after a meeting sync, 93-94 (main
+# before: 97-100; about 73 in a burst).
+STATEMENTS_PER_ORDER = 95
 # Write transactions per order: each waits for SQLite's write lock, and each commit is one more call to the
-# driver. 29 when the meeting was written to the order in a transaction of its own, before its job's outcome.
+# driver. 30-31 before the owner card's wait and the meeting's write to the order joined other transactions.
 WRITES_PER_ORDER = 28
 # The conversation reads the customer once per update (their language), the owner only with the service,
 # and the draft only where a step needs it; a step writes the draft in one statement. Drafts: written at
