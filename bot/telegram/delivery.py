@@ -27,6 +27,7 @@ from storage import repos
 log = logging.getLogger(__name__)
 
 GONE = ("chat not found", "message to edit not found", "message can't be edited")
+SENT = "sent"  # a card job's progress: the message id of the card it sent
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -71,7 +72,9 @@ class Delivery:
     async def _send_card(self, job: Job, order_id: int, chat_id: int, role: str) -> Outcome:
         """Send the order's card to the chat, once: read in one session with what the chat has already."""
         async with self._sessions() as session:
-            cards = await repos.cards_in_chat(session, order_id, chat_id)
+            # Only a run after the one that sent the card finds it there (`SENT`: woken while it was being
+            # sent); a first run reads no cards.
+            cards = await repos.cards_in_chat(session, order_id, chat_id) if SENT in job.progress else []
             sent = [card for card in cards if card.role == role]
             read = await self._orders.card_in(session, order_id, role, chat_id)
         if read is None:
@@ -162,6 +165,7 @@ class Delivery:
         order_id = job.order_id
         if role and order_id is not None:
             shown, message_id = fingerprint(text, keyboard), message.message_id
+            job.progress[SENT] = message_id  # kept with the outcome, or for the run again if woken meanwhile
 
             async def record(session: AsyncSession) -> None:
                 await repos.add_order_message(session, order_id, chat_id, message_id, role, shown)

@@ -23,9 +23,9 @@ UPDATES_PER_ORDER = 6  # /start, Order, the day, the time, Skip, Confirm
 # writes cut (one statement for the service with its owner's week, drafts written without a read) and the job
 # path's (one statement for a card, one for the meeting sync's order and token, writes folded into the job's
 # outcome), 100 (about 90 in a burst); with the new order's owner card queued for the end of its wait for
-# the meeting instead of run at once and sent back, and no idle claim after a meeting sync, 93-94 (main
-# before: 97-100; about 73 in a burst).
-STATEMENTS_PER_ORDER = 95
+# the meeting instead of run at once and sent back, no idle claim after a meeting sync, and a card's first
+# send reading no cards of its chat, 93 (main before: 97-100; about 72 in a burst).
+STATEMENTS_PER_ORDER = 94
 # Write transactions per order: each waits for SQLite's write lock, and each commit is one more call to the
 # driver. 30-31 before the owner card's wait and the meeting's write to the order joined other transactions.
 WRITES_PER_ORDER = 28
