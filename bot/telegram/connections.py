@@ -15,12 +15,16 @@ import asyncio
 import contextlib
 import ssl
 from collections import deque
+from contextvars import ContextVar
 from urllib.parse import urlencode, urlsplit
 
 from telegram.error import NetworkError, TimedOut
 
 MAX_HEAD = 64 * 1024  # an answer's status line and headers
 KEEPALIVE_SECONDS = 4.0  # an idle connection is closed before common servers drop it (uvicorn: 5 s)
+# The loop time at which the answer to the last request posted in this context began to arrive: the server
+# had received the request by then (the flood limits start its period there, bot/telegram/limits.py).
+answer_arrived: ContextVar[float | None] = ContextVar("answer_arrived", default=None)
 
 
 class AnswerLost(NetworkError):
@@ -36,6 +40,7 @@ class _Connection(asyncio.Protocol):
         self.buffer = bytearray()
         self.ended = False
         self.idle_since = 0.0
+        self.arrived: float | None = None  # when the first bytes of the awaited answer came
         self._waiter: asyncio.Future[None] | None = None
         self._writable: asyncio.Future[None] | None = None
 
@@ -43,6 +48,8 @@ class _Connection(asyncio.Protocol):
         self.transport = transport if isinstance(transport, asyncio.Transport) else None
 
     def data_received(self, data: bytes) -> None:
+        if self.arrived is None:
+            self.arrived = self._loop.time()
         self.buffer += data
         self._wake()
 
@@ -236,7 +243,8 @@ class KeepAlivePool:
         """POST `form` (url-encoded) to `path`: the answer's status and body.
 
         Raises TimedOut when the request could not go out in time (it was not carried out), `AnswerLost`
-        when it went out and its answer did not come in time, NetworkError for a broken connection.
+        when it went out and its answer did not come in time, NetworkError for a broken connection. When
+        the first bytes of the answer came is left in `answer_arrived`.
         """
         body = urlencode(form).encode("ascii")
         request = b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s" % (
@@ -248,6 +256,7 @@ class KeepAlivePool:
         connection = await self._acquire(connect_timeout, pool_timeout)
         keep = False
         try:
+            connection.arrived = None
             connection.send(request)
             try:
                 async with asyncio.timeout(write_timeout):
@@ -259,6 +268,7 @@ class KeepAlivePool:
                     status, answer, keep = await read_answer(connection)
             except TimeoutError as exc:
                 raise AnswerLost("Timed out waiting for the answer") from exc
+            answer_arrived.set(connection.arrived)
             return status, answer
         finally:
             self._release(connection, keep)
