@@ -38,6 +38,7 @@ class Server:
         self.open = 0
         self.most_open = 0
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
+        self.kinds: list[str] = []  # each request's Content-Type
         self.release = asyncio.Event()
         self.url = ""
 
@@ -52,7 +53,16 @@ class Server:
                     int(line.split(":")[1]) for line in lines if line.lower().startswith("content-length")
                 )
                 body = await reader.readexactly(size)
-                self.requests.append((lines[0].split(" ")[1], parse_qs(body.decode())))
+                kind = next(
+                    (line.split(":")[1].strip() for line in lines if line.lower().startswith("content-type")),
+                    "",
+                )
+                self.kinds.append(kind)
+                if kind == "application/json":
+                    fields = {name: [value] for name, value in json.loads(body).items()}
+                else:  # a form (httpx's calls)
+                    fields = parse_qs(body.decode())
+                self.requests.append((lines[0].split(" ")[1], fields))
                 if not await self.answer(self, body, writer):
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -112,18 +122,21 @@ async def post(
     return body
 
 
-async def test_requests_share_one_connection_and_arrive_form_encoded() -> None:
+async def test_requests_share_one_connection_and_arrive_as_a_json_object_of_their_values() -> None:
+    """The Bot API takes a JSON body like a form (structured values as JSON text, as PTB gives them), and
+    encoding one costs far less than percent-encoding a form."""
     async with serving(keep_alive) as server:
         connections = pool(server)
-        answers = [await post(connections, text) for text in ("a&b=c", "Zoë", "three")]
+        answers = [await post(connections, text) for text in ("a&b=c", 'Zoë "😀"', "three")]
         connections.close()
     assert answers == [OK] * 3
     assert server.connections == 1
     assert server.requests == [
         ("/botTOKEN/sendMessage", {"text": ["a&b=c"]}),
-        ("/botTOKEN/sendMessage", {"text": ["Zoë"]}),
+        ("/botTOKEN/sendMessage", {"text": ['Zoë "😀"']}),
         ("/botTOKEN/sendMessage", {"text": ["three"]}),
     ]
+    assert server.kinds == ["application/json"] * 3
 
 
 async def test_a_chunked_answer_is_read_whole_and_the_connection_kept() -> None:
