@@ -4,10 +4,12 @@ pauses what Telegram asked to pause: the chat the request was for, or every requ
 (a global flood wait).
 
 Each limit is a sliding window (at most N requests in any period, as Telegram and the sandbox count them)
-in which a request holds its place from the moment it goes until its answer has come, and only then
-starts its period: Telegram counts a request when it arrives, which is after we send it, so a window
-counted from our sending would let two requests arrive closer together than the limit allows whenever
-the later one travels faster.
+in which a request holds its place from the moment it goes until its answer has come (the moment the
+answer's first bytes came, as the connection notes it, not when the awaiting task next got its turn on
+the event loop), and only then starts its period: Telegram counts a request when it arrives, which is
+after we send it, so a window counted from our sending would let two requests arrive closer together
+than the limit allows whenever the later one travels faster. When room comes, every request in line
+that it fits goes then, in order.
 """
 
 from __future__ import annotations
@@ -138,8 +140,11 @@ class Window:
         if self._waiters:
             self._grant()
 
-    def _grant(self) -> None:
+    def _wake(self) -> None:
         self._timer = None
+        self._grant()
+
+    def _grant(self) -> None:
         room = self._room(asyncio.get_running_loop().time())
         waiters = self._waiters
         while room > 0 and waiters:
@@ -161,7 +166,7 @@ class Window:
             if timer.when() <= when:
                 return
             timer.cancel()
-        self._timer = asyncio.get_running_loop().call_at(when, self._grant)
+        self._timer = asyncio.get_running_loop().call_at(when, self._wake)
 
 
 class ChatRateLimiter(BaseRateLimiter[int]):
