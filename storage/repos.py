@@ -1026,11 +1026,17 @@ async def mark_update(session: AsyncSession, update_id: int, now: datetime) -> b
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def finish_received(session: AsyncSession, update_id: int, now: datetime) -> None:
-    """A stored update was handled: record it as processed and drop its stored copy, in the caller's
-    transaction (so a stored update is never also processed: a restart handles exactly what is stored)."""
-    await mark_update(session, update_id, now)
-    await forget_received(session, update_id)
+async def finish_received(session: AsyncSession, update_ids: Sequence[int], now: datetime) -> None:
+    """Stored updates were handled: record them as processed and drop their stored copies, in the caller's
+    transaction (so a stored update is never also processed: a restart handles exactly what is stored).
+    Two statements for any number of updates (each run once with every update's parameters)."""
+    if not update_ids:
+        return
+    marks = [{"update_id": update_id, "processed_at": now} for update_id in update_ids]
+    drops = [{"update_id": update_id} for update_id in update_ids]
+    mark = _mark_postgresql() if _for_update(session) else _MARK_SQLITE
+    await session.execute(mark, marks if len(marks) > 1 else marks[0])
+    await session.execute(_FORGET_RECEIVED, drops if len(drops) > 1 else drops[0])
 
 
 async def received_updates(session: AsyncSession) -> list[ReceivedUpdateRow]:

@@ -33,6 +33,52 @@ SLOW_DOWN = "slow-down"
 FINISHING = frozenset({Verb.ORDER_CONFIRM, Verb.CLIENT_CONFIRM, Verb.ACTION_CONFIRMED})
 
 
+class Finishes:
+    """Records handled stored updates as processed, dropping their stored copies, several in one transaction.
+
+    `finish(update_id)` returns once the transaction that carries the update has committed, so its caller
+    waits just as long as with a transaction of its own (a chat's next update is still handled only after
+    its previous one is recorded): the first update to finish starts a transaction at once, and updates
+    that finish while it runs go together in the next. A transaction that fails fails each of its updates.
+    """
+
+    MAX = 100  # updates per transaction
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._waiting: list[tuple[int, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def finish(self, update_id: int) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((update_id, done))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write(), name="finish-updates")
+        await done
+
+    async def _write(self) -> None:
+        batch: list[tuple[int, asyncio.Future[None]]] = []
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[: self.MAX], self._waiting[self.MAX :]
+                try:
+                    async with self._sessions.begin() as session:
+                        await repos.finish_received(session, [update_id for update_id, _ in batch], utcnow())
+                except Exception as exc:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                else:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+                batch = []
+        finally:
+            self._writer = None
+            for _, done in batch:  # stopped while writing them (the loop is closing): not known recorded
+                done.cancel()
+
+
 class UpdateIntake:
     """Feeds updates to the application, skipping any already processed.
 
@@ -77,6 +123,7 @@ class UpdateIntake:
         self._turns_first: deque[int] = deque()
         self._turns_next: deque[int] = deque()
         self._warned: set[int] = set()  # chats told to slow down since their backlog was last empty
+        self._finishes = Finishes(sessions)
 
     async def process(self, update: Update) -> None:
         """Handle the update once, in its chat's turn (other replicas hold back that chat meanwhile)."""
@@ -93,14 +140,14 @@ class UpdateIntake:
 
     async def _process_stored(self, update: Update) -> None:
         """Handle a stored update, in its chat's turn; then record it as processed and drop its stored copy
-        in one transaction. A stored update is not processed yet (both change together), so no look first."""
+        in one transaction (shared with other chats' updates finishing meanwhile). A stored update is not
+        processed yet (both change together), so no look first."""
         chat = update.effective_chat or update.effective_user
         chat_id = chat.id if chat is not None else None
         with log_context(update_id=update.update_id), answering(chat_id):
             async with self._turns.hold(chat_id):
                 await self._application.process_update(update)
-                async with self._sessions.begin() as session:
-                    await repos.finish_received(session, update.update_id, utcnow())
+                await self._finishes.finish(update.update_id)
 
     async def receive_json(self, body: bytes) -> int:
         try:
