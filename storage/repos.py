@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
+    String,
     Table,
     and_,
     bindparam,
@@ -158,8 +159,19 @@ _ACTIVE_ORDERS = select(func.count(_orders.c.id)).where(
     _orders.c.owner_id == bindparam("owner_id"),
     _orders.c.status.in_(ACTIVE),
 )
+# The owner's days off from `days_from` to `days_to` as one string of ISO dates joined by commas (None
+# without any), read with the service: every ordering step's rules need them.
+_BOOKING_DAYS_OFF = (
+    select(func.aggregate_strings(_days_off.c.day.cast(String), ","))
+    .where(
+        _days_off.c.owner_id == ServiceRow.owner_id,
+        _days_off.c.day >= bindparam("days_from"),
+        _days_off.c.day <= bindparam("days_to"),
+    )
+    .scalar_subquery()
+)
 _BOOKING = (
-    select(ServiceRow, PersonRow.hours, ZoomConnectionRow.status)
+    select(ServiceRow, PersonRow.hours, ZoomConnectionRow.status, _BOOKING_DAYS_OFF)
     .join(PersonRow, PersonRow.id == ServiceRow.owner_id)
     .outerjoin(ZoomConnectionRow, ZoomConnectionRow.owner_id == ServiceRow.owner_id)
 )
@@ -255,15 +267,24 @@ async def service_by_code(session: AsyncSession, code: str) -> ServiceRow | None
 
 
 async def service_for_booking(
-    session: AsyncSession, *, code: str | None = None, service_id: int | None = None
-) -> tuple[ServiceRow, Any, str | None] | None:
-    """The service (by code or id) with its owner's weekly hours (`persons.hours`) and Zoom connection
-    status (None without a connection), in one statement: every ordering step needs the three."""
+    session: AsyncSession,
+    days_off: tuple[date, date],
+    *,
+    code: str | None = None,
+    service_id: int | None = None,
+) -> tuple[ServiceRow, Any, str | None, list[date]] | None:
+    """The service (by code or id) with its owner's weekly hours (`persons.hours`), Zoom connection status
+    (None without a connection) and days off within `days_off` (first and last day), in one statement:
+    every ordering step needs the four."""
+    window = {"days_from": days_off[0], "days_to": days_off[1]}
     if code is not None:
-        found = (await session.execute(_BOOKING_BY_CODE, {"code": code})).first()
+        found = (await session.execute(_BOOKING_BY_CODE, {"code": code, **window})).first()
     else:
-        found = (await session.execute(_BOOKING_BY_ID, {"service_id": service_id})).first()
-    return (found[0], found[1], found[2]) if found is not None else None
+        found = (await session.execute(_BOOKING_BY_ID, {"service_id": service_id, **window})).first()
+    if found is None:
+        return None
+    off = [date.fromisoformat(day) for day in found[3].split(",")] if found[3] else []
+    return found[0], found[1], found[2], off
 
 
 async def service_by_source_update(session: AsyncSession, update_id: int) -> ServiceRow | None:
