@@ -93,6 +93,9 @@ def run_bot() -> int:
     from bot.allocator import cap_arenas
 
     cap_arenas()  # before the first thread: SQLite's connection threads share one arena
+    from bot.imports import leave_out_unused
+
+    leave_out_unused()  # before httpx and telegram: no httpx command line, no cryptography for PTB
     from bot.app import build, serve
     from bot.crypto import EncryptionKeyError
     from bot.settings import SettingsError, load_settings

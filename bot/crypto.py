@@ -1,4 +1,7 @@
-"""Encryption of tokens at rest: Fernet keys, the first encrypts, all of them decrypt (rotation)."""
+"""Encryption of tokens at rest: Fernet keys, the first encrypts, all of them decrypt (rotation).
+
+The tokens are `cryptography`'s Fernet tokens, made by `bot/fernet.py` without importing `cryptography`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import logging
 import os
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from bot.fernet import Fernet, InvalidToken, MultiFernet, generate_key
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ def load_or_create_key_file(path: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key().decode()
+    key = generate_key().decode()
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(key + "\n")

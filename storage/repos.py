@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     Integer,
+    String,
     Table,
     and_,
     bindparam,
@@ -159,8 +160,19 @@ _ACTIVE_ORDERS = select(func.count(_orders.c.id)).where(
     _orders.c.owner_id == bindparam("owner_id"),
     _orders.c.status.in_(ACTIVE),
 )
+# The owner's days off from `days_from` to `days_to` as one string of ISO dates joined by commas (None
+# without any), read with the service: every ordering step's rules need them.
+_BOOKING_DAYS_OFF = (
+    select(func.aggregate_strings(_days_off.c.day.cast(String), ","))
+    .where(
+        _days_off.c.owner_id == ServiceRow.owner_id,
+        _days_off.c.day >= bindparam("days_from"),
+        _days_off.c.day <= bindparam("days_to"),
+    )
+    .scalar_subquery()
+)
 _BOOKING = (
-    select(ServiceRow, PersonRow.hours, ZoomConnectionRow.status)
+    select(ServiceRow, PersonRow.hours, ZoomConnectionRow.status, _BOOKING_DAYS_OFF)
     .join(PersonRow, PersonRow.id == ServiceRow.owner_id)
     .outerjoin(ZoomConnectionRow, ZoomConnectionRow.owner_id == ServiceRow.owner_id)
 )
@@ -215,6 +227,20 @@ async def person_names(session: AsyncSession, user_id: int) -> Any | None:
     return (await session.execute(_PERSON_NAMES, {"user_id": user_id})).first()
 
 
+_MANY_PERSON_NAMES = select(
+    _persons.c.id, _persons.c.first_name, _persons.c.username, _persons.c.language, _persons.c.language_code
+).where(_persons.c.id.in_(bindparam("user_ids", expanding=True)))
+
+
+async def persons_names(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, Any]:
+    """`person_names` of several persons in one statement, by id (a person not stored is left out)."""
+    if len(user_ids) == 1:
+        found = await person_names(session, user_ids[0])
+        return {user_ids[0]: found} if found is not None else {}
+    rows = (await session.execute(_MANY_PERSON_NAMES, {"user_ids": list(user_ids)})).all()
+    return {row.id: row for row in rows}
+
+
 async def save_person(
     session: AsyncSession, user_id: int, first_name: str, username: str | None, now: datetime, **changes: Any
 ) -> None:
@@ -256,15 +282,24 @@ async def service_by_code(session: AsyncSession, code: str) -> ServiceRow | None
 
 
 async def service_for_booking(
-    session: AsyncSession, *, code: str | None = None, service_id: int | None = None
-) -> tuple[ServiceRow, Any, str | None] | None:
-    """The service (by code or id) with its owner's weekly hours (`persons.hours`) and Zoom connection
-    status (None without a connection), in one statement: every ordering step needs the three."""
+    session: AsyncSession,
+    days_off: tuple[date, date],
+    *,
+    code: str | None = None,
+    service_id: int | None = None,
+) -> tuple[ServiceRow, Any, str | None, list[date]] | None:
+    """The service (by code or id) with its owner's weekly hours (`persons.hours`), Zoom connection status
+    (None without a connection) and days off within `days_off` (first and last day), in one statement:
+    every ordering step needs the four."""
+    window = {"days_from": days_off[0], "days_to": days_off[1]}
     if code is not None:
-        found = (await session.execute(_BOOKING_BY_CODE, {"code": code})).first()
+        found = (await session.execute(_BOOKING_BY_CODE, {"code": code, **window})).first()
     else:
-        found = (await session.execute(_BOOKING_BY_ID, {"service_id": service_id})).first()
-    return (found[0], found[1], found[2]) if found is not None else None
+        found = (await session.execute(_BOOKING_BY_ID, {"service_id": service_id, **window})).first()
+    if found is None:
+        return None
+    off = [date.fromisoformat(day) for day in found[3].split(",")] if found[3] else []
+    return found[0], found[1], found[2], off
 
 
 async def service_by_source_update(session: AsyncSession, update_id: int) -> ServiceRow | None:
@@ -1137,11 +1172,17 @@ async def mark_update(session: AsyncSession, update_id: int, now: datetime) -> b
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def finish_received(session: AsyncSession, update_id: int, now: datetime) -> None:
-    """A stored update was handled: record it as processed and drop its stored copy, in the caller's
-    transaction (so a stored update is never also processed: a restart handles exactly what is stored)."""
-    await mark_update(session, update_id, now)
-    await forget_received(session, update_id)
+async def finish_received(session: AsyncSession, update_ids: Sequence[int], now: datetime) -> None:
+    """Stored updates were handled: record them as processed and drop their stored copies, in the caller's
+    transaction (so a stored update is never also processed: a restart handles exactly what is stored).
+    Two statements for any number of updates (each run once with every update's parameters)."""
+    if not update_ids:
+        return
+    marks = [{"update_id": update_id, "processed_at": now} for update_id in update_ids]
+    drops = [{"update_id": update_id} for update_id in update_ids]
+    mark = _mark_postgresql() if _for_update(session) else _MARK_SQLITE
+    await session.execute(mark, marks if len(marks) > 1 else marks[0])
+    await session.execute(_FORGET_RECEIVED, drops if len(drops) > 1 else drops[0])
 
 
 async def received_updates(session: AsyncSession) -> list[ReceivedUpdateRow]:

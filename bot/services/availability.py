@@ -41,6 +41,28 @@ def week_of(hours: object) -> slots.Week:
     return stored if stored is not None else slots.DEFAULT_WEEK
 
 
+@dataclass(frozen=True)
+class DaysOffRead:
+    """An owner's days off from `first` to `last`, as a caller read them with the service."""
+
+    first: date
+    last: date
+    days: frozenset[date]
+
+    def between(self, first: date, last: date) -> frozenset[date] | None:
+        """The days off from `first` to `last`; None when they reach beyond what was read."""
+        if first < self.first or last > self.last:
+            return None
+        return frozenset(day for day in self.days if first <= day <= last)
+
+
+def days_off_window(now: datetime) -> tuple[date, date]:
+    """The days off to read with a service for any rules made now: from the day before today to the
+    furthest horizon, in any time zone (a zone's date is within a day of UTC's)."""
+    today = now.date()
+    return today - timedelta(days=2), today + timedelta(days=slots.MAX_DAYS_AHEAD + 2)
+
+
 async def rules_for(
     session: AsyncSession,
     service: ServiceRow,
@@ -48,9 +70,11 @@ async def rules_for(
     by_owner: bool = False,
     duration_min: int | None = None,
     owners_week: slots.Week | None = None,
+    owners_days_off: DaysOffRead | None = None,
 ) -> slots.Rules:
     """The booking rules of a service as they stand now (its hours, the owner's days off, its settings).
-    `owners_week`: the owner's weekly hours when the caller read them with the service (else read here)."""
+    `owners_week`, `owners_days_off`: the owner's weekly hours and days off when the caller read them with
+    the service (else read here)."""
     week = booking_rules.week_from_json(service.hours) if service.hours is not None else None
     if week is None:
         week = (
@@ -60,9 +84,10 @@ async def rules_for(
         )
     today = utcnow().astimezone(ZoneInfo(service.timezone)).date()
     horizon = slots.MAX_DAYS_AHEAD if by_owner else service.horizon_days
-    off = await repos.days_off(
-        session, service.owner_id, today - timedelta(days=1), today + timedelta(horizon + 1)
-    )
+    first, last = today - timedelta(days=1), today + timedelta(horizon + 1)
+    off = owners_days_off.between(first, last) if owners_days_off is not None else None
+    if off is None:
+        off = frozenset(await repos.days_off(session, service.owner_id, first, last))
     rules = slots.Rules(
         timezone=service.timezone,
         duration_min=duration_min or service.duration_min,
@@ -71,7 +96,7 @@ async def rules_for(
         buffer_min=service.buffer_min,
         notice_min=service.notice_min,
         horizon_days=service.horizon_days,
-        days_off=frozenset(off),
+        days_off=off,
     )
     return rules.for_owner() if by_owner else rules
 

@@ -14,7 +14,7 @@ from bot.domain import ConnectionStatus, MeetingState, Order, Service, utcnow
 from bot.errors import SlotTaken, StaleAction, UserError
 from bot.jobs.outbox import Outbox
 from bot.metrics import Metrics
-from bot.services.availability import rules_for, week_of
+from bot.services.availability import DaysOffRead, days_off_window, rules_for, week_of
 from bot.services.convert import order_of
 from bot.services.drafts import Draft, Drafts, put_draft, read_draft
 from bot.services.meetings import queue_sync
@@ -40,12 +40,13 @@ class Summary:
 
 @dataclass(frozen=True)
 class Bookable:
-    """A service as the ordering steps read it, in one statement: with its owner's weekly hours and the
-    status of the owner's Zoom connection (None without one)."""
+    """A service as the ordering steps read it, in one statement: with its owner's weekly hours, the
+    status of the owner's Zoom connection (None without one) and the owner's days off."""
 
     row: ServiceRow
     owners_week: slots.Week
     zoom_status: str | None
+    owners_days_off: DaysOffRead
 
     def with_meeting(self) -> bool:
         """Whether an order placed now would get a Zoom meeting."""
@@ -56,17 +57,18 @@ async def bookable(
     session: AsyncSession, *, code: str | None = None, service_id: int | None = None
 ) -> Bookable:
     """The service by its public code (a UserError when there is none) or by its id (a StaleAction)."""
+    window = days_off_window(utcnow())
     if code is not None or service_id is None:
         valid = bool(code) and len(code or "") <= 32
-        found = await repos.service_for_booking(session, code=code) if valid else None
+        found = await repos.service_for_booking(session, window, code=code) if valid else None
         if found is None:
             raise UserError(texts.UNKNOWN_SERVICE)
     else:
-        found = await repos.service_for_booking(session, service_id=service_id)
+        found = await repos.service_for_booking(session, window, service_id=service_id)
         if found is None:
             raise StaleAction(texts.DRAFT_GONE)
-    row, hours, status = found
-    return Bookable(row, week_of(hours), status)
+    row, hours, status, days_off = found
+    return Bookable(row, week_of(hours), status, DaysOffRead(window[0], window[1], frozenset(days_off)))
 
 
 def parse_day(value: str | None) -> date | None:
@@ -95,15 +97,20 @@ async def check_slot(
     by_owner: bool,
     duration_min: int | None = None,
     exclude_order: int | None = None,
-    owners_week: slots.Week | None = None,
+    read: Bookable | None = None,
 ) -> None:
-    """Refuse a start that the rules do not allow now or that is taken, saying which it is (`owners_week`:
-    the owner's weekly hours, when the caller read them with the service it holds in the session)."""
+    """Refuse a start that the rules do not allow now or that is taken, saying which it is (`read`: the
+    service as the caller read it in this session, with its owner's weekly hours and days off)."""
     row = await session.get(ServiceRow, service_id)
     if row is None:
         raise StaleAction(texts.DRAFT_GONE)
     rules = await rules_for(
-        session, row, by_owner=by_owner, duration_min=duration_min, owners_week=owners_week
+        session,
+        row,
+        by_owner=by_owner,
+        duration_min=duration_min,
+        owners_week=read.owners_week if read is not None else None,
+        owners_days_off=read.owners_days_off if read is not None else None,
     )
     local = start.astimezone(ZoneInfo(rules.timezone))
     if local.date() in rules.days_off:
@@ -220,11 +227,16 @@ class Ordering:
         exclude_order: int | None,
         by_owner: bool,
         duration_min: int | None,
-        owners_week: slots.Week | None = None,
+        read: Bookable | None = None,
     ) -> list[date]:
         now = utcnow()
         rules = await rules_for(
-            session, row, by_owner=by_owner, duration_min=duration_min, owners_week=owners_week
+            session,
+            row,
+            by_owner=by_owner,
+            duration_min=duration_min,
+            owners_week=read.owners_week if read is not None else None,
+            owners_days_off=read.owners_days_off if read is not None else None,
         )
         days = slots.bookable_days(now, rules)
         if not days:
@@ -253,11 +265,16 @@ class Ordering:
         duration_min: int | None,
         exclude_order: int | None,
         by_owner: bool,
-        owners_week: slots.Week | None = None,
+        read: Bookable | None = None,
     ) -> list[datetime]:
         now = utcnow()
         rules = await rules_for(
-            session, row, by_owner=by_owner, duration_min=duration_min, owners_week=owners_week
+            session,
+            row,
+            by_owner=by_owner,
+            duration_min=duration_min,
+            owners_week=read.owners_week if read is not None else None,
+            owners_days_off=read.owners_days_off if read is not None else None,
         )
         if day is None or day not in slots.bookable_days(now, rules):
             raise StaleAction(texts.STALE_BUTTON)
@@ -268,7 +285,7 @@ class Ordering:
         """`open` and `free_days` in one transaction: the service by its code, its free days, the draft."""
         async with self._sessions.begin() as session:
             found = await bookable(session, code=code)
-            days = await self._free_days(session, found.row, None, False, None, found.owners_week)
+            days = await self._free_days(session, found.row, None, False, None, found)
             await put_draft(session, customer.id, FLOW, "date", service_id=found.row.id)
             return service_of(found.row), days
 
@@ -276,7 +293,7 @@ class Ordering:
         """`service` and `free_times` in one session: the service by its code and its free starts that day."""
         async with self._sessions() as session:
             found = await bookable(session, code=code)
-            starts = await self._free_times(session, found.row, day, None, None, False, found.owners_week)
+            starts = await self._free_times(session, found.row, day, None, None, False, found)
             return service_of(found.row), starts
 
     @staticmethod
@@ -322,7 +339,7 @@ class Ordering:
             start = parse_local(value, service.timezone)
             if start is None:
                 raise UserError(texts.SLOT_NOT_OFFERED)
-            await check_slot(session, service.id, start, by_owner=False, owners_week=found.owners_week)
+            await check_slot(session, service.id, start, by_owner=False, read=found)
             default = default_order_name(service, customer)
             draft = await put_draft(
                 session,
@@ -379,7 +396,7 @@ class Ordering:
             await repos.lock_owner(session, service.owner_id)
             start = datetime.fromisoformat(str(draft.data["start"]))
             end = start + timedelta(minutes=service.duration_min)
-            await check_slot(session, service.id, start, by_owner=False, owners_week=found.owners_week)
+            await check_slot(session, service.id, start, by_owner=False, read=found)
             if customer.id != service.owner_id:
                 active = await repos.count_active_orders(session, customer.id, service.owner_id)
                 if active >= self._max_active:
@@ -388,9 +405,7 @@ class Ordering:
             row = await insert_order(
                 session, self._outbox, service, customer.id, str(draft.data["name"]), start, end, read=found
             )
-            await repos.add_order_message(
-                session, row.id, customer.id, card_message_id, "customer"
-            )
+            await repos.add_order_message(session, row.id, customer.id, card_message_id, "customer")
             # The owner's card is rendered when it is sent. The customer's is rendered by the handler once
             # this commits; the refresh makes it appear even if this process dies before that.
             await self._outbox.send_card(session, row.id, service.owner_id, "owner")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -44,16 +45,63 @@ def valid_timezone(value: str) -> str:
     return name
 
 
+def _differs(stored: Any | None, person: Person, changes: dict[str, str | None]) -> bool:
+    wanted = {"first_name": person.first_name[:256], "username": person.username, **changes}
+    return stored is None or any(getattr(stored, field) != value for field, value in wanted.items())
+
+
 async def keep_person(session: AsyncSession, person: Person, **changes: str | None) -> Any | None:
     """Record the person as Telegram shows them now (name, username and `changes`, e.g. `language_code`)
     in the caller's transaction; returns what was stored before (None for someone new). Reads four columns
     and writes only when something differs."""
-    name = person.first_name[:256]
     stored = await repos.person_names(session, person.id)
-    wanted = {"first_name": name, "username": person.username, **changes}
-    if stored is None or any(getattr(stored, field) != value for field, value in wanted.items()):
-        await repos.save_person(session, person.id, name, person.username, utcnow(), **changes)
+    if _differs(stored, person, changes):
+        await repos.save_person(
+            session, person.id, person.first_name[:256], person.username, utcnow(), **changes
+        )
     return stored
+
+
+class _NameReads:
+    """Reads persons' stored names and languages (`repos.person_names`) for callers in several chats at once:
+    the first read starts at once, and reads asked for while it runs go together in the next statement.
+    Each caller gets what is stored when its read runs (nothing is kept between reads)."""
+
+    MAX = 100  # persons per statement
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._waiting: list[tuple[int, asyncio.Future[Any]]] = []
+        self._reader: asyncio.Task[None] | None = None
+
+    async def read(self, user_id: int) -> Any | None:
+        found: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append((user_id, found))
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._read(), name="read-persons")
+        return await found
+
+    async def _read(self) -> None:
+        batch: list[tuple[int, asyncio.Future[Any]]] = []
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[: self.MAX], self._waiting[self.MAX :]
+                try:
+                    async with self._sessions() as session:
+                        rows = await repos.persons_names(session, sorted({user_id for user_id, _ in batch}))
+                except Exception as exc:
+                    for _, found in batch:
+                        if not found.done():
+                            found.set_exception(exc)
+                else:
+                    for user_id, found in batch:
+                        if not found.done():
+                            found.set_result(rows.get(user_id))
+                batch = []
+        finally:
+            self._reader = None
+            for _, found in batch:  # stopped while reading (the loop is closing)
+                found.cancel()
 
 
 class Persons:
@@ -62,6 +110,7 @@ class Persons:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], default_timezone: str) -> None:
         self._sessions = sessions
         self.default_timezone = default_timezone
+        self._reads = _NameReads(sessions)
 
     async def touch(self, person: Person) -> None:
         async with self._sessions.begin() as session:
@@ -84,11 +133,17 @@ class Persons:
     async def language(self, person: Person) -> str:
         """The person's language; remembers Telegram's `language_code` as it is sent now (and their name).
 
-        Every update asks this first, so it reads four columns and writes only when something changed."""
+        Every update asks this first, so it reads four columns (in one statement with the reads of other
+        chats' updates asked for meanwhile) and writes only when something changed; a person's updates come
+        one at a time, so nothing of theirs changes between the read and the write."""
         code = person.language_code or None
-        async with self._sessions.begin() as session:
-            stored = await keep_person(session, person, language_code=code)
-            return i18n.language_for(stored.language if stored is not None else None, code)
+        stored = await self._reads.read(person.id)
+        if _differs(stored, person, {"language_code": code}):
+            async with self._sessions.begin() as session:
+                await repos.save_person(
+                    session, person.id, person.first_name[:256], person.username, utcnow(), language_code=code
+                )
+        return i18n.language_for(stored.language if stored is not None else None, code)
 
     async def language_of(self, user_id: int) -> str:
         """The language to write to this user in (English for someone the bot has never met)."""

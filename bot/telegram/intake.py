@@ -7,6 +7,7 @@ import json
 import logging
 from collections import deque
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
@@ -25,12 +26,73 @@ from bot.telegram.limits import answering
 from storage import repos
 
 log = logging.getLogger(__name__)
+Fetched = tuple[Update, dict[str, Any]]  # an update, and its JSON as stored
 
 ALLOWED = ["message", "edited_message", "callback_query"]
 POLL_TIMEOUT = 10
 SLOW_DOWN = "slow-down"
 # Presses that finish an order or a change to one: what is left of it is one handler and the jobs it queues.
 FINISHING = frozenset({Verb.ORDER_CONFIRM, Verb.CLIENT_CONFIRM, Verb.ACTION_CONFIRMED})
+# What Telegram sends of the message a button was pressed on and no handler reads: its inline keyboard and its
+# text's formatting. A press carries that message whole, and its keyboard (a day's times, a month's days) was
+# most of the CPU of parsing the update and of storing it.
+UNREAD_OF_PRESSED = ("reply_markup", "entities")
+
+
+def without_unread(data: dict[str, Any]) -> dict[str, Any]:
+    """The update's JSON without what no handler reads (`UNREAD_OF_PRESSED`); the same dict without any."""
+    query = data.get("callback_query")
+    message = query.get("message") if isinstance(query, dict) else None
+    if not isinstance(message, dict) or not any(key in message for key in UNREAD_OF_PRESSED):
+        return data
+    kept = {key: value for key, value in message.items() if key not in UNREAD_OF_PRESSED}
+    return {**data, "callback_query": {**query, "message": kept}}  # type: ignore[dict-item]
+
+
+class Finishes:
+    """Records handled stored updates as processed, dropping their stored copies, several in one transaction.
+
+    `finish(update_id)` returns once the transaction that carries the update has committed, so its caller
+    waits just as long as with a transaction of its own (a chat's next update is still handled only after
+    its previous one is recorded): the first update to finish starts a transaction at once, and updates
+    that finish while it runs go together in the next. A transaction that fails fails each of its updates.
+    """
+
+    MAX = 100  # updates per transaction
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._waiting: list[tuple[int, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def finish(self, update_id: int) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((update_id, done))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write(), name="finish-updates")
+        await done
+
+    async def _write(self) -> None:
+        batch: list[tuple[int, asyncio.Future[None]]] = []
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[: self.MAX], self._waiting[self.MAX :]
+                try:
+                    async with self._sessions.begin() as session:
+                        await repos.finish_received(session, [update_id for update_id, _ in batch], utcnow())
+                except Exception as exc:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                else:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+                batch = []
+        finally:
+            self._writer = None
+            for _, done in batch:  # stopped while writing them (the loop is closing): not known recorded
+                done.cancel()
 
 
 class UpdateIntake:
@@ -77,6 +139,7 @@ class UpdateIntake:
         self._turns_first: deque[int] = deque()
         self._turns_next: deque[int] = deque()
         self._warned: set[int] = set()  # chats told to slow down since their backlog was last empty
+        self._finishes = Finishes(sessions)
 
     async def process(self, update: Update) -> None:
         """Handle the update once, in its chat's turn (other replicas hold back that chat meanwhile)."""
@@ -93,14 +156,14 @@ class UpdateIntake:
 
     async def _process_stored(self, update: Update) -> None:
         """Handle a stored update, in its chat's turn; then record it as processed and drop its stored copy
-        in one transaction. A stored update is not processed yet (both change together), so no look first."""
+        in one transaction (shared with other chats' updates finishing meanwhile). A stored update is not
+        processed yet (both change together), so no look first."""
         chat = update.effective_chat or update.effective_user
         chat_id = chat.id if chat is not None else None
         with log_context(update_id=update.update_id), answering(chat_id):
             async with self._turns.hold(chat_id):
                 await self._application.process_update(update)
-                async with self._sessions.begin() as session:
-                    await repos.finish_received(session, update.update_id, utcnow())
+                await self._finishes.finish(update.update_id)
 
     async def receive_json(self, body: bytes) -> int:
         try:
@@ -111,7 +174,7 @@ class UpdateIntake:
         if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < 2**63:
             return 400
         try:
-            update = Update.de_json(data, self._application.bot)
+            update = Update.de_json(without_unread(data), self._application.bot)
         except (ValueError, TypeError, KeyError, AttributeError):
             return 400
         await self.process(update)
@@ -157,18 +220,20 @@ class UpdateIntake:
                 await self._sleep(delay)
                 delay = min(delay * 2, self._retry_cap)
                 continue
-            offset = max(update.update_id for update in updates) + 1  # stored: confirm them all
+            offset = max(update.update_id for update, _ in updates) + 1  # stored: confirm them all
             for chat, update in accepted:
                 self._queue(chat, update)
         await self._drain()
 
-    async def _store(self, updates: tuple[Update, ...]) -> list[tuple[int, Update]]:
-        """Store the updates to handle, in one transaction; drop a flooding chat's excess."""
+    async def _store(self, updates: list[Fetched]) -> list[tuple[int, Update]]:
+        """Store the updates to handle (their JSON as fetched), in one transaction; drop a flooding chat's
+        excess."""
         accepted: list[tuple[int, Update]] = []
+        rows: list[tuple[int, int, dict[str, Any]]] = []
         waiting = {chat: len(queue) for chat, queue in self._queues.items()}
         async with self._sessions.begin() as session:
-            known = await repos.known_updates(session, [update.update_id for update in updates])
-            for update in sorted(updates, key=lambda u: u.update_id):
+            known = await repos.known_updates(session, [update.update_id for update, _ in updates])
+            for update, data in sorted(updates, key=lambda fetched: fetched[0].update_id):
                 if update.update_id in known:
                     continue
                 chat = self._chat_of(update)
@@ -178,7 +243,7 @@ class UpdateIntake:
                 known.add(update.update_id)
                 waiting[chat] = waiting.get(chat, 0) + 1
                 accepted.append((chat, update))
-            rows = [(update.update_id, chat, update.to_dict()) for chat, update in accepted]
+                rows.append((update.update_id, chat, data))
             await repos.store_updates(session, rows, utcnow())
         return accepted
 
@@ -250,21 +315,38 @@ class UpdateIntake:
         while self._chains and (left := deadline - loop.time()) > 0:
             await asyncio.wait(list(self._chains.values()), timeout=left, return_when=asyncio.FIRST_COMPLETED)
 
-    async def _fetch(self, offset: int | None) -> tuple[Update, ...]:
+    async def _fetch(self, offset: int | None) -> list[Fetched]:
         """One long poll, abandoned at once when stopping (unconfirmed updates come again next time)."""
-        fetch: asyncio.Future[tuple[Update, ...]] = asyncio.ensure_future(
-            self._application.bot.get_updates(
-                offset=offset, timeout=self._poll_timeout, allowed_updates=ALLOWED
-            )
-        )
+        fetch: asyncio.Future[list[Fetched]] = asyncio.ensure_future(self._get_updates(offset))
         stop: asyncio.Future[object] = asyncio.ensure_future(self._stopping.wait())
         waiting: set[asyncio.Future[object]] = {fetch, stop}  # type: ignore[arg-type]
         done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         stop.cancel()
         if fetch not in done:
             fetch.cancel()
-            return ()
+            return []
         return fetch.result()
+
+    async def _get_updates(self, offset: int | None) -> list[Fetched]:
+        """getUpdates: each update parsed from its JSON without what no handler reads, with that JSON (what
+        is stored). `Bot.get_updates` parses each update whole, and storing one took it apart again
+        (`to_dict`); this posts the same request as it does through the same request object (PTB's
+        `Bot._post`, and the read timeout it adds to the long poll's), and falls back to it when PTB's
+        internals are not the ones this knows."""
+        bot = self._application.bot
+        post = getattr(bot, "_post", None)
+        requests = getattr(bot, "_request", None)  # (getUpdates' request object, the others')
+        if post is None or not isinstance(requests, tuple) or not requests:
+            timeout, allowed = self._poll_timeout, ALLOWED
+            updates = await bot.get_updates(offset=offset, timeout=timeout, allowed_updates=allowed)
+            return [(update, without_unread(update.to_dict())) for update in updates]
+        read_timeout = (requests[0].read_timeout or 0) + self._poll_timeout
+        data: dict[str, Any] = {"timeout": self._poll_timeout, "allowed_updates": ALLOWED}
+        if offset is not None:
+            data["offset"] = offset
+        result = await post("getUpdates", data, read_timeout=read_timeout)
+        fetched = [without_unread(item) for item in result or ()]
+        return [(Update.de_json(item, bot), item) for item in fetched]
 
     async def _sleep(self, seconds: float) -> None:
         try:

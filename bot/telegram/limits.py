@@ -4,19 +4,22 @@ pauses what Telegram asked to pause: the chat the request was for, or every requ
 (a global flood wait).
 
 Each limit is a sliding window (at most N requests in any period, as Telegram and the sandbox count them)
-in which a request holds its place from the moment it goes until its answer has come, and only then
-starts its period: Telegram counts a request when it arrives, which is after we send it, so a window
-counted from our sending would let two requests arrive closer together than the limit allows whenever
-the later one travels faster.
+in which a request holds its place from the moment it goes until its answer has come (the moment the
+answer's first bytes came, as the connection notes it, not when the awaiting task next got its turn on
+the event loop), and only then starts its period: Telegram counts a request when it arrives, which is
+after we send it, so a window counted from our sending would let two requests arrive closer together
+than the limit allows whenever the later one travels faster. When room comes, every request in line
+that it fits goes then, in order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
@@ -24,11 +27,14 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.telegram.connections import answer_arrived
+
 log = logging.getLogger(__name__)
 
 JSONDict = dict[str, Any]
 Result = bool | JSONDict | list[JSONDict]
 WRITES = ("send", "edit")  # methods that count against a chat's limit (new messages and edits)
+_KINDS: dict[str, tuple[bool, bool]] = {}
 # The chat whose update is being handled: an edit there answers the person's own press or text, which they
 # wait for, so it takes its place in the chat's window without waiting for it (background writes to that
 # chat then wait behind it); new messages wait as everywhere.
@@ -45,66 +51,122 @@ def answering(chat_id: object) -> Iterator[None]:
         _answering.reset(token)
 
 
+def _kind(endpoint: str) -> tuple[bool, bool]:
+    """Whether a method counts against its chat's limit, and whether it is an edit (found once a method)."""
+    found = _KINDS.get(endpoint)
+    if found is None:
+        name = endpoint.lower()
+        found = (name.startswith(WRITES), name.startswith("edit"))
+        if len(_KINDS) < 256:
+            _KINDS[endpoint] = found
+    return found
+
+
 class Window:
-    """At most `limit` requests in any `period` seconds; the requests take their turns in order."""
+    """At most `limit` requests in any `period` seconds; the requests take their turns in order.
+
+    A request holds a place from `take` until `leave`, which starts its period at the time its answer came.
+    When room comes, every request in line that it fits is given its place at once.
+    """
+
+    __slots__ = ("_done", "_going", "_limit", "_period", "_timer", "_waiters")
 
     def __init__(self, limit: int, period: float) -> None:
         self._limit = limit
         self._period = period
-        self._done: deque[float] = deque()  # when each answer of the last period came
-        self._going = 0  # requests sent and not answered yet
-        self._turn = asyncio.Lock()  # FIFO: the first in line waits for room, the others wait behind it
-        self._freed = asyncio.Event()
+        self._done: deque[float] = deque()  # when each answer of the last period came, earliest first
+        self._going = 0  # requests given a place and not answered yet
+        self._waiters: deque[asyncio.Future[None]] = deque()  # in line, first come first served
+        self._timer: asyncio.TimerHandle | None = None  # wakes the line when the earliest period ends
 
-    def _prune(self, now: float) -> None:
-        while self._done and self._done[0] <= now - self._period:
-            self._done.popleft()
+    def _room(self, now: float) -> int:
+        done = self._done
+        while done and done[0] <= now - self._period:
+            done.popleft()
+        return self._limit - self._going - len(done)
 
     def wait(self) -> float:
         """About how many seconds until a request could go: 0 when there is room now, or when the room is
         taken only by requests on their way (answered in moments); requests in line are not counted."""
         now = asyncio.get_running_loop().time()
-        self._prune(now)
-        if self._going + len(self._done) < self._limit or not self._done:
+        if self._room(now) > 0 or not self._done:
             return 0.0
         return max(0.0, self._done[0] + self._period - now)
 
     @property
     def waiting(self) -> bool:
         """A request is in line for room in the window."""
-        return self._turn.locked()
+        return bool(self._waiters)
 
     @property
     def idle(self) -> bool:
         """Nothing in its period, on its way or in line (the window can be forgotten)."""
-        self._prune(asyncio.get_running_loop().time())
-        return not self._done and not self._going and not self._turn.locked()
+        self._room(asyncio.get_running_loop().time())
+        return not self._done and not self._going and not self._waiters
 
-    @contextlib.asynccontextmanager
-    async def place(self, wait: bool = True) -> AsyncIterator[None]:
-        """Hold a place in the window for one request; without `wait`, take it at once (it still counts)."""
-        loop = asyncio.get_running_loop()
-        if wait:
-            await self._wait_for_room(loop)
+    async def take(self, wait: bool = True) -> None:
+        """Take a place for one request (`leave` or `give_back` ends it); without `wait`, at once (it still
+        counts)."""
+        if wait and (self._waiters or self._room(asyncio.get_running_loop().time()) <= 0):
+            turn = asyncio.get_running_loop().create_future()
+            self._waiters.append(turn)
+            self._arm()
+            try:
+                await turn  # `_grant` took the place for it
+            except BaseException:
+                if turn.done() and not turn.cancelled():  # given its place, then cancelled: pass it on
+                    self.give_back()
+                else:
+                    with contextlib.suppress(ValueError):
+                        self._waiters.remove(turn)
+                raise
+            return
         self._going += 1
-        try:
-            yield
-        finally:
-            self._going -= 1
-            self._done.append(loop.time())
-            self._freed.set()
 
-    async def _wait_for_room(self, loop: asyncio.AbstractEventLoop) -> None:
-        async with self._turn:
-            while True:
-                now = loop.time()
-                self._prune(now)
-                if self._going + len(self._done) < self._limit:
-                    break
-                self._freed.clear()
-                timeout = self._done[0] + self._period - now if self._done else None
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._freed.wait(), timeout)
+    def leave(self, answered_at: float) -> None:
+        """The request's answer came at `answered_at` (loop time): its period starts there."""
+        self._going -= 1
+        done = self._done
+        if done and answered_at < done[-1]:
+            bisect.insort(done, answered_at)
+        else:
+            done.append(answered_at)
+        if self._waiters:
+            self._grant()
+
+    def give_back(self) -> None:
+        """A place taken for a request that never went: free, and counted nowhere."""
+        self._going -= 1
+        if self._waiters:
+            self._grant()
+
+    def _wake(self) -> None:
+        self._timer = None
+        self._grant()
+
+    def _grant(self) -> None:
+        room = self._room(asyncio.get_running_loop().time())
+        waiters = self._waiters
+        while room > 0 and waiters:
+            turn = waiters.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                self._going += 1
+                room -= 1
+        if waiters:
+            self._arm()
+
+    def _arm(self) -> None:
+        """Grant room to the line when the earliest answer's period ends (an answer coming grants it too)."""
+        if not self._done:
+            return
+        when = self._done[0] + self._period
+        timer = self._timer
+        if timer is not None:
+            if timer.when() <= when:
+                return
+            timer.cancel()
+        self._timer = asyncio.get_running_loop().call_at(when, self._wake)
 
 
 class ChatRateLimiter(BaseRateLimiter[int]):
@@ -169,18 +231,36 @@ class ChatRateLimiter(BaseRateLimiter[int]):
         # chat); answers to button presses, polling and settings do not: a press is answered at once even
         # while messages to many chats wait their turn (as PTB's own limiter does).
         target = data.get("chat_id")
-        chat_id = target if endpoint.lower().startswith(WRITES) else None
+        write, edit = _kind(endpoint)
         retries = self._max_retries if rate_limit_args is None else rate_limit_args
+        loop = asyncio.get_running_loop()
         for attempt in range(retries + 1):
-            await self._ready(target)
+            if self._paused or not self._resume.is_set():
+                await self._ready(target)
+            chat = self._chat(target) if write and target is not None else None
             try:
-                async with contextlib.AsyncExitStack() as stack:
-                    if chat_id is not None:
-                        answer = endpoint.lower().startswith("edit") and str(chat_id) == _answering.get()
-                        await stack.enter_async_context(self._chat(chat_id).place(wait=not answer))
-                    if target is not None:
-                        await stack.enter_async_context(self._overall.place())
+                if chat is not None:
+                    await chat.take(wait=not (edit and str(target) == _answering.get()))
+                if target is not None:
+                    try:
+                        await self._overall.take()
+                    except BaseException:
+                        if chat is not None:
+                            chat.give_back()
+                        raise
+                sent = loop.time()
+                try:
                     return await callback(*args, **kwargs)
+                finally:
+                    if target is not None:
+                        # The period starts when the answer began to arrive (Telegram had counted the
+                        # request by then), as the connection noted it; else now.
+                        now = loop.time()
+                        arrived = answer_arrived.get()
+                        at = arrived if arrived is not None and sent <= arrived <= now else now
+                        self._overall.leave(at)
+                        if chat is not None:
+                            chat.leave(at)
             except RetryAfter as exc:
                 if attempt == retries:
                     self._note_pause(exc, endpoint, target)

@@ -22,20 +22,22 @@ UPDATES_PER_ORDER = 6  # /start, Order, the day, the time, Skip, Confirm
 # ran about 190 (128 per order in a burst); then 140 (115 in a burst); with the conversation's reads and
 # writes cut (one statement for the service with its owner's week, drafts written without a read) and the job
 # path's (one statement for a card, one for the meeting sync's order and token, writes folded into the job's
-# outcome), 100 (about 90 in a burst); with the new order's owner card queued for the end of its wait for
-# the meeting instead of run at once and sent back, no idle claim after a meeting sync, and a card's first
-# send reading no cards of its chat, 93 (main before: 97-100; about 72 in a burst).
-STATEMENTS_PER_ORDER = 94
+# outcome), 100 (about 90 in a burst); with the owner's days off read with the service (four fewer), 88-96
+# here (about 61 in a burst, where updates of several chats are recorded and read together); with the new
+# order's owner card queued for the end of its wait for the meeting instead of run at once and sent back, no
+# idle claim after a meeting sync, and a card's first send reading no cards of its chat, 89 (about 60 in a
+# burst).
+STATEMENTS_PER_ORDER = 90
 # Write transactions per order: each waits for SQLite's write lock, and each commit is one more call to the
 # driver. 30-31 before the owner card's wait and the meeting's write to the order joined other transactions.
 WRITES_PER_ORDER = 28
 # The conversation reads the customer once per update (their language), the owner only with the service,
 # and the draft only where a step needs it; a step writes the draft in one statement. Drafts: written at
 # /start, Order, the time and Skip, read at Skip and Confirm, dropped (it was 13 with six reads). Persons:
-# one read per update of the conversation, and none by the order's jobs (a card reads its reader's language
-# with the order); it was 18.
+# one read per update of the conversation (in one statement with other chats' reads meanwhile), one more at
+# Confirm, and none by the order's jobs (a card reads its reader's language with the order); it was 18.
 DRAFT_STATEMENTS_PER_ORDER = 7
-PERSON_READS_PER_ORDER = 8
+PERSON_READS_PER_ORDER = 7
 # Storing a fetched update, and recording it as processed and dropping its stored copy (it was six: three
 # to store it, one look before handling it, a look and an insert to mark it, then the drop).
 INTAKE_STATEMENTS_PER_UPDATE = 4

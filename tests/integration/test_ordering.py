@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,9 +16,10 @@ from bot.domain import OrderStatus, Service, utcnow
 from bot.errors import NotAllowed, StaleAction, UserError
 from bot.services.ordering import parse_day
 from bot.services.persons import Person
+from storage import repos
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import JobRow, OrderRow
-from tests.support.services import WiredServices, wired_services
+from tests.support.services import WiredServices, add_owner_service_and_customer, wired_services
 
 OWNER = Person(1, "Olivia")
 ALICE = Person(2, "Alice")
@@ -163,4 +165,38 @@ async def test_rotating_keys_re_encrypts_stored_tokens_so_the_old_key_can_go(any
         row = (await session.scalars(select(ZoomConnectionRow))).one()
         assert TokenCipher([new]).decrypt(row.refresh_token_enc or "") == "refresh-1"
         assert "refresh-1" not in (row.refresh_token_enc or "")
+    await engine.dispose()
+
+
+async def test_the_service_is_read_with_its_owners_days_off_in_the_window_asked(
+    any_database_url: str,
+) -> None:
+    """Every ordering step reads the service, its owner's hours and Zoom status, and the owner's days off in
+    one statement; the days off come as dates, only those in the window."""
+    engine = create_engine(any_database_url)
+    await migrate(engine)
+    sessions = create_sessionmaker(engine)
+    now = utcnow()
+    today = now.date()
+    async with sessions.begin() as session:
+        service = await add_owner_service_and_customer(session, OWNER.id, ALICE.id, now)
+        await repos.add_days_off(session, OWNER.id, [today + timedelta(days=n) for n in (-5, 0, 3, 40)])
+    async with sessions() as session:
+        found = await repos.service_for_booking(
+            session, (today - timedelta(days=1), today + timedelta(days=10)), code="svc"
+        )
+        by_id = await repos.service_for_booking(
+            session, (today, today + timedelta(days=60)), service_id=service.id
+        )
+        missing = await repos.service_for_booking(session, (today, today), code="none")
+    assert found is not None and by_id is not None and missing is None
+    row, _hours, status, days_off = found
+    assert (row.code, status) == ("svc", None)
+    assert sorted(days_off) == [today, today + timedelta(days=3)]
+    assert sorted(by_id[3]) == [today, today + timedelta(days=3), today + timedelta(days=40)]
+    async with sessions() as session:
+        nothing = await repos.service_for_booking(
+            session, (today + timedelta(days=4), today + timedelta(days=9)), code="svc"
+        )
+    assert nothing is not None and nothing[3] == []
     await engine.dispose()

@@ -3,6 +3,7 @@ kept current, and read with one statement when nothing changed (it runs before e
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -58,3 +59,27 @@ async def test_an_unchanged_person_costs_one_read(wired: WiredServices) -> None:
     ]
     assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 1, seen
     assert not [s for s in writes if "persons" in s], seen
+
+
+async def test_updates_of_several_chats_at_once_read_their_persons_in_one_statement(
+    wired: WiredServices,
+) -> None:
+    people = [Person(20 + n, f"P{n}", None, "ru" if n % 2 else "en") for n in range(5)]
+    await wired.persons.set_language(people[0], "ru")  # a choice made with /language outweighs the code
+    for me in people[1:4]:
+        await wired.persons.language(me)  # people[4] is new
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(wired.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        languages = await asyncio.gather(*(wired.persons.language(me) for me in people))
+    finally:
+        event.remove(wired.engine.sync_engine, "before_cursor_execute", count)
+    assert languages == ["ru", "ru", "en", "ru", "en"]
+    reads = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 1, seen
+    assert len([s for s in seen if "INSERT" in s.upper()]) == 2, seen  # the new person, and P0's code
+    assert await _stored(wired, 24) == ("P4", None, "en", None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from bot.telegram.connections import answer_arrived
 from bot.telegram.limits import ChatRateLimiter, answering
 from tests.support.waiting import eventually_async
 
@@ -111,3 +112,78 @@ async def test_a_chats_limit_is_a_window_counted_from_each_answer() -> None:
     await asyncio.gather(first, third)
     assert times["third went"] - times["second answered"] >= 0.4 - 0.005
     assert times["third went"] >= times["first answered"]
+
+
+async def test_a_period_starts_when_the_answer_began_to_arrive_not_when_the_caller_resumed() -> None:
+    """Telegram counted the request before it answered: the period can start when the answer's first bytes
+    came (the transport notes it), not when the task awaiting them got its turn on a busy loop."""
+    loop = asyncio.get_running_loop()
+    limiter = ChatRateLimiter(overall_per_second=100, chat_burst=1, chat_period=0.5)
+    times: dict[str, float] = {}
+
+    async def slow_to_resume() -> dict[str, Any]:
+        times["arrived"] = loop.time()
+        answer_arrived.set(times["arrived"])  # as KeepAlivePool.post notes it
+        mark = times["arrived"] + 0.3
+        await eventually_async(lambda: loop.time() >= mark, 5, "the caller resuming late")
+        times["returned"] = loop.time()
+        return {"ok": True}
+
+    async def second() -> dict[str, Any]:
+        times["second went"] = loop.time()
+        return {"ok": True}
+
+    await limiter.process_request(slow_to_resume, (), {}, "sendMessage", {"chat_id": 1, "text": "a"}, None)
+    await limiter.process_request(second, (), {}, "sendMessage", {"chat_id": 1, "text": "b"}, None)
+    assert times["second went"] >= times["arrived"] + 0.5 - 0.005
+    assert times["second went"] < times["returned"] + 0.5 - 0.1, "the period was counted from the return"
+
+
+async def test_an_arrival_noted_before_the_request_went_is_not_its_answer() -> None:
+    """A time left in the context by an earlier request (or none: a call through httpx) counts nothing: the
+    period then starts when the call returned."""
+    loop = asyncio.get_running_loop()
+    limiter = ChatRateLimiter(overall_per_second=100, chat_burst=1, chat_period=0.3)
+    answer_arrived.set(loop.time() - 10)
+    returned = 0.0
+
+    async def first() -> dict[str, Any]:
+        nonlocal returned
+        returned = loop.time()
+        return {"ok": True}
+
+    await _call_with(limiter, first, {"chat_id": 1, "text": "a"})
+    went = loop.time()
+    await _call(limiter, "sendMessage", {"chat_id": 1, "text": "b"})
+    assert loop.time() - returned >= 0.3 - 0.005 and loop.time() - went > 0.2
+
+
+async def _call_with(limiter: ChatRateLimiter, callback: Any, data: dict[str, Any]) -> Any:
+    return await limiter.process_request(callback, (), {}, "sendMessage", data, None)
+
+
+async def test_requests_in_line_go_in_their_order_and_a_cancelled_one_leaves_its_turn() -> None:
+    """When room comes, every request it fits goes, first come first served; a request that gave up
+    waiting leaves its turn to the next."""
+    loop = asyncio.get_running_loop()
+    limiter = ChatRateLimiter(overall_per_second=3, chat_burst=100, chat_period=1)
+    for chat in (1, 2, 3):
+        await _call(limiter, "sendMessage", {"chat_id": chat, "text": "full"})
+    went: list[str] = []
+
+    def write(name: str) -> asyncio.Task[Any]:
+        async def callback() -> dict[str, Any]:
+            went.append(name)
+            return {"ok": True}
+
+        return asyncio.create_task(_call_with(limiter, callback, {"chat_id": 9, "text": name}))
+
+    tasks = {name: write(name) for name in ("a", "b", "c", "d")}
+    await eventually_async(lambda: limiter._overall.waiting, 5, "the writes in line")
+    tasks["b"].cancel()
+    started = loop.time()
+    await asyncio.gather(tasks["a"], tasks["c"], tasks["d"])
+    assert went == ["a", "c", "d"]
+    assert loop.time() - started < 1.5, "a request waited for a place a cancelled one had left"
+    assert tasks["b"].cancelled()
+    assert not limiter._overall.waiting
