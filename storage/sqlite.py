@@ -25,6 +25,7 @@ A connection bound to the thread that opened it (an in-memory database) runs eve
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 import weakref
@@ -39,6 +40,7 @@ _AIOSQLITE_INTERNALS = ("_execute", "_conn", "commit", "rollback", "close", "sto
 _READS = ("SELECT", "EXPLAIN")  # statements that never take the write lock (see `_may_write`)
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 def database_is_locked() -> sqlite3.OperationalError:
@@ -125,7 +127,8 @@ class SQLiteStatements:
         self.path = path
         self.on_loop = path is not None and _usable_here(connection._conn)
         self._turn: WriteTurn | None = None
-        self._queued: threading.Event | None = None  # set once the last call handed to the thread is done
+        self._handed: list[threading.Event] = []  # set once a call handed to the connection's thread is done
+        self._checkpoint: asyncio.Task[None] | None = None
 
     @property
     def raw(self) -> sqlite3.Connection:
@@ -171,10 +174,10 @@ class SQLiteStatements:
             turn.commits += 1
             if turn.commits >= CHECKPOINT_COMMITS:
                 turn.commits = 0
-                await self.on_thread(self._checkpoint)
+                self._checkpoint_soon()
 
     async def call(self, run: Callable[[], T]) -> T:
-        if not self.on_loop or not (self._queued is None or self._queued.is_set()):
+        if not self.on_loop or self._on_thread_still():
             return await self.on_thread(run)
         try:
             return run()
@@ -184,9 +187,16 @@ class SQLiteStatements:
         # Nothing was done (the lock was not taken): wait on the connection's thread as SQLite would.
         return await self.on_thread(lambda: self._patiently(run))
 
+    def _on_thread_still(self) -> bool:
+        """Whether a call handed to the connection's thread is not done yet: the next ones go there too,
+        so that the connection runs one thing at a time (SQLite would make the loop wait for it)."""
+        if self._handed:
+            self._handed = [done for done in self._handed if not done.is_set()]
+        return bool(self._handed)
+
     async def on_thread(self, run: Callable[[], T]) -> T:
         done = threading.Event()
-        self._queued = done
+        self._handed.append(done)
 
         def then_mark_done() -> T:
             try:
@@ -194,7 +204,11 @@ class SQLiteStatements:
             finally:
                 done.set()
 
-        return await self.connection._execute(then_mark_done)  # type: ignore[no-any-return]
+        try:
+            return await self.connection._execute(then_mark_done)  # type: ignore[no-any-return]
+        except ValueError:  # the connection is closed: nothing will run
+            done.set()
+            raise
 
     def _patiently(self, run: Callable[[], T]) -> T:
         self.raw.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
@@ -203,8 +217,23 @@ class SQLiteStatements:
         finally:
             self.raw.execute("PRAGMA busy_timeout=0")
 
-    def _checkpoint(self) -> None:
-        self.raw.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+    def _checkpoint_soon(self) -> None:
+        """A passive checkpoint on the connection's thread, not awaited: the commit is done, and its caller
+        need not wait for the copy (nor see it fail)."""
+        self._checkpoint = asyncio.get_running_loop().create_task(self.on_thread(self._checkpoint_now))
+        self._checkpoint.add_done_callback(_retrieved)
+
+    def _checkpoint_now(self) -> None:
+        try:
+            self.raw.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+        except sqlite3.Error as error:  # the WAL only grows until the next one
+            logger.warning("SQLite checkpoint failed: %s", error)
+
+
+def _retrieved(task: asyncio.Task[None]) -> None:
+    error = None if task.cancelled() else task.exception()
+    if error is not None and not isinstance(error, ValueError):  # ValueError: the connection closed first
+        logger.warning("SQLite checkpoint failed: %r", error)
 
 
 def _usable_here(raw: sqlite3.Connection) -> bool:

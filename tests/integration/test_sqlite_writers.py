@@ -125,15 +125,21 @@ async def test_a_checkpoint_runs_on_the_sqlite_thread_every_so_many_commits(
 ) -> None:
     """A checkpoint writes the WAL into the database file and syncs it: the event loop must not wait."""
     monkeypatch.setattr(storage.sqlite, "CHECKPOINT_COMMITS", 3)
-    async with database(tmp_path / "bot.db") as (_engine, sessions):
-        calls = ThreadCalls(monkeypatch)
+    ran: list[tuple[str, int]] = []
+    async with database(tmp_path / "bot.db") as (engine, sessions):
+        async with AsyncExitStack() as stack:
+            for _ in range(SQLITE_CONNECTIONS):
+                connection = await stack.enter_async_context(engine.connect())
+                raw = (await connection.get_raw_connection()).driver_connection
+                raw._conn.set_trace_callback(lambda sql: ran.append((sql, threading.get_ident())))  # type: ignore[union-attr]
         for n in range(7):
             async with sessions.begin() as session:
                 await session.execute(text("INSERT INTO t (name) VALUES (:name)"), {"name": str(n)})
         async with sessions.begin() as session:  # read only: no commit, no checkpoint
             await session.execute(text("SELECT count(*) FROM t"))
         assert len(await names(sessions)) == 7
-        assert calls.calls == 2
+    checkpoints = [thread for sql, thread in ran if "wal_checkpoint" in sql]
+    assert len(checkpoints) == 2 and threading.get_ident() not in checkpoints
 
 
 async def test_another_process_holding_the_write_lock_does_not_block_the_event_loop(tmp_path: Path) -> None:
