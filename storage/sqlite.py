@@ -15,6 +15,10 @@ SQLite still answers SQLITE_BUSY (another process writes: `migrate`, an admin co
 WAL recovery), nothing was done, and the statement runs again on the connection's thread with the busy
 timeout of BUSY_TIMEOUT seconds, as before, so the loop never waits for another process.
 
+A long read (a listing over a large store) would hold up everything else the loop serves: a read that
+takes more than LOOP_STEPS of SQLite's VM steps is interrupted (SQLite's progress handler) and runs again
+on the connection's thread; a read changes nothing, so running it again is safe.
+
 Checkpoints copy the WAL into the database file and sync it, which would block the loop: SQLite's automatic
 checkpoint after a commit is off on these connections, and every CHECKPOINT_COMMITS commits of the file the
 committing connection runs a passive checkpoint on its thread.
@@ -36,6 +40,8 @@ from typing import Any, TypeVar
 BUSY_TIMEOUT = 30.0  # seconds a statement waits for the write lock: the process's turn, or SQLite's
 CHECKPOINT_COMMITS = 100  # commits between passive checkpoints (SQLite's automatic one: after 1000 pages)
 SQLITE_BUSY = 5  # SQLite's primary result code, also the low byte of SQLITE_BUSY_SNAPSHOT, ..._RECOVERY
+SQLITE_INTERRUPT = 9
+LOOP_STEPS = 100_000  # SQLite VM steps (about a millisecond) a read may take on the loop before it moves
 _AIOSQLITE_INTERNALS = ("_execute", "_conn", "commit", "rollback", "close", "stop")
 _READS = ("SELECT", "EXPLAIN")  # statements that never take the write lock (see `_may_write`)
 
@@ -113,10 +119,14 @@ def write_turn(path: str) -> WriteTurn:
 
 def _may_write(sql: str) -> bool:
     """Whether a statement may take the write lock (a SAVEPOINT counts: the transaction it opens will)."""
-    head = sql.lstrip()[:7].upper()
-    if head.startswith("PRAGMA"):
+    if sql.lstrip()[:6].upper() == "PRAGMA":
         return "=" in sql
-    return not head.startswith(_READS)
+    return not _is_read(sql)
+
+
+def _is_read(sql: str) -> bool:
+    """A SELECT: SQLite runs it read-only, so interrupting it undoes nothing else in its transaction."""
+    return sql.lstrip()[:7].upper().startswith(_READS)
 
 
 class SQLiteStatements:
@@ -129,6 +139,7 @@ class SQLiteStatements:
         self._turn: WriteTurn | None = None
         self._handed: list[threading.Event] = []  # set once a call handed to the connection's thread is done
         self._checkpoint: asyncio.Task[None] | None = None
+        self._reading_on_loop = False  # the progress handler interrupts only a read on the loop's thread
 
     @property
     def raw(self) -> sqlite3.Connection:
@@ -156,7 +167,7 @@ class SQLiteStatements:
         if turn is not None and turn.holder is not self and _may_write(sql) and not self.raw.in_transaction:
             await turn.take(self)
         try:
-            return await self.call(run)
+            return await self.call(run, read=_is_read(sql))
         finally:
             if turn is not None and not self.raw.in_transaction:
                 turn.give(self)
@@ -176,16 +187,26 @@ class SQLiteStatements:
                 turn.commits = 0
                 self._checkpoint_soon()
 
-    async def call(self, run: Callable[[], T]) -> T:
+    async def call(self, run: Callable[[], T], *, read: bool = False) -> T:
         if not self.on_loop or self._on_thread_still():
             return await self.on_thread(run)
+        self._reading_on_loop = read
         try:
             return run()
         except sqlite3.OperationalError as error:
+            self._reading_on_loop = False  # before any run on the thread
+            if read and error.sqlite_errorcode == SQLITE_INTERRUPT:
+                return await self.on_thread(run)  # a long read: nothing to undo
             if error.sqlite_errorcode & 0xFF != SQLITE_BUSY:
                 raise
+        finally:
+            self._reading_on_loop = False
         # Nothing was done (the lock was not taken): wait on the connection's thread as SQLite would.
         return await self.on_thread(lambda: self._patiently(run))
+
+    def too_long_for_the_loop(self) -> bool:
+        """SQLite's progress handler, every LOOP_STEPS steps of a statement: whether to interrupt it."""
+        return self._reading_on_loop
 
     def _on_thread_still(self) -> bool:
         """Whether a call handed to the connection's thread is not done yet: the next ones go there too,
@@ -322,6 +343,7 @@ def one_call_per_statement(connection: Any, path: str | None) -> None:
     if statements.on_loop:
         statements.raw.execute("PRAGMA busy_timeout=0").close()
         statements.raw.execute("PRAGMA wal_autocheckpoint=0").close()
+        statements.raw.set_progress_handler(statements.too_long_for_the_loop, LOOP_STEPS)
     close, stop = connection.close, connection.stop
 
     async def cursor() -> _OneCallCursor:

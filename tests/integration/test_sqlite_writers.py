@@ -68,6 +68,29 @@ async def test_a_statement_runs_on_the_event_loops_thread(tmp_path: Path) -> Non
     assert read == threading.get_ident()
 
 
+async def test_a_long_read_moves_to_the_sqlite_thread(tmp_path: Path) -> None:
+    """A read that takes SQLite more than a moment (a listing over a large store) must not hold up the event
+    loop: it is interrupted there and runs again on the connection's thread."""
+    long = (
+        "SELECT count(*) FROM"
+        " (WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 300000) SELECT x FROM s)"
+    )
+    async with database(tmp_path / "bot.db") as (engine, _sessions):
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            await raw.driver_connection.create_function("thread", 0, threading.get_ident)  # type: ignore[union-attr]
+            short = (await connection.execute(text("SELECT thread()"))).scalar()
+            counted, ran_on = (await connection.execute(text(f"SELECT ({long}), thread()"))).one()
+            await connection.execute(text("INSERT INTO t (name) VALUES ('after')"))  # the loop again
+            await connection.execute(
+                text(f"INSERT INTO t (name) SELECT ({long})")
+            )  # a write is not interrupted
+            await connection.commit()
+            written = list((await connection.execute(text("SELECT name FROM t ORDER BY id"))).scalars())
+    assert short == threading.get_ident() and ran_on != threading.get_ident()
+    assert counted == 300000 and written == ["after", "300000"]
+
+
 async def test_two_writers_take_turns_without_waiting_in_sqlite(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
