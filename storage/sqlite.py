@@ -41,7 +41,7 @@ BUSY_TIMEOUT = 30.0  # seconds a statement waits for the write lock: the process
 CHECKPOINT_COMMITS = 100  # commits between passive checkpoints (SQLite's automatic one: after 1000 pages)
 SQLITE_BUSY = 5  # SQLite's primary result code, also the low byte of SQLITE_BUSY_SNAPSHOT, ..._RECOVERY
 SQLITE_INTERRUPT = 9
-LOOP_STEPS = 100_000  # SQLite VM steps (about a millisecond) a read may take on the loop before it moves
+LOOP_STEPS = 100_000  # SQLite VM steps (1 to 3 ms here) a read may take on the loop before it moves
 _AIOSQLITE_INTERNALS = ("_execute", "_conn", "commit", "rollback", "close", "stop")
 _READS = ("SELECT", "EXPLAIN")  # statements that never take the write lock (see `_may_write`)
 
