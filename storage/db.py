@@ -10,13 +10,14 @@ from __future__ import annotations
 import ast
 import functools
 import re
-import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from storage.sqlite import BUSY_TIMEOUT, one_call_per_statement
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -62,8 +63,9 @@ def create_engine(database_url: str) -> AsyncEngine:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         pool = {"pool_size": SQLITE_CONNECTIONS, "max_overflow": 0}
     engine = create_async_engine(
-        url, connect_args={"timeout": 30, "cached_statements": SQLITE_STATEMENTS}, **pool
+        url, connect_args={"timeout": BUSY_TIMEOUT, "cached_statements": SQLITE_STATEMENTS}, **pool
     )
+    path = str(Path(url.database).resolve()) if pool and url.database else None
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -71,107 +73,11 @@ def create_engine(database_url: str) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
         cursor.close()
-        one_call_per_statement(getattr(dbapi_connection, "_connection", None))
+        one_call_per_statement(getattr(dbapi_connection, "_connection", None), path)
 
     return engine
-
-
-class _OneCallCursor:
-    """What SQLAlchemy's aiosqlite adapter asks of an aiosqlite cursor, with a statement's whole run (open
-    a cursor, execute, fetch every row, close) in one call on the connection's thread.
-
-    aiosqlite runs each of those steps as its own call on its thread: four hand-overs between the event
-    loop and that thread per SELECT (three per write), each a queue put, a thread wake-up and a wake-up of
-    the loop, which cost more CPU than SQLite's own work on these small statements. Rows are fetched at
-    once, as the adapter does anyway for a cursor that is not server-side (the bot streams no results).
-    """
-
-    __slots__ = ("_connection", "description", "lastrowid", "rowcount", "_rows")
-
-    def __init__(self, connection: Any) -> None:
-        self._connection = connection
-        self.description: Any = None
-        self.lastrowid: int | None = None
-        self.rowcount = -1
-        self._rows: list[Any] = []
-
-    async def execute(self, sql: str, parameters: Any = None) -> _OneCallCursor:
-        raw = self._connection._conn
-
-        def run() -> tuple[Any, list[Any], int | None, int]:
-            cursor = raw.cursor()
-            try:
-                cursor.execute(sql, () if parameters is None else parameters)
-                description = cursor.description
-                rows = cursor.fetchall() if description else []
-                return description, rows, cursor.lastrowid, cursor.rowcount
-            finally:
-                cursor.close()
-
-        self.description, self._rows, self.lastrowid, self.rowcount = await self._connection._execute(run)
-        return self
-
-    async def executemany(self, sql: str, parameters: Any) -> _OneCallCursor:
-        raw = self._connection._conn
-
-        def run() -> tuple[int | None, int]:
-            cursor = raw.cursor()
-            try:
-                cursor.executemany(sql, parameters)
-                return cursor.lastrowid, cursor.rowcount
-            finally:
-                cursor.close()
-
-        self.description, self._rows = None, []
-        self.lastrowid, self.rowcount = await self._connection._execute(run)
-        return self
-
-    async def fetchall(self) -> list[Any]:
-        rows, self._rows = self._rows, []
-        return rows
-
-    async def fetchone(self) -> Any:
-        return self._rows.pop(0) if self._rows else None
-
-    async def fetchmany(self, size: int = 1) -> list[Any]:
-        rows, self._rows = self._rows[:size], self._rows[size:]
-        return rows
-
-    async def close(self) -> None:
-        self._rows = []
-
-
-def one_call_per_statement(connection: Any) -> None:
-    """Make an aiosqlite connection run each statement in one call on its thread (see `_OneCallCursor`), and
-    skip the call for a commit or rollback with no transaction open (SQLite's driver does nothing then: a
-    session that only read, or a pooled connection's reset). Left as it is when aiosqlite's internals are
-    not the ones this knows."""
-    if not all(hasattr(connection, name) for name in ("_execute", "_conn", "commit", "rollback")):
-        return
-    commit, rollback = connection.commit, connection.rollback
-
-    async def cursor() -> _OneCallCursor:
-        return _OneCallCursor(connection)
-
-    def idle() -> bool:
-        try:
-            return not connection._conn.in_transaction
-        except sqlite3.ProgrammingError:  # a connection bound to its thread (in memory): ask there
-            return False
-
-    async def commit_open() -> None:
-        if not idle():
-            await commit()
-
-    async def rollback_open() -> None:
-        if not idle():
-            await rollback()
-
-    connection.cursor = cursor
-    connection.commit = commit_open
-    connection.rollback = rollback_open
 
 
 def create_lock_engine(database_url: str) -> AsyncEngine:

@@ -1,0 +1,60 @@
+"""The process's writers of one SQLite file take turns: first come, first served, handed over at once."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+
+import storage.sqlite
+from storage.sqlite import WriteTurn
+
+
+async def test_the_turn_goes_to_the_longest_waiting_writer_as_soon_as_it_is_given_up() -> None:
+    turn = WriteTurn()
+    got: list[str] = []
+
+    async def writer(name: str) -> None:
+        await turn.take(name)
+        got.append(name)
+
+    await turn.take("first")
+    waiting = [asyncio.create_task(writer(name)) for name in ("second", "third", "fourth")]
+    await asyncio.sleep(0)
+    assert got == [] and turn.holder == "first"
+    for holder in ("first", "second", "third"):
+        turn.give(holder)
+        await asyncio.sleep(0)  # the woken writer runs at the loop's next step
+        assert got[-1] == turn.holder
+    await asyncio.gather(*waiting)
+    assert got == ["second", "third", "fourth"]
+    turn.give("fourth")
+    assert turn.holder is None
+
+
+async def test_a_writer_cancelled_while_waiting_passes_the_turn_on() -> None:
+    turn = WriteTurn()
+    await turn.take("first")
+    cancelled = asyncio.create_task(turn.take("cancelled"))
+    later = asyncio.create_task(turn.take("later"))
+    await asyncio.sleep(0)
+    turn.give("first")  # handed to the waiter just before its cancellation arrives
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    await later
+    assert turn.holder == "later"
+
+
+async def test_waiting_longer_than_the_busy_timeout_is_database_is_locked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(storage.sqlite, "BUSY_TIMEOUT", 0.01)
+    turn = WriteTurn()
+    await turn.take("stuck")
+    with pytest.raises(sqlite3.OperationalError, match="database is locked") as raised:
+        await turn.take("waiter")
+    assert raised.value.sqlite_errorcode == sqlite3.SQLITE_BUSY
+    turn.give("stuck")
+    assert turn.holder is None, "the writer that gave up is not handed the turn"
