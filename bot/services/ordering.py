@@ -71,6 +71,20 @@ async def bookable(
     return Bookable(row, week_of(hours), status, DaysOffRead(window[0], window[1], frozenset(days_off)))
 
 
+async def _rules(
+    session: AsyncSession, row: ServiceRow, read: Bookable | None, *, by_owner: bool, duration_min: int | None
+) -> slots.Rules:
+    """The service's rules now, with the owner's week and days off from `read` when the caller read them."""
+    return await rules_for(
+        session,
+        row,
+        by_owner=by_owner,
+        duration_min=duration_min,
+        owners_week=read.owners_week if read is not None else None,
+        owners_days_off=read.owners_days_off if read is not None else None,
+    )
+
+
 def parse_day(value: str | None) -> date | None:
     try:
         return datetime.strptime(value or "", "%Y%m%d").date()  # noqa: DTZ007 - a calendar date, no time
@@ -104,14 +118,7 @@ async def check_slot(
     row = await session.get(ServiceRow, service_id)
     if row is None:
         raise StaleAction(texts.DRAFT_GONE)
-    rules = await rules_for(
-        session,
-        row,
-        by_owner=by_owner,
-        duration_min=duration_min,
-        owners_week=read.owners_week if read is not None else None,
-        owners_days_off=read.owners_days_off if read is not None else None,
-    )
+    rules = await _rules(session, row, read, by_owner=by_owner, duration_min=duration_min)
     local = start.astimezone(ZoneInfo(rules.timezone))
     if local.date() in rules.days_off:
         raise SlotTaken(texts.SLOT_DAY_OFF, day=i18n.Day(local.date()))
@@ -230,14 +237,7 @@ class Ordering:
         read: Bookable | None = None,
     ) -> list[date]:
         now = utcnow()
-        rules = await rules_for(
-            session,
-            row,
-            by_owner=by_owner,
-            duration_min=duration_min,
-            owners_week=read.owners_week if read is not None else None,
-            owners_days_off=read.owners_days_off if read is not None else None,
-        )
+        rules = await _rules(session, row, read, by_owner=by_owner, duration_min=duration_min)
         days = slots.bookable_days(now, rules)
         if not days:
             return []
@@ -268,14 +268,7 @@ class Ordering:
         read: Bookable | None = None,
     ) -> list[datetime]:
         now = utcnow()
-        rules = await rules_for(
-            session,
-            row,
-            by_owner=by_owner,
-            duration_min=duration_min,
-            owners_week=read.owners_week if read is not None else None,
-            owners_days_off=read.owners_days_off if read is not None else None,
-        )
+        rules = await _rules(session, row, read, by_owner=by_owner, duration_min=duration_min)
         if day is None or day not in slots.bookable_days(now, rules):
             raise StaleAction(texts.STALE_BUTTON)
         busy = await self._blocked(session, row.owner_id, day, day, exclude_order)
