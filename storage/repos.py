@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
+    Boolean,
     Integer,
     String,
     Table,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     null,
     or_,
     select,
@@ -892,9 +894,22 @@ def _chat_of(payload: dict[str, Any]) -> int | None:
     return chat if isinstance(chat, int) and not isinstance(chat, bool) else None
 
 
+# A card refresh held for the handler that renders the card itself (see `end_render_hold`), and the same once
+# the order changed during the hold (the refresh then has something to show when the hold ends).
+RENDER_HOLD = "waiting for the handler's render"
+RENDER_HOLD_CHANGED = "waiting for the handler's render; changed meanwhile"
+
+
+def _render_held() -> Any:
+    """Whether a job is held for a handler's render (not an IN list: executemany refuses its parameter)."""
+    return or_(_jobs.c.last_error == RENDER_HOLD, _jobs.c.last_error == RENDER_HOLD_CHANGED)
+
+
 async def _upsert_jobs(session: AsyncSession, rows: list[dict[str, Any]], *, replace_payload: bool) -> None:
     """Insert the jobs; a key that exists is woken instead: due again, attempts reset, progress kept (one
-    statement, run once per row in one call to the driver when there are several)."""
+    statement, run once per row in one call to the driver when there are several). A job held for a handler's
+    render (RENDER_HOLD) stays held, marked as changed meanwhile: only `end_render_hold` (or the end of the
+    hold) lets it run, so it never edits the card while the handler's own edit and record are under way."""
     statement = _upsert_jobs_statement(_for_update(session), replace_payload)
     await session.execute(statement, rows if len(rows) > 1 else rows[0])
     await notify_jobs(session)
@@ -903,13 +918,15 @@ async def _upsert_jobs(session: AsyncSession, rows: list[dict[str, Any]], *, rep
 @functools.cache
 def _upsert_jobs_statement(postgresql: bool, replace_payload: bool) -> Any:
     insert = (pg_insert if postgresql else sqlite_insert)(cast(Table, JobRow.__table__))
+    jobs = _jobs.c
+    held = and_(jobs.status == "pending", _render_held(), jobs.run_at > insert.excluded.run_at)
     again: dict[str, Any] = {
         "status": "pending",
-        "run_at": insert.excluded.run_at,
+        "run_at": case((held, jobs.run_at), else_=insert.excluded.run_at),
         "updated_at": insert.excluded.updated_at,
         "attempts": 0,
         # A re-queued job is no longer "being retried": it waits its turn anew (or is held, see `enqueue`).
-        "last_error": insert.excluded.last_error,
+        "last_error": case((held, literal(RENDER_HOLD_CHANGED)), else_=insert.excluded.last_error),
     }
     if replace_payload:
         again["payload"] = insert.excluded.payload
@@ -1123,6 +1140,39 @@ _RUN_NOW = (
     .where(_jobs.c.key == bindparam("job_key", type_=_jobs.c.key.type), _jobs.c.status == "pending")
     .values(run_at=_at("now"), attempts=0)
 )
+
+
+_END_RENDER_HOLD = (
+    update(_jobs)
+    .where(
+        _jobs.c.key == bindparam("job_key", type_=_jobs.c.key.type),
+        _jobs.c.status == "pending",
+        _render_held(),
+        _jobs.c.run_at > _at("now"),
+    )
+    .values(
+        status=case(
+            (or_(_jobs.c.last_error == RENDER_HOLD_CHANGED, bindparam("run", type_=Boolean)), "pending"),
+            else_="done",
+        ),
+        run_at=_at("now"),
+        attempts=0,
+        last_error=None,
+        updated_at=_at("now"),
+    )
+    .returning(_jobs.c.status)
+)
+
+
+async def end_render_hold(session: AsyncSession, key: str, now: datetime, *, run: bool) -> str | None:
+    """The handler that held the job with that key (RENDER_HOLD) has rendered its card: the job runs now if
+    the order changed meanwhile (or with `run`: the handler left the card to it), else it has nothing left to
+    do and is done. Its new status, or None when it was not held (any more: the hold ran out, so it runs
+    or ran as any job)."""
+    status = (await session.execute(_END_RENDER_HOLD, {"job_key": key, "now": now, "run": run})).scalar()
+    if status == "pending":
+        await notify_jobs(session)
+    return cast(str | None, status)
 
 
 async def run_now(session: AsyncSession, key: str, now: datetime) -> bool:

@@ -224,20 +224,21 @@ class Orders:
     async def refresh_cards_now(
         self, order_id: int, shown: CardShown | None = None, *, chat_id: int | None = None
     ) -> None:
-        """Queue a refresh of the order's cards after a handler rendered one itself: `shown` says which card
-        and what it shows now (a fingerprint), and only that chat is refreshed, with no edit unless the
-        order changed since the handler read it. `chat_id` alone: refresh that chat's card now."""
+        """After a handler rendered a card itself: `shown` says which card and what it shows now (a
+        fingerprint); that chat's card is refreshed only if the order changed since the handler read it (see
+        `Outbox.card_rendered`). `chat_id` alone: the handler left that chat's card to its refresh, now."""
         async with self._sessions.begin() as session:
             if shown is None:
                 if chat_id is not None:
-                    await self._outbox.refresh_card(session, order_id, chat_id)
+                    await self._outbox.card_rendered(session, order_id, chat_id, run=True)
                 else:
                     await self._outbox.refresh_cards(session, order_id)
                 return
             # The handler overwrote the card without knowing what it showed: its record holds only if nobody
-            # recorded another content meanwhile (the card was recorded with none when the order was placed).
+            # recorded another content meanwhile (the card was recorded with none when the order was placed;
+            # its refresh waits for this record, unless the handler took longer than the refresh's hold).
             await repos.card_shown(session, order_id, shown.chat_id, shown.message_id, None, shown.content)
-            await self._outbox.refresh_card(session, order_id, shown.chat_id)
+            await self._outbox.card_rendered(session, order_id, shown.chat_id, run=False)
 
     async def apply(
         self,
