@@ -183,6 +183,33 @@ def test_a_card_the_handler_renders_while_the_meeting_arrives_is_edited_once_per
     assert sorted(edits) == [(200, False), (200, True)]
 
 
+@pytest.mark.bot_env(TELEGRAM_CHAT_BURST="1000")
+def test_an_owners_card_for_a_client_is_edited_once_per_change_while_the_meeting_arrives(
+    sandbox: Sandbox, shop: Shop, telegram: TelegramControl, database_url: str
+) -> None:
+    """As above, for the card that Confirm turns an owner's booking for a client into."""
+    owner = shop.owner
+    owner.press(shop.card, "Book for a client")
+    days = owner.wait_for_text("for a client. Pick a day")
+    owner.press(days, days.buttons[0][0].text)
+    times = owner.wait_for_text("Pick a start time")
+    owner.press(times, times.buttons[0][0].text)
+    owner.wait_for_text("What is the client's name")
+    owner.send("Carl Client")
+    summary = owner.wait_for_text("Please check the booking")
+    telegram.set_delay(3, "editMessageText")  # longer than the meeting takes to come
+    owner.press(summary, "Confirm")
+    owner.wait_for(lambda m: m.message_id == summary.message_id and has_join(m), timeout=30)
+    telegram.set_delay(0, "editMessageText")
+    barrier(owner, database_url)
+    edits = [
+        (c.status, has_join_markup(c))
+        for c in calls_to(telegram, owner.user_id, 200) + calls_to(telegram, owner.user_id, 400)
+        if c.method == "editMessageText" and "Order #1" in str(c.params.get("text"))
+    ]
+    assert sorted(edits) == [(200, False), (200, True)]
+
+
 def has_join_markup(call: BotCall) -> bool:
     return "Join a meeting" in str(call.params.get("reply_markup"))
 
