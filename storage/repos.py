@@ -1142,37 +1142,48 @@ _RUN_NOW = (
 )
 
 
-_END_RENDER_HOLD = (
-    update(_jobs)
-    .where(
-        _jobs.c.key == bindparam("job_key", type_=_jobs.c.key.type),
-        _jobs.c.status == "pending",
-        _render_held(),
-        _jobs.c.run_at > _at("now"),
+def _end_render_hold_statement() -> Any:
+    jobs, changed = _jobs.c, _jobs.c.last_error == RENDER_HOLD_CHANGED
+    run, take = bindparam("run", type_=Boolean), bindparam("take", type_=Boolean)
+    taken = and_(changed, take, ~run)  # the handler shows the change itself: the hold goes on
+    return (
+        update(_jobs)
+        .where(
+            jobs.key == bindparam("job_key", type_=jobs.key.type),
+            jobs.status == "pending",
+            _render_held(),
+            jobs.run_at > _at("now"),
+        )
+        .values(
+            status=case((or_(changed, run), "pending"), else_="done"),
+            run_at=case((taken, jobs.run_at), else_=_at("now")),
+            attempts=0,
+            last_error=case((taken, literal(RENDER_HOLD)), else_=null()),
+            updated_at=_at("now"),
+        )
+        .returning(jobs.status, jobs.last_error)
     )
-    .values(
-        status=case(
-            (or_(_jobs.c.last_error == RENDER_HOLD_CHANGED, bindparam("run", type_=Boolean)), "pending"),
-            else_="done",
-        ),
-        run_at=_at("now"),
-        attempts=0,
-        last_error=None,
-        updated_at=_at("now"),
-    )
-    .returning(_jobs.c.status)
-)
 
 
-async def end_render_hold(session: AsyncSession, key: str, now: datetime, *, run: bool) -> str | None:
-    """The handler that held the job with that key (RENDER_HOLD) has rendered its card: the job runs now if
-    the order changed meanwhile (or with `run`: the handler left the card to it), else it has nothing left to
-    do and is done. Its new status, or None when it was not held (any more: the hold ran out, so it runs
-    or ran as any job)."""
-    status = (await session.execute(_END_RENDER_HOLD, {"job_key": key, "now": now, "run": run})).scalar()
-    if status == "pending":
+_END_RENDER_HOLD = _end_render_hold_statement()
+
+
+async def end_render_hold(
+    session: AsyncSession, key: str, now: datetime, *, run: bool, take: bool = False
+) -> str | None:
+    """The handler that held the job with that key (RENDER_HOLD) has rendered its card: the job runs now
+    ("pending") if the order changed meanwhile (or with `run`: the handler left the card to it), else it has
+    nothing left to do ("done"). With `take`, a change is the handler's to show ("taken"): the job stays
+    held, until the handler's next record or the hold's end. None when the job was not held (any more: the
+    hold ran out, so it runs or ran as any job)."""
+    values = {"job_key": key, "now": now, "run": run, "take": take}
+    row = (await session.execute(_END_RENDER_HOLD, values)).first()
+    if row is None:
+        return None
+    if row.status == "pending" and row.last_error is None:
         await notify_jobs(session)
-    return cast(str | None, status)
+        return "pending"
+    return "taken" if row.status == "pending" else "done"
 
 
 async def run_now(session: AsyncSession, key: str, now: datetime) -> bool:

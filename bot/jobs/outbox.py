@@ -232,16 +232,22 @@ class Outbox:
         await repos.enqueue(session, CARDS, key, utcnow(), order_id=order_id, payload=payload)
         self.wake_on_commit(session, CARDS)
 
-    async def card_rendered(self, session: AsyncSession, order_id: int, chat_id: int, *, run: bool) -> None:
+    async def card_rendered(
+        self, session: AsyncSession, order_id: int, chat_id: int, *, run: bool, take: bool = False
+    ) -> bool:
         """The handler for which the card's refresh was held (`refresh_card(fallback=True)`) has rendered the
         card and recorded what it shows: the refresh runs now if the order changed meanwhile, else it is done
         (the card shows the order as it is). With `run` the handler left the card to the refresh: it runs
-        now. When the hold has run out meanwhile, a refresh is queued as any."""
-        status = await repos.end_render_hold(session, refresh_key(order_id, chat_id), utcnow(), run=run)
+        now. With `take`, a change meanwhile is the handler's to show (True): the refresh stays held until
+        its next record. When the hold has run out meanwhile, a refresh is queued as any."""
+        status = await repos.end_render_hold(
+            session, refresh_key(order_id, chat_id), utcnow(), run=run, take=take
+        )
         if status is None:
             await self.refresh_card(session, order_id, chat_id)
         elif status == "pending":
             self.wake_on_commit(session, CARDS)
+        return status == "taken"
 
 
 def _being_sent(job: JobRow, now: datetime) -> bool:

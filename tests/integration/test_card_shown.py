@@ -155,3 +155,26 @@ async def test_the_refresh_of_a_card_whose_handler_died_runs_after_its_hold(any_
         assert job is not None and job.status == "pending" and job.last_error is None
     finally:
         await engine.dispose()
+
+
+async def test_a_change_the_handler_shows_itself_keeps_the_refresh_held_and_leaves_it_nothing(
+    any_database_url: str,
+) -> None:
+    engine, sessions, order_id = await setup(any_database_url)
+    outbox = Outbox(card_fallback=HOLD)
+    try:
+        await hold_for_the_handler(sessions, outbox, order_id)
+        async with sessions.begin() as session:  # the meeting arrives during the handler's render
+            await outbox.refresh_cards(session, order_id)
+        async with sessions.begin() as session:
+            await repos.card_shown(session, order_id, CUSTOMER, CARD, None, "handler's card")
+            assert await outbox.card_rendered(session, order_id, CUSTOMER, run=False, take=True)
+        assert await due_refreshes(sessions, utcnow()) == []  # held while the handler shows the change
+        async with sessions.begin() as session:
+            await repos.card_shown(session, order_id, CUSTOMER, CARD, "handler's card", "with the link")
+            assert not await outbox.card_rendered(session, order_id, CUSTOMER, run=False, take=True)
+        assert await shown(sessions, order_id) == "with the link"
+        job = await refresh_job(sessions, order_id)
+        assert job is not None and job.status == "done"
+    finally:
+        await engine.dispose()
