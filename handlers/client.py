@@ -93,11 +93,13 @@ async def confirm(update: Update, context: Context, press: Press) -> None:
     wired = deps(context)
     order = await wired.clients.confirm(person(update), press.arg(0), query.message.message_id)
     card = await wired.orders.card(order.id, "owner")
-    shown = None
-    if card is not None:
-        view = views.card_view(card)
-        await edit_or_send(update, *view)
-        shown = CardShown(query.message.chat.id, query.message.message_id, views.fingerprint(*view))
+    chat_id = query.message.chat.id
+    if card is None:
+        await wired.orders.refresh_cards_now(order.id, chat_id=chat_id)  # left to the card's refresh
+        return
+    view = views.card_view(card)
+    await edit_or_send(update, *view)
+    shown = CardShown(chat_id, query.message.message_id, views.fingerprint(*view))
     await wired.orders.refresh_cards_now(order.id, shown)
 
 

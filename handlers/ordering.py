@@ -133,7 +133,18 @@ async def confirm(update: Update, context: Context, press: Press) -> None:
     text, keyboard = views.order_card(order, "customer")
     await edit_or_send(update, text, keyboard)
     shown = CardShown(chat_id, query.message.message_id, views.fingerprint(text, keyboard))
-    await wired.orders.refresh_cards_now(order.id, shown)
+    # What changed meanwhile (the meeting came) is shown here at once, while the card's refresh stays held
+    # (two writers of one card could cross); it takes over if the chat has to wait.
+    again = await wired.orders.refresh_cards_now(order.id, shown, take=True)
+    if again is None:
+        return
+    if chat_wait(context.bot, chat_id) > 0:
+        await wired.orders.refresh_cards_now(order.id, chat_id=chat_id)
+        return
+    text, keyboard = views.card_view(again.card)
+    await edit_or_send(update, text, keyboard)
+    again_shown = CardShown(chat_id, shown.message_id, views.fingerprint(text, keyboard), seen=shown.content)
+    await wired.orders.refresh_cards_now(order.id, again_shown)
 
 
 async def _draft_service_code(update: Update, context: Context) -> str:

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
+    Boolean,
     Integer,
     String,
     Table,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     null,
     or_,
     select,
@@ -892,9 +894,22 @@ def _chat_of(payload: dict[str, Any]) -> int | None:
     return chat if isinstance(chat, int) and not isinstance(chat, bool) else None
 
 
+# A card refresh held for the handler that renders the card itself (see `end_render_hold`), and the same once
+# the order changed during the hold (the refresh then has something to show when the hold ends).
+RENDER_HOLD = "waiting for the handler's render"
+RENDER_HOLD_CHANGED = "waiting for the handler's render; changed meanwhile"
+
+
+def _render_held() -> Any:
+    """Whether a job is held for a handler's render (not an IN list: executemany refuses its parameter)."""
+    return or_(_jobs.c.last_error == RENDER_HOLD, _jobs.c.last_error == RENDER_HOLD_CHANGED)
+
+
 async def _upsert_jobs(session: AsyncSession, rows: list[dict[str, Any]], *, replace_payload: bool) -> None:
     """Insert the jobs; a key that exists is woken instead: due again, attempts reset, progress kept (one
-    statement, run once per row in one call to the driver when there are several)."""
+    statement, run once per row in one call to the driver when there are several). A job held for a handler's
+    render (RENDER_HOLD) stays held, marked as changed meanwhile: only `end_render_hold` (or the end of the
+    hold) lets it run, so it never edits the card while the handler's own edit and record are under way."""
     statement = _upsert_jobs_statement(_for_update(session), replace_payload)
     await session.execute(statement, rows if len(rows) > 1 else rows[0])
     await notify_jobs(session)
@@ -903,13 +918,15 @@ async def _upsert_jobs(session: AsyncSession, rows: list[dict[str, Any]], *, rep
 @functools.cache
 def _upsert_jobs_statement(postgresql: bool, replace_payload: bool) -> Any:
     insert = (pg_insert if postgresql else sqlite_insert)(cast(Table, JobRow.__table__))
+    jobs = _jobs.c
+    held = and_(jobs.status == "pending", _render_held(), jobs.run_at > insert.excluded.run_at)
     again: dict[str, Any] = {
         "status": "pending",
-        "run_at": insert.excluded.run_at,
+        "run_at": case((held, jobs.run_at), else_=insert.excluded.run_at),
         "updated_at": insert.excluded.updated_at,
         "attempts": 0,
         # A re-queued job is no longer "being retried": it waits its turn anew (or is held, see `enqueue`).
-        "last_error": insert.excluded.last_error,
+        "last_error": case((held, literal(RENDER_HOLD_CHANGED)), else_=insert.excluded.last_error),
     }
     if replace_payload:
         again["payload"] = insert.excluded.payload
@@ -1123,6 +1140,50 @@ _RUN_NOW = (
     .where(_jobs.c.key == bindparam("job_key", type_=_jobs.c.key.type), _jobs.c.status == "pending")
     .values(run_at=_at("now"), attempts=0)
 )
+
+
+def _end_render_hold_statement() -> Any:
+    jobs, changed = _jobs.c, _jobs.c.last_error == RENDER_HOLD_CHANGED
+    run, take = bindparam("run", type_=Boolean), bindparam("take", type_=Boolean)
+    taken = and_(changed, take, ~run)  # the handler shows the change itself: the hold goes on
+    return (
+        update(_jobs)
+        .where(
+            jobs.key == bindparam("job_key", type_=jobs.key.type),
+            jobs.status == "pending",
+            _render_held(),
+            jobs.run_at > _at("now"),
+        )
+        .values(
+            status=case((or_(changed, run), "pending"), else_="done"),
+            run_at=case((taken, jobs.run_at), else_=_at("now")),
+            attempts=0,
+            last_error=case((taken, literal(RENDER_HOLD)), else_=null()),
+            updated_at=_at("now"),
+        )
+        .returning(jobs.status, jobs.last_error)
+    )
+
+
+_END_RENDER_HOLD = _end_render_hold_statement()
+
+
+async def end_render_hold(
+    session: AsyncSession, key: str, now: datetime, *, run: bool, take: bool = False
+) -> str | None:
+    """The handler that held the job with that key (RENDER_HOLD) has rendered its card: the job runs now
+    ("pending") if the order changed meanwhile (or with `run`: the handler left the card to it), else it has
+    nothing left to do ("done"). With `take`, a change is the handler's to show ("taken"): the job stays
+    held, until the handler's next record or the hold's end. None when the job was not held (any more: the
+    hold ran out, so it runs or ran as any job)."""
+    values = {"job_key": key, "now": now, "run": run, "take": take}
+    row = (await session.execute(_END_RENDER_HOLD, values)).first()
+    if row is None:
+        return None
+    if row.status == "pending" and row.last_error is None:
+        await notify_jobs(session)
+        return "pending"
+    return "taken" if row.status == "pending" else "done"
 
 
 async def run_now(session: AsyncSession, key: str, now: datetime) -> bool:

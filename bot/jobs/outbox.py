@@ -210,14 +210,44 @@ class Outbox:
     async def refresh_card(
         self, session: AsyncSession, order_id: int, chat_id: int, *, fallback: bool = False
     ) -> None:
-        """Edit the order's card in one chat, after what that chat was sent before. With `fallback`, only
-        after `card_fallback`: a handler is about to render the card itself and queues the refresh again
-        once it has (the refresh then changes nothing); this one is for a handler that died first."""
+        """Edit the order's card in one chat, after what that chat was sent before. With `fallback`, held
+        until `card_fallback`: a handler is about to render the card itself, and the order's refreshes
+        meanwhile wait for it (two writers of one card could cross on their way to Telegram, and the card
+        would then be edited once more for sure); it ends the hold once it has recorded its render
+        (`card_rendered`). The hold's end is for a handler that died first."""
         key = refresh_key(order_id, chat_id)
-        delay = self._card_fallback if fallback else timedelta(0)
         payload = {"chat_id": chat_id}
-        await repos.enqueue(session, CARDS, key, utcnow(), order_id=order_id, payload=payload, delay=delay)
+        if fallback:
+            await repos.enqueue(
+                session,
+                CARDS,
+                key,
+                utcnow(),
+                order_id=order_id,
+                payload=payload,
+                delay=self._card_fallback,
+                held_for=repos.RENDER_HOLD,
+            )
+            return  # found by its lane's regular look when the hold ends: a wake-up per order would cost more
+        await repos.enqueue(session, CARDS, key, utcnow(), order_id=order_id, payload=payload)
         self.wake_on_commit(session, CARDS)
+
+    async def card_rendered(
+        self, session: AsyncSession, order_id: int, chat_id: int, *, run: bool, take: bool = False
+    ) -> bool:
+        """The handler for which the card's refresh was held (`refresh_card(fallback=True)`) has rendered the
+        card and recorded what it shows: the refresh runs now if the order changed meanwhile, else it is done
+        (the card shows the order as it is). With `run` the handler left the card to the refresh: it runs
+        now. With `take`, a change meanwhile is the handler's to show (True): the refresh stays held until
+        its next record. When the hold has run out meanwhile, a refresh is queued as any."""
+        status = await repos.end_render_hold(
+            session, refresh_key(order_id, chat_id), utcnow(), run=run, take=take
+        )
+        if status is None:
+            await self.refresh_card(session, order_id, chat_id)
+        elif status == "pending":
+            self.wake_on_commit(session, CARDS)
+        return status == "taken"
 
 
 def _being_sent(job: JobRow, now: datetime) -> bool:

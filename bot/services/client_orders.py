@@ -123,7 +123,9 @@ class ClientOrders:
                 invite_code=secrets.token_urlsafe(INVITE_BYTES),
             )
             await repos.add_order_message(session, row.id, owner.id, card_message_id, "owner")
-            await self._outbox.refresh_cards(session, row.id)
+            # The handler renders the card once this commits; the refresh, held for it until then, makes the
+            # card appear even if this process dies before that (see `Outbox.refresh_card`).
+            await self._outbox.refresh_card(session, row.id, owner.id, fallback=True)
             await repos.drop_draft(session, owner.id)
             booked = await order_of(session, row)
         if self._metrics is not None:

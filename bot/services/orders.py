@@ -54,6 +54,7 @@ class CardShown:
     chat_id: int
     message_id: int
     content: str
+    seen: str | None = None  # what the card's record said before this edit (None: the order's new card)
 
 
 @dataclass(frozen=True)
@@ -222,22 +223,35 @@ class Orders:
         return CardRead(card, language, row.created_at, row.updated_at, row.synced_version)
 
     async def refresh_cards_now(
-        self, order_id: int, shown: CardShown | None = None, *, chat_id: int | None = None
-    ) -> None:
-        """Queue a refresh of the order's cards after a handler rendered one itself: `shown` says which card
-        and what it shows now (a fingerprint), and only that chat is refreshed, with no edit unless the
-        order changed since the handler read it. `chat_id` alone: refresh that chat's card now."""
+        self,
+        order_id: int,
+        shown: CardShown | None = None,
+        *,
+        chat_id: int | None = None,
+        take: bool = False,
+    ) -> CardRead | None:
+        """After a handler rendered a card itself: `shown` says which card and what it shows now (a
+        fingerprint); that chat's card is refreshed only if the order changed since the handler read it (see
+        `Outbox.card_rendered`), or, with `take`, the change is returned for the handler to show (then it
+        records that edit with this again). `chat_id` alone: the handler left that chat's card to its
+        refresh, now."""
         async with self._sessions.begin() as session:
             if shown is None:
                 if chat_id is not None:
-                    await self._outbox.refresh_card(session, order_id, chat_id)
+                    await self._outbox.card_rendered(session, order_id, chat_id, run=True)
                 else:
                     await self._outbox.refresh_cards(session, order_id)
-                return
+                return None
             # The handler overwrote the card without knowing what it showed: its record holds only if nobody
-            # recorded another content meanwhile (the card was recorded with none when the order was placed).
-            await repos.card_shown(session, order_id, shown.chat_id, shown.message_id, None, shown.content)
-            await self._outbox.refresh_card(session, order_id, shown.chat_id)
+            # recorded another content meanwhile (the card was recorded with none when the order was placed;
+            # its refresh waits for this record, unless the handler took longer than the refresh's hold).
+            await repos.card_shown(
+                session, order_id, shown.chat_id, shown.message_id, shown.seen, shown.content
+            )
+            if await self._outbox.card_rendered(session, order_id, shown.chat_id, run=False, take=take):
+                # Read in this transaction: a change committed after it marks the held refresh again.
+                return await self.card_in(session, order_id, "customer", shown.chat_id)
+            return None
 
     async def apply(
         self,

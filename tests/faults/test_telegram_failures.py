@@ -157,6 +157,59 @@ def test_each_card_of_an_order_is_written_only_when_what_it_shows_changes(
     assert has_join_markup(owners_card[0])
 
 
+# The customer's chat never waits for its limit here: Confirm's handler renders the card itself.
+@pytest.mark.bot_env(TELEGRAM_CHAT_BURST="1000")
+def test_a_card_the_handler_renders_while_the_meeting_arrives_is_edited_once_per_change(
+    sandbox: Sandbox, shop: Shop, telegram: TelegramControl, database_url: str
+) -> None:
+    """Confirm's handler turns the summary into the card while the meeting arrives and refreshes the card:
+    with Telegram slow to answer edits, both edits are on their way at once. The refresh waits for the
+    handler's own record of its edit, so no edit repeats what the card shows, and the card ends with the
+    link."""
+    customer = customers(sandbox, 1, 100)[0]
+    day, label = slot(0)
+    summary = reach_summary(customer, shop.code, day, label)
+    telegram.set_delay(3, "editMessageText")  # longer than the meeting takes to come
+    card = confirm(customer, summary)
+    mine = customer.wait_for(lambda m: m.message_id == card.message_id and has_join(m), timeout=30)
+    telegram.set_delay(0, "editMessageText")
+    barrier(customer, database_url)  # every refresh queued so far has run
+    assert join_url(mine) == join_url(shop.owner.wait_for(has_join, timeout=20))
+    edits = [
+        (c.status, has_join_markup(c))
+        for c in calls_to(telegram, customer.user_id, 200) + calls_to(telegram, customer.user_id, 400)
+        if c.method == "editMessageText" and "Order #1" in str(c.params.get("text"))
+    ]
+    assert sorted(edits) == [(200, False), (200, True)]
+
+
+@pytest.mark.bot_env(TELEGRAM_CHAT_BURST="1000")
+def test_an_owners_card_for_a_client_is_edited_once_per_change_while_the_meeting_arrives(
+    sandbox: Sandbox, shop: Shop, telegram: TelegramControl, database_url: str
+) -> None:
+    """As above, for the card that Confirm turns an owner's booking for a client into."""
+    owner = shop.owner
+    owner.press(shop.card, "Book for a client")
+    days = owner.wait_for_text("for a client. Pick a day")
+    owner.press(days, days.buttons[0][0].text)
+    times = owner.wait_for_text("Pick a start time")
+    owner.press(times, times.buttons[0][0].text)
+    owner.wait_for_text("What is the client's name")
+    owner.send("Carl Client")
+    summary = owner.wait_for_text("Please check the booking")
+    telegram.set_delay(3, "editMessageText")  # longer than the meeting takes to come
+    owner.press(summary, "Confirm")
+    owner.wait_for(lambda m: m.message_id == summary.message_id and has_join(m), timeout=30)
+    telegram.set_delay(0, "editMessageText")
+    barrier(owner, database_url)
+    edits = [
+        (c.status, has_join_markup(c))
+        for c in calls_to(telegram, owner.user_id, 200) + calls_to(telegram, owner.user_id, 400)
+        if c.method == "editMessageText" and "Order #1" in str(c.params.get("text"))
+    ]
+    assert sorted(edits) == [(200, False), (200, True)]
+
+
 def has_join_markup(call: BotCall) -> bool:
     return "Join a meeting" in str(call.params.get("reply_markup"))
 
