@@ -4,8 +4,8 @@ A message waits from the customer's Confirm until the Join link is in that chat:
 the owner's card each. A second of the run counts as backlog when some order still waits in some chat
 for the whole second; the cap used is the sends Telegram accepted in those seconds over what the overall
 limit allows in them. Because each chat takes about one send a second, the limits may allow less than the
-overall cap when few chats wait (the owners' at the end): the second share divides by
-min(overall, chats waiting x per-chat rate) instead.
+overall cap when few chats wait (the owners' at the end): the second share counts only the sends to the chats
+waiting in that second and divides them by min(overall, chats waiting x per-chat rate).
 """
 
 from __future__ import annotations
@@ -107,15 +107,19 @@ def cap_use(
         never = math.inf
         waits.append((confirmed[number], customers_done.get(number, never), str(b.placed.customer.user_id)))
         waits.append((confirmed[number], owners_done.get(number, never), str(b.shop.owner.user_id)))
-    accepted = sorted(c.at for c in calls if c.method in COUNTED and c.status == 200)
-    backlog_seconds = sent = 0
+    accepted = sorted(
+        (c.at, str(c.params.get("chat_id"))) for c in calls if c.method in COUNTED and c.status == 200
+    )
+    backlog_seconds = sent = sent_to_waiting = 0
     allowed = 0.0
     second = start
     while second + 1 <= end:
         chats = {chat for since, until, chat in waits if since <= second and until >= second + 1}
         if chats:
             backlog_seconds += 1
-            sent += sum(1 for at in accepted if second <= at < second + 1)
+            in_second = [chat for at, chat in accepted if second <= at < second + 1]
+            sent += len(in_second)
+            sent_to_waiting += sum(1 for chat in in_second if chat in chats)
             allowed += min(overall, len(chats) * chat_rate)
         second += 1
     return LimitFigures(
@@ -124,7 +128,7 @@ def cap_use(
         backlog_seconds=backlog_seconds,
         sent_in_backlog=sent,
         cap_share=sent / (overall * backlog_seconds) if backlog_seconds else 1.0,
-        attainable_share=sent / allowed if allowed else 1.0,
+        attainable_share=sent_to_waiting / allowed if allowed else 1.0,
         refused=sum(1 for c in calls if c.status == 429),
         lost_customer=len(booked) - len(customers_done),
         lost_owner=len(booked) - len(owners_done),

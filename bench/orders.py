@@ -360,7 +360,7 @@ def limit_rows(found: LimitFigures) -> list[Row]:
         ),
         Row(
             "limits: share of what the limits allowed",
-            f"{100 * found.attainable_share:.0f}%  (of min(overall, chats waiting x per-chat rate) a second)",
+            f"{100 * found.attainable_share:.0f}%  (sends to waiting chats / min(overall, chats x rate))",
         ),
         Row("limits: 429 answers to the bot", str(found.refused)),
         Row(
