@@ -69,6 +69,11 @@ class WriteTurn:
         self.commits = 0  # since the last checkpoint
         self._waiters: deque[tuple[asyncio.Future[None], object]] = deque()
 
+    @property
+    def waiting(self) -> int:
+        """Connections in line for the turn."""
+        return sum(1 for waiter, _ in self._waiters if not waiter.done())
+
     async def take(self, owner: object) -> None:
         if self.holder is None and not self._waiters:
             self.holder = owner

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import storage.sqlite
 from storage.db import SQLITE_CONNECTIONS, create_engine, create_sessionmaker
+from tests.support.waiting import eventually_async
 
 
 class ThreadCalls:
@@ -96,7 +97,8 @@ async def test_two_writers_take_turns_without_waiting_in_sqlite(
 ) -> None:
     """The second writer waits for the first's commit in the process, not in SQLite's busy handler (which
     would be a call on the connection's thread, sleeping)."""
-    async with database(tmp_path / "bot.db") as (_engine, sessions):
+    path = tmp_path / "bot.db"
+    async with database(path) as (_engine, sessions):
         calls = ThreadCalls(monkeypatch)
         events: list[str] = []
         second_started = asyncio.Event()
@@ -113,8 +115,8 @@ async def test_two_writers_take_turns_without_waiting_in_sqlite(
             events.append("first wrote")
             task = asyncio.create_task(second())
             await second_started.wait()
-            for _ in range(20):  # the second writer has every chance to run ahead
-                await asyncio.sleep(0)
+            turn = storage.sqlite.write_turn(str(path.resolve()))
+            await eventually_async(lambda: turn.waiting == 1, 10, "the second writer in line for the turn")
             events.append("first commits")
         await task
         assert await names(sessions) == ["first", "second"]
@@ -165,7 +167,9 @@ async def test_a_checkpoint_runs_on_the_sqlite_thread_every_so_many_commits(
     assert len(checkpoints) == 2 and threading.get_ident() not in checkpoints
 
 
-async def test_another_process_holding_the_write_lock_does_not_block_the_event_loop(tmp_path: Path) -> None:
+async def test_another_process_holding_the_write_lock_does_not_block_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Another process's writer (here a plain connection on a thread) is waited for on the connection's
     thread with SQLite's busy timeout, as before: the event loop keeps running meanwhile."""
     path = tmp_path / "bot.db"
@@ -189,18 +193,19 @@ async def test_another_process_holding_the_write_lock_does_not_block_the_event_l
                 async with sessions.begin() as session:
                     await session.execute(text("INSERT INTO t (name) VALUES ('ours')"))
 
+            calls = ThreadCalls(monkeypatch)
             writing = asyncio.create_task(write())
-            ticks = 0
-            while not writing.done() and ticks < 100:
-                await asyncio.sleep(0)
-                ticks += 1
+            # The loop runs this wait while the statement waits on the connection's thread.
+            await eventually_async(
+                lambda: calls.calls >= 1, 10, "the statement handed to the connection's thread"
+            )
             blocked = writing.done()
         finally:
             release.set()
             await asyncio.to_thread(holder.join, 60)
         await writing
         assert await names(sessions) == ["other", "ours"]
-    assert not blocked and ticks == 100, "the loop ran while the statement waited for the other writer"
+    assert not blocked, "the loop ran while the statement waited for the other writer"
 
 
 async def test_a_writer_waiting_on_a_writer_it_holds_up_gets_database_is_locked(

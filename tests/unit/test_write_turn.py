@@ -9,6 +9,7 @@ import pytest
 
 import storage.sqlite
 from storage.sqlite import WriteTurn
+from tests.support.waiting import eventually_async
 
 
 async def test_the_turn_goes_to_the_longest_waiting_writer_as_soon_as_it_is_given_up() -> None:
@@ -21,11 +22,11 @@ async def test_the_turn_goes_to_the_longest_waiting_writer_as_soon_as_it_is_give
 
     await turn.take("first")
     waiting = [asyncio.create_task(writer(name)) for name in ("second", "third", "fourth")]
-    await asyncio.sleep(0)
+    await eventually_async(lambda: turn.waiting == 3, 10, "three writers in line")
     assert got == [] and turn.holder == "first"
-    for holder in ("first", "second", "third"):
+    for n, holder in enumerate(("first", "second", "third"), start=1):
         turn.give(holder)
-        await asyncio.sleep(0)  # the woken writer runs at the loop's next step
+        await eventually_async(lambda n=n: len(got) == n, 10, "the woken writer ran")
         assert got[-1] == turn.holder
     await asyncio.gather(*waiting)
     assert got == ["second", "third", "fourth"]
@@ -38,7 +39,7 @@ async def test_a_writer_cancelled_while_waiting_passes_the_turn_on() -> None:
     await turn.take("first")
     cancelled = asyncio.create_task(turn.take("cancelled"))
     later = asyncio.create_task(turn.take("later"))
-    await asyncio.sleep(0)
+    await eventually_async(lambda: turn.waiting == 2, 10, "both in line")
     turn.give("first")  # handed to the waiter just before its cancellation arrives
     cancelled.cancel()
     with pytest.raises(asyncio.CancelledError):
