@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import aiosqlite
 import pytest
 from sqlalchemy import text
 
 from storage.db import create_engine, create_sessionmaker
+from tests.support.databases import SQLiteThreadCalls
 
 
 async def test_every_sqlite_connection_uses_wal_normal_sync_and_never_waits_in_sqlite(tmp_path: Path) -> None:
@@ -35,20 +34,6 @@ async def test_every_sqlite_connection_uses_wal_normal_sync_and_never_waits_in_s
     }
 
 
-class CallCounter:
-    """Counts the calls an aiosqlite connection runs on its thread."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.calls = 0
-        original = aiosqlite.Connection._execute
-
-        async def counted(connection: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-            self.calls += 1
-            return await original(connection, fn, *args, **kwargs)
-
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
-
-
 async def test_a_statement_and_its_commit_need_no_call_on_the_sqlite_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -56,7 +41,7 @@ async def test_a_statement_and_its_commit_need_no_call_on_the_sqlite_thread(
     per read, each (about 100 us of CPU) costing more than SQLite's own work on a small statement."""
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
     sessions = create_sessionmaker(engine)
-    counter = CallCounter(monkeypatch)
+    counter = SQLiteThreadCalls(monkeypatch)
     try:
         async with engine.begin() as connection:
             await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)"))

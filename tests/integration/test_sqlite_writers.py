@@ -10,30 +10,15 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, closing
 from pathlib import Path
-from typing import Any
 
-import aiosqlite
 import pytest
 from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import storage.sqlite
 from storage.db import SQLITE_CONNECTIONS, create_engine, create_sessionmaker
+from tests.support.databases import SQLiteThreadCalls
 from tests.support.waiting import eventually_async
-
-
-class ThreadCalls:
-    """Counts the calls an aiosqlite connection hands to its thread."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.calls = 0
-        original = aiosqlite.Connection._execute
-
-        async def counted(connection: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-            self.calls += 1
-            return await original(connection, fn, *args, **kwargs)
-
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
 
 
 @asynccontextmanager
@@ -99,7 +84,7 @@ async def test_two_writers_take_turns_without_waiting_in_sqlite(
     would be a call on the connection's thread, sleeping)."""
     path = tmp_path / "bot.db"
     async with database(path) as (_engine, sessions):
-        calls = ThreadCalls(monkeypatch)
+        calls = SQLiteThreadCalls(monkeypatch)
         events: list[str] = []
         second_started = asyncio.Event()
 
@@ -129,7 +114,7 @@ async def test_a_burst_of_writers_all_commit_without_a_call_on_the_sqlite_thread
 ) -> None:
     monkeypatch.setattr(storage.sqlite, "CHECKPOINT_COMMITS", 10**9)
     async with database(tmp_path / "bot.db") as (_engine, sessions):
-        calls = ThreadCalls(monkeypatch)
+        calls = SQLiteThreadCalls(monkeypatch)
 
         async def writer(n: int) -> None:
             for m in range(20):
@@ -193,7 +178,7 @@ async def test_another_process_holding_the_write_lock_does_not_block_the_event_l
                 async with sessions.begin() as session:
                     await session.execute(text("INSERT INTO t (name) VALUES ('ours')"))
 
-            calls = ThreadCalls(monkeypatch)
+            calls = SQLiteThreadCalls(monkeypatch)
             writing = asyncio.create_task(write())
             # The loop runs this wait while the statement waits on the connection's thread.
             await eventually_async(

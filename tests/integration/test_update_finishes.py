@@ -18,6 +18,18 @@ from storage.models import ReceivedUpdateRow
 UPDATES = list(range(501, 509))
 
 
+async def with_stored_updates(url: str) -> tuple[Any, Any]:
+    """A migrated database holding UPDATES as received (not processed yet), and its sessions."""
+    engine = create_engine(url)
+    await migrate(engine)
+    sessions = create_sessionmaker(engine)
+    async with sessions.begin() as session:
+        await repos.store_updates(
+            session, [(update_id, 7, {"update_id": update_id}) for update_id in UPDATES], utcnow()
+        )
+    return engine, sessions
+
+
 async def stored(sessions: Any) -> set[int]:
     async with sessions() as session:
         return set(await session.scalars(select(ReceivedUpdateRow.update_id)))
@@ -26,13 +38,7 @@ async def stored(sessions: Any) -> set[int]:
 async def test_updates_finishing_together_are_recorded_in_one_transaction_each_caller_after_its_commit(
     any_database_url: str,
 ) -> None:
-    engine = create_engine(any_database_url)
-    await migrate(engine)
-    sessions = create_sessionmaker(engine)
-    async with sessions.begin() as session:
-        await repos.store_updates(
-            session, [(update_id, 7, {"update_id": update_id}) for update_id in UPDATES], utcnow()
-        )
+    engine, sessions = await with_stored_updates(any_database_url)
     commits: list[int] = []
     event.listen(engine.sync_engine, "commit", lambda _connection: commits.append(1))
     finishes = Finishes(sessions)
@@ -54,13 +60,7 @@ async def test_updates_finishing_together_are_recorded_in_one_transaction_each_c
 async def test_a_failed_transaction_fails_each_of_its_updates_and_the_next_ones_go_on(
     any_database_url: str,
 ) -> None:
-    engine = create_engine(any_database_url)
-    await migrate(engine)
-    sessions = create_sessionmaker(engine)
-    async with sessions.begin() as session:
-        await repos.store_updates(
-            session, [(update_id, 7, {"update_id": update_id}) for update_id in UPDATES], utcnow()
-        )
+    engine, sessions = await with_stored_updates(any_database_url)
     failing = {"on": True}
 
     def refuse(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:

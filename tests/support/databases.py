@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import aiosqlite
 import pytest
 
 if TYPE_CHECKING:
@@ -223,3 +224,17 @@ def connections_state(url: str) -> list[tuple[Any, ...]]:
 
 def services_state(url: str) -> list[tuple[Any, ...]]:
     return query(url, "SELECT id, owner_id, name, zoom_enabled FROM services ORDER BY id")
+
+
+class SQLiteThreadCalls:
+    """Counts the calls aiosqlite connections hand to their thread (each is a hand-off the loop waits for)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        original = aiosqlite.Connection._execute
+
+        async def counted(connection: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return await original(connection, fn, *args, **kwargs)
+
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
