@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -11,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import i18n, texts
+from bot.batches import Batched
 from bot.domain import utcnow
 from bot.errors import UserError
 from storage import repos
@@ -62,55 +62,19 @@ async def keep_person(session: AsyncSession, person: Person, **changes: str | No
     return stored
 
 
-class _NameReads:
-    """Reads persons' stored names and languages (`repos.person_names`) for callers in several chats at once:
-    the first read starts at once, and reads asked for while it runs go together in the next statement.
-    Each caller gets what is stored when its read runs (nothing is kept between reads)."""
-
-    MAX = 100  # persons per statement
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
-        self._waiting: list[tuple[int, asyncio.Future[Any]]] = []
-        self._reader: asyncio.Task[None] | None = None
-
-    async def read(self, user_id: int) -> Any | None:
-        found: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._waiting.append((user_id, found))
-        if self._reader is None:
-            self._reader = asyncio.create_task(self._read(), name="read-persons")
-        return await found
-
-    async def _read(self) -> None:
-        batch: list[tuple[int, asyncio.Future[Any]]] = []
-        try:
-            while self._waiting:
-                batch, self._waiting = self._waiting[: self.MAX], self._waiting[self.MAX :]
-                try:
-                    async with self._sessions() as session:
-                        rows = await repos.persons_names(session, sorted({user_id for user_id, _ in batch}))
-                except Exception as exc:
-                    for _, found in batch:
-                        if not found.done():
-                            found.set_exception(exc)
-                else:
-                    for user_id, found in batch:
-                        if not found.done():
-                            found.set_result(rows.get(user_id))
-                batch = []
-        finally:
-            self._reader = None
-            for _, found in batch:  # stopped while reading (the loop is closing)
-                found.cancel()
-
-
 class Persons:
     """Keeps the persons table current and holds each person's time zone."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], default_timezone: str) -> None:
         self._sessions = sessions
         self.default_timezone = default_timezone
-        self._reads = _NameReads(sessions)
+        # Reads of stored names and languages asked for in several chats at once go in one statement.
+        self._reads: Batched[int, Any] = Batched(self._read_names, "read-persons")
+
+    async def _read_names(self, user_ids: list[int]) -> dict[int, Any]:
+        """Persons' stored names and languages (`repos.person_names`), in one statement, no transaction."""
+        async with self._sessions() as session:
+            return await repos.persons_names(session, sorted(set(user_ids)))
 
     async def touch(self, person: Person) -> None:
         async with self._sessions.begin() as session:
@@ -137,7 +101,7 @@ class Persons:
         chats' updates asked for meanwhile) and writes only when something changed; a person's updates come
         one at a time, so nothing of theirs changes between the read and the write."""
         code = person.language_code or None
-        stored = await self._reads.read(person.id)
+        stored = await self._reads(person.id)
         if _differs(stored, person, {"language_code": code}):
             async with self._sessions.begin() as session:
                 await repos.save_person(

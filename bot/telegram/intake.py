@@ -15,6 +15,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 from telegram.ext import Application
 
 from bot import texts
+from bot.batches import Batched
 from bot.domain import utcnow
 from bot.i18n import Text
 from bot.jobs.outbox import Outbox
@@ -58,41 +59,16 @@ class Finishes:
     that finish while it runs go together in the next. A transaction that fails fails each of its updates.
     """
 
-    MAX = 100  # updates per transaction
-
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        self._waiting: list[tuple[int, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._batched: Batched[int, None] = Batched(self._write, "finish-updates")
 
     async def finish(self, update_id: int) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((update_id, done))
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write(), name="finish-updates")
-        await done
+        await self._batched(update_id)
 
-    async def _write(self) -> None:
-        batch: list[tuple[int, asyncio.Future[None]]] = []
-        try:
-            while self._waiting:
-                batch, self._waiting = self._waiting[: self.MAX], self._waiting[self.MAX :]
-                try:
-                    async with self._sessions.begin() as session:
-                        await repos.finish_received(session, [update_id for update_id, _ in batch], utcnow())
-                except Exception as exc:
-                    for _, done in batch:
-                        if not done.done():
-                            done.set_exception(exc)
-                else:
-                    for _, done in batch:
-                        if not done.done():
-                            done.set_result(None)
-                batch = []
-        finally:
-            self._writer = None
-            for _, done in batch:  # stopped while writing them (the loop is closing): not known recorded
-                done.cancel()
+    async def _write(self, update_ids: list[int]) -> None:
+        async with self._sessions.begin() as session:
+            await repos.finish_received(session, update_ids, utcnow())
 
 
 class UpdateIntake:
