@@ -231,7 +231,7 @@ class SQLiteThreadCalls:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls = 0
-        original = aiosqlite.Connection._execute
+        original: Any = aiosqlite.Connection._execute  # untyped in aiosqlite
 
         async def counted(connection: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
             self.calls += 1
