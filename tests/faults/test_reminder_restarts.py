@@ -9,10 +9,10 @@ import pytest
 
 from sandbox.harness import BotProcess, Sandbox
 from tests.support.journeys import join_url
-from tests.support.reminders import reminders, soon_zoom_order, wait_for_reminders
+from tests.support.reminders import REMINDER_SETTINGS, reminders, soon_zoom_order, wait_for_reminders
 
 # A service's reminder offsets count seconds; kill -9 needs a real process.
-pytestmark = [pytest.mark.bot_env(REMINDER_MINUTE_SECONDS="1"), pytest.mark.bot_process]
+pytestmark = [pytest.mark.bot_env(**REMINDER_SETTINGS), pytest.mark.bot_process]
 
 
 def sleep_until(moment: datetime) -> None:

@@ -2,15 +2,17 @@
 
 Offered starts are 09:00–18:00 every 30 minutes in the service's time zone, so the tests pick the time
 zone in which an offered start comes soonest (a few minutes ahead, whatever the hour here). The bot runs
-with REMINDER_MINUTE_SECONDS=1, so a service's reminder offsets count seconds, and a test sets them
-(the column `services.reminder_minutes`, which owners edit in the service's Settings) to fire within
-seconds of the test's own timeline.
+with the settings `REMINDER_SETTINGS`: one minute of a service's reminder offsets lasts `MINUTE` seconds,
+and a test sets the offsets (the column `services.reminder_minutes`, which owners edit in the service's
+Settings) to fire within seconds of the test's own timeline; the job worker looks for due jobs five times
+a second, so a reminder goes out within a fifth of a second of its time instead of within a second.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, available_timezones
@@ -35,6 +37,10 @@ from tests.support.waiting import eventually
 OPENING, LAST_START = time(9, 0), time(17, 30)  # a 30-minute service
 STEP = timedelta(minutes=30)
 REMINDER = "Reminder"
+# A quarter of a second: fine enough for reminders a few seconds apart, coarse enough that an order ~21
+# minutes ahead still has its offsets within the 7 days (10080 minutes) a service may remind before.
+MINUTE = 0.25
+REMINDER_SETTINGS = {"REMINDER_MINUTE_SECONDS": str(MINUTE), "WORKER_POLL_SECONDS": "0.2"}
 
 
 @dataclass(frozen=True)
@@ -74,12 +80,13 @@ def soon_slot(lead: timedelta = timedelta(minutes=6), last_start: time = LAST_ST
 
 
 def set_reminders(database_url: str, seconds_from_now: list[float], start: datetime) -> list[datetime]:
-    """Give every service offsets (in the tests' 1-second minutes) that fire `seconds_from_now` from now.
+    """Give every service offsets (in the tests' `MINUTE`-second minutes) that fire `seconds_from_now` from
+    now (or up to one such minute later, never earlier).
 
     Returns when each reminder of an order starting at `start` is due, earliest first.
     """
     left = (start - datetime.now(UTC)).total_seconds()
-    offsets = sorted((int(left - seconds) for seconds in seconds_from_now), reverse=True)
+    offsets = sorted((math.floor((left - seconds) / MINUTE) for seconds in seconds_from_now), reverse=True)
     assert all(offset > 0 for offset in offsets), offsets
 
     async def write() -> None:
@@ -93,7 +100,7 @@ def set_reminders(database_url: str, seconds_from_now: list[float], start: datet
             await engine.dispose()
 
     asyncio.run(write())
-    return [start - timedelta(seconds=offset) for offset in offsets]
+    return [start - timedelta(seconds=offset * MINUTE) for offset in offsets]
 
 
 def reminders(chat: TelegramUser, order: int | None = None) -> list[SentMessage]:
