@@ -2,10 +2,11 @@
 
 Offered starts are 09:00–18:00 every 30 minutes in the service's time zone, so the tests pick the time
 zone in which an offered start comes soonest (a few minutes ahead, whatever the hour here). The bot runs
-with the settings `REMINDER_SETTINGS`: one minute of a service's reminder offsets lasts `MINUTE` seconds,
-and a test sets the offsets (the column `services.reminder_minutes`, which owners edit in the service's
-Settings) to fire within seconds of the test's own timeline; the job worker looks for due jobs five times
-a second, so a reminder goes out within a fifth of a second of its time instead of within a second.
+with the settings `REMINDER_SETTINGS`: one minute of a service's reminder offsets lasts `MINUTE` seconds
+(`QUICK_MINUTES`), and a test sets the offsets (the column `services.reminder_minutes`, which owners edit
+in the service's Settings) to fire within seconds of the test's own timeline; the job worker looks for due
+jobs five times a second, so a reminder goes out within a fifth of a second of its time instead of within
+a second.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ REMINDER = "Reminder"
 # A quarter of a second: fine enough for reminders a few seconds apart, coarse enough that an order ~21
 # minutes ahead still has its offsets within the 7 days (10080 minutes) a service may remind before.
 MINUTE = 0.25
-REMINDER_SETTINGS = {"REMINDER_MINUTE_SECONDS": str(MINUTE), "WORKER_POLL_SECONDS": "0.2"}
+QUICK_MINUTES = {"REMINDER_MINUTE_SECONDS": str(MINUTE)}
+REMINDER_SETTINGS = {**QUICK_MINUTES, "WORKER_POLL_SECONDS": "0.2"}
 
 
 @dataclass(frozen=True)
