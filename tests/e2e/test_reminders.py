@@ -23,7 +23,7 @@ from tests.support.reminders import (
 )
 from tests.support.waiting import barrier, eventually
 
-# A service's reminder offsets count quarter seconds, not minutes.
+# A service's reminder offsets count half seconds, not minutes.
 pytestmark = pytest.mark.bot_env(**REMINDER_SETTINGS)
 
 

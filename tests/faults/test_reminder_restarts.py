@@ -11,7 +11,7 @@ from sandbox.harness import BotProcess, Sandbox
 from tests.support.journeys import join_url
 from tests.support.reminders import QUICK_MINUTES, reminders, soon_zoom_order, wait_for_reminders
 
-# A service's reminder offsets count quarter seconds; kill -9 needs a real process. The worker looks for due
+# A service's reminder offsets count half seconds; kill -9 needs a real process. The worker looks for due
 # jobs every second, as in production, so the kill just before a reminder is due comes before its claim.
 pytestmark = [pytest.mark.bot_env(**QUICK_MINUTES), pytest.mark.bot_process]
 

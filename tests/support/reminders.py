@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.services.reminders import MAX_OFFSET_MINUTES
 from sandbox.harness import Sandbox
 from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.support.journeys import (
@@ -38,9 +39,10 @@ from tests.support.waiting import eventually
 OPENING, LAST_START = time(9, 0), time(17, 30)  # a 30-minute service
 STEP = timedelta(minutes=30)
 REMINDER = "Reminder"
-# A quarter of a second: fine enough for reminders a few seconds apart, coarse enough that an order ~21
-# minutes ahead still has its offsets within the 7 days (10080 minutes) a service may remind before.
-MINUTE = 0.25
+# Half a second: fine enough for reminders a few seconds apart, coarse enough that the offsets for an order
+# up to ~21 minutes ahead, and for a start 30 minutes after it, stay within the 7 days (10080 minutes) a
+# service may remind before (a longer one is ignored).
+MINUTE = 0.5
 QUICK_MINUTES = {"REMINDER_MINUTE_SECONDS": str(MINUTE)}
 REMINDER_SETTINGS = {**QUICK_MINUTES, "WORKER_POLL_SECONDS": "0.2"}
 
@@ -89,7 +91,7 @@ def set_reminders(database_url: str, seconds_from_now: list[float], start: datet
     """
     left = (start - datetime.now(UTC)).total_seconds()
     offsets = sorted((math.floor((left - seconds) / MINUTE) for seconds in seconds_from_now), reverse=True)
-    assert all(offset > 0 for offset in offsets), offsets
+    assert all(0 < offset <= MAX_OFFSET_MINUTES for offset in offsets), offsets
 
     async def write() -> None:
         engine = create_async_engine(database_url)
