@@ -1272,9 +1272,14 @@ async def known_updates(session: AsyncSession, update_ids: list[int]) -> set[int
     """Which of these updates are stored or processed already (one statement)."""
     if not update_ids:
         return set()
-    stored = select(ReceivedUpdateRow.update_id).where(ReceivedUpdateRow.update_id.in_(update_ids))
-    processed = select(ProcessedUpdateRow.update_id).where(ProcessedUpdateRow.update_id.in_(update_ids))
-    return set(await session.scalars(union_all(stored, processed)))
+    found = await prepared.run(session, _KNOWN_UPDATES, {"stored": update_ids, "processed": update_ids})
+    return {row.update_id for row in found.rows}
+
+
+_KNOWN_UPDATES = union_all(
+    select(_received.c.update_id).where(_received.c.update_id.in_(bindparam("stored", expanding=True))),
+    select(_processed.c.update_id).where(_processed.c.update_id.in_(bindparam("processed", expanding=True))),
+)
 
 
 async def store_updates(
