@@ -32,9 +32,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnDefault, exc
-from sqlalchemy.engine import CursorResult, Dialect
+from sqlalchemy import BindParameter, ColumnDefault, exc
+from sqlalchemy.engine import Connection, CursorResult, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import Executable
 
@@ -55,14 +56,34 @@ class Ran(NamedTuple):
         return self.rows[0][0] if self.rows else None
 
 
-@dataclass(frozen=True)
+_MISSING: Any = object()
+
+
+class _Slot(NamedTuple):
+    """Where one of the driver's positional arguments comes from."""
+
+    key: str  # the parameter's name
+    item: int | None  # which of its items, for a list expanded into an IN (...)
+    fixed: Any  # the statement's own value (a literal), or _MISSING: the caller gives it
+    process: Callable[[Any], Any] | None  # the type's bind processor
+
+
+class _Plan(NamedTuple):
+    sql: str
+    slots: tuple[_Slot, ...]
+
+
+@dataclass
 class _Compiled:
     statement: Executable  # kept: the cache is keyed by its id
     compiled: SQLCompiler
-    expands: bool  # IN (...) of a list: the SQL depends on the lengths of the parameters
     row: Callable[..., Any] | None  # builds a result row from the driver's tuple
     result_processors: tuple[Callable[[Any], Any] | None, ...]
     defaults: tuple[tuple[str, ColumnDefault], ...]  # Python-side defaults of columns not given
+    plan: _Plan | None  # the SQL and its arguments' sources, when they do not depend on the parameters
+    expanding: tuple[BindParameter[Any], ...]  # IN (...) of a list: the SQL depends on the lists' lengths
+    by_lengths: dict[tuple[int, ...], _Plan]  # the plans of expanding statements, by those lengths
+    exact: bool  # the plans are exact (else SQLAlchemy's own expansion runs for each call)
 
 
 _COMPILED: dict[tuple[int, str, tuple[str, ...]], _Compiled] = {}
@@ -74,8 +95,8 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     if found is not None:
         return found
     compiled = statement.compile(dialect=dialect, column_keys=list(keys) or None)  # type: ignore[attr-defined]
-    if not isinstance(compiled, SQLCompiler):
-        raise TypeError(f"not a SQL statement: {statement!r}")
+    if not isinstance(compiled, SQLCompiler) or not compiled.positional:
+        raise TypeError(f"not a SQL statement with positional parameters: {statement!r}")
     defaults = []
     for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
         default = column.default if column in compiled.insert_prefetch else column.onupdate
@@ -85,10 +106,40 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     columns = compiled._result_columns or []
     processors = tuple(entry.type._cached_result_processor(dialect, None) for entry in columns)
     row = namedtuple("Row", [entry.keyname for entry in columns], rename=True) if columns else None
-    expands = bool(compiled.post_compile_params or compiled.literal_execute_params)
-    found = _Compiled(statement, compiled, expands, row, processors, tuple(defaults))
+    expanding = tuple(compiled.post_compile_params)
+    # Names SQLAlchemy escapes, values rendered into the SQL, IN lists of tuples: its own expansion each time.
+    exact = not (
+        compiled.escaped_bind_names
+        or compiled.literal_execute_params
+        or any(bind.type._is_tuple_type for bind in expanding)
+    )
+    plan = (
+        _plan_of(compiled, compiled.string, compiled.positiontup or (), {})
+        if not expanding and exact
+        else None
+    )
+    found = _Compiled(statement, compiled, row, processors, tuple(defaults), plan, expanding, {}, exact)
     _COMPILED[cache_key] = found
     return found
+
+
+def _plan_of(
+    compiled: SQLCompiler, sql: str, positions: Sequence[str], expansion: Mapping[str, list[str]]
+) -> _Plan:
+    """Where each positional argument of `sql` comes from (`expansion`: an IN list's name to the names of
+    its items, as SQLAlchemy expanded it)."""
+    items = {
+        name: (original, index) for original, names in expansion.items() for index, name in enumerate(names)
+    }
+    processors: Any = compiled._bind_processors
+    slots = []
+    for name in positions:
+        original, index = items.get(name, (name, None))
+        bind = compiled.binds[original]
+        fixed = _MISSING if bind.required else bind.effective_value
+        process = processors.get(original)
+        slots.append(_Slot(bind.key, index, fixed, process))
+    return _Plan(sql, tuple(slots))
 
 
 async def run(
@@ -100,11 +151,14 @@ async def run(
     of parameter sets, once per set in one call to the driver (rowcount: the sum)."""
     sets = list(parameters) if isinstance(parameters, Sequence) else [parameters or {}]
     many, first = len(sets) > 1, sets[0]
-    if not session.sync_session._is_clean():
+    sync_session = session.sync_session
+    if not sync_session._is_clean():
         await session.flush()
-    connection = (await session.connection()).sync_connection
-    if connection is None:  # only an AsyncConnection not started has none
-        raise RuntimeError("the session's connection is not started")
+    connection = _held_connection(sync_session)
+    if connection is None:
+        connection = (await session.connection()).sync_connection
+        if connection is None:  # only an AsyncConnection not started has none
+            raise RuntimeError("the session's connection is not started")
     dialect = connection.dialect
     statements = getattr(connection.connection.driver_connection, "bot_statements", None)
     if not isinstance(statements, SQLiteStatements) or not statements.on_loop:
@@ -112,14 +166,14 @@ async def run(
     keys = tuple(first) if statement.is_insert else ()
     prepared = _compile(statement, dialect, keys)
     if many:
-        if prepared.expands:
+        if prepared.expanding:
             raise ValueError(
                 f"a list of parameter sets for an expanding statement: {prepared.compiled.string!r}"
             )
-        sql = prepared.compiled.string
-        arguments: Any = [_arguments(prepared, values) for values in sets]
+        sql, arguments = _arguments(prepared, first)
+        arguments = [arguments, *(_arguments(prepared, values)[1] for values in sets[1:])]
     else:
-        sql, arguments = _expanded(prepared, first)
+        sql, arguments = _arguments(prepared, first)
     if connection._has_events or connection.engine._has_events:
         connection.dispatch.before_cursor_execute(connection, None, sql, arguments, None, many)
     raw = statements.raw
@@ -142,28 +196,53 @@ async def run(
     return Ran(_rows(prepared, found), rowcount)
 
 
-def _arguments(prepared: _Compiled, parameters: Mapping[str, Any]) -> tuple[Any, ...]:
-    """The driver's positional arguments of a statement whose SQL does not depend on its parameters."""
-    compiled = prepared.compiled
-    if prepared.defaults:
-        parameters = {**_defaults(prepared, parameters), **parameters}
-    values = compiled.construct_params(parameters)
-    binders: Any = compiled._bind_processors
-    return tuple(
-        binders[name](values[name]) if name in binders else values[name]
-        for name in compiled.positiontup or ()
-    )
+def _held_connection(sync_session: Session) -> Connection | None:
+    """The connection of the session's transaction under way (None: none yet; `session.connection()`
+    begins one). What `session.connection()` returns then, without its hand-off to a greenlet."""
+    transaction = sync_session._transaction
+    if transaction is None or not transaction.is_active or sync_session.bind is None:
+        return None
+    held = transaction._connections.get(sync_session.bind)
+    return held[0] if held is not None else None
 
 
-def _expanded(prepared: _Compiled, parameters: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
-    """The SQL and the driver's positional arguments, IN lists expanded to their lengths."""
-    compiled = prepared.compiled
-    if not prepared.expands:
-        return compiled.string, _arguments(prepared, parameters)
+def _arguments(prepared: _Compiled, parameters: Mapping[str, Any]) -> tuple[str, Any]:
+    """The SQL (IN lists expanded to their lengths) and the driver's positional arguments."""
     if prepared.defaults:
         parameters = {**_defaults(prepared, parameters), **parameters}
+    plan = prepared.plan
+    if plan is None:
+        if not prepared.exact:
+            return _expanded_by_sqlalchemy(prepared.compiled, parameters)
+        lengths = tuple(len(parameters.get(bind.key, bind.effective_value)) for bind in prepared.expanding)
+        plan = prepared.by_lengths.get(lengths)
+        if plan is None:
+            expanded = prepared.compiled.construct_expanded_state(parameters)
+            plan = _plan_of(
+                prepared.compiled,
+                expanded.statement,
+                expanded.positiontup or (),
+                expanded.parameter_expansion,
+            )
+            prepared.by_lengths[lengths] = plan
+    arguments = []
+    for key, item, fixed, process in plan.slots:
+        value = parameters.get(key, fixed)
+        if value is _MISSING:
+            raise exc.ArgumentError(f"a value is required for bind parameter {key!r} of {plan.sql!r}")
+        if item is not None:
+            value = value[item]
+        arguments.append(value if process is None else process(value))
+    return plan.sql, tuple(arguments)
+
+
+def _expanded_by_sqlalchemy(
+    compiled: SQLCompiler, parameters: Mapping[str, Any]
+) -> tuple[str, tuple[Any, ...]]:
+    """SQLAlchemy's expansion, as its execution context does it (the statement's processors, and those of the
+    items of its IN lists)."""
     expanded = compiled.construct_expanded_state(parameters)
-    values, binders = expanded.parameters, cast(Any, expanded.processors)
+    values, binders = expanded.parameters, {**cast(Any, compiled._bind_processors), **expanded.processors}
     arguments = tuple(
         binders[name](values[name]) if name in binders else values[name]
         for name in expanded.positiontup or ()
