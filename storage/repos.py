@@ -6,7 +6,7 @@ import functools
 import secrets
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import (
     Boolean,
@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, make_transient_to_detached
 from sqlalchemy.sql.cache_key import CacheKey
 
 from storage import prepared
@@ -64,6 +64,7 @@ def pg_insert(entity: Any) -> PgInsert:
     return insert(entity)
 
 
+T = TypeVar("T")
 ACTIVE = ("new", "confirmed")
 JOBS_CHANNEL = "bot_jobs"  # NOTIFY channel: a job was queued
 NOTIFIED = "jobs_notified"  # session.info: the transaction that already sent NOTIFY
@@ -301,8 +302,7 @@ async def service_for_booking(
 ) -> tuple[ServiceRow, Any, str | None, list[date]] | None:
     """The service (by code or id) with its owner's weekly hours (`persons.hours`), Zoom connection status
     (None without a connection) and days off within `days_off` (first and last day), in one statement:
-    every ordering step needs the four. The service is a ServiceRow to read, not held by the session (its
-    changes would not be saved)."""
+    every ordering step needs the four."""
     window = {"days_from": days_off[0], "days_to": days_off[1]}
     if code is not None:
         found = (await prepared.run(session, _BOOKING_BY_CODE, {"code": code, **window})).first()
@@ -310,11 +310,24 @@ async def service_for_booking(
         found = (await prepared.run(session, _BOOKING_BY_ID, {"service_id": service_id, **window})).first()
     if found is None:
         return None
-    service = ServiceRow(**dict(zip(_SERVICE_FIELDS, found, strict=False)))
+    service = _as_loaded(session, ServiceRow, dict(zip(_SERVICE_FIELDS, found, strict=False)))
     off = (
         [date.fromisoformat(day) for day in found.owners_days_off.split(",")] if found.owners_days_off else []
     )
     return service, found.owners_hours, found.connection_status, off
+
+
+def _as_loaded(session: AsyncSession, entity: type[T], values: dict[str, Any]) -> T:
+    """An entity read as columns, held by the session as if the ORM had loaded it, without SQL (later reads
+    of it by key find it there; its changes are saved). One the session holds already wins, as in a query."""
+    sync = session.sync_session
+    held = sync.identity_map.get(sync.identity_key(entity, values["id"]))
+    if held is not None:
+        return cast(T, held)
+    row = entity(**values)
+    make_transient_to_detached(row)
+    sync.add(row)
+    return row
 
 
 async def service_by_source_update(session: AsyncSession, update_id: int) -> ServiceRow | None:

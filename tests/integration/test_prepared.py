@@ -193,3 +193,25 @@ async def test_defaults_in_sql_and_in_python_are_written_as_sqlalchemy_writes_th
         ).rows
     assert [(row.id, row.n) for row in rows] == [(1, 5), (2, 6)]
     assert all(isinstance(row.at, datetime) for row in rows)
+
+
+async def test_a_service_read_for_booking_is_held_by_the_session_as_if_loaded(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    service_id = await owner_with_service(sessions)
+    statements: list[str] = []
+    engine = engine_of(sessions)
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda _c, _k, sql, *_: statements.append(sql))
+    window = (date(2031, 3, 1), date(2031, 3, 8))
+    async with sessions.begin() as session:
+        found = await repos.service_for_booking(session, window, service_id=service_id)
+        assert found is not None
+        statements.clear()
+        assert await session.get(ServiceRow, service_id) is found[0]  # no second read
+        assert statements == []
+        found[0].name = "Yoga at noon"  # saved with the transaction, as a loaded entity's change
+        again = await repos.service_for_booking(session, window, code="yoga")
+        assert again is not None and again[0] is found[0] and again[0].name == "Yoga at noon"
+    async with sessions() as session:
+        stored = await session.get(ServiceRow, service_id)
+        assert stored is not None and stored.name == "Yoga at noon"
