@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.sql.cache_key import CacheKey
 
 from storage import prepared
@@ -289,8 +290,12 @@ async def services_of(session: AsyncSession, owner_id: int) -> list[ServiceRow]:
     return list(result)
 
 
+_SERVICE_BY_CODE = select(*_services.c).where(_services.c.code == bindparam("code"))
+
+
 async def service_by_code(session: AsyncSession, code: str) -> ServiceRow | None:
-    return (await session.scalars(select(ServiceRow).where(ServiceRow.code == code))).first()
+    found = (await prepared.run(session, _SERVICE_BY_CODE, {"code": code})).first()
+    return _as_loaded(session, ServiceRow, dict(zip(_SERVICE_FIELDS, found, strict=True))) if found else None
 
 
 async def service_for_booking(
@@ -323,6 +328,8 @@ def _as_loaded(session: AsyncSession, entity: type[T], values: dict[str, Any]) -
     sync = session.sync_session
     held = sync.identity_map.get(sync.identity_key(entity, values["id"]))
     if held is not None:
+        for key in list(instance_state(held).expired_attributes):  # expired by a rollback: loaded anew
+            set_committed_value(held, key, values[key])
         return cast(T, held)
     row = entity(**values)
     make_transient_to_detached(row)
@@ -447,13 +454,26 @@ async def count_orders_of_user(session: AsyncSession, user_id: int, service_id: 
 async def get_order(
     session: AsyncSession, order_id: int, *, lock: bool = False, fresh: bool = False
 ) -> OrderRow | None:
-    """The order; `fresh` reloads it from the database even when the session holds it already."""
-    query = select(OrderRow).where(OrderRow.id == order_id)
-    if lock and _for_update(session):
-        query = query.with_for_update()
+    """The order; `fresh` reloads it from the database even when the session holds it already. With `lock`,
+    on PostgreSQL, the row is locked for the transaction (SQLite's writers take turns anyway)."""
+    locking = lock and _for_update(session)
     if fresh:
-        query = query.execution_options(populate_existing=True)
-    return (await session.scalars(query)).first()
+        query = select(OrderRow).where(OrderRow.id == order_id).execution_options(populate_existing=True)
+        return (await session.scalars(query.with_for_update() if locking else query)).first()
+    if not locking:
+        sync = session.sync_session
+        held = sync.identity_map.get(sync.identity_key(OrderRow, order_id))
+        if held is not None and not instance_state(held).expired_attributes:
+            return cast(OrderRow, held)  # what a query would return (orders are never deleted)
+    found = (
+        await prepared.run(session, _ORDER_LOCKED if locking else _ORDER, {"order_id": order_id})
+    ).first()
+    return _as_loaded(session, OrderRow, dict(zip(_ORDER_FIELDS, found, strict=True))) if found else None
+
+
+_ORDER = select(*_orders.c).where(_orders.c.id == bindparam("order_id"))
+_ORDER_LOCKED = _ORDER.with_for_update()
+_ORDER_FIELDS = tuple(column.key for column in _orders.c)
 
 
 async def order_by_invite(session: AsyncSession, code: str) -> OrderRow | None:

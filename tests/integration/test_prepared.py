@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage import prepared, repos
 from storage.db import create_engine, create_sessionmaker, migrate
-from storage.models import DayOffRow, PersonRow, ServiceRow, ZoomConnectionRow
+from storage.models import DayOffRow, OrderRow, PersonRow, ServiceRow, ZoomConnectionRow
 
 NOW = datetime(2031, 3, 4, 10, 30, tzinfo=UTC)  # a stored instant: nothing here compares it with the clock
 
@@ -215,3 +215,39 @@ async def test_a_service_read_for_booking_is_held_by_the_session_as_if_loaded(
     async with sessions() as session:
         stored = await session.get(ServiceRow, service_id)
         assert stored is not None and stored.name == "Yoga at noon"
+
+
+async def test_an_order_read_by_id_is_the_one_the_session_holds_and_a_rolled_back_one_is_read_anew(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    service_id = await owner_with_service(sessions)
+    async with sessions.begin() as session:
+        row = OrderRow(
+            service_id=service_id,
+            owner_id=7,
+            customer_id=7,
+            name="Mine",
+            start_at=NOW,
+            end_at=NOW + timedelta(minutes=45),
+            duration_min=45,
+            timezone="Europe/Berlin",
+            status="new",
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        session.add(row)
+        await session.flush()
+        order_id = row.id
+    async with sessions() as session:
+        order = await repos.get_order(session, order_id)
+        assert order is not None and order.start_at == NOW and order.name == "Mine"
+        assert await repos.get_order(session, order_id) is order
+        order.name = "Changed, then rolled back"
+        await session.rollback()  # expires what the session holds
+        again = await repos.get_order(session, order_id, lock=True)
+        assert again is order and again.name == "Mine" and again.start_at == NOW
+        again.name = "Kept"
+        await session.commit()
+    async with sessions() as session:
+        assert (await repos.get_order(session, order_id, fresh=True)).name == "Kept"  # type: ignore[union-attr]
+        assert await repos.get_order(session, order_id + 1) is None
