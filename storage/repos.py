@@ -6,7 +6,7 @@ import functools
 import secrets
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import (
     Boolean,
@@ -32,9 +32,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.sql.cache_key import CacheKey
 
+from storage import prepared
 from storage.models import (
     CalendarFeedRow,
     CustomerEditRow,
@@ -63,6 +65,7 @@ def pg_insert(entity: Any) -> PgInsert:
     return insert(entity)
 
 
+T = TypeVar("T")
 ACTIVE = ("new", "confirmed")
 JOBS_CHANNEL = "bot_jobs"  # NOTIFY channel: a job was queued
 NOTIFIED = "jobs_notified"  # session.info: the transaction that already sent NOTIFY
@@ -167,19 +170,27 @@ _ACTIVE_ORDERS = select(func.count(_orders.c.id)).where(
 _BOOKING_DAYS_OFF = (
     select(func.aggregate_strings(_days_off.c.day.cast(String), ","))
     .where(
-        _days_off.c.owner_id == ServiceRow.owner_id,
+        _days_off.c.owner_id == _services.c.owner_id,
         _days_off.c.day >= bindparam("days_from"),
         _days_off.c.day <= bindparam("days_to"),
     )
     .scalar_subquery()
 )
+_connections = cast(Table, ZoomConnectionRow.__table__)
+# The service as its table's columns (an ORM entity's loading cost more than the rest of the statement).
 _BOOKING = (
-    select(ServiceRow, PersonRow.hours, ZoomConnectionRow.status, _BOOKING_DAYS_OFF)
-    .join(PersonRow, PersonRow.id == ServiceRow.owner_id)
-    .outerjoin(ZoomConnectionRow, ZoomConnectionRow.owner_id == ServiceRow.owner_id)
+    select(
+        *_services.c,
+        _persons.c.hours.label("owners_hours"),
+        _connections.c.status.label("connection_status"),
+        _BOOKING_DAYS_OFF.label("owners_days_off"),
+    )
+    .join(_persons, _persons.c.id == _services.c.owner_id)
+    .outerjoin(_connections, _connections.c.owner_id == _services.c.owner_id)
 )
-_BOOKING_BY_CODE = _BOOKING.where(ServiceRow.code == bindparam("code"))
-_BOOKING_BY_ID = _BOOKING.where(ServiceRow.id == bindparam("service_id"))
+_BOOKING_BY_CODE = _BOOKING.where(_services.c.code == bindparam("code"))
+_BOOKING_BY_ID = _BOOKING.where(_services.c.id == bindparam("service_id"))
+_SERVICE_FIELDS = tuple(column.key for column in _services.c)
 _PROCESSED = select(_processed.c.update_id).where(_processed.c.update_id == bindparam("update_id"))
 _FORGET_RECEIVED = delete(_received).where(_received.c.update_id == bindparam("update_id"))
 # SQLite's INSERT OR IGNORE and OR REPLACE through the generic INSERT, which SQLAlchemy caches compiled (its
@@ -226,7 +237,7 @@ async def upsert_user(
 async def person_names(session: AsyncSession, user_id: int) -> Any | None:
     """The person's stored first name, username, language and language code (four columns: every update
     reads them, and an ORM entity costs several times more)."""
-    return (await session.execute(_PERSON_NAMES, {"user_id": user_id})).first()
+    return (await prepared.run(session, _PERSON_NAMES, {"user_id": user_id})).first()
 
 
 _MANY_PERSON_NAMES = select(
@@ -239,7 +250,7 @@ async def persons_names(session: AsyncSession, user_ids: Sequence[int]) -> dict[
     if len(user_ids) == 1:
         found = await person_names(session, user_ids[0])
         return {user_ids[0]: found} if found is not None else {}
-    rows = (await session.execute(_MANY_PERSON_NAMES, {"user_ids": list(user_ids)})).all()
+    rows = (await prepared.run(session, _MANY_PERSON_NAMES, {"user_ids": list(user_ids)})).rows
     return {row.id: row for row in rows}
 
 
@@ -250,7 +261,7 @@ async def save_person(
     nothing when all of them are as stored."""
     values = {"first_name": first_name, "username": username, **changes}
     statement = _save_person_statement(_for_update(session), tuple(values))
-    await session.execute(statement, {"id": user_id, "created_at": now, **values})
+    await prepared.run(session, statement, {"id": user_id, "created_at": now, **values})
 
 
 @functools.cache
@@ -266,7 +277,7 @@ def _save_person_statement(postgresql: bool, names: tuple[str, ...]) -> Any:
 
 async def lock_owner(session: AsyncSession, owner_id: int) -> None:
     """Serialize bookings of one owner: the row update takes a write lock on SQLite and PostgreSQL alike."""
-    await session.execute(_LOCK_OWNER, {"owner_id": owner_id})
+    await prepared.run(session, _LOCK_OWNER, {"owner_id": owner_id})
 
 
 # services ----------------------------------------------------------------------------------------
@@ -279,8 +290,12 @@ async def services_of(session: AsyncSession, owner_id: int) -> list[ServiceRow]:
     return list(result)
 
 
+_SERVICE_BY_CODE = select(*_services.c).where(_services.c.code == bindparam("code"))
+
+
 async def service_by_code(session: AsyncSession, code: str) -> ServiceRow | None:
-    return (await session.scalars(select(ServiceRow).where(ServiceRow.code == code))).first()
+    found = (await prepared.run(session, _SERVICE_BY_CODE, {"code": code})).first()
+    return _as_loaded(session, ServiceRow, dict(zip(_SERVICE_FIELDS, found, strict=True))) if found else None
 
 
 async def service_for_booking(
@@ -295,13 +310,31 @@ async def service_for_booking(
     every ordering step needs the four."""
     window = {"days_from": days_off[0], "days_to": days_off[1]}
     if code is not None:
-        found = (await session.execute(_BOOKING_BY_CODE, {"code": code, **window})).first()
+        found = (await prepared.run(session, _BOOKING_BY_CODE, {"code": code, **window})).first()
     else:
-        found = (await session.execute(_BOOKING_BY_ID, {"service_id": service_id, **window})).first()
+        found = (await prepared.run(session, _BOOKING_BY_ID, {"service_id": service_id, **window})).first()
     if found is None:
         return None
-    off = [date.fromisoformat(day) for day in found[3].split(",")] if found[3] else []
-    return found[0], found[1], found[2], off
+    service = _as_loaded(session, ServiceRow, dict(zip(_SERVICE_FIELDS, found, strict=False)))
+    off = (
+        [date.fromisoformat(day) for day in found.owners_days_off.split(",")] if found.owners_days_off else []
+    )
+    return service, found.owners_hours, found.connection_status, off
+
+
+def _as_loaded(session: AsyncSession, entity: type[T], values: dict[str, Any]) -> T:
+    """An entity read as columns, held by the session as if the ORM had loaded it, without SQL (later reads
+    of it by key find it there; its changes are saved). One the session holds already wins, as in a query."""
+    sync = session.sync_session
+    held = sync.identity_map.get(sync.identity_key(entity, values["id"]))
+    if held is not None:
+        for key in list(instance_state(held).expired_attributes):  # expired by a rollback: loaded anew
+            set_committed_value(held, key, values[key])
+        return cast(T, held)
+    row = entity(**values)
+    make_transient_to_detached(row)
+    sync.add(row)
+    return row
 
 
 async def service_by_source_update(session: AsyncSession, update_id: int) -> ServiceRow | None:
@@ -341,9 +374,9 @@ async def blocked_intervals(
     """Active orders of the owner as [start, end + their service's buffer) that reach into [start, end)."""
     values = {"owner_id": owner_id, "end": end, "reach": start - timedelta(days=1)}
     if exclude_order is None:
-        rows = (await session.execute(_BLOCKED, values)).all()
+        rows = (await prepared.run(session, _BLOCKED, values)).rows
     else:
-        rows = (await session.execute(_BLOCKED_BUT, {**values, "exclude_order": exclude_order})).all()
+        rows = (await prepared.run(session, _BLOCKED_BUT, {**values, "exclude_order": exclude_order})).rows
     blocked = [(row.start_at, row.end_at + timedelta(minutes=row.buffer_min)) for row in rows]
     return [(first, last) for first, last in blocked if last > start]
 
@@ -400,7 +433,8 @@ async def orders_of_user(
 
 async def count_active_orders(session: AsyncSession, customer_id: int, owner_id: int) -> int:
     """A customer's active orders with one owner."""
-    return int(await session.scalar(_ACTIVE_ORDERS, {"customer_id": customer_id, "owner_id": owner_id}) or 0)
+    values = {"customer_id": customer_id, "owner_id": owner_id}
+    return int((await prepared.run(session, _ACTIVE_ORDERS, values)).scalar() or 0)
 
 
 async def count_orders_of_user(session: AsyncSession, user_id: int, service_id: int | None = None) -> int:
@@ -420,13 +454,26 @@ async def count_orders_of_user(session: AsyncSession, user_id: int, service_id: 
 async def get_order(
     session: AsyncSession, order_id: int, *, lock: bool = False, fresh: bool = False
 ) -> OrderRow | None:
-    """The order; `fresh` reloads it from the database even when the session holds it already."""
-    query = select(OrderRow).where(OrderRow.id == order_id)
-    if lock and _for_update(session):
-        query = query.with_for_update()
+    """The order; `fresh` reloads it from the database even when the session holds it already. With `lock`,
+    on PostgreSQL, the row is locked for the transaction (SQLite's writers take turns anyway)."""
+    locking = lock and _for_update(session)
     if fresh:
-        query = query.execution_options(populate_existing=True)
-    return (await session.scalars(query)).first()
+        query = select(OrderRow).where(OrderRow.id == order_id).execution_options(populate_existing=True)
+        return (await session.scalars(query.with_for_update() if locking else query)).first()
+    if not locking:
+        sync = session.sync_session
+        held = sync.identity_map.get(sync.identity_key(OrderRow, order_id))
+        if held is not None and not instance_state(held).expired_attributes:
+            return cast(OrderRow, held)  # what a query would return (orders are never deleted)
+    found = (
+        await prepared.run(session, _ORDER_LOCKED if locking else _ORDER, {"order_id": order_id})
+    ).first()
+    return _as_loaded(session, OrderRow, dict(zip(_ORDER_FIELDS, found, strict=True))) if found else None
+
+
+_ORDER = select(*_orders.c).where(_orders.c.id == bindparam("order_id"))
+_ORDER_LOCKED = _ORDER.with_for_update()
+_ORDER_FIELDS = tuple(column.key for column in _orders.c)
 
 
 async def order_by_invite(session: AsyncSession, code: str) -> OrderRow | None:
@@ -451,8 +498,8 @@ _CARDS = _CARDS.order_by(OrderMessageRow.id)
 async def cards_in_chat(session: AsyncSession, order_id: int, chat_id: int | None) -> list[Any]:
     """The order's cards (in one chat, or all with None) as plain rows: chat_id, message_id, role, shown."""
     if chat_id is None:
-        return list(await session.execute(_CARDS, {"order_id": order_id}))
-    return list(await session.execute(_CARDS_IN_CHAT, {"order_id": order_id, "chat_id": chat_id}))
+        return (await prepared.run(session, _CARDS, {"order_id": order_id})).rows
+    return (await prepared.run(session, _CARDS_IN_CHAT, {"order_id": order_id, "chat_id": chat_id})).rows
 
 
 # The columns of an order that its plain value (bot.domain.Order) carries, named as that value's fields.
@@ -523,7 +570,7 @@ async def order_card_parts(
     given up (given_up)."""
     query = _card_query(reader_id is not None, kinds_given_up)
     values = {"order_id": order_id} if reader_id is None else {"order_id": order_id, "reader_id": reader_id}
-    return (await session.execute(query, values)).first()
+    return (await prepared.run(session, query, values)).first()
 
 
 # A connection's columns that a Zoom call on its owner's behalf reads (see `order_to_sync`).
@@ -563,7 +610,7 @@ _ORDER_TO_SYNC = (
 async def order_to_sync(session: AsyncSession, order_id: int) -> Any | None:
     """What the meeting sync reads of an order, in one statement: the order's fields, its owner's language
     and language_code, and its owner's connection (HOST_COLUMNS; None when there is none)."""
-    return (await session.execute(_ORDER_TO_SYNC, {"order_id": order_id})).first()
+    return (await prepared.run(session, _ORDER_TO_SYNC, {"order_id": order_id})).first()
 
 
 async def add_order_message(
@@ -576,7 +623,8 @@ async def add_order_message(
 ) -> None:
     """Record an order card (once: the same card again is ignored); `shown`: the fingerprint of what it
     shows, when the caller knows it."""
-    await session.execute(
+    await prepared.run(
+        session,
         _add_order_message_statement(_for_update(session)),
         {"order_id": order_id, "chat_id": chat_id, "message_id": message_id, "role": role, "shown": shown},
     )
@@ -620,7 +668,7 @@ async def card_shown(
     }
     if seen is not None:
         values["seen_shown"] = seen
-    await session.execute(_card_shown_query(seen is not None), values)
+    await prepared.run(session, _card_shown_query(seen is not None), values)
 
 
 async def order_by_meeting(session: AsyncSession, meeting_id: int) -> OrderRow | None:
@@ -786,7 +834,8 @@ async def purge_oauth_states(session: AsyncSession, before: datetime) -> None:
 
 
 async def days_off(session: AsyncSession, owner_id: int, first: date, last: date) -> list[date]:
-    return list(await session.scalars(_DAYS_OFF, {"owner_id": owner_id, "first": first, "last": last}))
+    values = {"owner_id": owner_id, "first": first, "last": last}
+    return [row.day for row in (await prepared.run(session, _DAYS_OFF, values)).rows]
 
 
 async def add_days_off(session: AsyncSession, owner_id: int, days: list[date]) -> None:
@@ -807,7 +856,7 @@ async def remove_days_off(session: AsyncSession, owner_id: int, first: date, las
 
 async def draft_of(session: AsyncSession, user_id: int) -> Any | None:
     """The user's draft: its flow, step, nonce and data (columns, not an ORM entity)."""
-    return (await session.execute(_DRAFT, {"user_id": user_id})).first()
+    return (await prepared.run(session, _DRAFT, {"user_id": user_id})).first()
 
 
 async def put_draft(
@@ -817,13 +866,12 @@ async def put_draft(
     columns, never held by a session as entities, so no session holds a stale copy)."""
     values = {"flow": flow, "step": step, "nonce": nonce, "data": dict(data), "updated_at": now}
     statement = _put_draft_postgresql() if _for_update(session) else _PUT_DRAFT_SQLITE
-    await session.execute(statement, {"user_id": user_id, **values})
+    await prepared.run(session, statement, {"user_id": user_id, **values})
 
 
 async def drop_draft(session: AsyncSession, user_id: int) -> bool:
     """Drop the user's draft; whether there was one."""
-    result = await session.execute(_DROP_DRAFT, {"user_id": user_id})
-    return bool(getattr(result, "rowcount", 0))
+    return (await prepared.run(session, _DROP_DRAFT, {"user_id": user_id})).rowcount > 0
 
 
 # jobs --------------------------------------------------------------------------------------------
@@ -911,7 +959,7 @@ async def _upsert_jobs(session: AsyncSession, rows: list[dict[str, Any]], *, rep
     render (RENDER_HOLD) stays held, marked as changed meanwhile: only `end_render_hold` (or the end of the
     hold) lets it run, so it never edits the card while the handler's own edit and record are under way."""
     statement = _upsert_jobs_statement(_for_update(session), replace_payload)
-    await session.execute(statement, rows if len(rows) > 1 else rows[0])
+    await prepared.run(session, statement, rows)
     await notify_jobs(session)
 
 
@@ -1000,14 +1048,14 @@ async def claim_jobs(
     one is not claimed while an older one of its chat is due, being retried, or running anywhere.
     """
     query = _claim_query(kinds, chat_ordered, first, _for_update(session))
-    ids = list(await session.scalars(query, {"now": now, "limit": limit}))
+    ids = [row.id for row in (await prepared.run(session, query, {"now": now, "limit": limit})).rows]
     if not ids:
         return []
     # One UPDATE leases them all under one fresh token (a token is checked with its job's id, so jobs of
     # one claim may share it); RETURNING hands back each leased row as it now is (a re-queue may have
     # changed it meanwhile).
     values = {"ids": ids, "now": now, "leased_until": now + lease, "token": secrets.token_hex(16)}
-    leased = await session.execute(_LEASE, values)
+    leased = (await prepared.run(session, _LEASE, values)).rows
     return sorted(leased, key=lambda row: (row.run_at, row.id))
 
 
@@ -1095,13 +1143,13 @@ async def save_job_progress(
 ) -> None:
     """Record a running job's finished steps, while it is still leased under `token`."""
     values = {"job_id": job_id, "token": token, "new_progress": progress, "now": now}
-    await session.execute(_SAVE_PROGRESS, values)
+    await prepared.run(session, _SAVE_PROGRESS, values)
 
 
 async def extend_lease(session: AsyncSession, job_id: int, token: str, until: datetime) -> bool:
     """Keep a running job leased under `token` until `until`; False when its lease was taken over."""
-    result = await session.execute(_EXTEND_LEASE, {"job_id": job_id, "token": token, "leased_until": until})
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    values = {"job_id": job_id, "token": token, "leased_until": until}
+    return (await prepared.run(session, _EXTEND_LEASE, values)).rowcount > 0
 
 
 async def record_outcome(
@@ -1112,11 +1160,10 @@ async def record_outcome(
     lease is freed and the run's progress kept, and the job runs again. Whether the outcome was written."""
     params = {f"{_OUTCOME}{name}": value for name, value in values.items()}
     params.update(job_id=job_id, token=token, claimed_attempts=attempts)
-    result = await session.execute(_outcome_statement(tuple(sorted(values))), params)
-    if result.rowcount:  # type: ignore[attr-defined]
+    if (await prepared.run(session, _outcome_statement(tuple(sorted(values))), params)).rowcount:
         return True
     again = {"job_id": job_id, "token": token, "new_progress": values.get("progress", {})}
-    await session.execute(_UNLEASE, again)
+    await prepared.run(session, _UNLEASE, again)
     return False
 
 
@@ -1177,7 +1224,7 @@ async def end_render_hold(
     held, until the handler's next record or the hold's end. None when the job was not held (any more: the
     hold ran out, so it runs or ran as any job)."""
     values = {"job_key": key, "now": now, "run": run, "take": take}
-    row = (await session.execute(_END_RENDER_HOLD, values)).first()
+    row = (await prepared.run(session, _END_RENDER_HOLD, values)).first()
     if row is None:
         return None
     if row.status == "pending" and row.last_error is None:
@@ -1189,8 +1236,7 @@ async def end_render_hold(
 async def run_now(session: AsyncSession, key: str, now: datetime) -> bool:
     """Make the pending job with that key due now, keeping its place and progress; one running now runs
     again (its outcome is not recorded, as for a re-queue), so it cannot miss this. Whether there was one."""
-    result = await session.execute(_RUN_NOW, {"job_key": key, "now": now})
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not (await prepared.run(session, _RUN_NOW, {"job_key": key, "now": now})).rowcount:
         return False
     await notify_jobs(session)
     return True
@@ -1229,8 +1275,9 @@ async def notify_jobs(session: AsyncSession) -> None:
 async def mark_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
     """Record an update as processed; False when it already was (one statement)."""
     statement = _mark_postgresql() if _for_update(session) else _MARK_SQLITE
-    result = await session.execute(statement, {"update_id": update_id, "processed_at": now})
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return (
+        await prepared.run(session, statement, {"update_id": update_id, "processed_at": now})
+    ).rowcount == 1
 
 
 async def finish_received(session: AsyncSession, update_ids: Sequence[int], now: datetime) -> None:
@@ -1242,8 +1289,8 @@ async def finish_received(session: AsyncSession, update_ids: Sequence[int], now:
     marks = [{"update_id": update_id, "processed_at": now} for update_id in update_ids]
     drops = [{"update_id": update_id} for update_id in update_ids]
     mark = _mark_postgresql() if _for_update(session) else _MARK_SQLITE
-    await session.execute(mark, marks if len(marks) > 1 else marks[0])
-    await session.execute(_FORGET_RECEIVED, drops if len(drops) > 1 else drops[0])
+    await prepared.run(session, mark, marks)
+    await prepared.run(session, _FORGET_RECEIVED, drops)
 
 
 async def received_updates(session: AsyncSession) -> list[ReceivedUpdateRow]:
@@ -1258,9 +1305,14 @@ async def known_updates(session: AsyncSession, update_ids: list[int]) -> set[int
     """Which of these updates are stored or processed already (one statement)."""
     if not update_ids:
         return set()
-    stored = select(ReceivedUpdateRow.update_id).where(ReceivedUpdateRow.update_id.in_(update_ids))
-    processed = select(ProcessedUpdateRow.update_id).where(ProcessedUpdateRow.update_id.in_(update_ids))
-    return set(await session.scalars(union_all(stored, processed)))
+    found = await prepared.run(session, _KNOWN_UPDATES, {"stored": update_ids, "processed": update_ids})
+    return {row.update_id for row in found.rows}
+
+
+_KNOWN_UPDATES = union_all(
+    select(_received.c.update_id).where(_received.c.update_id.in_(bindparam("stored", expanding=True))),
+    select(_processed.c.update_id).where(_processed.c.update_id.in_(bindparam("processed", expanding=True))),
+)
 
 
 async def store_updates(
@@ -1274,7 +1326,7 @@ async def store_updates(
         for update_id, chat_id, data in rows
     ]
     statement = _store_updates_statement(_for_update(session))
-    await session.execute(statement, values if len(values) > 1 else values[0])
+    await prepared.run(session, statement, values)
 
 
 @functools.cache
@@ -1284,7 +1336,7 @@ def _store_updates_statement(postgresql: bool) -> Any:
 
 
 async def forget_received(session: AsyncSession, update_id: int) -> None:
-    await session.execute(_FORGET_RECEIVED, {"update_id": update_id})
+    await prepared.run(session, _FORGET_RECEIVED, {"update_id": update_id})
 
 
 async def forget_updates(session: AsyncSession, before: datetime) -> None:
@@ -1306,7 +1358,7 @@ async def release_leases(session: AsyncSession) -> None:
 
 
 async def is_processed(session: AsyncSession, update_id: int) -> bool:
-    return await session.scalar(_PROCESSED, {"update_id": update_id}) is not None
+    return (await prepared.run(session, _PROCESSED, {"update_id": update_id})).first() is not None
 
 
 async def job_counts(

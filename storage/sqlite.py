@@ -345,6 +345,7 @@ def one_call_per_statement(connection: Any, path: str | None) -> None:
     if not all(hasattr(connection, name) for name in _AIOSQLITE_INTERNALS):
         return
     statements = SQLiteStatements(connection, path)
+    connection.bot_statements = statements  # storage.prepared runs its statements through it
     if statements.on_loop:
         statements.raw.execute("PRAGMA busy_timeout=0").close()
         statements.raw.execute("PRAGMA wal_autocheckpoint=0").close()
