@@ -19,6 +19,7 @@ from bot.jobs.worker import Done, Fail, Job, Outcome, Retry
 from bot.services.orders import CardRead, Orders
 from bot.services.persons import Persons
 from bot.services.zoom_connections import ZoomConnections
+from bot.telegram.keyboards import keyboard as fast
 from bot.telegram.limits import ChatRateLimiter
 from bot.telegram.requests import OutcomeUnknown, unparsed
 from bot.telegram.views import card_view, fingerprint, join_keyboard, reminder_view, retry_keyboard
@@ -152,6 +153,7 @@ class Delivery:
         held = self._held_back(chat_id)
         if held is not None:
             return held
+        keyboard = fast(keyboard)  # turned into JSON twice, for the request and for the fingerprint
         try:
             with unparsed() as result:  # only the message id is read
                 message = await self._bot.send_message(chat_id, text, reply_markup=keyboard)
@@ -205,8 +207,8 @@ class Delivery:
     ) -> Outcome:
         """Edit each card (chat_id, message_id, role, what it shows) whose view differs from what it shows."""
         for chat_id, message_id, role, seen in targets:
-            view = views[chat_id, role]
-            shown = fingerprint(*view)
+            text, keyboard = views[chat_id, role][0], fast(views[chat_id, role][1])
+            shown = fingerprint(text, keyboard)
             if shown == seen:
                 continue  # the card shows this already: an edit would change nothing
             held = self._held_back(chat_id)
@@ -215,7 +217,7 @@ class Delivery:
             try:
                 with unparsed():  # the edited message Telegram answers with is not read
                     await self._bot.edit_message_text(
-                        view[0], chat_id=chat_id, message_id=message_id, reply_markup=view[1]
+                        text, chat_id=chat_id, message_id=message_id, reply_markup=keyboard
                     )
             except BadRequest as exc:
                 if "not modified" in exc.message.lower():
