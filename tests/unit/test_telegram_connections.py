@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from telegram import Bot, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.request import RequestData
 
@@ -396,3 +396,24 @@ async def test_a_call_unparsed_through_another_request_reads_the_id_of_the_messa
                 returned = await bot.send_message(42, "hello")
     assert isinstance(returned, Message)
     assert result.value is None and result.message_id(returned) == 7
+
+
+async def test_a_keyboard_goes_as_a_json_object_and_plain_values_as_the_text_ptb_gives() -> None:
+    """Structured values are encoded once, with the body (the Bot API reads a JSON object as it reads its
+    JSON text); numbers and flags stay the text PTB's own transport sends."""
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Zoë", callback_data="o:1")]])
+    async with serving(bot_api) as server:
+        request = CountedRequest(Metrics())
+        bot = Bot("1:TOKEN", base_url=f"{server.url}/bot", request=request, get_updates_request=request)
+        await request.initialize()
+        try:
+            await bot.send_message(42, "hello", reply_markup=markup, disable_notification=True)
+        finally:
+            await request.shutdown()
+        plain = Bot("1:TOKEN", base_url=f"{server.url}/bot")  # PTB's own form, through httpx
+        async with plain._request[1]:
+            await plain.send_message(42, "hello", reply_markup=markup, disable_notification=True)
+    (_, ours), (_, theirs) = server.requests[-2], server.requests[-1]
+    assert ours["reply_markup"] == [markup.to_dict()]
+    assert [json.loads(value) for value in theirs.pop("reply_markup")] == ours.pop("reply_markup")
+    assert ours == theirs == {"chat_id": ["42"], "text": ["hello"], "disable_notification": ["true"]}
