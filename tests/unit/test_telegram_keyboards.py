@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import (
     CallbackGame,
@@ -63,6 +63,7 @@ markups = st.builds(
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a machine busy with other work
 @given(markups)
 def test_a_keyboard_gives_the_dict_and_the_json_of_ptbs_to_dict(markup: InlineKeyboardMarkup) -> None:
     fast = Keyboard.of(markup)
