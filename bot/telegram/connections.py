@@ -242,7 +242,7 @@ class KeepAlivePool:
     async def post(
         self,
         path: str,
-        form: dict[str, str],
+        form: dict[str, object],
         connect_timeout: float | None,
         write_timeout: float | None,
         read_timeout: float | None,
@@ -250,9 +250,9 @@ class KeepAlivePool:
     ) -> tuple[int, bytes]:
         """POST `form` to `path` as a JSON object of its values: the answer's status and body.
 
-        The Bot API reads a JSON body as it reads a form (a structured value may come as JSON text, as
-        PTB's request data gives it); the JSON encoder works in C, where url-encoding quotes each byte in
-        Python (about 100 us for a message with a keyboard).
+        The Bot API reads a JSON body as it reads a form (a structured value may come as a JSON object or
+        as JSON text); the JSON encoder works in C, where url-encoding quotes each byte in Python (about
+        100 us for a message with a keyboard).
 
         Raises TimedOut when the request could not go out in time (it was not carried out), `AnswerLost`
         when it went out and its answer did not come in time, NetworkError for a broken connection. When

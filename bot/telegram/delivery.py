@@ -19,8 +19,9 @@ from bot.jobs.worker import Done, Fail, Job, Outcome, Retry
 from bot.services.orders import CardRead, Orders
 from bot.services.persons import Persons
 from bot.services.zoom_connections import ZoomConnections
+from bot.telegram.keyboards import keyboard as fast
 from bot.telegram.limits import ChatRateLimiter
-from bot.telegram.requests import OutcomeUnknown
+from bot.telegram.requests import OutcomeUnknown, unparsed
 from bot.telegram.views import card_view, fingerprint, join_keyboard, reminder_view, retry_keyboard
 from storage import repos
 
@@ -152,8 +153,10 @@ class Delivery:
         held = self._held_back(chat_id)
         if held is not None:
             return held
+        keyboard = fast(keyboard)  # turned into JSON twice, for the request and for the fingerprint
         try:
-            message = await self._bot.send_message(chat_id, text, reply_markup=keyboard)
+            with unparsed() as result:  # only the message id is read
+                message = await self._bot.send_message(chat_id, text, reply_markup=keyboard)
         except OutcomeUnknown as exc:
             # Sending again could give the chat a second copy; one copy too few is the lesser harm.
             log.warning("Job %s: %s; the message may have arrived and is not sent again", job.id, exc.message)
@@ -164,7 +167,7 @@ class Delivery:
             return self._outcome(exc, chat_id)
         order_id = job.order_id
         if role and order_id is not None:
-            shown, message_id = fingerprint(text, keyboard), message.message_id
+            shown, message_id = fingerprint(text, keyboard), result.message_id(message)
             job.progress[SENT] = message_id  # kept with the outcome, or for the run again if woken meanwhile
 
             async def record(session: AsyncSession) -> None:
@@ -204,17 +207,18 @@ class Delivery:
     ) -> Outcome:
         """Edit each card (chat_id, message_id, role, what it shows) whose view differs from what it shows."""
         for chat_id, message_id, role, seen in targets:
-            view = views[chat_id, role]
-            shown = fingerprint(*view)
+            text, keyboard = views[chat_id, role][0], fast(views[chat_id, role][1])
+            shown = fingerprint(text, keyboard)
             if shown == seen:
                 continue  # the card shows this already: an edit would change nothing
             held = self._held_back(chat_id)
             if held is not None:
                 return held
             try:
-                await self._bot.edit_message_text(
-                    view[0], chat_id=chat_id, message_id=message_id, reply_markup=view[1]
-                )
+                with unparsed():  # the edited message Telegram answers with is not read
+                    await self._bot.edit_message_text(
+                        text, chat_id=chat_id, message_id=message_id, reply_markup=keyboard
+                    )
             except BadRequest as exc:
                 if "not modified" in exc.message.lower():
                     self._shown(job, order_id, chat_id, message_id, seen, shown)

@@ -3,19 +3,29 @@
 Bot API calls (a small form POST each) go over `KeepAlivePool`'s connections, and the rest (uploads, a
 proxy from the environment) over PTB's httpx transport, as before. What a call's URL gives (its pool, its
 path, its method as a metrics label) and the metrics' children are found once, not on every call.
+
+A call made inside `unparsed` gives its Bot method True in place of its result (PTB is handed an answer
+of True to parse instead of Telegram's), and the result is kept as Telegram sent it: PTB turns the message
+a send or an edit returns into a `Message`, about 200 us of CPU for a card with its buttons (half the cost
+of the call), wasted where nothing reads it or only its id.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import ssl
 import urllib.request
+from collections.abc import Iterator
+from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from prometheus_client import Counter
+from telegram import Message
 from telegram.error import NetworkError, TimedOut
 from telegram.request import HTTPXRequest, RequestData
 
@@ -34,6 +44,67 @@ class OutcomeUnknown(NetworkError):
 
 
 LOST_ANSWER = (HTTPStatus.BAD_GATEWAY, HTTPStatus.GATEWAY_TIMEOUT)
+
+
+TRUE = b'{"ok":true,"result":true}'
+
+
+class RawResult:
+    """The result of the Bot API call made inside `unparsed`, as Telegram sent it (None until it came)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value: object = None
+
+    def keep(self, body: bytes) -> bytes:
+        """Keep the result of a successful answer; what PTB is given to parse in its place: an answer of
+        True, or the answer itself where it holds no result (PTB refuses it as before)."""
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            return body
+        if not isinstance(answer, dict) or "result" not in answer:
+            return body
+        self.value = answer["result"]
+        return TRUE
+
+    def message_id(self, returned: object) -> int:
+        """The id of the message the call sent or edited. `returned` is what its Bot method returned: a
+        `Message` where the call did not pass through `CountedRequest` (a bot built without it)."""
+        value = self.value
+        if isinstance(value, dict):
+            return int(value["message_id"])
+        if isinstance(returned, Message):
+            return returned.message_id
+        raise TypeError(f"No message in the result of the call: {value!r}")
+
+
+_unparsed: ContextVar[RawResult | None] = ContextVar("unparsed", default=None)
+
+
+@contextlib.contextmanager
+def unparsed() -> Iterator[RawResult]:
+    """Bot API calls made inside give their Bot method True in place of their result (a send or an edit
+    returns True then, as it does for an inline message), and the result is kept unparsed in the
+    `RawResult` given (the last call's). For callers that read nothing of it, or only its message id."""
+    raw = RawResult()
+    token = _unparsed.set(raw)
+    try:
+        yield raw
+    finally:
+        _unparsed.reset(token)
+
+
+def values(request_data: RequestData) -> dict[str, object]:
+    """A request's values for a JSON body: structured ones (a keyboard, link preview options) as JSON
+    objects and arrays, which the Bot API reads as it reads their JSON text, so each is encoded once, with
+    the body (PTB's `json_parameters` encodes each alone, then the body holds it as a string: 28 us for a
+    card's edit against 9); the others as the text `json_parameters` gives."""
+    return {
+        name: value if isinstance(value, str | dict | list) else json.dumps(value)
+        for name, value in request_data.parameters.items()
+    }
 
 
 class Route:
@@ -148,7 +219,7 @@ class CountedRequest(HTTPXRequest):
                 and not (request_data is not None and request_data.contains_files)
             ):
                 read, write, connect, pool = timeouts
-                form = request_data.json_parameters if request_data is not None else {}
+                form = values(request_data) if request_data is not None else {}
                 status, body = await route.pool.post(route.path, form, connect, write, read, pool)
             else:
                 status, body = await super().do_request(
@@ -168,4 +239,7 @@ class CountedRequest(HTTPXRequest):
             raise OutcomeUnknown(f"{HTTPStatus(status).phrase} answering {route.name}")
         if outcome == "retry_after":
             self._retry_after.inc()
+        raw = _unparsed.get()
+        if raw is not None and HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
+            return status, raw.keep(body)
         return status, body

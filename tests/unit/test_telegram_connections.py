@@ -17,13 +17,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from telegram import Bot
-from telegram.error import NetworkError, TimedOut
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.request import RequestData
 
 from bot.metrics import Metrics
 from bot.telegram.connections import AnswerLost, KeepAlivePool, answer_arrived
-from bot.telegram.requests import CONNECTIONS, CountedRequest, OutcomeUnknown
+from bot.telegram.requests import CONNECTIONS, CountedRequest, OutcomeUnknown, unparsed
 from tests.support.waiting import eventually_async
 
 OK = json.dumps({"ok": True, "result": True}).encode()
@@ -326,3 +326,94 @@ async def test_the_answer_is_noted_as_arrived_when_its_first_bytes_came() -> Non
         connections.close()
     assert answer == OK
     assert arrived is not None and sent <= arrived <= released
+
+
+SENT = {
+    "message_id": 7,
+    "from": {"id": 1, "is_bot": True, "first_name": "Bot"},
+    "chat": {"id": 42, "type": "private", "first_name": "Ann"},
+    "date": 1_700_000_000,
+    "text": "hello",
+}
+
+
+async def bot_api(server: Server, body: bytes, writer: asyncio.StreamWriter) -> bool:
+    """Telegram's answers: the message sent or edited, or the refusal the text asks for."""
+    text = server.requests[-1][1].get("text", [None])[0]  # a JSON body or PTB's own form
+    status, answer = 200, {"ok": True, "result": SENT}
+    if text == "same":
+        status, answer = (
+            400,
+            {"ok": False, "error_code": 400, "description": "Bad Request: message is not modified"},
+        )
+    elif text == "blocked":
+        status, answer = (
+            403,
+            {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
+        )
+    elif text == "flood":
+        answer = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 3"}
+        status, answer["parameters"] = 429, {"retry_after": 3}
+    data = json.dumps(answer).encode()
+    writer.write(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n%s" % (status, len(data), data))
+    return True
+
+
+async def test_a_call_made_unparsed_returns_true_its_result_kept_and_its_refusals_raised_as_ever() -> None:
+    """Inside `unparsed` PTB is spared parsing the message Telegram answers with; the message id is still
+    there, and every refusal is the same exception as outside."""
+    async with serving(bot_api) as server:
+        request = CountedRequest(Metrics())
+        bot = Bot("1:TOKEN", base_url=f"{server.url}/bot", request=request, get_updates_request=request)
+        await request.initialize()
+        try:
+            sent = await bot.send_message(42, "hello")
+            with unparsed() as result:
+                returned = await bot.send_message(42, "hello")
+            with unparsed() as edited:
+                assert await bot.edit_message_text("hello", chat_id=42, message_id=7) is True
+            refusals = []
+            for text in ("same", "blocked", "flood"):
+                with unparsed(), pytest.raises(TelegramError) as raised:
+                    await bot.edit_message_text(text, chat_id=42, message_id=7)
+                refusals.append(raised.value)
+        finally:
+            await request.shutdown()
+    assert isinstance(sent, Message) and sent.message_id == 7 and sent.text == "hello"
+    assert returned is True
+    assert result.message_id(returned) == 7
+    assert edited.value == SENT
+    assert [type(refusal) for refusal in refusals] == [BadRequest, Forbidden, RetryAfter]
+    assert "not modified" in refusals[0].message
+
+
+async def test_a_call_unparsed_through_another_request_reads_the_id_of_the_message_returned() -> None:
+    """A bot built without `CountedRequest` (PTB's own transport) parses as ever; the id is read from it."""
+    async with serving(bot_api) as server:
+        bot = Bot("1:TOKEN", base_url=f"{server.url}/bot")
+        async with bot._request[1]:
+            with unparsed() as result:
+                returned = await bot.send_message(42, "hello")
+    assert isinstance(returned, Message)
+    assert result.value is None and result.message_id(returned) == 7
+
+
+async def test_a_keyboard_goes_as_a_json_object_and_plain_values_as_the_text_ptb_gives() -> None:
+    """Structured values are encoded once, with the body (the Bot API reads a JSON object as it reads its
+    JSON text); numbers and flags stay the text PTB's own transport sends."""
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Zoë", callback_data="o:1")]])
+    async with serving(bot_api) as server:
+        request = CountedRequest(Metrics())
+        bot = Bot("1:TOKEN", base_url=f"{server.url}/bot", request=request, get_updates_request=request)
+        await request.initialize()
+        try:
+            await bot.send_message(42, "hello", reply_markup=markup, disable_notification=True)
+        finally:
+            await request.shutdown()
+        plain = Bot("1:TOKEN", base_url=f"{server.url}/bot")  # PTB's own form, through httpx
+        async with plain._request[1]:
+            await plain.send_message(42, "hello", reply_markup=markup, disable_notification=True)
+    (_, ours), (_, theirs) = server.requests[-2], server.requests[-1]
+    assert ours["reply_markup"] == [markup.to_dict()]
+    assert [json.loads(value) for value in theirs.pop("reply_markup")] == ours.pop("reply_markup")
+    assert ours == theirs == {"chat_id": ["42"], "text": ["hello"], "disable_notification": ["true"]}
