@@ -242,7 +242,7 @@ class Ordering:
         if not days:
             return []
         busy = await self._blocked(session, row.owner_id, days[0], days[-1], exclude_order)
-        return [day for day in days if slots.has_free_start(day, rules, busy, now)]
+        return slots.free_days(days, rules, busy, now)
 
     async def free_times(
         self,
