@@ -87,7 +87,7 @@ def _day_of(day: date, rules: Rules) -> _Day:
 # The starts of a day are a pure function of these values, and counting them costs a dozen zoneinfo
 # conversions per start: the days, times and checks of every customer's conversation count the same few days
 # of the same services again and again. An entry is a few kilobytes.
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=256)
 def _counted_day(
     day: date, timezone: str, duration_min: int, spans: tuple[Span, ...], step_min: int, buffer_min: int
 ) -> _Day:
@@ -129,7 +129,7 @@ def bookable_days(now: datetime, rules: Rules) -> list[date]:
     return [day for day in days if day not in rules.days_off]
 
 
-def _is_bookable(day: date, rules: Rules, now: datetime) -> bool:
+def is_bookable(day: date, rules: Rules, now: datetime) -> bool:
     """Whether `bookable_days` lists `day`, without listing them."""
     today = now.astimezone(ZoneInfo(rules.timezone)).date()
     return 0 <= (day - today).days < rules.horizon_days and day not in rules.days_off
@@ -148,7 +148,9 @@ def is_free(start: datetime, rules: Rules, busy: Iterable[Interval]) -> bool:
 class Busy:
     """Busy intervals sorted by start, with the latest end of every first k of them: whether an interval
     overlaps any of them is one bisection instead of a look at each (the days step asks it of every start
-    up to the Horizon). The same answer as `overlaps` for any intervals, even empty or reversed ones."""
+    up to the Horizon). The same answer as `overlaps`, even for empty or reversed intervals, when they are
+    in UTC or at a fixed offset, as the database gives them: two wall times of one zone with changes of
+    offset compare as wall times, which no sorting can follow."""
 
     def __init__(self, busy: Iterable[Interval]) -> None:
         ordered = sorted(busy, key=lambda interval: interval[0])
@@ -183,7 +185,7 @@ def _free_indexes(day: date, rules: Rules, busy: Busy, now: datetime) -> Iterato
 
 def free_starts(day: date, rules: Rules, busy: Iterable[Interval], now: datetime) -> list[datetime]:
     """Starts on `day` that respect Notice and overlap nothing busy (ascending)."""
-    if not _is_bookable(day, rules, now):
+    if not is_bookable(day, rules, now):
         return []
     starts = _day_of(day, rules).starts
     return [starts[index] for index in _free_indexes(day, rules, Busy(busy), now)]
@@ -191,7 +193,7 @@ def free_starts(day: date, rules: Rules, busy: Iterable[Interval], now: datetime
 
 def has_free_start(day: date, rules: Rules, busy: Iterable[Interval] | Busy, now: datetime) -> bool:
     """Whether `free_starts` lists anything on `day`; stops at the first such start."""
-    if not _is_bookable(day, rules, now):
+    if not is_bookable(day, rules, now):
         return False
     index = busy if isinstance(busy, Busy) else Busy(busy)
     return next(_free_indexes(day, rules, index, now), None) is not None
@@ -207,6 +209,6 @@ def free_days(days: Iterable[date], rules: Rules, busy: Iterable[Interval], now:
 def is_offered(start: datetime, rules: Rules, now: datetime) -> bool:
     """Whether `start` is one of the starts the rules allow now, busy times aside (refuses forged data)."""
     local = start.astimezone(ZoneInfo(rules.timezone))
-    if not _soon_enough(start, rules, now) or not _is_bookable(local.date(), rules, now):
+    if not _soon_enough(start, rules, now) or not is_bookable(local.date(), rules, now):
         return False
     return start.astimezone(UTC) in _day_of(local.date(), rules).offered

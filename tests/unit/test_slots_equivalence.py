@@ -218,6 +218,7 @@ def test_days_starts_and_checks_are_those_of_the_code_before(
     assert slots.bookable_days(now, rules) == days
     asked = sorted({*days, *(day + timedelta(days=1) for day in days), now.date() - timedelta(days=1)})
     for day in asked:
+        assert slots.is_bookable(day, rules, now) == (day in days)
         assert exact(slots.day_starts(day, rules)) == exact(Reference.day_starts(day, rules))
         listed = slots.free_starts(day, rules, busy, now)
         assert exact(listed) == exact(Reference.free_starts(day, rules, busy, now))
