@@ -9,6 +9,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape
 from typing import Any
@@ -26,6 +27,12 @@ TIMES_PER_PAGE = 24
 View = tuple[str, InlineKeyboardMarkup | None]
 
 
+@dataclass
+class _Made:
+    button: InlineKeyboardButton
+    as_dict: dict[str, Any] | None = None  # button.to_dict(), once asked for
+
+
 class MadeButtons:
     """The inline buttons of these views, each made once while it is in use, with its `to_dict`.
 
@@ -36,7 +43,7 @@ class MadeButtons:
 
     def __init__(self, size: int = 1024) -> None:
         self._size = size
-        self._made: OrderedDict[tuple[str, str | None, str | None], list[Any]] = OrderedDict()
+        self._made: OrderedDict[tuple[str, str | None, str | None], _Made] = OrderedDict()
         self._lock = threading.Lock()  # bots run in threads of one process in tests
 
     def get(self, text: str, callback_data: str | None, url: str | None) -> InlineKeyboardButton:
@@ -45,24 +52,24 @@ class MadeButtons:
             made = self._made.get(key)
             if made is not None:
                 self._made.move_to_end(key)
-                return made[0]  # type: ignore[no-any-return]
-        made = [InlineKeyboardButton(text, callback_data=callback_data, url=url), None]
+                return made.button
+        made = _Made(InlineKeyboardButton(text, callback_data=callback_data, url=url))
         with self._lock:
             self._made[key] = made
             if len(self._made) > self._size:
                 self._made.popitem(last=False)
-        return made[0]  # type: ignore[no-any-return]
+        return made.button
 
     def as_dict(self, button: InlineKeyboardButton) -> dict[str, Any]:
         """`button.to_dict()`, worked out once for a button made here (any other button: every time)."""
         callback_data = button.callback_data if isinstance(button.callback_data, str) else None
         with self._lock:
             made = self._made.get((button.text, callback_data, button.url))
-        if made is None or made[0] is not button:
+        if made is None or made.button is not button:
             return button.to_dict()
-        if made[1] is None:
-            made[1] = button.to_dict()
-        return made[1]  # type: ignore[no-any-return]
+        if made.as_dict is None:
+            made.as_dict = button.to_dict()
+        return made.as_dict
 
     def markup_dict(self, keyboard: InlineKeyboardMarkup) -> dict[str, Any]:
         """`keyboard.to_dict()`, from its buttons' dicts (PTB's own for anything but rows of buttons)."""
