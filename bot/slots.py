@@ -7,6 +7,8 @@ that exists twice (fall back) is offered once, at its first occurrence.
 
 from __future__ import annotations
 
+import functools
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -63,10 +65,42 @@ def _end_instant(day: date, minutes: int, zone: ZoneInfo) -> datetime:
 def day_starts(day: date, rules: Rules) -> list[datetime]:
     """Every start on `day` (aware, in the service's zone) whose meeting ends inside its working interval;
     a day whose intervals are all shorter than the meeting offers its opening time only."""
+    return list(_day_of(day, rules).starts)
+
+
+@dataclass(frozen=True)
+class _Day:
+    """One day's starts as `day_starts` lists them, with what every step asks of each in UTC."""
+
+    starts: tuple[datetime, ...]  # aware in the service's zone, ascending
+    instants: tuple[datetime, ...]  # each start in UTC
+    reaches: tuple[datetime, ...]  # where each start's [start, end + Buffer) ends, in UTC (see is_free)
+    offered: frozenset[datetime]  # the instants, to look one up
+
+
+def _day_of(day: date, rules: Rules) -> _Day:
+    return _counted_day(
+        day, rules.timezone, rules.duration_min, rules.week[day.weekday()], rules.step_min, rules.buffer_min
+    )
+
+
+# The starts of a day are a pure function of these values, and counting them costs a dozen zoneinfo
+# conversions per start: the days, times and checks of every customer's conversation count the same few days
+# of the same services again and again. An entry is a few kilobytes.
+@functools.lru_cache(maxsize=256)
+def _counted_day(
+    day: date, timezone: str, duration_min: int, spans: tuple[Span, ...], step_min: int, buffer_min: int
+) -> _Day:
+    rules = Rules(timezone, duration_min, week=(spans,) * 7, step_min=step_min, buffer_min=buffer_min)
     starts: dict[datetime, datetime] = {}
     for start in _starts(day, rules):
         starts.setdefault(start.astimezone(UTC), start)
-    return [starts[instant] for instant in sorted(starts)]
+    instants = tuple(sorted(starts))
+    ordered = tuple(starts[instant] for instant in instants)
+    # As is_free adds them: to the start's wall time, which can differ from UTC's sum on a change of offset.
+    reach = timedelta(minutes=duration_min + buffer_min)
+    reaches = tuple((start + reach).astimezone(UTC) for start in ordered)
+    return _Day(ordered, instants, reaches, frozenset(instants))
 
 
 def _starts(day: date, rules: Rules) -> Iterator[datetime]:
@@ -95,6 +129,12 @@ def bookable_days(now: datetime, rules: Rules) -> list[date]:
     return [day for day in days if day not in rules.days_off]
 
 
+def is_bookable(day: date, rules: Rules, now: datetime) -> bool:
+    """Whether `bookable_days` lists `day`, without listing them."""
+    today = now.astimezone(ZoneInfo(rules.timezone)).date()
+    return 0 <= (day - today).days < rules.horizon_days and day not in rules.days_off
+
+
 def overlaps(start: datetime, end: datetime, busy: Iterable[Interval]) -> bool:
     return any(start < other_end and other_start < end for other_start, other_end in busy)
 
@@ -105,6 +145,27 @@ def is_free(start: datetime, rules: Rules, busy: Iterable[Interval]) -> bool:
     return not overlaps(start, end, busy)
 
 
+class Busy:
+    """Busy intervals sorted by start, with the latest end of every first k of them: whether an interval
+    overlaps any of them is one bisection instead of a look at each (the days step asks it of every start
+    up to the Horizon). The same answer as `overlaps`, even for empty or reversed intervals, when they are
+    in UTC or at a fixed offset, as the database gives them: two wall times of one zone with changes of
+    offset compare as wall times, which no sorting can follow."""
+
+    def __init__(self, busy: Iterable[Interval]) -> None:
+        ordered = sorted(busy, key=lambda interval: interval[0])
+        self._starts = [start for start, _ in ordered]
+        self._latest_ends: list[datetime] = []
+        for _, end in ordered:
+            latest = self._latest_ends[-1] if self._latest_ends else end
+            self._latest_ends.append(end if end > latest else latest)
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        """Whether some interval starts before `end` and ends after `start`."""
+        starting_before = bisect_left(self._starts, end)
+        return starting_before > 0 and self._latest_ends[starting_before - 1] > start
+
+
 def _soon_enough(start: datetime, rules: Rules, now: datetime) -> bool:
     # In UTC: two datetimes of one zone compare, and add, as wall times, so a local `now` would count
     # Notice in wall-clock minutes across a daylight-saving change.
@@ -112,33 +173,42 @@ def _soon_enough(start: datetime, rules: Rules, now: datetime) -> bool:
     return start > now and start >= now + timedelta(minutes=rules.notice_min)
 
 
+def _free_indexes(day: date, rules: Rules, busy: Busy, now: datetime) -> Iterator[int]:
+    """The positions in `day_starts` of the starts that respect Notice and overlap nothing busy."""
+    counted = _day_of(day, rules)
+    after = now.astimezone(UTC)  # _soon_enough's test, with `now` converted once for the day
+    earliest = after + timedelta(minutes=rules.notice_min)
+    for index, start in enumerate(counted.instants):
+        if start > after and start >= earliest and not busy.overlaps(start, counted.reaches[index]):
+            yield index
+
+
 def free_starts(day: date, rules: Rules, busy: Iterable[Interval], now: datetime) -> list[datetime]:
     """Starts on `day` that respect Notice and overlap nothing busy (ascending)."""
-    if day not in bookable_days(now, rules):
+    if not is_bookable(day, rules, now):
         return []
-    busy = list(busy)
-    return [
-        start
-        for start in day_starts(day, rules)
-        if _soon_enough(start, rules, now) and is_free(start, rules, busy)
-    ]
+    starts = _day_of(day, rules).starts
+    return [starts[index] for index in _free_indexes(day, rules, Busy(busy), now)]
 
 
-def has_free_start(day: date, rules: Rules, busy: Iterable[Interval], now: datetime) -> bool:
-    """Whether `free_starts` lists anything on `day`; stops at the first such start (the days step asks
-    this of every day up to the Horizon)."""
-    if day not in bookable_days(now, rules):
+def has_free_start(day: date, rules: Rules, busy: Iterable[Interval] | Busy, now: datetime) -> bool:
+    """Whether `free_starts` lists anything on `day`; stops at the first such start."""
+    if not is_bookable(day, rules, now):
         return False
-    busy = list(busy)
-    return any(
-        _soon_enough(start, rules, now) and is_free(start, rules, busy) for start in _starts(day, rules)
-    )
+    index = busy if isinstance(busy, Busy) else Busy(busy)
+    return next(_free_indexes(day, rules, index, now), None) is not None
+
+
+def free_days(days: Iterable[date], rules: Rules, busy: Iterable[Interval], now: datetime) -> list[date]:
+    """Those of `days` on which `free_starts` lists anything (the days step asks this of every bookable
+    day, over the same busy intervals)."""
+    index = Busy(busy)
+    return [day for day in days if has_free_start(day, rules, index, now)]
 
 
 def is_offered(start: datetime, rules: Rules, now: datetime) -> bool:
     """Whether `start` is one of the starts the rules allow now, busy times aside (refuses forged data)."""
     local = start.astimezone(ZoneInfo(rules.timezone))
-    if not _soon_enough(start, rules, now) or local.date() not in bookable_days(now, rules):
+    if not _soon_enough(start, rules, now) or not is_bookable(local.date(), rules, now):
         return False
-    instant = start.astimezone(UTC)
-    return any(candidate.astimezone(UTC) == instant for candidate in day_starts(local.date(), rules))
+    return start.astimezone(UTC) in _day_of(local.date(), rules).offered

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from bot.i18n.catalogs import LANGUAGES, N_, SOURCE_LANGUAGE, Plural, pN_, translate
 from bot.i18n.formatting import format_day, format_minutes, format_weekday, format_when
-from bot.i18n.text import Day, Minutes, Text, Value, When
+from bot.i18n.text import Day, Minutes, Text, Value, When, render_text
 
 __all__ = [
     "LANGUAGES",
@@ -52,8 +52,9 @@ def language_for(chosen: str | None, language_code: str | None) -> str:
 
 def render(language: str, key: str | Plural | Text, **values: Value) -> str:
     """The text in `language` with its values put in (nested texts, dates and durations included)."""
-    text = key if isinstance(key, Text) else Text(key, values)
-    return text.render(language)
+    if isinstance(key, Text):
+        return key.render(language)
+    return render_text(language, key, values)
 
 
 def current() -> str:

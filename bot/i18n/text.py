@@ -43,9 +43,7 @@ class Text:
     values: dict[str, Value] = field(default_factory=dict)
 
     def render(self, language: str) -> str:
-        count = self.values.get("count")
-        template = translate(language, self.key, count if isinstance(count, int) else None)
-        return template.format(**{name: render_value(language, v) for name, v in self.values.items()})
+        return render_text(language, self.key, self.values)
 
     def to_json(self) -> dict[str, Any]:
         key: Any = list(self.key) if isinstance(self.key, Plural) else str(self.key)
@@ -63,7 +61,17 @@ class Text:
         return cls(key, {name: _load(v) for name, v in dict(data.get("values", {})).items()})
 
 
+def render_text(language: str, key: str | Plural, values: dict[str, Value]) -> str:
+    """The text of `key` in `language` with its values put in (what `Text(key, values).render` gives,
+    without making the Text: most texts are rendered at once)."""
+    count = values.get("count")
+    template = translate(language, key, count if isinstance(count, int) else None)
+    return template.format(**{name: render_value(language, v) for name, v in values.items()})
+
+
 def render_value(language: str, value: Value) -> Any:
+    if type(value) is str or type(value) is int:  # most values: nothing to render
+        return value
     if isinstance(value, Text):
         return value.render(language)
     if isinstance(value, When):

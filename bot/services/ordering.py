@@ -242,7 +242,7 @@ class Ordering:
         if not days:
             return []
         busy = await self._blocked(session, row.owner_id, days[0], days[-1], exclude_order)
-        return [day for day in days if slots.has_free_start(day, rules, busy, now)]
+        return slots.free_days(days, rules, busy, now)
 
     async def free_times(
         self,
@@ -269,7 +269,7 @@ class Ordering:
     ) -> list[datetime]:
         now = utcnow()
         rules = await _rules(session, row, read, by_owner=by_owner, duration_min=duration_min)
-        if day is None or day not in slots.bookable_days(now, rules):
+        if day is None or not slots.is_bookable(day, rules, now):
             raise StaleAction(texts.STALE_BUTTON)
         busy = await self._blocked(session, row.owner_id, day, day, exclude_order)
         return slots.free_starts(day, rules, busy, now)

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -23,9 +27,65 @@ TIMES_PER_PAGE = 24
 View = tuple[str, InlineKeyboardMarkup | None]
 
 
+@dataclass
+class _Made:
+    button: InlineKeyboardButton
+    as_dict: dict[str, Any] | None = None  # button.to_dict(), once asked for
+
+
+class MadeButtons:
+    """The inline buttons of these views, each made once while it is in use, with its `to_dict`.
+
+    Making a PTB button costs about as much as rendering a card's text (every attribute goes through
+    TelegramObject's checks) and its `to_dict` as much again, and the same buttons come back: every
+    customer's days and times of a service, every render of one order's card. A button is frozen once made,
+    so one can sit in any number of keyboards; the least recently used are let go."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._made: OrderedDict[tuple[str, str | None, str | None], _Made] = OrderedDict()
+        self._lock = threading.Lock()  # bots run in threads of one process in tests
+
+    def get(self, text: str, callback_data: str | None, url: str | None) -> InlineKeyboardButton:
+        key = (text, callback_data, url)
+        with self._lock:
+            made = self._made.get(key)
+            if made is not None:
+                self._made.move_to_end(key)
+                return made.button
+        made = _Made(InlineKeyboardButton(text, callback_data=callback_data, url=url))
+        with self._lock:
+            self._made[key] = made
+            if len(self._made) > self._size:
+                self._made.popitem(last=False)
+        return made.button
+
+    def as_dict(self, button: InlineKeyboardButton) -> dict[str, Any]:
+        """`button.to_dict()`, worked out once for a button made here (any other button: every time)."""
+        callback_data = button.callback_data if isinstance(button.callback_data, str) else None
+        with self._lock:
+            made = self._made.get((button.text, callback_data, button.url))
+        if made is None or made.button is not button:
+            return button.to_dict()
+        if made.as_dict is None:
+            made.as_dict = button.to_dict()
+        return made.as_dict
+
+    def markup_dict(self, keyboard: InlineKeyboardMarkup) -> dict[str, Any]:
+        """`keyboard.to_dict()`, from its buttons' dicts (PTB's own for anything but rows of buttons)."""
+        if keyboard.api_kwargs or not keyboard.inline_keyboard:
+            return keyboard.to_dict()
+        return {
+            "inline_keyboard": [[self.as_dict(button) for button in row] for row in keyboard.inline_keyboard]
+        }
+
+
+_BUTTONS = MadeButtons()
+
+
 def fingerprint(text: str, keyboard: InlineKeyboardMarkup | None) -> str:
     """What a message shows (its text and buttons) in 32 characters: equal views, equal fingerprints."""
-    markup = keyboard.to_dict() if keyboard is not None else None
+    markup = _BUTTONS.markup_dict(keyboard) if keyboard is not None else None
     content = json.dumps([text, markup], sort_keys=True, ensure_ascii=False)
     return hashlib.blake2b(content.encode(), digest_size=16).hexdigest()
 
@@ -42,7 +102,7 @@ def button(
     label: str, *, callback_data: str | None = None, url: str | None = None, **values: object
 ) -> InlineKeyboardButton:
     """A button whose label is a text key, rendered in the current language."""
-    return InlineKeyboardButton(i18n.t(label, **values), callback_data=callback_data, url=url)
+    return _BUTTONS.get(i18n.t(label, **values), callback_data, url)
 
 
 def share_link(bot_username: str, service: Service) -> str:
@@ -91,17 +151,14 @@ def service_offer(service: Service) -> View:
 
 def duration_keyboard(verb: Verb, *prefix: object) -> InlineKeyboardMarkup:
     row = [
-        InlineKeyboardButton(i18n.minutes(minutes), callback_data=data(verb, *prefix, minutes))
+        _BUTTONS.get(i18n.minutes(minutes), data(verb, *prefix, minutes), None)
         for minutes in DURATION_CHOICES
     ]
     return InlineKeyboardMarkup([row[:3], row[3:]])
 
 
 def days_keyboard(days: list[date], verb: Verb, key: object) -> InlineKeyboardMarkup:
-    buttons = [
-        InlineKeyboardButton(day_label(day), callback_data=data(verb, key, day.strftime("%Y%m%d")))
-        for day in days
-    ]
+    buttons = [_BUTTONS.get(day_label(day), data(verb, key, day.strftime("%Y%m%d")), None) for day in days]
     return InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
 
 
@@ -120,13 +177,7 @@ def times_keyboard(
     pages = max(1, -(-len(starts) // TIMES_PER_PAGE)) if page_verb else 1
     page = min(max(page, 0), pages - 1)
     shown = starts[page * TIMES_PER_PAGE : (page + 1) * TIMES_PER_PAGE] if page_verb else starts
-    buttons = [
-        InlineKeyboardButton(
-            start.astimezone(zone).strftime("%H:%M"),
-            callback_data=data(verb, key, start.astimezone(zone).strftime("%Y%m%d%H%M")),
-        )
-        for start in shown
-    ]
+    buttons = [_time_button(start.astimezone(zone), verb, key) for start in shown]
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
     if page_verb and pages > 1:
         day = starts[0].astimezone(zone).strftime("%Y%m%d")
@@ -138,6 +189,11 @@ def times_keyboard(
         rows.append(turn)
     rows.append([button(texts.BUTTON_OTHER_DAYS, callback_data=back)])
     return InlineKeyboardMarkup(rows)
+
+
+def _time_button(local: datetime, verb: Verb, key: object) -> InlineKeyboardButton:
+    clock = f"{local.hour:02d}:{local.minute:02d}"  # strftime("%H:%M"), a few times cheaper
+    return _BUTTONS.get(clock, data(verb, key, local.strftime("%Y%m%d%H%M")), None)
 
 
 def meeting_line(order: Order) -> str:
@@ -331,8 +387,7 @@ DAYS_OFF_SHOWN = 20  # runs of days off listed (and given a Remove button) in on
 def hours_keyboard(service_id: int, *, own: bool = False) -> InlineKeyboardMarkup:
     """A button per weekday (service 0: the owner's own week)."""
     buttons = [
-        InlineKeyboardButton(i18n.weekday(day), callback_data=data(Verb.HOURS_DAY, day, service_id))
-        for day in range(7)
+        _BUTTONS.get(i18n.weekday(day), data(Verb.HOURS_DAY, day, service_id), None) for day in range(7)
     ]
     rows = [buttons[:4], buttons[4:]]
     if own:
@@ -400,11 +455,12 @@ def setting_choices(
     service: Service, key: str, choices: tuple[int, ...], current: int
 ) -> InlineKeyboardMarkup:
     buttons = [
-        InlineKeyboardButton(
+        _BUTTONS.get(
             i18n.t(texts.SETTING_CURRENT, label=setting_label(key, value))
             if value == current
             else setting_label(key, value),
-            callback_data=data(Verb.SETTING_CHOOSE, service.id, key, value),
+            data(Verb.SETTING_CHOOSE, service.id, key, value),
+            None,
         )
         for value in choices
     ]
