@@ -1,15 +1,17 @@
 """Customers ordering at once, as in tests/support/crowds.py, but patient and light on the emulator.
 
 Under a burst every step can take longer than the tests' 20 s, and hundreds of people polling their chats
-twenty times a second would cost the shared machine more CPU than the bot: here each person looks at their
-chat every `interval` seconds and waits up to `timeout` for each step. Latencies are not taken from these
-polls but from the emulator's call log, so the interval does not change the measured Confirm -> Join.
+would cost the shared machine more CPU than the bot (200 people looking twice a second took more CPU than
+the bot itself, on the same two cores): here each person asks the emulator for their chat once it changed
+(the control API's `after`/`wait`), so a step costs a request or two, and waits up to `timeout` in all.
+Latencies are not taken from these reads but from the emulator's call log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -20,10 +22,26 @@ from tests.support.crowds import Confirmed, Placed, Planned, slot
 from tests.support.journeys import order_number
 
 
+@contextlib.contextmanager
+def own_connections(count: int) -> Iterator[list[httpx.Client]]:
+    """An HTTP client with one connection for each of `count` simulated people. One pool shared by hundreds
+    of threads cost the driver more CPU than the bot: httpcore's pool looks through all its connections
+    under one lock for every request, and the threads queued on that lock."""
+    # Idle connections are dropped before uvicorn's 5 s keep-alive ends, so none is reused as it closes.
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=2.0)
+    clients = [httpx.Client(timeout=60, trust_env=False, limits=limits) for _ in range(count)]
+    try:
+        yield clients
+    finally:
+        for client in clients:
+            client.close()
+
+
 @dataclass(frozen=True)
 class Pace:
     timeout: float = 300.0
-    interval: float = 0.5
+    interval: float = 0.5  # before asking again after a broken connection
+    wait: float = 10.0  # the longest one request for a change waits (the HTTP timeout is 30 s)
 
 
 def wait_for(
@@ -32,13 +50,15 @@ def wait_for(
     """The newest bot message sent or edited since the person's last action that satisfies `predicate`."""
     deadline = time.monotonic() + pace.timeout
     since = person._since  # the emulator's change counter at this person's last action
+    seq = since
     while True:
+        wait = max(0.0, min(pace.wait, deadline - time.monotonic()))
         try:
-            seen = person.bot_messages()
-        except httpx.TransportError:  # a pooled connection broke under load: looking again is harmless
+            seen, seq = person.changes_after(seq, wait)
+        except httpx.TransportError:  # a pooled connection broke under load: asking again is harmless
             time.sleep(pace.interval)
             continue
-        fresh = [m for m in seen if m.raw.get("seq", 0) > since]
+        fresh = [m for m in seen if m.from_bot and m.raw.get("seq", 0) > since]
         found = next((m for m in reversed(fresh) if predicate(m)), None)
         if found is not None:
             return found
@@ -46,7 +66,6 @@ def wait_for(
             raise AssertionError(
                 f"{person.first_name}: no {what} within {pace.timeout:g} s; the chat:\n{person.transcript()}"
             )
-        time.sleep(pace.interval)
 
 
 def _has(label: str) -> Callable[[SentMessage], bool]:

@@ -11,9 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from bench.customers import Pace, wait_for
+from bench.customers import Pace, own_connections, wait_for
 from bench.procstat import cpu_seconds, peak_rss_kib
 from bench.remote_sandbox import start_remote_sandbox
 from sandbox.telegram.client import SentMessage, TelegramControl, TelegramUser
@@ -33,7 +31,7 @@ class EchoFigures:
         return self.updates / self.cpu_seconds if self.cpu_seconds else float("inf")
 
 
-def measure_echo(updates: int, parallel: int, http: httpx.Client, pace: Pace) -> EchoFigures:
+def measure_echo(updates: int, parallel: int, pace: Pace) -> EchoFigures:
     """`parallel` people send `updates` texts in all, each waiting for the echo before the next."""
     sandbox = start_remote_sandbox()
     env = {key: value for key, value in os.environ.items() if not key.startswith("TELEGRAM_")}
@@ -53,24 +51,25 @@ def measure_echo(updates: int, parallel: int, http: httpx.Client, pace: Pace) ->
         with TelegramControl(sandbox.telegram_server.url) as control:
             _wait_polling(control, process)
         url = sandbox.telegram_server.url
-        people = [TelegramUser(url, 50_000 + i, f"Echo{i}", http=http) for i in range(parallel)]
-        shares = [updates // parallel + (1 if i < updates % parallel else 0) for i in range(parallel)]
+        with own_connections(parallel) as connections:
+            people = [TelegramUser(url, 50_000 + i, f"Echo{i}", http=connections[i]) for i in range(parallel)]
+            shares = [updates // parallel + (1 if i < updates % parallel else 0) for i in range(parallel)]
 
-        def talk(index: int) -> None:
-            for turn in range(shares[index]):
-                text = f"echo {index} {turn}"
-                people[index].send(text)
-                wait_for(people[index], pace, _is(text), "echo")
+            def talk(index: int) -> None:
+                for turn in range(shares[index]):
+                    text = f"echo {index} {turn}"
+                    people[index].send(text)
+                    wait_for(people[index], pace, _is(text), "echo")
 
-        cpu_before, started = cpu_seconds(process.pid), time.monotonic()
-        with ThreadPoolExecutor(max_workers=parallel) as pool:
-            list(pool.map(talk, range(parallel)))
-        return EchoFigures(
-            updates=updates,
-            cpu_seconds=cpu_seconds(process.pid) - cpu_before,
-            seconds=time.monotonic() - started,
-            peak_rss_kib=peak_rss_kib(process.pid),
-        )
+            cpu_before, started = cpu_seconds(process.pid), time.monotonic()
+            with ThreadPoolExecutor(max_workers=parallel) as pool:
+                list(pool.map(talk, range(parallel)))
+            return EchoFigures(
+                updates=updates,
+                cpu_seconds=cpu_seconds(process.pid) - cpu_before,
+                seconds=time.monotonic() - started,
+                peak_rss_kib=peak_rss_kib(process.pid),
+            )
     finally:
         process.terminate()
         try:

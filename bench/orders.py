@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from bench.customers import Pace, place_at_once
+from bench.customers import Pace, own_connections, place_at_once
 from bench.echo import EchoFigures, measure_echo
 from bench.limits import LimitFigures, cap_use, owner_join_times
 from bench.procstat import cpu_seconds, peak_rss_kib
@@ -123,13 +123,10 @@ def wait_for_links(
         time.sleep(1)
 
 
-def shared_http(parallel: int) -> httpx.Client:
-    """One connection pool for every simulated person, so the driver spends less CPU than the bot."""
-    # Idle connections are dropped before uvicorn's 5 s keep-alive ends, so none is reused as it closes.
-    limits = httpx.Limits(
-        max_connections=parallel + 10, max_keepalive_connections=parallel + 10, keepalive_expiry=2.0
-    )
-    return httpx.Client(timeout=60, trust_env=False, limits=limits)
+def shared_http() -> httpx.Client:
+    """The benchmark's own reads (the bot's metrics); the simulated people each have a connection of their
+    own (`own_connections`)."""
+    return httpx.Client(timeout=60, trust_env=False)
 
 
 def burst(
@@ -146,11 +143,14 @@ def burst(
     assert bot.process is not None
     pid = bot.process.pid
     url = sandbox.telegram_server.url
-    people = [
-        TelegramUser(url, 10_000 + i, f"Customer{i}", f"customer{i}", http=http)
-        for i in range(args.customers)
-    ]
-    with TelegramControl(url) as telegram:
+    with (
+        own_connections(args.customers) as connections,
+        TelegramControl(url) as telegram,
+    ):
+        people = [
+            TelegramUser(url, 10_000 + i, f"Customer{i}", f"customer{i}", http=connections[i])
+            for i in range(args.customers)
+        ]
         baseline_calls = len(telegram.calls())
         baseline_updates = len(telegram.updates())
         baseline_api = len(api_calls(sandbox))
@@ -429,7 +429,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the last Join link")
     parser.add_argument("--step-timeout", type=float, default=300, help="seconds a customer waits per step")
     parser.add_argument(
-        "--poll", type=float, default=0.25, help="seconds between a customer's looks at the chat"
+        "--poll",
+        type=float,
+        default=0.25,
+        help="seconds before a customer asks for the chat again after a broken connection",
     )
     parser.add_argument("--profile", type=Path, help="folder for py-spy's samples of the bot in the burst")
     parser.add_argument(
@@ -455,7 +458,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     profiler = Profiler(args.profile) if args.profile else None
     rows: list[Row] = []
     found = None
-    with shared_http(max(args.customers, 10)) as http:
+    with shared_http() as http:
         if "burst" not in skip:
             found = measure_burst(args, http, profiler)
             print(f"  burst done: {found.orders / found.seconds:.2f} orders/s", flush=True)
@@ -463,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 write_calls(args.calls, found.calls)
             echo = None
             if "echo" not in skip:  # as many texts as the burst brought updates
-                echo = measure_echo(found.updates, args.customers, http, pace(args))
+                echo = measure_echo(found.updates, args.customers, pace(args))
                 print(f"  echo done: {echo.updates_per_cpu_second:.0f} updates per CPU-second", flush=True)
             rows += burst_rows(found, echo)
         if "limits" not in skip:

@@ -244,6 +244,17 @@ class TelegramUser(_ControlHttp):
     def bot_messages(self) -> list[SentMessage]:
         return [message for message in self.messages() if message.from_bot]
 
+    def changes_after(self, seq: int, wait: float) -> tuple[list[SentMessage], int]:
+        """The private chat once something in it was sent or edited after `seq` (a `seq` an action or this
+        returned), or after `wait` seconds; with the emulator's `seq` now, to wait for the next change."""
+        try:
+            chat = self._call("GET", f"/chats/{self.user_id}", query={"after": seq, "wait": wait})
+        except TelegramSandboxError as exc:
+            if exc.status == 404:  # the person never wrote to the bot
+                return [], seq
+            raise
+        return [SentMessage.from_json(item) for item in chat["messages"]], int(chat["seq"])
+
     def last(self) -> SentMessage:
         """The bot's latest message."""
         sent = self.bot_messages()

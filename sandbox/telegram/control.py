@@ -8,6 +8,7 @@ Telegram app would not let the user do, e.g. pressing a button that is not there
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from sandbox.telegram.world import User
 
 JSON = dict[str, Any]
 Endpoint = Callable[[Request], Awaitable[Any]]
+MAX_WAIT = 60.0  # seconds a request for a chat may wait for its next change
 
 
 class ControlError(Exception):
@@ -105,10 +107,33 @@ class ControlApi:
     # What tests inspect.
 
     async def chat(self, request: Request) -> JSON:
-        transcript = self._state.world.transcript(_chat_id(request))
+        """The chat; with `after` (a `seq`) and `wait` (seconds, at most MAX_WAIT), once something in it was
+        sent or edited after `after`, or `wait` ran out: a client waiting for the bot's answer asks once
+        instead of polling."""
+        chat_id = _chat_id(request)
+        after, wait = request.query_params.get("after"), request.query_params.get("wait")
+        if after is not None and wait is not None:
+            await self._changed(chat_id, int(after), min(float(wait), MAX_WAIT))
+        transcript = self._state.world.transcript(chat_id)
         if transcript is None:
             raise ControlError(404, "no such chat: nobody has written to the bot there yet")
         return transcript
+
+    async def _changed(self, chat_id: int, after: int, wait: float) -> None:
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+
+        def notify() -> None:  # under the sandbox lock, maybe on another thread
+            loop.call_soon_threadsafe(changed.set)
+
+        if not self._state.world.watch(chat_id, after, notify):
+            return
+        try:
+            await asyncio.wait_for(changed.wait(), max(wait, 0.0))
+        except TimeoutError:
+            pass
+        finally:
+            self._state.world.unwatch(chat_id, notify)
 
     async def commands(self, request: Request) -> JSON:
         chat_id = _chat_id(request)

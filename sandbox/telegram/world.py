@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,6 +138,8 @@ class World:
         self._chats: dict[int, Chat] = {}
         self._blocked: set[int] = set()
         self._changes = 0
+        self._chat_changes: dict[int, int] = {}  # a chat's newest change
+        self._watchers: dict[int, list[Callable[[], None]]] = {}  # told once, at a chat's next change
 
     def now(self) -> int:
         return int(self._clock.time())
@@ -149,6 +152,27 @@ class World:
     def _touch(self, message: StoredMessage) -> None:
         self._changes += 1
         message.seq = self._changes
+        chat_id = message.chat["id"]
+        self._chat_changes[chat_id] = self._changes
+        for notify in self._watchers.pop(chat_id, ()):
+            notify()
+
+    def watch(self, chat_id: int, after: int, notify: Callable[[], None]) -> bool:
+        """Call `notify` (once, under the sandbox lock: it must not block) at the chat's next change; False,
+        and nothing watched, when the chat changed after `after` already."""
+        with self._lock:
+            if self._chat_changes.get(chat_id, 0) > after:
+                return False
+            self._watchers.setdefault(chat_id, []).append(notify)
+            return True
+
+    def unwatch(self, chat_id: int, notify: Callable[[], None]) -> None:
+        with self._lock:
+            watching = self._watchers.get(chat_id, [])
+            if notify in watching:
+                watching.remove(notify)
+            if not watching:
+                self._watchers.pop(chat_id, None)
 
     # What users do.
 

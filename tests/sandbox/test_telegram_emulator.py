@@ -626,3 +626,29 @@ def test_command_line_serves_the_emulator() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+# The control API's wait for a chat's next change (what the benchmark's customers ask instead of polling)
+
+
+async def test_a_chat_read_with_after_and_wait_answers_at_that_chats_next_change(
+    served: Served, bot: Bot
+) -> None:
+    ann, bob = served.user(), served.user(BOB, "Bob")
+    ann.send("/start")
+    bob.send("/start")
+    seen_by_ann = ann._since
+    world = served.sandbox.state.world
+    waiting = asyncio.create_task(asyncio.to_thread(ann.changes_after, seen_by_ann, 20))
+    await eventually_async(lambda: ANN in world._watchers, 5, "Ann's read waiting at the emulator")
+    await bot.send_message(BOB, "for Bob")  # another chat's change leaves Ann's read waiting
+    assert ANN in world._watchers and not waiting.done()
+    await bot.send_message(ANN, "for Ann")
+    messages, seq = await asyncio.wait_for(waiting, 10)
+    assert [m.text for m in messages] == ["/start", "for Ann"] and seq > seen_by_ann
+    assert ANN not in world._watchers
+    # Changed already after `after`: at once; nothing changed: after `wait`, as it stands.
+    again, _ = await asyncio.wait_for(asyncio.to_thread(ann.changes_after, seen_by_ann, 20), 10)
+    assert [m.text for m in again] == ["/start", "for Ann"]
+    unchanged, same = await asyncio.to_thread(ann.changes_after, seq, 0.2)
+    assert [m.text for m in unchanged] == ["/start", "for Ann"] and same == seq and ANN not in world._watchers
