@@ -112,11 +112,18 @@ async def test_a_finished_job_wakes_its_lane_only_when_the_lane_may_have_left_wo
         outbox = WakeSpy()
         ran: dict[str, asyncio.Event] = {SEND: asyncio.Event(), SYNC: asyncio.Event()}
 
+        def lane_waits(kind: str) -> bool:
+            """The lane of `kind` waits for a wake-up (no look of its under way)."""
+            waiting = outbox.listen((kind,))
+            return not waiting.is_set() and bool(getattr(waiting, "_waiters", None))
+
         async def run(job: Job) -> Done:
             # What came before the run is the queuing's wake-up, which may even come after the run began (on
             # PostgreSQL the worker's first look can claim the job between the commit and the queuer's
-            # after-commit hook): once it is seen, forget it.
+            # after-commit hook), and the look it causes: a run that ends during a look counts as maybe
+            # leaving work behind (the look counted its free slots before). Once both are over, forget them.
             await eventually_async(lambda: frozenset({job.kind}) in outbox.woken, 5, "the queuing's wake-up")
+            await eventually_async(lambda: lane_waits(job.kind), 5, "the lane waiting again")
             outbox.woken.clear()
             ran[job.kind].set()
             return Done()
