@@ -113,21 +113,28 @@ async def test_a_burst_of_writers_all_commit_without_a_call_on_the_sqlite_thread
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(storage.sqlite, "CHECKPOINT_COMMITS", 10**9)
+    writers, finished = SQLITE_CONNECTIONS * 2, []
     async with database(tmp_path / "bot.db") as (_engine, sessions):
         calls = SQLiteThreadCalls(monkeypatch)
+        turn = storage.sqlite.write_turn(str((tmp_path / "bot.db").resolve()))
+
+        def another_in_line_or_none_left() -> bool:
+            return turn.waiting > 0 or len(finished) == writers - 1
 
         async def writer(n: int) -> None:
             for m in range(20):
                 async with sessions.begin() as session:
                     await session.execute(text("SELECT count(*) FROM t"))
                     await session.execute(text("INSERT INTO t (name) VALUES (:name)"), {"name": f"{n}-{m}"})
-                    await asyncio.sleep(0)  # others run while this one holds the turn
+                    # The turn is held until another writer waits for it: the burst contends for real.
+                    await eventually_async(another_in_line_or_none_left, 10, "another writer in line")
                     await session.execute(text("UPDATE t SET name = name WHERE id = 1"))
+            finished.append(n)
 
-        await asyncio.gather(*(writer(n) for n in range(SQLITE_CONNECTIONS * 2)))
+        await asyncio.gather(*(writer(n) for n in range(writers)))
         written = await names(sessions)
         assert calls.calls == 0
-    assert sorted(written) == sorted(f"{n}-{m}" for n in range(SQLITE_CONNECTIONS * 2) for m in range(20))
+    assert sorted(written) == sorted(f"{n}-{m}" for n in range(writers) for m in range(20))
 
 
 async def test_a_checkpoint_runs_on_the_sqlite_thread_every_so_many_commits(
