@@ -56,15 +56,12 @@ class Ran(NamedTuple):
         return self.rows[0][0] if self.rows else None
 
 
-_MISSING: Any = object()
-
-
 class _Slot(NamedTuple):
     """Where one of the driver's positional arguments comes from."""
 
     key: str  # the parameter's name
     item: int | None  # which of its items, for a list expanded into an IN (...)
-    fixed: Any  # the statement's own value (a literal), or _MISSING: the caller gives it
+    fixed: Any  # the statement's own value (a literal), where the caller gives none
     process: Callable[[Any], Any] | None  # the type's bind processor
 
 
@@ -80,9 +77,9 @@ class _Compiled:
     row: Callable[..., Any] | None  # builds a result row from the driver's tuple
     result_processors: tuple[Callable[[Any], Any] | None, ...]
     defaults: tuple[tuple[str, ColumnDefault], ...]  # Python-side defaults of columns not given
-    plan: _Plan | None  # the SQL and its arguments' sources, when they do not depend on the parameters
     expanding: tuple[BindParameter[Any], ...]  # IN (...) of a list: the SQL depends on the lists' lengths
-    by_lengths: dict[tuple[int, ...], _Plan]  # the plans of expanding statements, by those lengths
+    by_lengths: dict[tuple[int, ...], _Plan]  # the plans by those lengths (one plan, by (), without IN lists)
+    required: tuple[str, ...]  # the parameters the caller must give
     exact: bool  # the plans are exact (else SQLAlchemy's own expansion runs for each call)
 
 
@@ -113,12 +110,8 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
         or compiled.literal_execute_params
         or any(bind.type._is_tuple_type for bind in expanding)
     )
-    plan = (
-        _plan_of(compiled, compiled.string, compiled.positiontup or (), {})
-        if not expanding and exact
-        else None
-    )
-    found = _Compiled(statement, compiled, row, processors, tuple(defaults), plan, expanding, {}, exact)
+    required = tuple(sorted({bind.key for bind in compiled.binds.values() if bind.required}))
+    found = _Compiled(statement, compiled, row, processors, tuple(defaults), expanding, {}, required, exact)
     _COMPILED[cache_key] = found
     return found
 
@@ -136,7 +129,7 @@ def _plan_of(
     for name in positions:
         original, index = items.get(name, (name, None))
         bind = compiled.binds[original]
-        fixed = _MISSING if bind.required else bind.effective_value
+        fixed = None if bind.required else bind.effective_value
         process = processors.get(original)
         slots.append(_Slot(bind.key, index, fixed, process))
     return _Plan(sql, tuple(slots))
@@ -210,26 +203,24 @@ def _arguments(prepared: _Compiled, parameters: Mapping[str, Any]) -> tuple[str,
     """The SQL (IN lists expanded to their lengths) and the driver's positional arguments."""
     if prepared.defaults:
         parameters = {**_defaults(prepared, parameters), **parameters}
-    plan = prepared.plan
+    missing = [key for key in prepared.required if key not in parameters]
+    if missing:
+        raise exc.ArgumentError(
+            f"a value is required for bind parameters {missing} of {prepared.compiled.string!r}"
+        )
+    if not prepared.exact:
+        return _expanded_by_sqlalchemy(prepared.compiled, parameters)
+    lengths = tuple(len(parameters.get(bind.key, bind.effective_value)) for bind in prepared.expanding)
+    plan = prepared.by_lengths.get(lengths)
     if plan is None:
-        if not prepared.exact:
-            return _expanded_by_sqlalchemy(prepared.compiled, parameters)
-        lengths = tuple(len(parameters.get(bind.key, bind.effective_value)) for bind in prepared.expanding)
-        plan = prepared.by_lengths.get(lengths)
-        if plan is None:
-            expanded = prepared.compiled.construct_expanded_state(parameters)
-            plan = _plan_of(
-                prepared.compiled,
-                expanded.statement,
-                expanded.positiontup or (),
-                expanded.parameter_expansion,
-            )
-            prepared.by_lengths[lengths] = plan
+        expanded = prepared.compiled.construct_expanded_state(parameters)
+        plan = _plan_of(
+            prepared.compiled, expanded.statement, expanded.positiontup or (), expanded.parameter_expansion
+        )
+        prepared.by_lengths[lengths] = plan
     arguments = []
     for key, item, fixed, process in plan.slots:
-        value = parameters.get(key, fixed)
-        if value is _MISSING:
-            raise exc.ArgumentError(f"a value is required for bind parameter {key!r} of {plan.sql!r}")
+        value = parameters[key] if key in parameters else fixed
         if item is not None:
             value = value[item]
         arguments.append(value if process is None else process(value))

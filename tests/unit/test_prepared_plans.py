@@ -94,7 +94,7 @@ def test_a_plans_sql_and_arguments_are_sqlalchemys(
         for parameters in parameter_sets:
             expected = sent(statement, parameters)
             assert prepared._arguments(compiled, parameters) == expected
-            if compiled.plan is None:
+            if compiled.expanding:
                 assert prepared._expanded_by_sqlalchemy(compiled.compiled, parameters) == expected
 
 
