@@ -61,7 +61,7 @@ def _py_spy() -> str:
 
 
 class Profiler:
-    def __init__(self, folder: Path, rate: int = 100) -> None:
+    def __init__(self, folder: Path, rate: int = 250) -> None:
         self.folder = folder
         self.rate = rate
         self.raw = folder / "burst.txt"

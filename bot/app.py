@@ -426,9 +426,10 @@ async def serve(runtime: Runtime) -> None:
         if settings.telegram_mode == "polling":
             tasks.append(asyncio.create_task(runtime.intake.poll(), name="polling"))
         log.info(
-            "Bot @%s is running (%s); web server on %s:%s",
+            "Bot @%s is running (%s) on %s's event loop; web server on %s:%s",
             application.bot.username,
             settings.telegram_mode,
+            type(asyncio.get_running_loop()).__module__.partition(".")[0],
             settings.web_host,
             settings.web_port,
         )

@@ -18,6 +18,7 @@ import ssl
 from collections import deque
 from contextvars import ContextVar
 from json import JSONEncoder
+from typing import cast
 from urllib.parse import urlsplit
 
 from telegram.error import NetworkError, TimedOut
@@ -48,7 +49,7 @@ class _Connection(asyncio.Protocol):
         self._writable: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport if isinstance(transport, asyncio.Transport) else None
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not an asyncio.Transport by class
 
     def data_received(self, data: bytes) -> None:
         if self.arrived is None:

@@ -62,6 +62,8 @@ def test_kill_9_mid_conversation_continues_from_the_step_and_answers_each_update
     assert len(customer.bot_messages()) == len(calm.bot_messages())
     assert sorted(order_cards_of_owner(shop)) == [1, 2]
     assert not texts_of(customer, DRAFT_GONE)
+    # Each of the three starts served on uvloop's event loop (EVENT_LOOP's default), killed mid-work too.
+    assert bot.logs().count("is running (polling) on uvloop's event loop") == 3, bot.logs()
 
 
 def test_kill_9_after_an_order_is_placed_but_before_its_update_is_recorded(

@@ -417,3 +417,21 @@ async def test_a_keyboard_goes_as_a_json_object_and_plain_values_as_the_text_ptb
     assert ours["reply_markup"] == [markup.to_dict()]
     assert [json.loads(value) for value in theirs.pop("reply_markup")] == ours.pop("reply_markup")
     assert ours == theirs == {"chat_id": ["42"], "text": ["hello"], "disable_notification": ["true"]}
+
+
+def test_the_pool_works_on_uvloops_event_loop_as_on_asyncios() -> None:
+    """`python -m bot` serves on uvloop (EVENT_LOOP): its transports are not `asyncio.Transport`s by class,
+    yet they are the connections' transports all the same (the bot could send nothing at all before)."""
+    uvloop = pytest.importorskip("uvloop", reason="uvloop is not installed on Windows")
+
+    async def requests_and_connections() -> tuple[list[bytes], int]:
+        async with serving(keep_alive) as server:
+            connections = pool(server)
+            answers = [await post(connections, text) for text in ("one", "two", "three")]
+            connections.close()
+        return answers, server.connections
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        answers, opened = runner.run(requests_and_connections())
+    assert answers == [OK] * 3
+    assert opened == 1, "the three requests went over one kept connection"
