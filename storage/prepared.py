@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import Executable
 
+from storage.direct import DirectTransaction, Transaction
 from storage.sqlite import SQLiteStatements
 
 
@@ -136,14 +137,19 @@ def _plan_of(
 
 
 async def run(
-    session: AsyncSession,
+    session: Transaction,
     statement: Executable,
     parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
 ) -> Ran:
-    """Run a prebuilt Core statement in the session's transaction (see the module's docstring); with a list
-    of parameter sets, once per set in one call to the driver (rowcount: the sum)."""
+    """Run a prebuilt Core statement in the session's transaction (see the module's docstring), or in a
+    direct transaction (storage.direct); with a list of parameter sets, once per set in one call to the
+    driver (rowcount: the sum)."""
     sets = list(parameters) if isinstance(parameters, Sequence) else [parameters or {}]
-    many, first = len(sets) > 1, sets[0]
+    many = len(sets) > 1
+    if isinstance(session, DirectTransaction):
+        engine = session.engine
+        seen = _seen_by(engine.dispatch, None) if engine._has_events else None
+        return await _run_on(session.statements, engine.dialect, seen, statement, sets, many)
     sync_session = session.sync_session
     if not sync_session._is_clean():
         await session.flush()
@@ -152,10 +158,32 @@ async def run(
         connection = (await session.connection()).sync_connection
         if connection is None:  # only an AsyncConnection not started has none
             raise RuntimeError("the session's connection is not started")
-    dialect = connection.dialect
     statements = getattr(connection.connection.driver_connection, "bot_statements", None)
     if not isinstance(statements, SQLiteStatements) or not statements.on_loop:
-        return await _through_session(session, statement, sets if many else first)
+        return await _through_session(session, statement, sets if many else sets[0])
+    events = connection._has_events or connection.engine._has_events
+    seen = _seen_by(connection.dispatch, connection) if events else None
+    return await _run_on(statements, connection.dialect, seen, statement, sets, many)
+
+
+def _seen_by(dispatch: Any, connection: Connection | None) -> Callable[[str, Any, bool], None]:
+    """What tells the `before_cursor_execute` listeners of a statement about to run."""
+
+    def seen(sql: str, arguments: Any, many: bool) -> None:
+        dispatch.before_cursor_execute(connection, None, sql, arguments, None, many)
+
+    return seen
+
+
+async def _run_on(
+    statements: SQLiteStatements,
+    dialect: Dialect,
+    seen: Callable[[str, Any, bool], None] | None,
+    statement: Executable,
+    sets: list[Mapping[str, Any]],
+    many: bool,
+) -> Ran:
+    first = sets[0]
     keys = tuple(first) if statement.is_insert else ()
     prepared = _compile(statement, dialect, keys)
     if many:
@@ -167,8 +195,8 @@ async def run(
         arguments = [arguments, *(_arguments(prepared, values)[1] for values in sets[1:])]
     else:
         sql, arguments = _arguments(prepared, first)
-    if connection._has_events or connection.engine._has_events:
-        connection.dispatch.before_cursor_execute(connection, None, sql, arguments, None, many)
+    if seen is not None:
+        seen(sql, arguments, many)
     raw = statements.raw
 
     def execute() -> tuple[list[Any], int]:

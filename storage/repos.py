@@ -37,6 +37,7 @@ from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.sql.cache_key import CacheKey
 
 from storage import prepared
+from storage.direct import Transaction
 from storage.models import (
     CalendarFeedRow,
     CustomerEditRow,
@@ -108,7 +109,7 @@ def _compiled_once(statement: Any, name: str) -> Any:
     return statement
 
 
-def _for_update(session: AsyncSession) -> bool:
+def _for_update(session: Transaction) -> bool:
     return session.bind.dialect.name == "postgresql" if session.bind else False
 
 
@@ -234,7 +235,7 @@ async def upsert_user(
     return row
 
 
-async def person_names(session: AsyncSession, user_id: int) -> Any | None:
+async def person_names(session: Transaction, user_id: int) -> Any | None:
     """The person's stored first name, username, language and language code (four columns: every update
     reads them, and an ORM entity costs several times more)."""
     return (await prepared.run(session, _PERSON_NAMES, {"user_id": user_id})).first()
@@ -245,7 +246,7 @@ _MANY_PERSON_NAMES = select(
 ).where(_persons.c.id.in_(bindparam("user_ids", expanding=True)))
 
 
-async def persons_names(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, Any]:
+async def persons_names(session: Transaction, user_ids: Sequence[int]) -> dict[int, Any]:
     """`person_names` of several persons in one statement, by id (a person not stored is left out)."""
     if len(user_ids) == 1:
         found = await person_names(session, user_ids[0])
@@ -255,7 +256,7 @@ async def persons_names(session: AsyncSession, user_ids: Sequence[int]) -> dict[
 
 
 async def save_person(
-    session: AsyncSession, user_id: int, first_name: str, username: str | None, now: datetime, **changes: Any
+    session: Transaction, user_id: int, first_name: str, username: str | None, now: datetime, **changes: Any
 ) -> None:
     """Add the person, or bring their name, username and `changes` up to date: one statement, which writes
     nothing when all of them are as stored."""
@@ -614,7 +615,7 @@ async def order_to_sync(session: AsyncSession, order_id: int) -> Any | None:
 
 
 async def add_order_message(
-    session: AsyncSession,
+    session: Transaction,
     order_id: int,
     chat_id: int,
     message_id: int,
@@ -655,7 +656,7 @@ def _card_shown_query(seen_known: bool) -> Any:
 
 
 async def card_shown(
-    session: AsyncSession, order_id: int, chat_id: int, message_id: int, seen: str | None, shown: str
+    session: Transaction, order_id: int, chat_id: int, message_id: int, seen: str | None, shown: str
 ) -> None:
     """Record that the card now shows `shown`, which its writer put there over `seen` (what the record said
     before that write). When someone else recorded something else meanwhile, the two writes may have crossed
@@ -1031,7 +1032,7 @@ def _free(now: Any) -> Any:
 
 
 async def claim_jobs(
-    session: AsyncSession,
+    session: Transaction,
     kinds: tuple[str, ...],
     now: datetime,
     lease: timedelta,
@@ -1139,21 +1140,21 @@ _OUTCOME = "set_"
 
 
 async def save_job_progress(
-    session: AsyncSession, job_id: int, token: str, progress: dict[str, Any], now: datetime
+    session: Transaction, job_id: int, token: str, progress: dict[str, Any], now: datetime
 ) -> None:
     """Record a running job's finished steps, while it is still leased under `token`."""
     values = {"job_id": job_id, "token": token, "new_progress": progress, "now": now}
     await prepared.run(session, _SAVE_PROGRESS, values)
 
 
-async def extend_lease(session: AsyncSession, job_id: int, token: str, until: datetime) -> bool:
+async def extend_lease(session: Transaction, job_id: int, token: str, until: datetime) -> bool:
     """Keep a running job leased under `token` until `until`; False when its lease was taken over."""
     values = {"job_id": job_id, "token": token, "leased_until": until}
     return (await prepared.run(session, _EXTEND_LEASE, values)).rowcount > 0
 
 
 async def record_outcome(
-    session: AsyncSession, job_id: int, token: str, attempts: int, values: dict[str, Any]
+    session: Transaction, job_id: int, token: str, attempts: int, values: dict[str, Any]
 ) -> bool:
     """Write a run's outcome (`values`: jobs' columns) and free its lease, unless the job was queued again
     while it ran (`attempts` is what the claim set; a re-queue reset it, and that must win): then only the
@@ -1272,7 +1273,7 @@ async def notify_jobs(session: AsyncSession) -> None:
 # updates and webhook events ----------------------------------------------------------------------
 
 
-async def mark_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
+async def mark_update(session: Transaction, update_id: int, now: datetime) -> bool:
     """Record an update as processed; False when it already was (one statement)."""
     statement = _mark_postgresql() if _for_update(session) else _MARK_SQLITE
     return (
@@ -1280,7 +1281,7 @@ async def mark_update(session: AsyncSession, update_id: int, now: datetime) -> b
     ).rowcount == 1
 
 
-async def finish_received(session: AsyncSession, update_ids: Sequence[int], now: datetime) -> None:
+async def finish_received(session: Transaction, update_ids: Sequence[int], now: datetime) -> None:
     """Stored updates were handled: record them as processed and drop their stored copies, in the caller's
     transaction (so a stored update is never also processed: a restart handles exactly what is stored).
     Two statements for any number of updates (each run once with every update's parameters)."""
@@ -1335,7 +1336,7 @@ def _store_updates_statement(postgresql: bool) -> Any:
     return _compiled_once(insert.on_conflict_do_nothing(index_elements=["update_id"]), f"store:{postgresql}")
 
 
-async def forget_received(session: AsyncSession, update_id: int) -> None:
+async def forget_received(session: Transaction, update_id: int) -> None:
     await prepared.run(session, _FORGET_RECEIVED, {"update_id": update_id})
 
 
@@ -1357,7 +1358,7 @@ async def release_leases(session: AsyncSession) -> None:
     await session.execute(update(JobRow).where(JobRow.locked_until.is_not(None)).values(locked_until=None))
 
 
-async def is_processed(session: AsyncSession, update_id: int) -> bool:
+async def is_processed(session: Transaction, update_id: int) -> bool:
     return (await prepared.run(session, _PROCESSED, {"update_id": update_id})).first() is not None
 
 

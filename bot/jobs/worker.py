@@ -23,6 +23,7 @@ from bot.jobs.outbox import Outbox
 from bot.jobs.run_locks import RunLocks
 from bot.logs import log_context
 from storage import repos
+from storage.direct import Transaction, direct
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ Outcome = Done | Retry | Wait | Fail | Crash
 
 
 Write = Callable[[AsyncSession], Awaitable[None]]
+DirectWrite = Callable[[Transaction], Awaitable[None]]  # storage.prepared's statements alone
 
 
 @dataclass
@@ -90,6 +92,7 @@ class Job:
     _saver: Callable[[Job], Awaitable[None]] = field(repr=False)
     lease_token: str = field(default="", repr=False)
     writes: list[Write] = field(default_factory=list, repr=False)
+    direct_writes: list[DirectWrite] = field(default_factory=list, repr=False)
 
     async def save_progress(self, **steps: Any) -> None:
         self.progress.update(steps)
@@ -100,6 +103,11 @@ class Job:
         the job was queued again meanwhile): what the run did outside the database (a message sent) is
         recorded with it in one commit. A crash before that commit runs the job again, as for its outcome."""
         self.writes.append(write)
+
+    def write_directly_with_outcome(self, write: DirectWrite) -> None:
+        """`write_with_outcome` for a write of storage.prepared's statements alone: unless another write
+        needs a session, the outcome is then recorded in a direct transaction (storage.direct)."""
+        self.direct_writes.append(write)
 
 
 Runner = Callable[[Job], Awaitable[Outcome]]
@@ -215,9 +223,9 @@ class Worker:
         return len(jobs)
 
     async def _claim(self, lane: Lane, limit: int) -> list[Job]:
-        async with self._sessions.begin() as session:
+        async with direct(self._sessions) as transaction:
             rows = await repos.claim_jobs(
-                session,
+                transaction,
                 lane.kinds,
                 utcnow(),
                 self._lease,
@@ -242,8 +250,8 @@ class Worker:
         )
 
     async def _save_progress(self, job: Job) -> None:
-        async with self._sessions.begin() as session:
-            await repos.save_job_progress(session, job.id, job.lease_token, dict(job.progress), utcnow())
+        async with direct(self._sessions) as transaction:
+            await repos.save_job_progress(transaction, job.id, job.lease_token, dict(job.progress), utcnow())
 
     async def _run_one(self, job: Job) -> None:
         with log_context(job_id=job.id, order_id=job.order_id):
@@ -273,8 +281,10 @@ class Worker:
         while True:
             await asyncio.sleep(self._lease.total_seconds() / 3)
             try:
-                async with self._sessions.begin() as session:
-                    kept = await repos.extend_lease(session, job.id, job.lease_token, utcnow() + self._lease)
+                async with direct(self._sessions) as transaction:
+                    kept = await repos.extend_lease(
+                        transaction, job.id, job.lease_token, utcnow() + self._lease
+                    )
                 if not kept:
                     log.warning("Job %s: its lease was taken over; its outcome will not be recorded", job.id)
                     return
@@ -308,12 +318,14 @@ class Worker:
             # Transient trouble is retried for as long as it lasts, at most `backoff_cap` apart.
             retry_at = now + backoff(job.attempts, *self._backoff)
             values.update(status="pending", last_error=outcome.error, run_at=retry_at)
-        async with self._sessions.begin() as session:
-            for write in job.writes:
-                await write(session)
-            # Not recorded when the job was queued again meanwhile: it runs again, with this run's progress
-            # kept, as `save_progress` would have kept it.
-            recorded = await repos.record_outcome(session, job.id, job.lease_token, job.attempts, values)
+        # Not recorded when the job was queued again meanwhile: it runs again, with this run's progress kept,
+        # as `save_progress` would have kept it. The run's own writes of ORM entities or jobs need a session.
+        if job.writes:
+            async with self._sessions.begin() as session:
+                recorded = await self._record_in(session, job, values)
+        else:
+            async with direct(self._sessions) as transaction:
+                recorded = await self._record_in(transaction, job, values)
         if not recorded:
             # Queued again while it ran: it is due now that its lease is free, and its lane's look when it was
             # queued found it leased.
@@ -327,6 +339,15 @@ class Worker:
         if recorded and isinstance(outcome, Fail | Crash) and gives_up:
             if not (isinstance(outcome, Fail) and outcome.told):
                 await self._tell_give_up(job, outcome.error)
+
+    @staticmethod
+    async def _record_in(transaction: Transaction, job: Job, values: dict[str, Any]) -> bool:
+        if isinstance(transaction, AsyncSession):
+            for write in job.writes:
+                await write(transaction)
+        for direct_write in job.direct_writes:
+            await direct_write(transaction)
+        return await repos.record_outcome(transaction, job.id, job.lease_token, job.attempts, values)
 
     async def _tell_give_up(self, job: Job, error: str) -> None:
         if self._on_give_up is None:

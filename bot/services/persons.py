@@ -14,6 +14,7 @@ from bot.batches import Batched
 from bot.domain import utcnow
 from bot.errors import UserError
 from storage import repos
+from storage.direct import direct
 from storage.models import PersonRow
 
 MAX_ZONE_LENGTH = 64
@@ -72,9 +73,9 @@ class Persons:
         self._reads: Batched[int, Any] = Batched(self._read_names, "read-persons")
 
     async def _read_names(self, user_ids: list[int]) -> dict[int, Any]:
-        """Persons' stored names and languages (`repos.person_names`), in one statement, no transaction."""
-        async with self._sessions() as session:
-            return await repos.persons_names(session, sorted(set(user_ids)))
+        """Persons' stored names and languages (`repos.person_names`), in one statement."""
+        async with direct(self._sessions) as transaction:
+            return await repos.persons_names(transaction, sorted(set(user_ids)))
 
     async def touch(self, person: Person) -> None:
         async with self._sessions.begin() as session:
@@ -103,9 +104,14 @@ class Persons:
         code = person.language_code or None
         stored = await self._reads(person.id)
         if _differs(stored, person, {"language_code": code}):
-            async with self._sessions.begin() as session:
+            async with direct(self._sessions) as transaction:
                 await repos.save_person(
-                    session, person.id, person.first_name[:256], person.username, utcnow(), language_code=code
+                    transaction,
+                    person.id,
+                    person.first_name[:256],
+                    person.username,
+                    utcnow(),
+                    language_code=code,
                 )
         return i18n.language_for(stored.language if stored is not None else None, code)
 

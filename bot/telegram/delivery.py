@@ -24,6 +24,7 @@ from bot.telegram.limits import ChatRateLimiter
 from bot.telegram.requests import OutcomeUnknown, unparsed
 from bot.telegram.views import card_view, fingerprint, join_keyboard, reminder_view, retry_keyboard
 from storage import repos
+from storage.direct import Transaction
 
 log = logging.getLogger(__name__)
 
@@ -170,10 +171,10 @@ class Delivery:
             shown, message_id = fingerprint(text, keyboard), result.message_id(message)
             job.progress[SENT] = message_id  # kept with the outcome, or for the run again if woken meanwhile
 
-            async def record(session: AsyncSession) -> None:
-                await repos.add_order_message(session, order_id, chat_id, message_id, role, shown)
+            async def record(transaction: Transaction) -> None:
+                await repos.add_order_message(transaction, order_id, chat_id, message_id, role, shown)
 
-            job.write_with_outcome(record)
+            job.write_directly_with_outcome(record)
         return Done()
 
     async def cards(self, job: Job) -> Outcome:
@@ -248,10 +249,10 @@ class Delivery:
     def _shown(job: Job, order_id: int, chat_id: int, message_id: int, seen: str | None, shown: str) -> None:
         """Record what the card shows now, with the job's outcome (one commit)."""
 
-        async def record(session: AsyncSession) -> None:
-            await repos.card_shown(session, order_id, chat_id, message_id, seen, shown)
+        async def record(transaction: Transaction) -> None:
+            await repos.card_shown(transaction, order_id, chat_id, message_id, seen, shown)
 
-        job.write_with_outcome(record)
+        job.write_directly_with_outcome(record)
 
     async def _resend_unknown_cards(self, order_id: int, chat_id: int) -> None:
         """Once the order has changed, send anew a card of the chat whose send lost its answer: if that copy

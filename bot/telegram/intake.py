@@ -25,6 +25,7 @@ from bot.telegram.chat_turns import ChatTurns
 from bot.telegram.delivery import retry_seconds
 from bot.telegram.limits import answering
 from storage import repos
+from storage.direct import direct
 
 log = logging.getLogger(__name__)
 Fetched = tuple[Update, dict[str, Any]]  # an update, and its JSON as stored
@@ -67,8 +68,8 @@ class Finishes:
         await self._batched(update_id)
 
     async def _write(self, update_ids: list[int]) -> None:
-        async with self._sessions.begin() as session:
-            await repos.finish_received(session, update_ids, utcnow())
+        async with direct(self._sessions) as transaction:
+            await repos.finish_received(transaction, update_ids, utcnow())
 
 
 class UpdateIntake:
@@ -123,12 +124,12 @@ class UpdateIntake:
         chat_id = chat.id if chat is not None else None
         with log_context(update_id=update.update_id), answering(chat_id):
             async with self._turns.hold(chat_id):
-                async with self._sessions() as session:
-                    if await repos.is_processed(session, update.update_id):
+                async with direct(self._sessions) as transaction:
+                    if await repos.is_processed(transaction, update.update_id):
                         return
                 await self._application.process_update(update)
-                async with self._sessions.begin() as session:
-                    await repos.mark_update(session, update.update_id, utcnow())
+                async with direct(self._sessions) as transaction:
+                    await repos.mark_update(transaction, update.update_id, utcnow())
 
     async def _process_stored(self, update: Update) -> None:
         """Handle a stored update, in its chat's turn; then record it as processed and drop its stored copy
@@ -268,8 +269,8 @@ class UpdateIntake:
             except Exception:
                 log.exception("Update %s could not be handled", update.update_id)
                 try:
-                    async with self._sessions.begin() as session:
-                        await repos.forget_received(session, update.update_id)
+                    async with direct(self._sessions) as transaction:
+                        await repos.forget_received(transaction, update.update_id)
                 except Exception:
                     log.exception(
                         "Could not clear update %s; handled again after a restart", update.update_id

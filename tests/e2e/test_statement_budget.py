@@ -58,9 +58,10 @@ class Statements:
                 self.seen[" ".join(statement.split())] += 1
 
     def commit(self, conn: Any) -> None:
-        """A commit of an open SQLite transaction (its driver opens one for a write, none for a read)."""
-        raw = getattr(conn.connection.dbapi_connection, "_connection", None)
-        if self.counting and raw is not None and raw._conn.in_transaction:
+        """A commit of an open SQLite transaction (its driver opens one for a write, none for a read); a
+        direct transaction (storage/direct.py, no Connection: None) tells only of a commit that wrote."""
+        raw = getattr(conn.connection.dbapi_connection, "_connection", None) if conn is not None else None
+        if self.counting and (conn is None or (raw is not None and raw._conn.in_transaction)):
             with self._lock:
                 self.commits += 1
 

@@ -1,0 +1,179 @@
+"""Direct transactions (storage/direct.py): prepared statements on a pooled SQLite connection without a
+session, committed or rolled back as a session's would be; on PostgreSQL (and in memory) a session's."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import event, exc, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import prepared, repos
+from storage.db import SQLITE_CONNECTIONS, create_engine, create_sessionmaker, migrate
+from storage.direct import DirectTransaction, direct
+from storage.models import PersonRow
+
+NOW = datetime(2031, 3, 4, 10, 30, tzinfo=UTC)  # a stored instant: nothing here compares it with the clock
+
+
+@pytest.fixture
+async def sessions(any_database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(any_database_url)
+    await migrate(engine)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+def on_sqlite(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    return bool(sessions.kw["bind"].dialect.name == "sqlite")
+
+
+async def names(sessions: async_sessionmaker[AsyncSession]) -> dict[int, str]:
+    async with sessions() as session:
+        rows = (await session.execute(text("SELECT id, first_name FROM persons"))).all()
+    return {row.id: row.first_name for row in rows}
+
+
+async def test_a_direct_transaction_commits_its_statements_together(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with direct(sessions) as transaction:
+        assert isinstance(transaction, DirectTransaction if on_sqlite(sessions) else AsyncSession)
+        await repos.save_person(transaction, 1, "Ann", None, NOW)
+        await repos.save_person(transaction, 2, "Bob", "bob", NOW)
+        found = await repos.persons_names(transaction, [1, 2])  # its own writes, before the commit
+    assert {key: row.first_name for key, row in found.items()} == {1: "Ann", 2: "Bob"}
+    assert await names(sessions) == {1: "Ann", 2: "Bob"}
+
+
+async def test_a_block_that_raises_leaves_nothing_written_and_the_next_transaction_goes_on(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    with pytest.raises(RuntimeError, match="the handler failed"):
+        async with direct(sessions) as transaction:
+            await repos.save_person(transaction, 1, "Ann", None, NOW)
+            raise RuntimeError("the handler failed")
+    assert await names(sessions) == {}
+    async with direct(sessions) as transaction:
+        await repos.save_person(transaction, 2, "Bob", None, NOW)
+    async with sessions.begin() as session:  # a session writes at once: the write turn was handed on
+        await repos.save_person(session, 3, "Cid", None, NOW)
+    assert await names(sessions) == {2: "Bob", 3: "Cid"}
+
+
+async def test_a_failed_commit_is_sqlalchemys_error_and_rolls_back(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A foreign key checked at commit (deferred) fails the commit itself: the caller gets SQLAlchemy's
+    IntegrityError, nothing of the transaction stays, and the connection and write turn serve the next."""
+    if not on_sqlite(sessions):
+        pytest.skip("a direct transaction is SQLite's; PostgreSQL's is a session's, tested as such")
+    with pytest.raises(exc.IntegrityError):
+        async with direct(sessions) as transaction:
+            await repos.save_person(transaction, 1, "Ann", None, NOW)
+            await prepared.run(transaction, text("PRAGMA defer_foreign_keys=ON"))
+            await repos.add_order_message(transaction, 404, 1, 10, "owner")  # no order 404
+    assert await names(sessions) == {}
+    async with sessions() as session:
+        assert (await session.execute(text("SELECT count(*) FROM order_messages"))).scalar() == 0
+    for person in range(2, 2 + SQLITE_CONNECTIONS + 1):  # every pooled connection is used again
+        async with direct(sessions) as transaction:
+            await repos.save_person(transaction, person, f"P{person}", None, NOW)
+    assert len(await names(sessions)) == SQLITE_CONNECTIONS + 1
+
+
+async def test_listeners_see_each_statement_and_each_commit_of_a_transaction_that_wrote(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    engine = sessions.kw["bind"].sync_engine
+    statements: list[str] = []
+    commits: list[int] = []
+
+    def seen(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement.split()[0].upper())
+
+    event.listen(engine, "before_cursor_execute", seen)
+    event.listen(engine, "commit", lambda _connection: commits.append(1))
+    async with direct(sessions) as transaction:
+        await repos.save_person(transaction, 1, "Ann", None, NOW)
+        await repos.person_names(transaction, 1)
+    assert statements == ["INSERT", "SELECT"]
+    assert commits == [1]
+    statements.clear()
+    async with direct(sessions) as transaction:  # a read alone: nothing to commit on SQLite
+        await repos.person_names(transaction, 1)
+    assert statements == ["SELECT"]
+    assert len(commits) == (1 if on_sqlite(sessions) else 2)
+
+
+async def test_many_direct_and_session_writers_at_once_all_land_within_the_pool(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Writers of both kinds take turns on the file (no "database is locked"); direct transactions wait for
+    a pooled connection as sessions do, so the pool's bound holds."""
+    pool = sessions.kw["bind"].sync_engine.pool
+    most = 0
+
+    async def direct_writer(person: int) -> None:
+        nonlocal most
+        async with direct(sessions) as transaction:
+            await repos.save_person(transaction, person, f"D{person}", None, NOW)
+            most = max(most, pool.checkedout())
+            await asyncio.sleep(0)  # others come in meanwhile
+            await repos.save_person(transaction, person, f"Direct {person}", None, NOW)
+
+    async def session_writer(person: int) -> None:
+        async with sessions.begin() as session:
+            session.add(PersonRow(id=person, first_name=f"Session {person}", created_at=NOW))
+
+    await asyncio.gather(
+        *(direct_writer(person) for person in range(1, 31)),
+        *(session_writer(person) for person in range(100, 110)),
+    )
+    stored = await names(sessions)
+    assert stored == {
+        **{person: f"Direct {person}" for person in range(1, 31)},
+        **{person: f"Session {person}" for person in range(100, 110)},
+    }
+    if on_sqlite(sessions):
+        assert most <= SQLITE_CONNECTIONS
+    assert pool.checkedout() == 0
+
+
+async def test_a_transaction_cancelled_while_it_holds_the_write_turn_gives_back_turn_and_connection(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    wrote = asyncio.Event()
+
+    async def cancelled_writer() -> None:
+        async with direct(sessions) as transaction:
+            await repos.save_person(transaction, 1, "Ann", None, NOW)
+            wrote.set()
+            await asyncio.Event().wait()  # held until cancelled
+
+    writer = asyncio.create_task(cancelled_writer())
+    await wrote.wait()
+    writer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await writer
+    async with asyncio.timeout(10):  # not the write turn's 30 s: it was handed on
+        async with sessions.begin() as session:
+            await repos.save_person(session, 2, "Bob", None, NOW)
+    assert await names(sessions) == {2: "Bob"}
+    assert sessions.kw["bind"].sync_engine.pool.checkedout() == 0
+
+
+async def test_in_memory_sqlite_runs_them_in_a_session() -> None:
+    engine = create_engine("sqlite+aiosqlite:///:memory:")
+    await migrate(engine)
+    sessions = create_sessionmaker(engine)
+    async with direct(sessions) as transaction:
+        assert isinstance(transaction, AsyncSession)
+        await repos.save_person(transaction, 1, "Ann", None, NOW)
+    async with sessions() as session:
+        assert (await repos.person_names(session, 1)).first_name == "Ann"  # type: ignore[union-attr]
+    await engine.dispose()
