@@ -496,7 +496,7 @@ _CARDS_IN_CHAT = _CARDS.where(OrderMessageRow.chat_id == bindparam("chat_id")).o
 _CARDS = _CARDS.order_by(OrderMessageRow.id)
 
 
-async def cards_in_chat(session: AsyncSession, order_id: int, chat_id: int | None) -> list[Any]:
+async def cards_in_chat(session: Transaction, order_id: int, chat_id: int | None) -> list[Any]:
     """The order's cards (in one chat, or all with None) as plain rows: chat_id, message_id, role, shown."""
     if chat_id is None:
         return (await prepared.run(session, _CARDS, {"order_id": order_id})).rows
@@ -562,7 +562,7 @@ def _card_query(reader: bool, kinds_given_up: tuple[str, ...] | None) -> Any:
 
 
 async def order_card_parts(
-    session: AsyncSession, order_id: int, reader_id: int | None, kinds_given_up: tuple[str, ...] | None
+    session: Transaction, order_id: int, reader_id: int | None, kinds_given_up: tuple[str, ...] | None
 ) -> Any | None:
     """What an order's card shows, in one statement: the order's values (ORDER_VALUE_COLUMNS) with
     service_name and customer_name, created_at, updated_at and synced_version; the service's zoom_enabled;
@@ -608,7 +608,7 @@ _ORDER_TO_SYNC = (
 )
 
 
-async def order_to_sync(session: AsyncSession, order_id: int) -> Any | None:
+async def order_to_sync(session: Transaction, order_id: int) -> Any | None:
     """What the meeting sync reads of an order, in one statement: the order's fields, its owner's language
     and language_code, and its owner's connection (HOST_COLUMNS; None when there is none)."""
     return (await prepared.run(session, _ORDER_TO_SYNC, {"order_id": order_id})).first()

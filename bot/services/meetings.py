@@ -35,6 +35,7 @@ from bot.zoom.errors import (
     ZoomRequestError,
 )
 from storage import repos
+from storage.direct import direct
 from storage.models import OrderRow, ZoomConnectionRow
 
 log = logging.getLogger(__name__)
@@ -135,8 +136,8 @@ class MeetingSync:
 
     async def _read(self, order_id: int) -> tuple[Snapshot | None, Host | None]:
         """The order as it is now, and the host when its token can be used as read (one statement)."""
-        async with self._sessions() as session:
-            row = await repos.order_to_sync(session, order_id)
+        async with direct(self._sessions) as transaction:
+            row = await repos.order_to_sync(transaction, order_id)
         if row is None:
             return None, None
         language = language_for(row.language, row.language_code)

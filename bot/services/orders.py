@@ -33,6 +33,7 @@ from bot.services.recovery import RECOVERABLE
 from bot.services.reminders import plan_reminders, stop_reminders
 from bot.services.services import valid_duration, valid_name
 from storage import repos
+from storage.direct import Transaction
 from storage.models import OrderRow, ServiceRow
 
 
@@ -200,7 +201,7 @@ class Orders:
             return read.card if read is not None else None
 
     async def card_in(
-        self, session: AsyncSession, order_id: int, role: str, reader_id: int | None = None
+        self, session: Transaction, order_id: int, role: str, reader_id: int | None = None
     ) -> CardRead | None:
         """`card`, read in the caller's session in one statement, with the language of `reader_id` (the
         chat the card goes to) and the order's times the sender looks at."""

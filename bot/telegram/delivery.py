@@ -24,7 +24,7 @@ from bot.telegram.limits import ChatRateLimiter
 from bot.telegram.requests import OutcomeUnknown, unparsed
 from bot.telegram.views import card_view, fingerprint, join_keyboard, reminder_view, retry_keyboard
 from storage import repos
-from storage.direct import Transaction
+from storage.direct import Transaction, direct
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +72,13 @@ class Delivery:
         return await self._deliver(job, chat_id, text, keyboard, None)
 
     async def _send_card(self, job: Job, order_id: int, chat_id: int, role: str) -> Outcome:
-        """Send the order's card to the chat, once: read in one session with what the chat has already."""
-        async with self._sessions() as session:
+        """Send the order's card to the chat, once: read in one transaction with what the chat has already."""
+        async with direct(self._sessions) as transaction:
             # Only a run after the one that sent the card finds it there (`SENT`: woken while it was being
             # sent); a first run reads no cards.
-            cards = await repos.cards_in_chat(session, order_id, chat_id) if SENT in job.progress else []
+            cards = await repos.cards_in_chat(transaction, order_id, chat_id) if SENT in job.progress else []
             sent = [card for card in cards if card.role == role]
-            read = await self._orders.card_in(session, order_id, role, chat_id)
+            read = await self._orders.card_in(transaction, order_id, role, chat_id)
         if read is None:
             return Done()
         if sent:
@@ -183,13 +183,13 @@ class Delivery:
         order_id = job.order_id
         only = job.payload.get("chat_id")  # one chat per job (jobs queued before that cover every chat)
         views: dict[tuple[int, str], tuple[str, InlineKeyboardMarkup | None]] = {}
-        # Everything this job shows is read in one session, before any edit.
-        async with self._sessions() as session:
+        # Everything this job shows is read in one transaction, before any edit.
+        async with direct(self._sessions) as transaction:
             chat = int(only) if only is not None else None
-            targets = list(await repos.cards_in_chat(session, order_id, chat))
+            targets = list(await repos.cards_in_chat(transaction, order_id, chat))
             for chat_id, _message_id, role, _seen in targets:
                 if (chat_id, role) not in views:
-                    read = await self._orders.card_in(session, order_id, role, chat_id)
+                    read = await self._orders.card_in(transaction, order_id, role, chat_id)
                     if read is None:
                         return Done()
                     with i18n.speaking(read.language):
