@@ -15,7 +15,7 @@ from bot.telegram import views
 from bot.telegram.buttons import Press, Verb, data
 from bot.telegram.limits import chat_wait
 from handlers.deps import Context, deps, person
-from handlers.render import edit_or_send
+from handlers.render import edit_or_send, send
 
 
 async def open_service(update: Update, context: Context, code: str) -> None:
@@ -104,10 +104,7 @@ async def _show_summary(update: Update, context: Context, summary: Summary, *, e
             ]
         ]
     )
-    if edit:
-        await edit_or_send(update, text, keyboard)
-    elif update.effective_chat is not None:
-        await update.effective_chat.send_message(text, reply_markup=keyboard)
+    await (edit_or_send(update, text, keyboard) if edit else send(update, text, keyboard))
 
 
 async def confirm(update: Update, context: Context, press: Press) -> None:
