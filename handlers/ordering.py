@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 
 from bot import i18n, texts
 from bot.errors import SlotTaken, UserError
@@ -13,6 +13,7 @@ from bot.services.ordering import Summary, parse_day
 from bot.services.orders import CardShown
 from bot.telegram import views
 from bot.telegram.buttons import Press, Verb, data
+from bot.telegram.keyboards import Keyboard
 from bot.telegram.limits import chat_wait
 from handlers.deps import Context, deps, person
 from handlers.render import edit_or_send, send
@@ -75,7 +76,7 @@ async def ask_name(update: Update, context: Context, press: Press) -> None:
     except UserError:
         await show_days(update, context, Press(Verb.ORDER_DAYS, (press.arg(0) or "",)))
         raise
-    keyboard = InlineKeyboardMarkup(
+    keyboard = Keyboard(
         [[views.button(texts.BUTTON_SKIP, callback_data=data(Verb.ORDER_SKIP_NAME, draft.nonce))]]
     )
     text = i18n.t(texts.ASK_ORDER_NAME, max=200, default=escape(str(draft.data["default"])))
@@ -96,7 +97,7 @@ async def skip_name(update: Update, context: Context, press: Press) -> None:
 
 async def _show_summary(update: Update, context: Context, summary: Summary, *, edit: bool) -> None:
     text = await deps(context).ordering.summary_text(summary)
-    keyboard = InlineKeyboardMarkup(
+    keyboard = Keyboard(
         [
             [
                 views.button(texts.BUTTON_CONFIRM, callback_data=data(Verb.ORDER_CONFIRM, summary.nonce)),
