@@ -9,8 +9,9 @@ from telegram import Update
 from bot import i18n, texts
 from bot.errors import SlotTaken, UserError
 from bot.services.drafts import Draft
-from bot.services.ordering import Summary, parse_day
+from bot.services.ordering import Summary
 from bot.services.orders import CardShown
+from bot.slots import parse_day
 from bot.telegram import views
 from bot.telegram.buttons import Press, Verb, data
 from bot.telegram.keyboards import Keyboard
