@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import i18n, texts
+from bot import i18n, slots, texts
 from bot.domain import MeetingState, Order, OrderAction, OrderStatus, Service
 from bot.services.orders import OrderCard
 from bot.telegram.buttons import Verb, data
@@ -158,7 +158,7 @@ def duration_keyboard(verb: Verb, *prefix: object) -> InlineKeyboardMarkup:
 
 
 def days_keyboard(days: list[date], verb: Verb, key: object) -> InlineKeyboardMarkup:
-    buttons = [_BUTTONS.get(day_label(day), data(verb, key, day.strftime("%Y%m%d")), None) for day in days]
+    buttons = [_BUTTONS.get(day_label(day), data(verb, key, slots.day_data(day)), None) for day in days]
     return Keyboard([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
 
 
@@ -180,7 +180,7 @@ def times_keyboard(
     buttons = [_time_button(start.astimezone(zone), verb, key) for start in shown]
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
     if page_verb and pages > 1:
-        day = starts[0].astimezone(zone).strftime("%Y%m%d")
+        day = slots.day_data(starts[0].astimezone(zone))
         turn = []
         if page > 0:
             turn.append(button(texts.TIMES_EARLIER, callback_data=data(page_verb, key, day, page - 1)))
@@ -193,7 +193,7 @@ def times_keyboard(
 
 def _time_button(local: datetime, verb: Verb, key: object) -> InlineKeyboardButton:
     clock = f"{local.hour:02d}:{local.minute:02d}"  # strftime("%H:%M"), a few times cheaper
-    return _BUTTONS.get(clock, data(verb, key, local.strftime("%Y%m%d%H%M")), None)
+    return _BUTTONS.get(clock, data(verb, key, slots.local_data(local)), None)
 
 
 def meeting_line(order: Order) -> str:
@@ -402,7 +402,7 @@ def days_off_keyboard(ranges: list[tuple[date, date]], labels: list[str]) -> Inl
         [
             button(
                 texts.AWAY_REMOVE_BUTTON,
-                callback_data=data(Verb.REMOVE_DAYS_OFF, first.strftime("%Y%m%d"), last.strftime("%Y%m%d")),
+                callback_data=data(Verb.REMOVE_DAYS_OFF, slots.day_data(first), slots.day_data(last)),
                 days=label,
             )
         ]

@@ -4,7 +4,7 @@ forged button data)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from hypothesis import example, given, settings
@@ -92,3 +92,16 @@ def test_a_day_is_read_as_strptime_read_it(value: str | None) -> None:
 @example("x", "../etc")
 def test_a_wall_time_is_read_as_strptime_read_it(value: str | None, zone: str) -> None:
     assert outcome(slots.parse_local, value, zone) == outcome(parse_local_before, value, zone)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.datetimes(timezones=st.none() | st.sampled_from([UTC, ZoneInfo("Asia/Kathmandu")])))
+@example(datetime(999, 1, 2, 3, 4, tzinfo=UTC))
+def test_days_and_wall_times_are_written_as_strftime_wrote_them_and_read_back(moment: datetime) -> None:
+    day = moment.date()
+    assert slots.day_data(day) == day.strftime("%Y%m%d")
+    assert slots.local_data(moment) == moment.strftime("%Y%m%d%H%M")
+    if moment.year >= 1000:  # the bot's days (from today to its horizon) read back as they were
+        assert slots.parse_day(slots.day_data(day)) == day
+        wall = moment.replace(second=0, microsecond=0, tzinfo=None)
+        assert slots.parse_local(slots.local_data(moment), "UTC") == wall.replace(tzinfo=ZoneInfo("UTC"))
