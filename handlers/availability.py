@@ -11,7 +11,7 @@ from bot import booking_rules, i18n, texts
 from bot.errors import UserError
 from bot.services.availability import DaysOff, ServiceHours
 from bot.services.drafts import Draft
-from bot.services.ordering import parse_day
+from bot.slots import parse_day
 from bot.telegram import views
 from bot.telegram.buttons import Press
 from handlers.deps import Context, deps, person

@@ -10,8 +10,8 @@ from bot import i18n, slots, texts
 from bot.errors import UserError
 from bot.services.client_orders import CLIENT_NAME_MAX
 from bot.services.drafts import Draft
-from bot.services.ordering import parse_day
 from bot.services.orders import CardShown
+from bot.slots import parse_day
 from bot.telegram import views
 from bot.telegram.buttons import Press, Verb, data
 from handlers.deps import Context, deps, person

@@ -12,10 +12,11 @@ from bot import i18n, texts
 from bot.errors import UserError
 from bot.telegram import menus
 from bot.telegram.buttons import Press, Verb, data
+from bot.telegram.requests import unparsed
 from handlers.client import claim
 from handlers.deps import Context, deps, person
 from handlers.ordering import open_service
-from handlers.render import edit_or_send
+from handlers.render import edit_or_send, send
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +31,18 @@ async def start(update: Update, context: Context) -> None:
     if payload.startswith("o_"):
         await claim(update, context, payload[2:])
         return
-    await reply(update, i18n.t(texts.GREETING, name=escape(me.first_name)))
+    await send(update, i18n.t(texts.GREETING, name=escape(me.first_name)))
 
 
 async def help_command(update: Update, context: Context) -> None:
     """List what the user can do."""
-    await reply(update, i18n.t(texts.GREETING, name=escape(person(update).first_name)))
+    await send(update, i18n.t(texts.GREETING, name=escape(person(update).first_name)))
 
 
 async def cancel(update: Update, context: Context) -> None:
     """Leave the current step."""
     dropped = await deps(context).drafts.drop(person(update).id)
-    await reply(update, i18n.t(texts.CANCELLED if dropped else texts.NOTHING_TO_CANCEL))
+    await send(update, i18n.t(texts.CANCELLED if dropped else texts.NOTHING_TO_CANCEL))
 
 
 async def timezone(update: Update, context: Context) -> None:
@@ -49,10 +50,10 @@ async def timezone(update: Update, context: Context) -> None:
     me = person(update)
     persons = deps(context).persons
     if not context.args:
-        await reply(update, i18n.t(texts.TIMEZONE_USAGE, current=escape(await persons.timezone_of(me.id))))
+        await send(update, i18n.t(texts.TIMEZONE_USAGE, current=escape(await persons.timezone_of(me.id))))
         return
     zone = await persons.set_timezone(me, " ".join(context.args))
-    await reply(update, i18n.t(texts.TIMEZONE_SET, zone=escape(zone)))
+    await send(update, i18n.t(texts.TIMEZONE_SET, zone=escape(zone)))
 
 
 async def speak_their_language(update: Update, context: Context) -> None:
@@ -72,7 +73,7 @@ async def language(update: Update, context: Context) -> None:
             ]
         ]
     )
-    await reply(update, i18n.t(texts.LANGUAGE_ASK), keyboard)
+    await send(update, i18n.t(texts.LANGUAGE_ASK), keyboard)
 
 
 async def language_chosen(update: Update, context: Context, press: Press) -> None:
@@ -89,23 +90,25 @@ async def language_chosen(update: Update, context: Context, press: Press) -> Non
 async def group_message(update: Update, context: Context) -> None:
     """Groups are not served."""
     if update.effective_message and update.effective_message.text:
-        await update.effective_message.reply_text(i18n.t(texts.GROUPS_UNSUPPORTED))
+        with unparsed():  # the message sent is not read
+            await update.effective_message.reply_text(i18n.t(texts.GROUPS_UNSUPPORTED))
 
 
 async def unknown_command(update: Update, context: Context) -> None:
     """A command the bot does not have."""
-    await reply(update, i18n.t(texts.UNKNOWN_COMMAND))
+    await send(update, i18n.t(texts.UNKNOWN_COMMAND))
 
 
 async def not_text(update: Update, context: Context) -> None:
     """Stickers, photos and the like."""
-    await reply(update, i18n.t(texts.ONLY_TEXT))
+    await send(update, i18n.t(texts.ONLY_TEXT))
 
 
 async def edited(update: Update, context: Context) -> None:
     """Edits of earlier messages are not re-read."""
     if update.edited_message is not None:
-        await update.edited_message.reply_text(i18n.t(texts.EDITS_IGNORED))
+        with unparsed():  # the message sent is not read
+            await update.edited_message.reply_text(i18n.t(texts.EDITS_IGNORED))
 
 
 async def on_error(update: object, context: Context) -> None:
@@ -123,13 +126,7 @@ async def _tell(update: Update, text: str) -> None:
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(text[:200], show_alert=True)
-        elif update.effective_chat is not None:
-            await update.effective_chat.send_message(text)
+        else:
+            await send(update, text)
     except TelegramError as exc:
         log.warning("Could not tell the user about an error: %s", type(exc).__name__)
-
-
-async def reply(update: Update, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
-    chat = update.effective_chat
-    if chat is not None:
-        await chat.send_message(text, reply_markup=keyboard)

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from html import escape
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 
 from bot import i18n, texts
 from bot.errors import SlotTaken, UserError
 from bot.services.drafts import Draft
-from bot.services.ordering import Summary, parse_day
+from bot.services.ordering import Summary
 from bot.services.orders import CardShown
+from bot.slots import parse_day
 from bot.telegram import views
 from bot.telegram.buttons import Press, Verb, data
+from bot.telegram.keyboards import Keyboard
 from bot.telegram.limits import chat_wait
 from handlers.deps import Context, deps, person
-from handlers.render import edit_or_send
+from handlers.render import edit_or_send, send
 
 
 async def open_service(update: Update, context: Context, code: str) -> None:
@@ -75,7 +77,7 @@ async def ask_name(update: Update, context: Context, press: Press) -> None:
     except UserError:
         await show_days(update, context, Press(Verb.ORDER_DAYS, (press.arg(0) or "",)))
         raise
-    keyboard = InlineKeyboardMarkup(
+    keyboard = Keyboard(
         [[views.button(texts.BUTTON_SKIP, callback_data=data(Verb.ORDER_SKIP_NAME, draft.nonce))]]
     )
     text = i18n.t(texts.ASK_ORDER_NAME, max=200, default=escape(str(draft.data["default"])))
@@ -96,7 +98,7 @@ async def skip_name(update: Update, context: Context, press: Press) -> None:
 
 async def _show_summary(update: Update, context: Context, summary: Summary, *, edit: bool) -> None:
     text = await deps(context).ordering.summary_text(summary)
-    keyboard = InlineKeyboardMarkup(
+    keyboard = Keyboard(
         [
             [
                 views.button(texts.BUTTON_CONFIRM, callback_data=data(Verb.ORDER_CONFIRM, summary.nonce)),
@@ -104,10 +106,7 @@ async def _show_summary(update: Update, context: Context, summary: Summary, *, e
             ]
         ]
     )
-    if edit:
-        await edit_or_send(update, text, keyboard)
-    elif update.effective_chat is not None:
-        await update.effective_chat.send_message(text, reply_markup=keyboard)
+    await (edit_or_send(update, text, keyboard) if edit else send(update, text, keyboard))
 
 
 async def confirm(update: Update, context: Context, press: Press) -> None:

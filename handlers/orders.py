@@ -11,9 +11,9 @@ from bot import i18n, texts
 from bot.domain import Order, OrderAction
 from bot.errors import UserError
 from bot.services.drafts import Draft
-from bot.services.ordering import parse_day, parse_local
 from bot.services.orders import ORDER_NAME_MAX, PAGE_SIZE
 from bot.services.services import DURATION_MAX, DURATION_MIN, valid_duration, valid_name
+from bot.slots import parse_day, parse_local
 from bot.telegram import views
 from bot.telegram.buttons import Press, Verb, data
 from handlers.deps import Context, deps, person

@@ -1,6 +1,7 @@
 """Rendering: texts and inline keyboards for services and orders. Every user value is HTML-escaped.
 
-Everything is rendered in the current language (`bot.i18n.speaking`): the reader's.
+Everything is rendered in the current language (`bot.i18n.speaking`): the reader's. Keyboards are made as
+`Keyboard`s, which render and Delivery send as they are (made as PTB's markup, each was made again as one).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import i18n, texts
+from bot import i18n, slots, texts
 from bot.domain import MeetingState, Order, OrderAction, OrderStatus, Service
 from bot.services.orders import OrderCard
 from bot.telegram.buttons import Verb, data
+from bot.telegram.keyboards import Keyboard
 
 DURATION_CHOICES = (15, 30, 45, 60, 90, 120)
 TIMES_PER_PAGE = 24
@@ -118,7 +120,7 @@ def service_card(service: Service, bot_username: str) -> View:
         zoom=i18n.t(texts.ON if service.zoom_enabled else texts.OFF),
         link=escape(share_link(bot_username, service)),
     )
-    keyboard = InlineKeyboardMarkup(
+    keyboard = Keyboard(
         [
             [
                 # Carries the state asked for, so pressing a stale card twice cannot flip it back.
@@ -144,9 +146,7 @@ def service_offer(service: Service) -> View:
         duration=i18n.minutes(service.duration_min),
         timezone=escape(service.timezone),
     )
-    return text, InlineKeyboardMarkup(
-        [[button(texts.BUTTON_ORDER, callback_data=data(Verb.ORDER_DAYS, service.code))]]
-    )
+    return text, Keyboard([[button(texts.BUTTON_ORDER, callback_data=data(Verb.ORDER_DAYS, service.code))]])
 
 
 def duration_keyboard(verb: Verb, *prefix: object) -> InlineKeyboardMarkup:
@@ -154,12 +154,12 @@ def duration_keyboard(verb: Verb, *prefix: object) -> InlineKeyboardMarkup:
         _BUTTONS.get(i18n.minutes(minutes), data(verb, *prefix, minutes), None)
         for minutes in DURATION_CHOICES
     ]
-    return InlineKeyboardMarkup([row[:3], row[3:]])
+    return Keyboard([row[:3], row[3:]])
 
 
 def days_keyboard(days: list[date], verb: Verb, key: object) -> InlineKeyboardMarkup:
-    buttons = [_BUTTONS.get(day_label(day), data(verb, key, day.strftime("%Y%m%d")), None) for day in days]
-    return InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
+    buttons = [_BUTTONS.get(day_label(day), data(verb, key, slots.day_data(day)), None) for day in days]
+    return Keyboard([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
 
 
 def times_keyboard(
@@ -180,7 +180,7 @@ def times_keyboard(
     buttons = [_time_button(start.astimezone(zone), verb, key) for start in shown]
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
     if page_verb and pages > 1:
-        day = starts[0].astimezone(zone).strftime("%Y%m%d")
+        day = slots.day_data(starts[0].astimezone(zone))
         turn = []
         if page > 0:
             turn.append(button(texts.TIMES_EARLIER, callback_data=data(page_verb, key, day, page - 1)))
@@ -188,12 +188,12 @@ def times_keyboard(
             turn.append(button(texts.TIMES_LATER, callback_data=data(page_verb, key, day, page + 1)))
         rows.append(turn)
     rows.append([button(texts.BUTTON_OTHER_DAYS, callback_data=back)])
-    return InlineKeyboardMarkup(rows)
+    return Keyboard(rows)
 
 
 def _time_button(local: datetime, verb: Verb, key: object) -> InlineKeyboardButton:
     clock = f"{local.hour:02d}:{local.minute:02d}"  # strftime("%H:%M"), a few times cheaper
-    return _BUTTONS.get(clock, data(verb, key, local.strftime("%Y%m%d%H%M")), None)
+    return _BUTTONS.get(clock, data(verb, key, slots.local_data(local)), None)
 
 
 def meeting_line(order: Order) -> str:
@@ -311,7 +311,7 @@ def order_keyboard(
                 ]
             )
     rows.append([button(texts.BUTTON_ADD_TO_CALENDAR, callback_data=data(Verb.CALENDAR_FILE, order.id))])
-    return InlineKeyboardMarkup(rows)
+    return Keyboard(rows)
 
 
 def order_card(
@@ -347,11 +347,11 @@ def reminder_view(order: Order) -> View:
         name=escape(order.name),
     )
     join = join_row(order)
-    return text, InlineKeyboardMarkup([join]) if join else None
+    return text, Keyboard([join]) if join else None
 
 
 def confirm_keyboard(order: Order, verb: OrderAction, *extra: object) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
+    return Keyboard(
         [
             [
                 button(
@@ -365,20 +365,18 @@ def confirm_keyboard(order: Order, verb: OrderAction, *extra: object) -> InlineK
 
 
 def calendar_feed_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[button(texts.BUTTON_NEW_FEED_LINK, callback_data=data(Verb.NEW_FEED_LINK))]]
-    )
+    return Keyboard([[button(texts.BUTTON_NEW_FEED_LINK, callback_data=data(Verb.NEW_FEED_LINK))]])
 
 
 def retry_keyboard(order_id: int) -> InlineKeyboardMarkup:
     """Under the notice of a given-up job: run the order's given-up jobs again."""
-    return InlineKeyboardMarkup([[button(texts.BUTTON_RETRY, callback_data=data(Verb.RETRY, order_id))]])
+    return Keyboard([[button(texts.BUTTON_RETRY, callback_data=data(Verb.RETRY, order_id))]])
 
 
 def join_keyboard(join_url: str | None) -> InlineKeyboardMarkup | None:
     if not join_url:
         return None
-    return InlineKeyboardMarkup([[button(texts.BUTTON_JOIN, url=join_url)]])
+    return Keyboard([[button(texts.BUTTON_JOIN, url=join_url)]])
 
 
 DAYS_OFF_SHOWN = 20  # runs of days off listed (and given a Remove button) in one message
@@ -392,13 +390,11 @@ def hours_keyboard(service_id: int, *, own: bool = False) -> InlineKeyboardMarku
     rows = [buttons[:4], buttons[4:]]
     if own:
         rows.append([button(texts.HOURS_SHARED_BUTTON, callback_data=data(Verb.SHARED_HOURS, service_id))])
-    return InlineKeyboardMarkup(rows)
+    return Keyboard(rows)
 
 
 def day_off_keyboard(nonce: str, day: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[button(texts.HOURS_OFF_BUTTON, callback_data=data(Verb.DAY_OFF, nonce), day=day)]]
-    )
+    return Keyboard([[button(texts.HOURS_OFF_BUTTON, callback_data=data(Verb.DAY_OFF, nonce), day=day)]])
 
 
 def days_off_keyboard(ranges: list[tuple[date, date]], labels: list[str]) -> InlineKeyboardMarkup:
@@ -406,13 +402,13 @@ def days_off_keyboard(ranges: list[tuple[date, date]], labels: list[str]) -> Inl
         [
             button(
                 texts.AWAY_REMOVE_BUTTON,
-                callback_data=data(Verb.REMOVE_DAYS_OFF, first.strftime("%Y%m%d"), last.strftime("%Y%m%d")),
+                callback_data=data(Verb.REMOVE_DAYS_OFF, slots.day_data(first), slots.day_data(last)),
                 days=label,
             )
         ]
         for (first, last), label in list(zip(ranges, labels, strict=True))[:DAYS_OFF_SHOWN]
     ]
-    return InlineKeyboardMarkup(rows)
+    return Keyboard(rows)
 
 
 def setting_label(key: str, value: int) -> str:
@@ -448,7 +444,7 @@ def settings_card(service: Service, reminders: str) -> View:
         button(label, callback_data=data(Verb.SETTING_PICK, service.id, key))
         for key, label in texts.SETTING_NAMES.items()
     ]
-    return text, InlineKeyboardMarkup([buttons[:3], buttons[3:6], buttons[6:]])
+    return text, Keyboard([buttons[:3], buttons[3:6], buttons[6:]])
 
 
 def setting_choices(
@@ -466,11 +462,11 @@ def setting_choices(
     ]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     rows.append([button(texts.SETTINGS_BACK, callback_data=data(Verb.SETTINGS, service.id, 1))])
-    return InlineKeyboardMarkup(rows)
+    return Keyboard(rows)
 
 
 def reminder_choices(service: Service) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
+    return Keyboard(
         [
             [
                 button(

@@ -16,7 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LoginUrl
 from bot import i18n, slots
 from bot.domain import MeetingState, Order, OrderAction, OrderStatus, Service
 from bot.services.orders import OrderCard
-from bot.telegram import views
+from bot.telegram import keyboards, views
 from bot.telegram.buttons import Verb
 
 SERVICE = Service(7, "abcDEF123", 1, "Consult <b>", 45, "Europe/Berlin", True)
@@ -126,3 +126,17 @@ def test_buttons_beyond_the_kept_ones_are_made_again() -> None:
     again = kept.get("a", "x:1", None)
     assert again is not first and again.to_dict() == first.to_dict()
     assert kept.as_dict(first) == first.to_dict()  # no longer kept: PTB's own dict
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_views_make_keyboards_sent_as_they_are_and_equal_to_ptbs_markup(language: str) -> None:
+    """A view's keyboard is a `Keyboard` already (render and Delivery send it without making it again),
+    and it is PTB's markup of the same rows in every way a reader can tell: its dict, its JSON, equality."""
+    with i18n.speaking(language):
+        for text, shown in views_shown():
+            if shown is None or text == "empty":  # "empty" is the test's own markup
+                continue
+            ptb = InlineKeyboardMarkup(shown.inline_keyboard)
+            assert keyboards.keyboard(shown) is shown
+            assert json.dumps(shown.to_dict()) == json.dumps(ptb.to_dict())
+            assert shown == ptb and ptb == shown
