@@ -477,6 +477,40 @@ _ORDER_LOCKED = _ORDER.with_for_update()
 _ORDER_FIELDS = tuple(column.key for column in _orders.c)
 
 
+def _written_unset(column: Any) -> Any:
+    """What the ORM writes for a column a new row leaves unset: its default, which must be a plain value
+    (one computed in Python would have to be computed here too), else NULL."""
+    if column.default is None:
+        return None
+    if not column.default.is_scalar:
+        raise TypeError(f"{column}: give add_order a value, its default is computed")
+    return column.default.arg
+
+
+_ADD_ORDER = insert(_orders).returning(_orders.c.id)
+_NEW_ORDER = {column.key: _written_unset(column) for column in _orders.c if not column.primary_key}
+
+
+async def add_order(session: AsyncSession, row: OrderRow) -> None:
+    """Write the new order `row` (not in the session yet) with one prepared INSERT, and have the session
+    hold it as the ORM's flush would have: with its id and its unset columns' defaults, found by later reads
+    by key, its later changes saved, forgotten by a rollback. Every column is written, so the statement is
+    compiled once."""
+    given = instance_state(row).dict
+    values = {key: given.get(key, unset) for key, unset in _NEW_ORDER.items()}
+    written = await prepared.run(session, _ADD_ORDER, values)
+    for key, value in values.items():  # the row holds what was written: reading it needs no SQL
+        if key not in given:
+            setattr(row, key, value)
+    row.id = written.rows[0].id
+    sync = session.sync_session
+    sync.add(row)
+    # The flush's own last step after its INSERT (Session's, private): the row's values become its loaded
+    # state, it joins the identity map under its key, and the transaction records it as new, so a rollback
+    # expunges it as it would a flushed one.
+    sync._register_persistent({instance_state(row)})
+
+
 async def order_by_invite(session: AsyncSession, code: str) -> OrderRow | None:
     query = select(OrderRow).where(OrderRow.invite_code == code)
     if _for_update(session):

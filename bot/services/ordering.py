@@ -175,8 +175,7 @@ async def insert_order(
         updated_at=now,
     )
     row.announced = announced_values(row)  # set before the INSERT, which then writes it (no UPDATE after)
-    session.add(row)
-    await session.flush()
+    await repos.add_order(session, row)
     if wants:
         await queue_sync(session, outbox, row)
     await plan_reminders(session, outbox, row, placed=True)

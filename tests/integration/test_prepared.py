@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, DateTime, Integer, MetaData, Table, event, exc, func, insert, select
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, event, exc, func, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage import prepared, repos
@@ -26,7 +27,24 @@ async def sessions(
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A migrated database's sessions. On SQLite (a file), SQLAlchemy's own run of a statement is refused:
     what passes here ran on the connection directly."""
-    engine = create_engine(database_url)
+    async with migrated(database_url, monkeypatch) as made:
+        yield made
+
+
+@pytest.fixture
+async def sessions_of_both(
+    any_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """As `sessions`, on SQLite and on PostgreSQL whatever the backend under test."""
+    async with migrated(any_database_url, monkeypatch) as made:
+        yield made
+
+
+@asynccontextmanager
+async def migrated(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(url)
     await migrate(engine)
     if engine.dialect.name == "sqlite":
 
@@ -251,3 +269,81 @@ async def test_an_order_read_by_id_is_the_one_the_session_holds_and_a_rolled_bac
     async with sessions() as session:
         assert (await repos.get_order(session, order_id, fresh=True)).name == "Kept"  # type: ignore[union-attr]
         assert await repos.get_order(session, order_id + 1) is None
+
+
+def new_order(service_id: int, name: str) -> OrderRow:
+    """An order as `insert_order` builds it, leaving unset what it leaves unset (and `version`)."""
+    return OrderRow(
+        service_id=service_id,
+        owner_id=7,
+        customer_id=7,
+        name=name,
+        start_at=NOW,
+        end_at=NOW + timedelta(minutes=45),
+        duration_min=45,
+        timezone="Europe/Berlin",
+        status="new",
+        wants_meeting=True,
+        meeting_state="pending",
+        synced_version=0,
+        announced={"name": name, "start": NOW.isoformat(), "duration": 45, "join_url": None},
+        client_name="Kim",
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+async def test_an_order_added_is_written_as_the_orm_writes_it_and_held_as_if_loaded(
+    sessions_of_both: async_sessionmaker[AsyncSession],
+) -> None:
+    sessions = sessions_of_both
+    service_id = await owner_with_service(sessions)
+    statements: list[str] = []
+    engine = engine_of(sessions)
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda _c, _k, sql, *_: statements.append(sql))
+    async with sessions.begin() as session:
+        by_orm = new_order(service_id, "Same")
+        session.add(by_orm)
+        await session.flush()
+        added = new_order(service_id, "Same")
+        statements.clear()
+        await repos.add_order(session, added)
+        assert [sql.split()[0] for sql in statements] == ["INSERT"]
+        assert added.id is not None and added.id != by_orm.id
+        assert not session.dirty and not session.new and session.is_modified(added) is False
+        assert await session.get(OrderRow, added.id) is added
+        assert await repos.get_order(session, added.id) is added
+        assert (added.version, added.meeting_id, added.join_url) == (1, None, None)
+        held = {column.key: getattr(added, column.key) for column in OrderRow.__table__.columns}
+        statements.clear()
+    assert not [sql for sql in statements if not sql.startswith("COMMIT")]  # nothing left to write
+    async with sessions() as session:
+        orm_row, added_row = [
+            await repos.get_order(session, order_id, fresh=True) for order_id in (by_orm.id, added.id)
+        ]
+        columns = [column.key for column in OrderRow.__table__.columns if column.key != "id"]
+        written = {key: getattr(added_row, key) for key in columns}
+        assert written == {key: getattr(orm_row, key) for key in columns}
+        assert {"id": added.id, **written} == held
+
+
+async def test_an_added_orders_later_changes_are_saved_and_a_rollback_forgets_it(
+    sessions_of_both: async_sessionmaker[AsyncSession],
+) -> None:
+    sessions = sessions_of_both
+    service_id = await owner_with_service(sessions)
+    async with sessions.begin() as session:
+        kept = new_order(service_id, "Kept")
+        await repos.add_order(session, kept)
+        kept.meeting_state = "ready"
+        await repos.enqueue(session, "meeting_sync", "meeting:1", NOW, order_id=kept.id)  # a flushing read
+        kept.name = "Renamed"
+    async with sessions() as session:
+        stored = await repos.get_order(session, kept.id)
+        assert stored is not None and (stored.meeting_state, stored.name) == ("ready", "Renamed")
+        dropped = new_order(service_id, "Dropped")
+        await repos.add_order(session, dropped)
+        dropped_id = dropped.id
+        await session.rollback()
+        assert dropped not in session and inspect(dropped).transient  # as after the ORM's own INSERT
+        assert await session.get(OrderRow, dropped_id) is None
