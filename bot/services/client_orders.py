@@ -16,10 +16,11 @@ from bot.jobs.outbox import Outbox
 from bot.metrics import Metrics
 from bot.services.convert import order_of
 from bot.services.drafts import Draft, Drafts
-from bot.services.ordering import check_slot, insert_order, parse_local
+from bot.services.ordering import check_slot, insert_order
 from bot.services.persons import Person
 from bot.services.reminders import plan_reminders
 from bot.services.services import service_of, valid_name
+from bot.slots import parse_local
 from storage import repos
 from storage.models import ServiceRow
 

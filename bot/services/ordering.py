@@ -22,6 +22,7 @@ from bot.services.order_changes import announced_values
 from bot.services.persons import Person, keep_person
 from bot.services.reminders import plan_reminders
 from bot.services.services import service_of, valid_name
+from bot.slots import parse_local
 from storage import repos
 from storage.models import OrderRow, ServiceRow
 
@@ -83,24 +84,6 @@ async def _rules(
         owners_week=read.owners_week if read is not None else None,
         owners_days_off=read.owners_days_off if read is not None else None,
     )
-
-
-def parse_day(value: str | None) -> date | None:
-    try:
-        return datetime.strptime(value or "", "%Y%m%d").date()  # noqa: DTZ007 - a calendar date, no time
-    except ValueError:
-        return None
-
-
-def parse_local(value: str | None, timezone: str) -> datetime | None:
-    try:
-        naive = datetime.strptime(value or "", "%Y%m%d%H%M")  # noqa: DTZ007 - local wall time of the service
-    except ValueError:
-        return None
-    try:
-        return naive.replace(tzinfo=ZoneInfo(timezone)).astimezone(ZoneInfo("UTC"))
-    except OverflowError:  # year 1 or 9999 shifted out of range
-        return None
 
 
 async def check_slot(

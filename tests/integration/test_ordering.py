@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from bot.crypto import TokenCipher
 from bot.domain import OrderStatus, Service, utcnow
 from bot.errors import NotAllowed, StaleAction, UserError
-from bot.services.ordering import parse_day
 from bot.services.persons import Person
+from bot.slots import parse_day
 from storage import repos
 from storage.db import create_engine, create_sessionmaker, migrate
 from storage.models import JobRow, OrderRow

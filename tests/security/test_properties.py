@@ -16,9 +16,10 @@ from bot import i18n, texts
 from bot.domain import MeetingState, Order, OrderStatus, Service
 from bot.errors import UserError
 from bot.services.order_changes import change_lines
-from bot.services.ordering import Ordering, Summary, parse_day, parse_local
+from bot.services.ordering import Ordering, Summary
 from bot.services.persons import valid_timezone
 from bot.services.services import DURATION_MAX, DURATION_MIN, valid_duration, valid_name
+from bot.slots import parse_day, parse_local
 from bot.telegram import views
 from bot.telegram.buttons import MAX_BYTES, Press, data, parse
 from bot.zoom import webhook
