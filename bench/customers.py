@@ -10,31 +10,109 @@ Latencies are not taken from these reads but from the emulator's call log.
 from __future__ import annotations
 
 import contextlib
+import http.client
+import json as _json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-
-import httpx
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from sandbox.telegram.client import SentMessage, TelegramUser
 from tests.support.crowds import Confirmed, Placed, Planned, slot
 from tests.support.journeys import order_number
 
 
+class KeptConnection:
+    """One person's keep-alive HTTP/1.1 connection to the emulator, through the standard library's
+    http.client. An httpx client spent about 1 ms of CPU a request (its URL, header and request models,
+    httpcore's pool, h11): the burst's 200 people make about 2,400 requests, which took more than two CPU
+    seconds on the two cores the bot is measured on (most of a core while they all started).
+
+    A connection idle for KEEPALIVE_SECONDS or more is opened anew before a request, so none is reused as
+    uvicorn closes it (5 s); a request is never sent twice (a broken one raises `TransportError`)."""
+
+    KEEPALIVE_SECONDS = 2.0
+
+    def __init__(self, timeout: float = 60.0) -> None:
+        self._timeout = timeout
+        self._origin = ""
+        self._connection: http.client.HTTPConnection | None = None
+        self._used = 0.0
+
+    def request(
+        self, method: str, url: str, *, json: Any = None, params: Any = None, timeout: Any = None
+    ) -> KeptAnswer:
+        parts = urlsplit(url)
+        target = parts.path + (f"?{urlencode(params)}" if params else "")
+        body = _json.dumps(json).encode() if json is not None else None
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        connection = self._connected(parts.netloc, self._timeout if timeout is None else float(timeout))
+        try:
+            connection.request(method, target, body=body, headers=headers)
+            answer = connection.getresponse()
+            content = answer.read()
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
+            raise TransportError(f"{method} {parts.path}: {exc!r}") from exc
+        if answer.will_close:
+            self.close()
+        self._used = time.monotonic()
+        return KeptAnswer(answer.status, content)
+
+    def _connected(self, origin: str, timeout: float) -> http.client.HTTPConnection:
+        stale = time.monotonic() - self._used >= self.KEEPALIVE_SECONDS
+        if self._connection is None or origin != self._origin or stale:
+            self.close()
+            host, _, port = origin.rpartition(":")
+            self._connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
+            self._origin = origin
+        elif self._connection.sock is not None:
+            self._connection.sock.settimeout(timeout)
+        self._connection.timeout = timeout
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+class TransportError(Exception):
+    """A request to the emulator broke (it may or may not have been carried out)."""
+
+
+@dataclass(frozen=True)
+class KeptAnswer:
+    """An answer, with what the control calls read of httpx's."""
+
+    status_code: int
+    content: bytes
+
+    @property
+    def is_error(self) -> bool:
+        return self.status_code >= 400
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return _json.loads(self.content)
+
+
 @contextlib.contextmanager
-def own_connections(count: int) -> Iterator[list[httpx.Client]]:
-    """An HTTP client with one connection for each of `count` simulated people. One pool shared by hundreds
-    of threads cost the driver more CPU than the bot: httpcore's pool looks through all its connections
-    under one lock for every request, and the threads queued on that lock."""
-    # Idle connections are dropped before uvicorn's 5 s keep-alive ends, so none is reused as it closes.
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=2.0)
-    clients = [httpx.Client(timeout=60, trust_env=False, limits=limits) for _ in range(count)]
+def own_connections(count: int) -> Iterator[list[KeptConnection]]:
+    """A connection of its own for each of `count` simulated people. One pool shared by hundreds of threads
+    cost the driver more CPU than the bot (httpx's pool looks through all its connections under one lock for
+    every request, and the threads queued on that lock)."""
+    connections = [KeptConnection() for _ in range(count)]
     try:
-        yield clients
+        yield connections
     finally:
-        for client in clients:
-            client.close()
+        for connection in connections:
+            connection.close()
 
 
 @dataclass(frozen=True)
@@ -55,7 +133,7 @@ def wait_for(
         wait = max(0.0, min(pace.wait, deadline - time.monotonic()))
         try:
             seen, seq = person.changes_after(seq, wait)
-        except httpx.TransportError:  # a pooled connection broke under load: asking again is harmless
+        except TransportError:  # the connection broke under load: asking again is harmless
             time.sleep(pace.interval)
             continue
         fresh = [m for m in seen if m.from_bot and m.raw.get("seq", 0) > since]

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Unpack
+from typing import Any, Protocol, Unpack
 
 import httpx
 
@@ -106,6 +106,16 @@ class BotCall:
         return self.status == 200
 
 
+class ControlRequests(Protocol):
+    """What a person's control calls can go through instead of a connection per call: an httpx.Client, or
+    the benchmark's lighter kept connection (bench/customers.py). Its answer has httpx's `is_error`,
+    `status_code`, `text` and `json()`."""
+
+    def request(
+        self, method: str, url: str, *, json: Any = None, params: Any = None, timeout: Any = None
+    ) -> Any: ...
+
+
 class _ControlHttp:
     """Every control call goes through `_call`; a connection is made per call unless a client is injected.
 
@@ -113,7 +123,7 @@ class _ControlHttp:
     kept because httpx would otherwise load the CA store on every call (~25 ms).
     """
 
-    def __init__(self, sandbox_url: str, http: httpx.Client | None, timeout: float) -> None:
+    def __init__(self, sandbox_url: str, http: ControlRequests | None, timeout: float) -> None:
         self.url = sandbox_url.rstrip("/")
         self._http = http
         self._timeout = timeout
@@ -144,7 +154,7 @@ class TelegramUser(_ControlHttp):
         first_name: str,
         username: str | None = None,
         language_code: str = "en",
-        http: httpx.Client | None = None,
+        http: ControlRequests | None = None,
     ) -> None:
         super().__init__(sandbox_url, http, timeout=30.0)
         self.user_id = user_id
