@@ -27,7 +27,7 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.telegram.connections import answer_arrived
+from bot.telegram.connections import answer_arrived, clock
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class Window:
     When room comes, every request in line that it fits is given its place at once.
     """
 
-    __slots__ = ("_done", "_going", "_limit", "_period", "_timer", "_waiters")
+    __slots__ = ("_done", "_going", "_limit", "_period", "_timer", "_timer_at", "_waiters")
 
     def __init__(self, limit: int, period: float) -> None:
         self._limit = limit
@@ -78,6 +78,7 @@ class Window:
         self._going = 0  # requests given a place and not answered yet
         self._waiters: deque[asyncio.Future[None]] = deque()  # in line, first come first served
         self._timer: asyncio.TimerHandle | None = None  # wakes the line when the earliest period ends
+        self._timer_at = 0.0  # then (`clock`)
 
     def _room(self, now: float) -> int:
         done = self._done
@@ -88,7 +89,7 @@ class Window:
     def wait(self) -> float:
         """About how many seconds until a request could go: 0 when there is room now, or when the room is
         taken only by requests on their way (answered in moments); requests in line are not counted."""
-        now = asyncio.get_running_loop().time()
+        now = clock()
         if self._room(now) > 0 or not self._done:
             return 0.0
         return max(0.0, self._done[0] + self._period - now)
@@ -101,13 +102,13 @@ class Window:
     @property
     def idle(self) -> bool:
         """Nothing in its period, on its way or in line (the window can be forgotten)."""
-        self._room(asyncio.get_running_loop().time())
+        self._room(clock())
         return not self._done and not self._going and not self._waiters
 
     async def take(self, wait: bool = True) -> None:
         """Take a place for one request (`leave` or `give_back` ends it); without `wait`, at once (it still
         counts)."""
-        if wait and (self._waiters or self._room(asyncio.get_running_loop().time()) <= 0):
+        if wait and (self._waiters or self._room(clock()) <= 0):
             turn = asyncio.get_running_loop().create_future()
             self._waiters.append(turn)
             self._arm()
@@ -124,7 +125,7 @@ class Window:
         self._going += 1
 
     def leave(self, answered_at: float) -> None:
-        """The request's answer came at `answered_at` (loop time): its period starts there."""
+        """The request's answer came at `answered_at` (`clock`): its period starts there."""
         self._going -= 1
         done = self._done
         if done and answered_at < done[-1]:
@@ -145,7 +146,7 @@ class Window:
         self._grant()
 
     def _grant(self) -> None:
-        room = self._room(asyncio.get_running_loop().time())
+        room = self._room(clock())
         waiters = self._waiters
         while room > 0 and waiters:
             turn = waiters.popleft()
@@ -161,12 +162,12 @@ class Window:
         if not self._done:
             return
         when = self._done[0] + self._period
-        timer = self._timer
-        if timer is not None:
-            if timer.when() <= when:
+        if self._timer is not None:
+            if self._timer_at <= when:
                 return
-            timer.cancel()
-        self._timer = asyncio.get_running_loop().call_at(when, self._wake)
+            self._timer.cancel()
+        self._timer_at = when
+        self._timer = asyncio.get_running_loop().call_later(max(0.0, when - clock()), self._wake)
 
 
 class ChatRateLimiter(BaseRateLimiter[int]):
@@ -215,7 +216,7 @@ class ChatRateLimiter(BaseRateLimiter[int]):
         wait = window.wait() if window is not None else 0.0
         until = self._paused.get(str(chat_id))
         if until is not None:
-            wait = max(wait, until - asyncio.get_running_loop().time())
+            wait = max(wait, until - clock())
         return max(0.0, wait)
 
     async def process_request(
@@ -233,7 +234,6 @@ class ChatRateLimiter(BaseRateLimiter[int]):
         target = data.get("chat_id")
         write, edit = _kind(endpoint)
         retries = self._max_retries if rate_limit_args is None else rate_limit_args
-        loop = asyncio.get_running_loop()
         for attempt in range(retries + 1):
             if self._paused or not self._resume.is_set():
                 await self._ready(target)
@@ -248,14 +248,14 @@ class ChatRateLimiter(BaseRateLimiter[int]):
                         if chat is not None:
                             chat.give_back()
                         raise
-                sent = loop.time()
+                sent = clock()
                 try:
                     return await callback(*args, **kwargs)
                 finally:
                     if target is not None:
                         # The period starts when the answer began to arrive (Telegram had counted the
                         # request by then), as the connection noted it; else now.
-                        now = loop.time()
+                        now = clock()
                         arrived = answer_arrived.get()
                         at = arrived if arrived is not None and sent <= arrived <= now else now
                         self._overall.leave(at)
@@ -270,27 +270,26 @@ class ChatRateLimiter(BaseRateLimiter[int]):
 
     async def _ready(self, target: object) -> None:
         """Wait out a global pause, then a pause of this request's chat."""
-        loop = asyncio.get_running_loop()
         while True:
             await self._resume.wait()
             until = self._paused.get(str(target)) if target is not None else None
-            if until is None or until <= loop.time():
+            if until is None or until <= clock():
                 if until is not None:
                     self._paused.pop(str(target), None)
                 return
-            await asyncio.sleep(until - loop.time())
+            await asyncio.sleep(until - clock())
 
     def _note_pause(self, exc: RetryAfter, endpoint: str, target: object) -> float:
         value: Any = exc.retry_after
         seconds = (value.total_seconds() if isinstance(value, timedelta) else float(value)) + 0.1
         if target is not None:
             if len(self._paused) > 4096:
-                now = asyncio.get_running_loop().time()
+                now = clock()
                 self._paused = {chat: until for chat, until in self._paused.items() if until > now}
             log.info(
                 "Telegram asked chat %s to wait %.1f s (%s); pausing that chat", target, seconds, endpoint
             )
-            until = asyncio.get_running_loop().time() + seconds
+            until = clock() + seconds
             self._paused[str(target)] = max(until, self._paused.get(str(target), 0.0))
         return seconds
 

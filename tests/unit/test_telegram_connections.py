@@ -7,6 +7,7 @@ import datetime
 import ipaddress
 import json
 import ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -435,3 +436,32 @@ def test_the_pool_works_on_uvloops_event_loop_as_on_asyncios() -> None:
         answers, opened = runner.run(requests_and_connections())
     assert answers == [OK] * 3
     assert opened == 1, "the three requests went over one kept connection"
+
+
+def test_on_uvloop_an_answer_is_never_noted_as_arriving_before_the_server_had_the_request() -> None:
+    """The flood limits count a request's period from its answer's arrival, which must not come before
+    Telegram counted the request: uvloop's loop time counts whole milliseconds, which noted arrivals up to
+    1 ms early, so the next request could reach Telegram just under a period later (429 answers)."""
+    uvloop = pytest.importorskip("uvloop", reason="uvloop is not installed on Windows")
+    received: list[float] = []
+
+    async def stamping(server: Server, body: bytes, writer: asyncio.StreamWriter) -> bool:
+        received.append(time.monotonic())  # the request is whole here: Telegram would count it now
+        return await keep_alive(server, body, writer)
+
+    async def arrivals() -> list[float]:
+        noted = []
+        async with serving(stamping) as server:
+            connections = pool(server)
+            for n in range(40):
+                await post(connections, str(n))
+                arrived = answer_arrived.get()
+                assert arrived is not None
+                noted.append(arrived)
+            connections.close()
+        return noted
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        noted = runner.run(arrivals())
+    early = [(got, arrived) for got, arrived in zip(received, noted, strict=True) if arrived < got]
+    assert not early, f"{len(early)} of 40 answers noted before their request was received"
