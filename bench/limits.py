@@ -6,6 +6,11 @@ for the whole second; the cap used is the sends Telegram accepted in those secon
 limit allows in them. Because each chat takes about one send a second, the limits may allow less than the
 overall cap when few chats wait (the owners' at the end): the second share counts only the sends to the chats
 waiting in that second and divides them by min(overall, chats waiting x per-chat rate).
+
+The bot sends an order's cards before the conversations' other messages, so with a fast enough bot no
+card waits a whole second and those figures have no seconds to count; the conversations' messages wait
+instead (200 people answer at once, the cap allows 30 sends a second). The cap used from the first accepted
+send to the last counts them: every whole second of it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ class LimitFigures:
     sent_in_backlog: int
     cap_share: float
     attainable_share: float
+    sending_seconds: int  # whole seconds from the first counted send Telegram accepted to the last
+    sent_while_sending: int
+    sending_share: float  # of the overall cap in those seconds
     refused: int
     lost_customer: int
     lost_owner: int
@@ -122,6 +130,11 @@ def cap_use(
             sent_to_waiting += sum(1 for chat in in_second if chat in chats)
             allowed += min(overall, len(chats) * chat_rate)
         second += 1
+    sending_seconds = sent_while_sending = 0
+    if accepted:
+        first = accepted[0][0]
+        sending_seconds = int(accepted[-1][0] - first)
+        sent_while_sending = sum(1 for at, _chat in accepted if at < first + sending_seconds)
     return LimitFigures(
         orders=len(booked),
         seconds=end - start,
@@ -129,6 +142,9 @@ def cap_use(
         sent_in_backlog=sent,
         cap_share=sent / (overall * backlog_seconds) if backlog_seconds else 1.0,
         attainable_share=sent_to_waiting / allowed if allowed else 1.0,
+        sending_seconds=sending_seconds,
+        sent_while_sending=sent_while_sending,
+        sending_share=sent_while_sending / (overall * sending_seconds) if sending_seconds else 1.0,
         refused=sum(1 for c in calls if c.status == 429),
         lost_customer=len(booked) - len(customers_done),
         lost_owner=len(booked) - len(owners_done),

@@ -41,3 +41,18 @@ def test_an_order_whose_join_never_came_is_lost_in_that_chat() -> None:
     booked = [_booked(n, customer=n, owner=9, confirmed_at=0.0) for n in (1, 2)]
     found = cap_use([], booked, customers_done={1: 1.0, 2: 1.0}, owners_done={1: 1.0}, overall=30)
     assert (found.lost_customer, found.lost_owner) == (0, 1)
+
+
+def test_the_cap_used_from_the_first_send_to_the_last_counts_every_whole_second_between() -> None:
+    # No card waits (its Join came with the Confirm); the bot sends 30 a second for 3 s, then 10 in a
+    # second whose end is not in the log (the last send's second is not whole: not counted).
+    booked = [_booked(1, customer=1, owner=2, confirmed_at=0.0)]
+    calls = [_send(100 + i, second + i / 30) for second in range(3) for i in range(30)]
+    calls += [_send(200 + i, 3 + i / 20) for i in range(10)]
+    calls.append(_send(1, 1.5, status=429))  # refused: not counted
+    found = cap_use(calls, booked, customers_done={1: 0.0}, owners_done={1: 0.0}, overall=30)
+    assert found.backlog_seconds == 0
+    assert (found.sending_seconds, found.sent_while_sending) == (3, 90)
+    assert found.sending_share == 1.0
+    quiet = cap_use(calls[::2], booked, customers_done={1: 0.0}, owners_done={1: 0.0}, overall=30)
+    assert quiet.sending_share < 0.6
