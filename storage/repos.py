@@ -1336,7 +1336,7 @@ async def received_updates(session: AsyncSession) -> list[ReceivedUpdateRow]:
     return list(await session.scalars(select(ReceivedUpdateRow).order_by(ReceivedUpdateRow.update_id)))
 
 
-async def known_updates(session: AsyncSession, update_ids: list[int]) -> set[int]:
+async def known_updates(session: Transaction, update_ids: list[int]) -> set[int]:
     """Which of these updates are stored or processed already (one statement)."""
     if not update_ids:
         return set()
@@ -1351,7 +1351,7 @@ _KNOWN_UPDATES = union_all(
 
 
 async def store_updates(
-    session: AsyncSession, rows: list[tuple[int, int, dict[str, Any]]], now: datetime
+    session: Transaction, rows: list[tuple[int, int, dict[str, Any]]], now: datetime
 ) -> None:
     """Store fetched updates (update id, chat id, data) that `known_updates` did not know: one statement."""
     if not rows:

@@ -29,6 +29,7 @@ A connection bound to the thread that opened it (an in-memory database) runs eve
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
 import threading
@@ -122,6 +123,7 @@ def write_turn(path: str) -> WriteTurn:
     return turns.setdefault(path, WriteTurn())
 
 
+@functools.lru_cache(maxsize=1024)  # the bot's statements are a few hundred texts, each run again and again
 def _may_write(sql: str) -> bool:
     """Whether a statement may take the write lock (a SAVEPOINT counts: the transaction it opens will)."""
     if sql.lstrip()[:6].upper() == "PRAGMA":
@@ -129,6 +131,7 @@ def _may_write(sql: str) -> bool:
     return not _is_read(sql)
 
 
+@functools.lru_cache(maxsize=1024)  # (`lstrip` copied a statement's whole text at every run)
 def _is_read(sql: str) -> bool:
     """A SELECT: SQLite runs it read-only, so interrupting it undoes nothing else in its transaction."""
     return sql.lstrip()[:7].upper().startswith(_READS)

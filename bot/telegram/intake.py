@@ -204,33 +204,57 @@ class UpdateIntake:
 
     async def _store(self, updates: list[Fetched]) -> list[tuple[int, Update]]:
         """Store the updates to handle (their JSON as fetched), in one transaction; drop a flooding chat's
-        excess."""
-        accepted: list[tuple[int, Update]] = []
-        rows: list[tuple[int, int, dict[str, Any]]] = []
-        waiting = {chat: len(queue) for chat, queue in self._queues.items()}
+        excess (asking it once to slow down: a notice queued with them, which needs a session)."""
+        async with direct(self._sessions) as transaction:
+            known = await repos.known_updates(transaction, [update.update_id for update, _ in updates])
+            accepted, rows, flooding = self._sort_out(updates, known)
+            if not (flooding - self._warned - {0}) or self._outbox is None:
+                await repos.store_updates(transaction, rows, utcnow())
+                for chat in flooding:
+                    self._note_flood(chat)
+                return accepted
         async with self._sessions.begin() as session:
             known = await repos.known_updates(session, [update.update_id for update, _ in updates])
-            for update, data in sorted(updates, key=lambda fetched: fetched[0].update_id):
-                if update.update_id in known:
-                    continue
-                chat = self._chat_of(update)
-                if waiting.get(chat, 0) >= self._backlog:
-                    await self._slow_down(session, chat)
-                    continue
-                known.add(update.update_id)
-                waiting[chat] = waiting.get(chat, 0) + 1
-                accepted.append((chat, update))
-                rows.append((update.update_id, chat, data))
+            accepted, rows, flooding = self._sort_out(updates, known)
+            for chat in sorted(flooding):
+                await self._slow_down(session, chat)
             await repos.store_updates(session, rows, utcnow())
         return accepted
 
+    def _sort_out(
+        self, updates: list[Fetched], known: set[int]
+    ) -> tuple[list[tuple[int, Update]], list[tuple[int, int, dict[str, Any]]], set[int]]:
+        """The updates to handle and their rows to store, oldest first, and the chats whose excess is
+        dropped (those with `backlog` updates waiting); updates stored or processed before are left out."""
+        accepted: list[tuple[int, Update]] = []
+        rows: list[tuple[int, int, dict[str, Any]]] = []
+        flooding: set[int] = set()
+        waiting = {chat: len(queue) for chat, queue in self._queues.items()}
+        known = set(known)
+        for update, data in sorted(updates, key=lambda fetched: fetched[0].update_id):
+            if update.update_id in known:
+                continue
+            chat = self._chat_of(update)
+            if waiting.get(chat, 0) >= self._backlog:
+                flooding.add(chat)
+                continue
+            known.add(update.update_id)
+            waiting[chat] = waiting.get(chat, 0) + 1
+            accepted.append((chat, update))
+            rows.append((update.update_id, chat, data))
+        return accepted, rows, flooding
+
     async def _slow_down(self, session: AsyncSession, chat: int) -> None:
+        if self._note_flood(chat) and self._outbox is not None:
+            await self._outbox.notice(session, chat, SLOW_DOWN, Text(texts.SLOW_DOWN))
+
+    def _note_flood(self, chat: int) -> bool:
+        """Whether the chat is to be told to slow down now (once until its backlog is empty again)."""
         if chat in self._warned or chat == 0:
-            return
+            return False
         self._warned.add(chat)
         log.info("Chat %s has %s updates waiting; dropping the rest of its flood", chat, self._backlog)
-        if self._outbox is not None:
-            await self._outbox.notice(session, chat, SLOW_DOWN, Text(texts.SLOW_DOWN))
+        return True
 
     @staticmethod
     def _chat_of(update: Update) -> int:
