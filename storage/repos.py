@@ -294,13 +294,13 @@ async def services_of(session: AsyncSession, owner_id: int) -> list[ServiceRow]:
 _SERVICE_BY_CODE = select(*_services.c).where(_services.c.code == bindparam("code"))
 
 
-async def service_by_code(session: AsyncSession, code: str) -> ServiceRow | None:
+async def service_by_code(session: Transaction, code: str) -> ServiceRow | None:
     found = (await prepared.run(session, _SERVICE_BY_CODE, {"code": code})).first()
     return _as_loaded(session, ServiceRow, dict(zip(_SERVICE_FIELDS, found, strict=True))) if found else None
 
 
 async def service_for_booking(
-    session: AsyncSession,
+    session: Transaction,
     days_off: tuple[date, date],
     *,
     code: str | None = None,
@@ -323,9 +323,14 @@ async def service_for_booking(
     return service, found.owners_hours, found.connection_status, off
 
 
-def _as_loaded(session: AsyncSession, entity: type[T], values: dict[str, Any]) -> T:
+def _as_loaded(session: Transaction, entity: type[T], values: dict[str, Any]) -> T:
     """An entity read as columns, held by the session as if the ORM had loaded it, without SQL (later reads
-    of it by key find it there; its changes are saved). One the session holds already wins, as in a query."""
+    of it by key find it there; its changes are saved). One the session holds already wins, as in a query.
+    In a direct transaction (no session) the entity is detached: for reading only."""
+    if not isinstance(session, AsyncSession):
+        row = entity(**values)
+        make_transient_to_detached(row)
+        return row
     sync = session.sync_session
     held = sync.identity_map.get(sync.identity_key(entity, values["id"]))
     if held is not None:
@@ -370,7 +375,7 @@ async def busy_intervals(
 
 
 async def blocked_intervals(
-    session: AsyncSession, owner_id: int, start: datetime, end: datetime, exclude_order: int | None = None
+    session: Transaction, owner_id: int, start: datetime, end: datetime, exclude_order: int | None = None
 ) -> list[tuple[datetime, datetime]]:
     """Active orders of the owner as [start, end + their service's buffer) that reach into [start, end)."""
     values = {"owner_id": owner_id, "end": end, "reach": start - timedelta(days=1)}
@@ -868,7 +873,7 @@ async def purge_oauth_states(session: AsyncSession, before: datetime) -> None:
 # days off ----------------------------------------------------------------------------------------
 
 
-async def days_off(session: AsyncSession, owner_id: int, first: date, last: date) -> list[date]:
+async def days_off(session: Transaction, owner_id: int, first: date, last: date) -> list[date]:
     values = {"owner_id": owner_id, "first": first, "last": last}
     return [row.day for row in (await prepared.run(session, _DAYS_OFF, values)).rows]
 
@@ -889,13 +894,13 @@ async def remove_days_off(session: AsyncSession, owner_id: int, first: date, las
 # drafts ------------------------------------------------------------------------------------------
 
 
-async def draft_of(session: AsyncSession, user_id: int) -> Any | None:
+async def draft_of(session: Transaction, user_id: int) -> Any | None:
     """The user's draft: its flow, step, nonce and data (columns, not an ORM entity)."""
     return (await prepared.run(session, _DRAFT, {"user_id": user_id})).first()
 
 
 async def put_draft(
-    session: AsyncSession, user_id: int, flow: str, step: str, nonce: str, data: dict[str, Any], now: datetime
+    session: Transaction, user_id: int, flow: str, step: str, nonce: str, data: dict[str, Any], now: datetime
 ) -> None:
     """Start or replace the user's draft: one statement, without reading it first (drafts are read as
     columns, never held by a session as entities, so no session holds a stale copy)."""

@@ -13,6 +13,7 @@ from bot.domain import utcnow
 from bot.errors import NotAllowed, StaleAction
 from bot.services.persons import Person, Persons
 from storage import repos
+from storage.direct import Transaction
 from storage.models import PersonRow, ServiceRow
 
 
@@ -64,7 +65,7 @@ def days_off_window(now: datetime) -> tuple[date, date]:
 
 
 async def rules_for(
-    session: AsyncSession,
+    session: Transaction,
     service: ServiceRow,
     *,
     by_owner: bool = False,
@@ -77,11 +78,12 @@ async def rules_for(
     the service (else read here)."""
     week = booking_rules.week_from_json(service.hours) if service.hours is not None else None
     if week is None:
-        week = (
-            owners_week
-            if owners_week is not None
-            else owner_week(await session.get(PersonRow, service.owner_id))
-        )
+        if owners_week is not None:
+            week = owners_week
+        elif isinstance(session, AsyncSession):
+            week = owner_week(await session.get(PersonRow, service.owner_id))
+        else:  # a direct transaction reads no ORM entity: the caller reads the week with the service
+            raise TypeError("the owner's week must come with the service in a direct transaction")
     today = utcnow().astimezone(ZoneInfo(service.timezone)).date()
     horizon = slots.MAX_DAYS_AHEAD if by_owner else service.horizon_days
     first, last = today - timedelta(days=1), today + timedelta(horizon + 1)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import utcnow
 from storage import repos
+from storage.direct import Transaction
 
 
 @dataclass(frozen=True)
@@ -21,13 +22,13 @@ class Draft:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-async def read_draft(session: AsyncSession, user_id: int) -> Draft | None:
+async def read_draft(session: Transaction, user_id: int) -> Draft | None:
     """The user's draft, read in the caller's session."""
     row = await repos.draft_of(session, user_id)
     return Draft(user_id, row.flow, row.step, row.nonce, dict(row.data)) if row else None
 
 
-async def put_draft(session: AsyncSession, user_id: int, flow: str, step: str, **data: Any) -> Draft:
+async def put_draft(session: Transaction, user_id: int, flow: str, step: str, **data: Any) -> Draft:
     """`Drafts.put` in the caller's transaction (a service that also reads or checks something in it)."""
     nonce = secrets.token_hex(4)
     await repos.put_draft(session, user_id, flow, step, nonce, data, utcnow())

@@ -24,6 +24,7 @@ from bot.services.reminders import plan_reminders
 from bot.services.services import service_of, valid_name
 from bot.slots import parse_local
 from storage import repos
+from storage.direct import Transaction, direct
 from storage.models import OrderRow, ServiceRow
 
 ORDER_NAME_MAX = 200
@@ -55,7 +56,7 @@ class Bookable:
 
 
 async def bookable(
-    session: AsyncSession, *, code: str | None = None, service_id: int | None = None
+    session: Transaction, *, code: str | None = None, service_id: int | None = None
 ) -> Bookable:
     """The service by its public code (a UserError when there is none) or by its id (a StaleAction)."""
     window = days_off_window(utcnow())
@@ -73,7 +74,7 @@ async def bookable(
 
 
 async def _rules(
-    session: AsyncSession, row: ServiceRow, read: Bookable | None, *, by_owner: bool, duration_min: int | None
+    session: Transaction, row: ServiceRow, read: Bookable | None, *, by_owner: bool, duration_min: int | None
 ) -> slots.Rules:
     """The service's rules now, with the owner's week and days off from `read` when the caller read them."""
     return await rules_for(
@@ -211,7 +212,7 @@ class Ordering:
 
     async def _free_days(
         self,
-        session: AsyncSession,
+        session: Transaction,
         row: ServiceRow,
         exclude_order: int | None,
         by_owner: bool,
@@ -241,7 +242,7 @@ class Ordering:
 
     async def _free_times(
         self,
-        session: AsyncSession,
+        session: Transaction,
         row: ServiceRow,
         day: date | None,
         duration_min: int | None,
@@ -258,15 +259,16 @@ class Ordering:
 
     async def open_days(self, customer: Person, code: str | None) -> tuple[Service, list[date]]:
         """`open` and `free_days` in one transaction: the service by its code, its free days, the draft."""
-        async with self._sessions.begin() as session:
+        async with direct(self._sessions) as session:
             found = await bookable(session, code=code)
             days = await self._free_days(session, found.row, None, False, None, found)
             await put_draft(session, customer.id, FLOW, "date", service_id=found.row.id)
             return service_of(found.row), days
 
     async def times_of(self, code: str | None, day: date | None) -> tuple[Service, list[datetime]]:
-        """`service` and `free_times` in one session: the service by its code and its free starts that day."""
-        async with self._sessions() as session:
+        """`service` and `free_times` in one transaction: the service by its code and its free starts that
+        day."""
+        async with direct(self._sessions) as session:
             found = await bookable(session, code=code)
             starts = await self._free_times(session, found.row, day, None, None, False, found)
             return service_of(found.row), starts
@@ -280,7 +282,7 @@ class Ordering:
 
     @staticmethod
     async def _blocked(
-        session: AsyncSession, owner_id: int, first: date, last: date, exclude_order: int | None
+        session: Transaction, owner_id: int, first: date, last: date, exclude_order: int | None
     ) -> list[tuple[datetime, datetime]]:
         # Two days of margin either side cover every time zone's view of those dates.
         start = datetime.combine(first - timedelta(days=2), datetime.min.time(), UTC)
@@ -334,13 +336,13 @@ class Ordering:
 
     async def keep_default_name(self, customer: Person, nonce: str | None) -> Summary:
         """The Skip button on the name step: the default order name, and the summary to confirm."""
-        async with self._sessions.begin() as session:
+        async with direct(self._sessions) as session:
             draft = await read_draft(session, customer.id)
             if draft is None or draft.nonce != nonce:
                 raise UserError(texts.DRAFT_GONE)
             return await self._name(session, customer, draft, None)
 
-    async def _name(self, session: AsyncSession, customer: Person, draft: Draft, text: str | None) -> Summary:
+    async def _name(self, session: Transaction, customer: Person, draft: Draft, text: str | None) -> Summary:
         if draft.flow != FLOW or draft.step != "name":
             raise StaleAction(texts.DRAFT_GONE)
         chosen = valid_name(text, ORDER_NAME_MAX) if text is not None else str(draft.data["default"])

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, exc, text
+from sqlalchemy import event, exc, inspect, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import prepared, repos
 from storage.db import SQLITE_CONNECTIONS, create_engine, create_sessionmaker, migrate
 from storage.direct import DirectTransaction, direct
-from storage.models import PersonRow
+from storage.models import PersonRow, ServiceRow
 
 NOW = datetime(2031, 3, 4, 10, 30, tzinfo=UTC)  # a stored instant: nothing here compares it with the clock
 
@@ -184,3 +184,33 @@ async def test_in_memory_sqlite_runs_them_in_a_session() -> None:
     async with sessions() as session:
         assert (await repos.person_names(session, 1)).first_name == "Ann"  # type: ignore[union-attr]
     await engine.dispose()
+
+
+async def test_a_service_read_in_a_direct_transaction_is_detached_with_its_values(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The booking steps that only read read the service in a direct transaction: the entity comes detached
+    (no session to hold it), every column as stored; in a session it is held as if loaded."""
+    async with sessions.begin() as session:
+        session.add(PersonRow(id=7, first_name="Olga", created_at=NOW, hours=[[1, "09:00", "17:00"]]))
+        await session.flush()
+        session.add(
+            ServiceRow(
+                code="yoga", owner_id=7, name="Yoga", duration_min=45, timezone="Asia/Tokyo", created_at=NOW
+            )
+        )
+    window = (date(2031, 3, 1), date(2031, 3, 31))
+    async with direct(sessions) as transaction:
+        found = await repos.service_for_booking(transaction, window, code="yoga")
+        assert found is not None
+        # Held by no session in a direct transaction (on PostgreSQL the block is a session's, which holds it).
+        assert inspect(found[0]).detached is on_sqlite(sessions)
+    row, hours, status, days_off = found
+    assert (row.code, row.name, row.duration_min, row.timezone, row.owner_id) == (
+        "yoga",
+        "Yoga",
+        45,
+        "Asia/Tokyo",
+        7,
+    )
+    assert hours == [[1, "09:00", "17:00"]] and status is None and days_off == []
