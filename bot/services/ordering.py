@@ -88,7 +88,7 @@ async def _rules(
 
 
 async def check_slot(
-    session: AsyncSession,
+    session: Transaction,
     service_id: int,
     start: datetime,
     *,
@@ -98,8 +98,14 @@ async def check_slot(
     read: Bookable | None = None,
 ) -> None:
     """Refuse a start that the rules do not allow now or that is taken, saying which it is (`read`: the
-    service as the caller read it in this session, with its owner's weekly hours and days off)."""
-    row = await session.get(ServiceRow, service_id)
+    service as the caller read it in this transaction, with its owner's weekly hours and days off; a direct
+    transaction needs it)."""
+    if read is not None and read.row.id == service_id:
+        row: ServiceRow | None = read.row  # what the session would find by key: the entity `read` holds
+    elif isinstance(session, AsyncSession):
+        row = await session.get(ServiceRow, service_id)
+    else:
+        raise TypeError("the service must come read with its check in a direct transaction")
     if row is None:
         raise StaleAction(texts.DRAFT_GONE)
     rules = await _rules(session, row, read, by_owner=by_owner, duration_min=duration_min)
@@ -192,7 +198,7 @@ class Ordering:
             return service_of(await self._service_row(session, code))
 
     @staticmethod
-    async def _service_row(session: AsyncSession, code: str | None) -> ServiceRow:
+    async def _service_row(session: Transaction, code: str | None) -> ServiceRow:
         row = await repos.service_by_code(session, code or "") if code and len(code) <= 32 else None
         if row is None:
             raise UserError(texts.UNKNOWN_SERVICE)
@@ -303,15 +309,15 @@ class Ordering:
 
     async def open(self, customer: Person, code: str | None) -> Service:
         """The service a link points to; the customer's draft starts at its date step (one transaction)."""
-        async with self._sessions.begin() as session:
+        async with direct(self._sessions) as session:
             service = service_of(await self._service_row(session, code))
             await put_draft(session, customer.id, FLOW, "date", service_id=service.id)
         return service
 
     async def pick_time(self, customer: Person, code: str | None, value: str | None) -> tuple[Service, Draft]:
         """Hold the chosen start in the draft (with the default order name) and return that draft."""
-        async with self._sessions.begin() as session:
-            found = await bookable(session, code=code)  # held: check_slot finds it in the session
+        async with direct(self._sessions) as session:
+            found = await bookable(session, code=code)  # check_slot takes the service from it
             service = service_of(found.row)
             start = parse_local(value, service.timezone)
             if start is None:
