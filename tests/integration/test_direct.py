@@ -17,16 +17,15 @@ from storage import prepared, repos
 from storage.db import SQLITE_CONNECTIONS, create_engine, create_sessionmaker, migrate
 from storage.direct import DirectTransaction, direct
 from storage.models import PersonRow, ServiceRow
+from tests.support.databases import migrated_sessions
 
 NOW = datetime(2031, 3, 4, 10, 30, tzinfo=UTC)  # a stored instant: nothing here compares it with the clock
 
 
 @pytest.fixture
 async def sessions(any_database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(any_database_url)
-    await migrate(engine)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
+    async with migrated_sessions(any_database_url) as made:
+        yield made
 
 
 def on_sqlite(sessions: async_sessionmaker[AsyncSession]) -> bool:
