@@ -10,10 +10,8 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -29,23 +27,17 @@ TIMES_PER_PAGE = 24
 View = tuple[str, InlineKeyboardMarkup | None]
 
 
-@dataclass
-class _Made:
-    button: InlineKeyboardButton
-    as_dict: dict[str, Any] | None = None  # button.to_dict(), once asked for
-
-
 class MadeButtons:
-    """The inline buttons of these views, each made once while it is in use, with its `to_dict`.
+    """The inline buttons of these views, each made once while it is in use.
 
     Making a PTB button costs about as much as rendering a card's text (every attribute goes through
-    TelegramObject's checks) and its `to_dict` as much again, and the same buttons come back: every
-    customer's days and times of a service, every render of one order's card. A button is frozen once made,
-    so one can sit in any number of keyboards; the least recently used are let go."""
+    TelegramObject's checks), and the same buttons come back: every customer's days and times of a service,
+    every render of one order's card. A button is frozen once made, so one can sit in any number of
+    keyboards; the least recently used are let go. (Their JSON comes from `Keyboard`.)"""
 
     def __init__(self, size: int = 1024) -> None:
         self._size = size
-        self._made: OrderedDict[tuple[str, str | None, str | None], _Made] = OrderedDict()
+        self._made: OrderedDict[tuple[str, str | None, str | None], InlineKeyboardButton] = OrderedDict()
         self._lock = threading.Lock()  # bots run in threads of one process in tests
 
     def get(self, text: str, callback_data: str | None, url: str | None) -> InlineKeyboardButton:
@@ -54,32 +46,13 @@ class MadeButtons:
             made = self._made.get(key)
             if made is not None:
                 self._made.move_to_end(key)
-                return made.button
-        made = _Made(InlineKeyboardButton(text, callback_data=callback_data, url=url))
+                return made
+        made = InlineKeyboardButton(text, callback_data=callback_data, url=url)
         with self._lock:
             self._made[key] = made
             if len(self._made) > self._size:
                 self._made.popitem(last=False)
-        return made.button
-
-    def as_dict(self, button: InlineKeyboardButton) -> dict[str, Any]:
-        """`button.to_dict()`, worked out once for a button made here (any other button: every time)."""
-        callback_data = button.callback_data if isinstance(button.callback_data, str) else None
-        with self._lock:
-            made = self._made.get((button.text, callback_data, button.url))
-        if made is None or made.button is not button:
-            return button.to_dict()
-        if made.as_dict is None:
-            made.as_dict = button.to_dict()
-        return made.as_dict
-
-    def markup_dict(self, keyboard: InlineKeyboardMarkup) -> dict[str, Any]:
-        """`keyboard.to_dict()`, from its buttons' dicts (PTB's own for anything but rows of buttons)."""
-        if keyboard.api_kwargs or not keyboard.inline_keyboard:
-            return keyboard.to_dict()
-        return {
-            "inline_keyboard": [[self.as_dict(button) for button in row] for row in keyboard.inline_keyboard]
-        }
+        return made
 
 
 _BUTTONS = MadeButtons()
@@ -87,7 +60,7 @@ _BUTTONS = MadeButtons()
 
 def fingerprint(text: str, keyboard: InlineKeyboardMarkup | None) -> str:
     """What a message shows (its text and buttons) in 32 characters: equal views, equal fingerprints."""
-    markup = _BUTTONS.markup_dict(keyboard) if keyboard is not None else None
+    markup = Keyboard.of(keyboard).to_dict() if keyboard is not None else None
     content = json.dumps([text, markup], sort_keys=True, ensure_ascii=False)
     return hashlib.blake2b(content.encode(), digest_size=16).hexdigest()
 

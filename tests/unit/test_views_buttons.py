@@ -125,7 +125,6 @@ def test_buttons_beyond_the_kept_ones_are_made_again() -> None:
     kept.get("c", "x:3", None)  # lets "a" go
     again = kept.get("a", "x:1", None)
     assert again is not first and again.to_dict() == first.to_dict()
-    assert kept.as_dict(first) == first.to_dict()  # no longer kept: PTB's own dict
 
 
 @pytest.mark.parametrize("language", i18n.LANGUAGES)
