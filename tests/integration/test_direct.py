@@ -18,6 +18,7 @@ from storage.db import SQLITE_CONNECTIONS, create_engine, create_sessionmaker, m
 from storage.direct import DirectTransaction, direct
 from storage.models import PersonRow, ServiceRow
 from tests.support.databases import migrated_sessions
+from tests.support.waiting import eventually_async
 
 NOW = datetime(2031, 3, 4, 10, 30, tzinfo=UTC)  # a stored instant: nothing here compares it with the clock
 
@@ -123,18 +124,31 @@ async def test_many_direct_and_session_writers_at_once_all_land_within_the_pool(
     a pooled connection as sessions do, so the pool's bound holds."""
     pool = sessions.kw["bind"].sync_engine.pool
     most = 0
+    left = 40  # writers not finished
+
+    def crowded() -> bool:
+        """As many writers hold a connection as can: the pool's, or all those left."""
+        return bool(pool.checkedout() >= min(SQLITE_CONNECTIONS, left))
 
     async def direct_writer(person: int) -> None:
-        nonlocal most
-        async with direct(sessions) as transaction:
-            await repos.save_person(transaction, person, f"D{person}", None, NOW)
-            most = max(most, pool.checkedout())
-            await asyncio.sleep(0)  # others come in meanwhile
-            await repos.save_person(transaction, person, f"Direct {person}", None, NOW)
+        nonlocal most, left
+        try:
+            async with direct(sessions) as transaction:
+                await repos.save_person(transaction, person, f"D{person}", None, NOW)
+                # Holding the write turn (on SQLite), until the others wait for it or for a connection.
+                await eventually_async(crowded, 10, "the other writers holding connections")
+                most = max(most, pool.checkedout())
+                await repos.save_person(transaction, person, f"Direct {person}", None, NOW)
+        finally:
+            left -= 1
 
     async def session_writer(person: int) -> None:
-        async with sessions.begin() as session:
-            session.add(PersonRow(id=person, first_name=f"Session {person}", created_at=NOW))
+        nonlocal left
+        try:
+            async with sessions.begin() as session:
+                session.add(PersonRow(id=person, first_name=f"Session {person}", created_at=NOW))
+        finally:
+            left -= 1
 
     await asyncio.gather(
         *(direct_writer(person) for person in range(1, 31)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -104,6 +105,10 @@ class WakeSpy(Outbox):
         super().wake_kinds(kinds)
 
 
+def _set(event: asyncio.Event, _task: object) -> None:
+    event.set()
+
+
 async def test_a_finished_job_wakes_its_lane_only_when_the_lane_may_have_left_work_behind(
     any_database_url: str,
 ) -> None:
@@ -142,10 +147,11 @@ async def test_a_finished_job_wakes_its_lane_only_when_the_lane_may_have_left_wo
                 await repos.enqueue(session, kind, f"{kind}:1", utcnow(), payload={"chat_id": 5})
                 outbox.wake_on_commit(session, kind)
             await asyncio.wait_for(ran[kind].wait(), 10)
-            await job_tasks[kind]
-            # It may have ended before this test went on: the callbacks its end scheduled (its lane's among
-            # them) are then in the loop's ready queue, and run in this one turn.
-            await asyncio.sleep(0)
+            # A callback added now runs after the lane's own, which the lane added when it made the task
+            # (callbacks run in the order they were added, also for a task that has ended already).
+            after_lanes = asyncio.Event()
+            job_tasks[kind].add_done_callback(functools.partial(_set, after_lanes))
+            await after_lanes.wait()
             woken = [kinds for kinds in outbox.woken if kinds == frozenset(lane.kinds)]
             assert bool(woken) == bool(lane.chat_ordered), (lane.name, outbox.woken)
         worker.stop()
