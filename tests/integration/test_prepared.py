@@ -240,19 +240,7 @@ async def test_an_order_read_by_id_is_the_one_the_session_holds_and_a_rolled_bac
 ) -> None:
     service_id = await owner_with_service(sessions)
     async with sessions.begin() as session:
-        row = OrderRow(
-            service_id=service_id,
-            owner_id=7,
-            customer_id=7,
-            name="Mine",
-            start_at=NOW,
-            end_at=NOW + timedelta(minutes=45),
-            duration_min=45,
-            timezone="Europe/Berlin",
-            status="new",
-            created_at=NOW,
-            updated_at=NOW,
-        )
+        row = new_order(service_id, "Mine")
         session.add(row)
         await session.flush()
         order_id = row.id

@@ -20,14 +20,8 @@ from bot.services.ordering import Summary
 from bot.telegram import requests
 from handlers import common, ordering
 from handlers.deps import KEY, Deps
+from tests.support.bot_api import SENT
 
-SENT = {
-    "message_id": 7,
-    "from": {"id": 1, "is_bot": True, "first_name": "Bot"},
-    "chat": {"id": 42, "type": "private", "first_name": "Ann"},
-    "date": 1_700_000_000,
-    "text": "hello",
-}
 USER = {"id": 42, "is_bot": False, "first_name": "Ann", "language_code": "en"}
 MESSAGE = {"message_id": 3, "date": 1_700_000_000, "chat": SENT["chat"], "from": USER, "text": "hi"}
 SERVICE = Service(7, "abc", 1, "Talk", 45, "UTC", False)

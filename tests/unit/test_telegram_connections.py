@@ -25,6 +25,7 @@ from telegram.request import RequestData
 from bot.metrics import Metrics
 from bot.telegram.connections import AnswerLost, KeepAlivePool, answer_arrived
 from bot.telegram.requests import CONNECTIONS, CountedRequest, OutcomeUnknown, unparsed
+from tests.support.bot_api import SENT
 from tests.support.waiting import eventually_async
 
 OK = json.dumps({"ok": True, "result": True}).encode()
@@ -327,15 +328,6 @@ async def test_the_answer_is_noted_as_arrived_when_its_first_bytes_came() -> Non
         connections.close()
     assert answer == OK
     assert arrived is not None and sent <= arrived <= released
-
-
-SENT = {
-    "message_id": 7,
-    "from": {"id": 1, "is_bot": True, "first_name": "Bot"},
-    "chat": {"id": 42, "type": "private", "first_name": "Ann"},
-    "date": 1_700_000_000,
-    "text": "hello",
-}
 
 
 async def bot_api(server: Server, body: bytes, writer: asyncio.StreamWriter) -> bool:
