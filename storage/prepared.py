@@ -148,8 +148,8 @@ async def run(
     many = len(sets) > 1
     if isinstance(session, DirectTransaction):
         engine = session.engine
-        seen = _seen_by(engine.dispatch, None) if engine._has_events else None
-        return await _run_on(session.statements, engine.dialect, seen, statement, sets, many)
+        dispatch = engine.dispatch if engine._has_events else None
+        return await _run_on(session.statements, engine.dialect, dispatch, None, statement, sets, many)
     sync_session = session.sync_session
     if not sync_session._is_clean():
         await session.flush()
@@ -162,23 +162,15 @@ async def run(
     if not isinstance(statements, SQLiteStatements) or not statements.on_loop:
         return await _through_session(session, statement, sets if many else sets[0])
     events = connection._has_events or connection.engine._has_events
-    seen = _seen_by(connection.dispatch, connection) if events else None
-    return await _run_on(statements, connection.dialect, seen, statement, sets, many)
-
-
-def _seen_by(dispatch: Any, connection: Connection | None) -> Callable[[str, Any, bool], None]:
-    """What tells the `before_cursor_execute` listeners of a statement about to run."""
-
-    def seen(sql: str, arguments: Any, many: bool) -> None:
-        dispatch.before_cursor_execute(connection, None, sql, arguments, None, many)
-
-    return seen
+    dispatch = connection.dispatch if events else None
+    return await _run_on(statements, connection.dialect, dispatch, connection, statement, sets, many)
 
 
 async def _run_on(
     statements: SQLiteStatements,
     dialect: Dialect,
-    seen: Callable[[str, Any, bool], None] | None,
+    dispatch: Any,  # whose `before_cursor_execute` listeners see the statement (None: there are none)
+    connection: Connection | None,  # what they are told it runs on (None in a direct transaction)
     statement: Executable,
     sets: list[Mapping[str, Any]],
     many: bool,
@@ -195,8 +187,8 @@ async def _run_on(
         arguments = [arguments, *(_arguments(prepared, values)[1] for values in sets[1:])]
     else:
         sql, arguments = _arguments(prepared, first)
-    if seen is not None:
-        seen(sql, arguments, many)
+    if dispatch is not None:
+        dispatch.before_cursor_execute(connection, None, sql, arguments, None, many)
     raw = statements.raw
 
     def execute() -> tuple[list[Any], int]:
