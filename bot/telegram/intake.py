@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import deque
 from datetime import timedelta
@@ -20,6 +19,7 @@ from bot.domain import utcnow
 from bot.i18n import Text
 from bot.jobs.outbox import Outbox
 from bot.logs import log_context
+from bot.telegram import json_body
 from bot.telegram.buttons import Verb, parse
 from bot.telegram.chat_turns import ChatTurns
 from bot.telegram.delivery import retry_seconds
@@ -144,7 +144,7 @@ class UpdateIntake:
 
     async def receive_json(self, body: bytes) -> int:
         try:
-            data = json.loads(body)
+            data = json_body.decode(body)
         except ValueError:
             return 400
         update_id = data.get("update_id") if isinstance(data, dict) else None

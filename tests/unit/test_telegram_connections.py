@@ -6,6 +6,7 @@ import asyncio
 import datetime
 import ipaddress
 import json
+import math
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -348,6 +349,11 @@ async def bot_api(server: Server, body: bytes, writer: asyncio.StreamWriter) -> 
         answer = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 3"}
         status, answer["parameters"] = 429, {"retry_after": 3}
     data = json.dumps(answer).encode()
+    if text == "not json":
+        data = b"<html>Bad Gateway</html>"
+    elif text == "odd":  # a lone surrogate (escaped, as JSON allows) and a NaN, which orjson refuses to read
+        message = b'{"message_id":7,"date":0,"chat":{"id":42,"type":"private"},"text":"\\ud800","x":NaN}'
+        data = b'{"ok":true,"result":%s}' % message
     writer.write(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n%s" % (status, len(data), data))
     return True
 
@@ -410,6 +416,25 @@ async def test_a_keyboard_goes_as_a_json_object_and_plain_values_as_the_text_ptb
     assert ours["reply_markup"] == [markup.to_dict()]
     assert [json.loads(value) for value in theirs.pop("reply_markup")] == ours.pop("reply_markup")
     assert ours == theirs == {"chat_id": ["42"], "text": ["hello"], "disable_notification": ["true"]}
+
+
+async def test_odd_texts_go_out_and_come_back_whole_and_a_body_that_is_not_json_is_telegrams_error() -> None:
+    """orjson encodes and decodes the bodies (bot/telegram/json_body.py); what it refuses (a lone surrogate,
+    a NaN) goes through the standard library as before, and an answer that is not JSON is PTB's own error."""
+    async with serving(bot_api) as server:
+        request = CountedRequest(Metrics())
+        bot = Bot("1:TOKEN", base_url=f"{server.url}/bot", request=request, get_updates_request=request)
+        await request.initialize()
+        try:
+            sent = [await bot.send_message(42, text) for text in ("Zoë 😀 \ud800 end", "Зоя")]
+            odd = await bot.send_message(42, "odd")
+            with pytest.raises(TelegramError, match="Invalid server response"):
+                await bot.send_message(42, "not json")
+        finally:
+            await request.shutdown()
+    assert [fields["text"] for _, fields in server.requests[:2]] == [["Zoë 😀 \ud800 end"], ["Зоя"]]
+    assert all(message.message_id == 7 for message in sent)
+    assert odd.text == "\ud800" and math.isnan(odd.api_kwargs["x"])
 
 
 def test_the_pool_works_on_uvloops_event_loop_as_on_asyncios() -> None:
