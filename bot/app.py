@@ -24,6 +24,7 @@ from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
+from bot.allocator import settle_start_up
 from bot.crypto import TokenCipher, load_or_create_key_file, split_keys
 from bot.domain import utcnow
 from bot.health import Readiness, Scrape
@@ -425,6 +426,7 @@ async def serve(runtime: Runtime) -> None:
             tasks.append(asyncio.create_task(runtime.wakeup.run(), name="job-wakeup"))
         if settings.telegram_mode == "polling":
             tasks.append(asyncio.create_task(runtime.intake.poll(), name="polling"))
+        settle_start_up()
         log.info(
             "Bot @%s is running (%s) on %s's event loop; web server on %s:%s",
             application.bot.username,

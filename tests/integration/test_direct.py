@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, exc, inspect, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.util import greenlet_spawn
 
 from storage import prepared, repos
 from storage.db import SQLITE_CONNECTIONS, create_engine, create_sessionmaker, migrate
@@ -185,6 +186,31 @@ async def test_a_transaction_cancelled_while_it_holds_the_write_turn_gives_back_
             await repos.save_person(session, 2, "Bob", None, NOW)
     assert await names(sessions) == {2: "Bob"}
     assert sessions.kw["bind"].sync_engine.pool.checkedout() == 0
+
+
+async def test_connections_go_back_to_the_pool_with_no_transaction_open(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A direct transaction's connection goes back without the pool's reset (a rollback): only once its
+    transaction has ended, committed or rolled back."""
+    if not on_sqlite(sessions):
+        pytest.skip("direct transactions are SQLite's")
+    engine = sessions.kw["bind"]
+    async with direct(sessions) as transaction:
+        await repos.save_person(transaction, 1, "Ann", None, NOW)
+    with pytest.raises(RuntimeError):
+        async with direct(sessions) as transaction:
+            await repos.save_person(transaction, 2, "Bob", None, NOW)
+            raise RuntimeError("the handler failed")
+    async with direct(sessions) as transaction:
+        await repos.persons_names(transaction, [1])  # a read only
+    pooled = [await engine.raw_connection() for _ in range(SQLITE_CONNECTIONS)]  # every one the pool has
+    try:
+        assert not any(connection.driver_connection._connection.in_transaction for connection in pooled)
+    finally:
+        for connection in pooled:
+            await greenlet_spawn(connection.close)
+    assert await names(sessions) == {1: "Ann"}
 
 
 async def test_in_memory_sqlite_runs_them_in_a_session() -> None:

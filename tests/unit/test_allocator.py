@@ -73,3 +73,28 @@ def test_without_the_cap_each_thread_gets_an_arena_of_its_own(tmp_path) -> None:
 def test_malloc_arena_max_in_the_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert cap_arenas() is False
+
+
+def test_what_start_up_keeps_is_out_of_the_collectors_sight_and_its_garbage_gone() -> None:
+    """A full collection once serving looks only at what serving made: start-up's objects are frozen."""
+    import gc
+    import weakref
+
+    from bot.allocator import settle_start_up
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    kept = [Cycle() for _ in range(100)]
+    garbage = Cycle()
+    gone = weakref.ref(garbage)
+    del garbage
+    frozen_before = gc.get_freeze_count()
+    try:
+        settle_start_up()
+        assert gc.get_freeze_count() >= frozen_before + len(kept)
+        assert gone() is None  # start-up's garbage collected, not frozen
+        assert not any(type(found) is Cycle for found in gc.get_objects())  # what is kept is frozen
+    finally:
+        gc.unfreeze()
