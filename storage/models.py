@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -18,9 +19,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+NAIVE = "naive datetime given to the database; use UTC-aware datetimes"
+_SQLITE_DATETIME_FORMAT = sqlite.DATETIME._storage_format  # SQLAlchemy's, by names
+_SQLITE_DATETIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"  # the same, by position
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -33,8 +39,34 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database; use UTC-aware datetimes")
+            raise ValueError(NAIVE)
         return value.astimezone(UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, this type's and SQLite's DATETIME's processors in one function, writing the text
+        SQLite's would (its default format): every stored instant passes here, and the two chained cost
+        twice as much."""
+        stored = self.impl_instance.dialect_impl(dialect)
+        if dialect.name != "sqlite" or getattr(stored, "_storage_format", None) != _SQLITE_DATETIME_FORMAT:
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError(NAIVE)
+            utc = value.astimezone(UTC)
+            return _SQLITE_DATETIME % (
+                utc.year,
+                utc.month,
+                utc.day,
+                utc.hour,
+                utc.minute,
+                utc.second,
+                utc.microsecond,
+            )
+
+        return process
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
