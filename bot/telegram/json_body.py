@@ -1,5 +1,4 @@
-"""JSON for the Bot API's bodies and the bot's fingerprints, by orjson, with the standard library where
-orjson refuses.
+"""JSON for the Bot API's bodies, by orjson, with the standard library where orjson refuses.
 
 The bot encodes every request's body and decodes every answer (getUpdates' updates included): the standard
 library's encoder took about 30 us for a card's edit with its buttons, orjson under 2 us, and its decoder
@@ -21,7 +20,6 @@ from typing import Any
 import orjson
 
 _ASCII = json.JSONEncoder(separators=(",", ":"))  # ASCII out (non-ASCII and lone surrogates escaped), in C
-_SORTED = json.JSONEncoder(separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
 def encode(value: Any) -> bytes:
@@ -30,15 +28,6 @@ def encode(value: Any) -> bytes:
         return orjson.dumps(value)
     except TypeError:  # orjson.JSONEncodeError: a lone surrogate, an int beyond 64 bits, a non-str key
         return _ASCII.encode(value).encode("ascii")
-
-
-def encode_sorted(value: Any) -> bytes:
-    """`encode` with every object's keys sorted, non-ASCII text as UTF-8 (lone surrogates escaped): equal
-    values, equal bytes."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except TypeError:
-        return _SORTED.encode(value).encode("utf-8", "backslashreplace")
 
 
 def decode(body: bytes | str) -> Any:
