@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -165,6 +166,75 @@ async def test_rotating_keys_re_encrypts_stored_tokens_so_the_old_key_can_go(any
         row = (await session.scalars(select(ZoomConnectionRow))).one()
         assert TokenCipher([new]).decrypt(row.refresh_token_enc or "") == "refresh-1"
         assert "refresh-1" not in (row.refresh_token_enc or "")
+    await engine.dispose()
+
+
+class RefreshedMeanwhile(TokenCipher):
+    """rotate-keys' cipher, during whose first re-encryption the running bot refreshes the connection's tokens
+    (a write of its own, committed in another thread, under the new key): between rotate-keys' read and its
+    write."""
+
+    def __init__(self, keys: list[str], database_url: str, tokens: tuple[str, str]) -> None:
+        super().__init__(keys)
+        self._database_url, self._tokens, self.refreshes = database_url, tokens, 0
+
+    def rotate(self, ciphertext: str) -> str:
+        if not self.refreshes:
+            self.refreshes += 1
+            refresher = threading.Thread(target=asyncio.run, args=(self._refresh(),))
+            refresher.start()
+            refresher.join()
+        return super().rotate(ciphertext)
+
+    async def _refresh(self) -> None:
+        from storage.models import ZoomConnectionRow
+
+        engine = create_engine(self._database_url)
+        try:
+            async with create_sessionmaker(engine).begin() as session:
+                row = (await session.scalars(select(ZoomConnectionRow))).one()
+                row.access_token_enc, row.refresh_token_enc = (self.encrypt(token) for token in self._tokens)
+        finally:
+            await engine.dispose()
+
+
+async def test_rotating_keys_keeps_tokens_the_bot_refreshed_meanwhile(any_database_url: str) -> None:
+    """rotate-keys writes a connection's re-encrypted tokens only if they are still the ones it read: tokens
+    the bot refreshed meanwhile (Zoom's refresh token is single-use: the old one no longer works) are kept
+    and the connection is read again, never overwritten with the old ones."""
+    from bot.key_rotation import rotate_keys
+    from storage.models import PersonRow, ZoomConnectionRow
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    engine = create_engine(any_database_url)
+    await migrate(engine)
+    sessions = create_sessionmaker(engine)
+    now = utcnow()
+    async with sessions.begin() as session:
+        session.add(PersonRow(id=1, first_name="O", created_at=now, owner_menu_set=False, booking_seq=0))
+        await session.flush()
+        session.add(
+            ZoomConnectionRow(
+                owner_id=1,
+                zoom_user_id="u",
+                zoom_account_id="a",
+                email="e@x",
+                status="active",
+                access_token_enc=TokenCipher([old]).encrypt("access-1"),
+                refresh_token_enc=TokenCipher([old]).encrypt("refresh-1"),
+                reconnect_notified=False,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    cipher = RefreshedMeanwhile([new, old], any_database_url, ("access-2", "refresh-2"))
+    assert await rotate_keys(any_database_url, cipher) == 2
+    assert cipher.refreshes == 1
+    async with sessions() as session:
+        row = (await session.scalars(select(ZoomConnectionRow))).one()
+        only_new = TokenCipher([new])
+        assert only_new.decrypt(row.access_token_enc or "") == "access-2"
+        assert only_new.decrypt(row.refresh_token_enc or "") == "refresh-2"
     await engine.dispose()
 
 
