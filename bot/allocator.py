@@ -39,7 +39,7 @@ def _glibc() -> bool:
 def settle_start_up() -> None:
     """Once started: what start-up made and keeps (modules, mappers, compiled statements: about 80 000
     objects) is moved out of the cyclic garbage collector's sight (`gc.freeze`), so each of its full looks
-    goes over what serving made since (one took about 40 ms of the bot's one thread before). Start-up's own
+    goes over what serving made since (one took about 20 ms of the bot's one thread before). Start-up's own
     garbage is collected first; an object frozen is never collected, which costs nothing for what lives as
     long as the process."""
     gc.collect()
