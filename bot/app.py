@@ -59,6 +59,7 @@ from bot.telegram.requests import CountedRequest
 from bot.web import create_web_app
 from bot.zoom.client import ZoomClient
 from bot.zoom.oauth import ZoomOAuth
+from bot.zoom.transport import KeptAliveTransport
 from handlers.deps import KEY, Deps
 from handlers.router import CUSTOMER_COMMANDS, OWNER_COMMANDS, register
 from storage import repos
@@ -184,7 +185,9 @@ def build(settings: Settings) -> Runtime:
     zoom_timeout = httpx.Timeout(settings.zoom_timeout_seconds, connect=settings.zoom_connect_timeout_seconds)
     # One TLS context, with its CA store, for every HTTP client (each would load its own: 0.8 MiB apiece).
     tls = httpx.create_ssl_context()
-    http = httpx.AsyncClient(timeout=zoom_timeout, follow_redirects=False, verify=tls)
+    http = httpx.AsyncClient(
+        timeout=zoom_timeout, follow_redirects=False, verify=tls, transport=KeptAliveTransport(tls)
+    )
     cipher = cipher_for(settings)
     metrics = Metrics()
     event.listen(engine.sync_engine, "before_cursor_execute", metrics.statement)

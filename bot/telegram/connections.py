@@ -18,7 +18,7 @@ import ssl
 import time
 from collections import deque
 from contextvars import ContextVar
-from typing import cast
+from typing import NamedTuple, cast
 from urllib.parse import urlsplit
 
 from telegram.error import NetworkError, TimedOut
@@ -39,6 +39,28 @@ answer_arrived: ContextVar[float | None] = ContextVar("answer_arrived", default=
 
 class AnswerLost(NetworkError):
     """The request went out and no whole answer came in time: it may have been carried out."""
+
+
+# Where a request failed, for callers that tell the phases apart (bot/zoom/transport.py gives httpx's
+# exceptions); the Bot API's calls see PTB's TimedOut and NetworkError, of which these are kinds.
+class PoolTimedOut(TimedOut):
+    """No connection was free in time: the request was not sent."""
+
+
+class ConnectTimedOut(TimedOut):
+    """The connection was not made in time: the request was not sent."""
+
+
+class ConnectFailed(NetworkError):
+    """The connection could not be made: the request was not sent."""
+
+
+class SendTimedOut(TimedOut):
+    """The request could not be written in time."""
+
+
+class SendFailed(NetworkError):
+    """The connection closed before the request was written whole."""
 
 
 class _Connection(asyncio.Protocol):
@@ -97,7 +119,7 @@ class _Connection(asyncio.Protocol):
         if self._writable is not None:
             await asyncio.shield(self._writable)
         if self.ended:
-            raise NetworkError("The connection closed while the request was being sent")
+            raise SendFailed("The connection closed while the request was being sent")
 
     async def more(self) -> None:
         """Wait for more bytes (or the end of the stream, an error here)."""
@@ -120,7 +142,7 @@ class _Connection(asyncio.Protocol):
 
     def send(self, data: bytes) -> None:
         if self.transport is None or self.ended:
-            raise NetworkError("The connection closed before the request was sent")
+            raise SendFailed("The connection closed before the request was sent")
         self.transport.write(data)
 
     def close(self) -> None:
@@ -130,8 +152,9 @@ class _Connection(asyncio.Protocol):
         self.ended = True
 
 
-async def _read_head(connection: _Connection) -> tuple[int, dict[str, str], bool]:
-    """The status, the headers (lower-case names) and the HTTP version being 1.1, once all have come."""
+async def _read_head(connection: _Connection) -> tuple[int, str, list[tuple[str, str]], bool]:
+    """The status, its reason, the headers (as sent, in order) and the HTTP version being 1.1, once all have
+    come."""
     while True:
         end = connection.buffer.find(b"\r\n\r\n")
         if end >= 0:
@@ -149,11 +172,11 @@ async def _read_head(connection: _Connection) -> tuple[int, dict[str, str], bool
         raise NetworkError(f"Not an HTTP answer: {status_line[:80]!r}") from exc
     if not version.startswith("HTTP/1."):
         raise NetworkError(f"Not an HTTP/1 answer: {status_line[:80]!r}")
-    headers = {}
+    headers = []
     for line in lines:
         name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return status, headers, version == "HTTP/1.1"
+        headers.append((name.strip(), value.strip()))
+    return status, rest[4:], headers, version == "HTTP/1.1"
 
 
 async def _read_exactly(connection: _Connection, size: int) -> bytes:
@@ -199,14 +222,25 @@ async def _read_to_end(connection: _Connection) -> bytes:
     return data
 
 
-async def read_answer(connection: _Connection) -> tuple[int, bytes, bool]:
-    """The status and body of the answer, and whether the connection can carry another request."""
+class Answer(NamedTuple):
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]  # as sent, in order
+    body: bytes
+
+
+async def read_answer(connection: _Connection, *, bodiless: bool = False) -> tuple[Answer, bool]:
+    """The answer, and whether the connection can carry another request (`bodiless`: the answer to a HEAD
+    request, whose length headers tell of a body not sent)."""
     while True:
-        status, headers, keep = await _read_head(connection)
+        status, reason, pairs, keep = await _read_head(connection)
         if not 100 <= status < 200:
             break
+    headers = {name.lower(): value for name, value in pairs}
     keep = keep and "close" not in headers.get("connection", "").lower()
-    if "chunked" in headers.get("transfer-encoding", "").lower():
+    if bodiless or status in (204, 304):
+        body = b""
+    elif "chunked" in headers.get("transfer-encoding", "").lower():
         body = await _read_chunks(connection)
     elif "content-length" in headers:
         try:
@@ -214,11 +248,9 @@ async def read_answer(connection: _Connection) -> tuple[int, bytes, bool]:
         except ValueError as exc:
             raise NetworkError("A bad Content-Length") from exc
         body = await _read_exactly(connection, size)
-    elif status in (204, 304):
-        body = b""
     else:
         body, keep = await _read_to_end(connection), False
-    return status, body, keep and not connection.buffer
+    return Answer(status, reason, pairs, body), keep and not connection.buffer
 
 
 class KeepAlivePool:
@@ -272,6 +304,21 @@ class KeepAlivePool:
             len(body),
             body,
         )
+        answer = await self.exchange(request, connect_timeout, write_timeout, read_timeout, pool_timeout)
+        return answer.status, answer.body
+
+    async def exchange(
+        self,
+        request: bytes,
+        connect_timeout: float | None,
+        write_timeout: float | None,
+        read_timeout: float | None,
+        pool_timeout: float | None,
+        *,
+        bodiless: bool = False,
+    ) -> Answer:
+        """Send `request` (its request line, headers and body, whole) over a connection of the pool, and read
+        its answer (`bodiless`: a HEAD request's, which has no body). Raises as `post` does."""
         connection = await self._acquire(connect_timeout, pool_timeout)
         keep = False
         try:
@@ -282,16 +329,16 @@ class KeepAlivePool:
                     async with asyncio.timeout(write_timeout):
                         await connection.drain()
                 except TimeoutError as exc:
-                    raise TimedOut("Timed out sending the request") from exc
+                    raise SendTimedOut("Timed out sending the request") from exc
             elif connection.ended:
-                raise NetworkError("The connection closed while the request was being sent")
+                raise SendFailed("The connection closed while the request was being sent")
             try:
                 async with asyncio.timeout(read_timeout):
-                    status, answer, keep = await read_answer(connection)
+                    answer, keep = await read_answer(connection, bodiless=bodiless)
             except TimeoutError as exc:
                 raise AnswerLost("Timed out waiting for the answer") from exc
             answer_arrived.set(connection.arrived)
-            return status, answer
+            return answer
         finally:
             self._release(connection, keep)
 
@@ -336,7 +383,9 @@ class KeepAlivePool:
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(turn)
             if isinstance(exc, TimeoutError):
-                raise TimedOut("Pool timeout: every connection is busy. The request was not sent.") from exc
+                raise PoolTimedOut(
+                    "Pool timeout: every connection is busy. The request was not sent."
+                ) from exc
             raise
 
     async def _connect(
@@ -357,9 +406,9 @@ class KeepAlivePool:
         except BaseException as exc:
             self._free_room()
             if isinstance(exc, TimeoutError):
-                raise TimedOut("Timed out connecting") from exc
+                raise ConnectTimedOut("Timed out connecting") from exc
             if isinstance(exc, OSError):  # ssl.SSLError included
-                raise NetworkError(f"Could not connect: {exc!r}") from exc
+                raise ConnectFailed(f"Could not connect: {exc!r}") from exc
             raise
         return connection
 
