@@ -32,8 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.orm import aliased, class_mapper, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict, instance_state, set_committed_value
 from sqlalchemy.sql.cache_key import CacheKey
 
 from storage import prepared
@@ -328,18 +328,25 @@ def _as_loaded(session: Transaction, entity: type[T], values: dict[str, Any]) ->
     of it by key find it there; its changes are saved). One the session holds already wins, as in a query.
     In a direct transaction (no session) the entity is detached: for reading only."""
     if not isinstance(session, AsyncSession):
-        row = entity(**values)
-        make_transient_to_detached(row)
-        return row
+        return _loaded(entity, values)
     sync = session.sync_session
     held = sync.identity_map.get(sync.identity_key(entity, values["id"]))
     if held is not None:
         for key in list(instance_state(held).expired_attributes):  # expired by a rollback: loaded anew
             set_committed_value(held, key, values[key])
         return cast(T, held)
-    row = entity(**values)
-    make_transient_to_detached(row)
+    row = _loaded(entity, values)
     sync.add(row)
+    return row
+
+
+def _loaded(entity: type[T], values: dict[str, Any]) -> T:
+    """A detached entity holding `values` as loaded ones, built as the ORM's loading builds one: its state's
+    dictionary filled without the constructor's instrumented sets (each records history and runs events:
+    23 us for a service against 6)."""
+    row: T = class_mapper(entity).class_manager.new_instance()
+    instance_dict(row).update(values)
+    make_transient_to_detached(row)
     return row
 
 
