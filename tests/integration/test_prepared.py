@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage import prepared, repos
 from storage.db import create_engine, create_sessionmaker, migrate
-from storage.models import DayOffRow, OrderRow, PersonRow, ServiceRow, ZoomConnectionRow
+from storage.models import DayOffRow, DraftRow, OrderRow, PersonRow, ServiceRow, ZoomConnectionRow
 
 NOW = datetime(2031, 3, 4, 10, 30, tzinfo=UTC)  # a stored instant: nothing here compares it with the clock
 
@@ -335,3 +335,23 @@ async def test_an_added_orders_later_changes_are_saved_and_a_rollback_forgets_it
         await session.rollback()
         assert dropped not in session and inspect(dropped).transient  # as after the ORM's own INSERT
         assert await session.get(OrderRow, dropped_id) is None
+
+
+async def test_json_columns_keep_odd_texts_and_stay_json_to_the_database(
+    sessions_of_both: async_sessionmaker[AsyncSession],
+) -> None:
+    """JSON columns are written and read by orjson (storage/db.py), by the standard library where orjson
+    refuses: a typed name with a lone surrogate and non-ASCII text comes back whole, and the stored text
+    is JSON the database itself reads (PostgreSQL's operators refuse a lone surrogate's escape, as they did
+    the standard library's: the bot reads no JSON column with them)."""
+    odd = {"name": "Zoë \ud800 😀", "7": [1, 2.5, None, True]}
+    plain = {"name": "Зоя 😀", "start": "2031-03-04T10:30:00+00:00"}
+    async with sessions_of_both.begin() as session:
+        await repos.put_draft(session, 42, "order", "name", "n0nce", odd, NOW)
+        await repos.put_draft(session, 43, "order", "name", "n0nce", plain, NOW)
+    async with sessions_of_both() as session:
+        stored = [await repos.draft_of(session, user) for user in (42, 43)]
+        read = select(DraftRow.data["name"].as_string(), DraftRow.data["start"].as_string())
+        by_database = (await session.execute(read.where(DraftRow.user_id == 43))).one()
+    assert [draft.data if draft is not None else None for draft in stored] == [odd, plain]
+    assert tuple(by_database) == ("Зоя 😀", "2031-03-04T10:30:00+00:00")

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, event, exc
 
 from storage import prepared, repos
+from storage.db import json_text, json_value
 from storage.models import Base
 
 AT = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -63,8 +64,8 @@ CASES: list[tuple[str, Any, list[dict[str, Any]]]] = [
 @pytest.fixture(scope="module")
 def sent() -> Any:
     """What SQLAlchemy hands SQLite when it runs a statement with these parameters (an empty database in
-    memory with the bot's tables), and its dialect."""
-    engine = create_engine("sqlite://")
+    memory with the bot's tables, its JSON written as the bot's engines write it), and its dialect."""
+    engine = create_engine("sqlite://", json_serializer=json_text, json_deserializer=json_value)
     Base.metadata.create_all(engine)
     calls: list[tuple[str, Any]] = []
     event.listen(
