@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.crypto import TokenCipher
 from bot.domain import OrderStatus, Service, utcnow
@@ -135,12 +136,14 @@ async def test_names_and_durations_are_validated(wired: WiredServices) -> None:
     assert await wired.services.by_code("nope") is None
 
 
-async def test_rotating_keys_re_encrypts_stored_tokens_so_the_old_key_can_go(any_database_url: str) -> None:
-    from bot.key_rotation import rotate_keys
+async def connection_with_tokens(
+    database_url: str, key: str
+) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
+    """A migrated database with one owner's Zoom connection, its tokens "access-1" and "refresh-1" under
+    `key`."""
     from storage.models import PersonRow, ZoomConnectionRow
 
-    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    engine = create_engine(any_database_url)
+    engine = create_engine(database_url)
     await migrate(engine)
     sessions = create_sessionmaker(engine)
     now = utcnow()
@@ -154,13 +157,22 @@ async def test_rotating_keys_re_encrypts_stored_tokens_so_the_old_key_can_go(any
                 zoom_account_id="a",
                 email="e@x",
                 status="active",
-                access_token_enc=TokenCipher([old]).encrypt("access-1"),
-                refresh_token_enc=TokenCipher([old]).encrypt("refresh-1"),
+                access_token_enc=TokenCipher([key]).encrypt("access-1"),
+                refresh_token_enc=TokenCipher([key]).encrypt("refresh-1"),
                 reconnect_notified=False,
                 created_at=now,
                 updated_at=now,
             )
         )
+    return engine, sessions
+
+
+async def test_rotating_keys_re_encrypts_stored_tokens_so_the_old_key_can_go(any_database_url: str) -> None:
+    from bot.key_rotation import rotate_keys
+    from storage.models import ZoomConnectionRow
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    engine, sessions = await connection_with_tokens(any_database_url, old)
     assert await rotate_keys(any_database_url, TokenCipher([new, old])) == 2
     async with sessions() as session:
         row = (await session.scalars(select(ZoomConnectionRow))).one()
@@ -203,30 +215,10 @@ async def test_rotating_keys_keeps_tokens_the_bot_refreshed_meanwhile(any_databa
     the bot refreshed meanwhile (Zoom's refresh token is single-use: the old one no longer works) are kept
     and the connection is read again, never overwritten with the old ones."""
     from bot.key_rotation import rotate_keys
-    from storage.models import PersonRow, ZoomConnectionRow
+    from storage.models import ZoomConnectionRow
 
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    engine = create_engine(any_database_url)
-    await migrate(engine)
-    sessions = create_sessionmaker(engine)
-    now = utcnow()
-    async with sessions.begin() as session:
-        session.add(PersonRow(id=1, first_name="O", created_at=now, owner_menu_set=False, booking_seq=0))
-        await session.flush()
-        session.add(
-            ZoomConnectionRow(
-                owner_id=1,
-                zoom_user_id="u",
-                zoom_account_id="a",
-                email="e@x",
-                status="active",
-                access_token_enc=TokenCipher([old]).encrypt("access-1"),
-                refresh_token_enc=TokenCipher([old]).encrypt("refresh-1"),
-                reconnect_notified=False,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    engine, sessions = await connection_with_tokens(any_database_url, old)
     cipher = RefreshedMeanwhile([new, old], any_database_url, ("access-2", "refresh-2"))
     assert await rotate_keys(any_database_url, cipher) == 2
     assert cipher.refreshes == 1
