@@ -185,9 +185,9 @@ def build(settings: Settings) -> Runtime:
     zoom_timeout = httpx.Timeout(settings.zoom_timeout_seconds, connect=settings.zoom_connect_timeout_seconds)
     # One TLS context, with its CA store, for every HTTP client (each would load its own: 0.8 MiB apiece).
     tls = httpx.create_ssl_context()
-    http = httpx.AsyncClient(
-        timeout=zoom_timeout, follow_redirects=False, verify=tls, transport=KeptAliveTransport(tls)
-    )
+    # Each Zoom job makes one call at a time; a few more for token refreshes and the OAuth pages' exchanges.
+    transport = KeptAliveTransport(tls, connections=settings.zoom_jobs + 4)
+    http = httpx.AsyncClient(timeout=zoom_timeout, follow_redirects=False, verify=tls, transport=transport)
     cipher = cipher_for(settings)
     metrics = Metrics()
     event.listen(engine.sync_engine, "before_cursor_execute", metrics.statement)

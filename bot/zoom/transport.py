@@ -32,7 +32,7 @@ from bot.telegram.connections import (
     SendTimedOut,
 )
 
-CONNECTIONS = 10  # per origin: the worker's Zoom calls run a few at a time
+CONNECTIONS = 20  # per origin, unless told (bot/app.py gives one per Zoom job, and a few more)
 _HOP_BY_HOP = {b"transfer-encoding", b"content-length"}  # written by this transport from the body read
 
 
