@@ -21,7 +21,7 @@ import pytest
 from sandbox.balancer import RoundRobinProxy
 from sandbox.harness import BotProcess, Sandbox, bot_environment
 from sandbox.server import ServedApp, free_port
-from sandbox.telegram.client import TelegramControl, TelegramUser
+from sandbox.telegram.client import BotCall, TelegramControl, TelegramUser
 from tests.support import fresh_database
 from tests.support.crowds import (
     Confirmed,
@@ -33,7 +33,7 @@ from tests.support.crowds import (
     zoom_owners,
 )
 from tests.support.databases import postgres_available
-from tests.support.journeys import Shop, order_number
+from tests.support.journeys import ORDER_HEADER, Shop, order_number
 from tests.support.waiting import eventually
 
 ORDERS = 100
@@ -143,11 +143,11 @@ def test_two_replicas_one_killed_lose_nothing_and_keep_each_chat_in_order(
             with lock:
                 if placed >= KILL_AT and b.starts == 1 and not killed:
                     b.kill()
-                    killed.append(placed)
+                    killed.append(len(telegram.calls("sendMessage")))  # the sends Telegram had by then
                 if placed >= RESTART_AT and b.starts == 1:
                     b.start(wait=False)
 
-        lock, killed = threading.Lock(), []
+        lock, killed = threading.Lock(), list[int]()
 
         booked = place_in_parallel(people, plan_orders(shops, ORDERS), progress, restarts)
         links: dict[int, str] = {}
@@ -171,13 +171,18 @@ def test_two_replicas_one_killed_lose_nothing_and_keep_each_chat_in_order(
     assert len(booked) == ORDERS and len(set(numbers)) == ORDERS, "an order is missing or numbered twice"
     assert_one_meeting_per_order(sandbox, links)
 
+    resent = resent_after_the_kill(calls, killed[0])
     with told(replicas):
         for shop in shops:
-            assert_cards_once_and_in_order(shop, booked)
+            assert_cards_once_and_in_order(shop, booked, resent)
         for customer in people:
             assert_conversation_in_order(customer, booked)
     repeated = Counter((c.params["chat_id"], c.params["text"]) for c in calls if c.ok)
-    twice = [key for key, count in repeated.items() if count > 1 and str(key[1]).startswith("Order #")]
+    twice = [
+        key
+        for key, count in repeated.items()
+        if str(key[1]).startswith("Order #") and count > 1 + ((key[0], card_number(str(key[1]))) in resent)
+    ]
     assert not twice, f"order messages sent twice: {twice[:3]}"
     assert_json_logs(a)
 
@@ -197,9 +202,36 @@ def told(replicas: Replicas) -> Iterator[None]:
         raise AssertionError(f"{failure}\nreplica logs:\n" + "\n".join(lines[-80:])) from None
 
 
-def assert_cards_once_and_in_order(shop: Shop, booked: list[Confirmed]) -> None:
-    """The owner's chat has one card per order, in the order the orders were placed."""
+def card_number(text: str) -> int | None:
+    found = ORDER_HEADER.match(text)
+    return int(found.group(1)) if found else None
+
+
+def resent_after_the_kill(calls: list[BotCall], accepted_at_kill: int) -> set[tuple[int, int | None]]:
+    """The cards (chat, order number) sent before replica B was killed and sent again after it.
+
+    The one repeat a kill -9 may cause (README "Several replicas"): a card Telegram
+    accepted from B just before the kill, whose send B had not recorded yet, is sent again when A takes the
+    job over after B's lease. Nothing else may repeat; a card sent only before or only after is not here."""
+
+    def cards(some: list[BotCall]) -> set[tuple[int, int | None]]:
+        sent = {(c.params["chat_id"], card_number(str(c.params["text"]))) for c in some if c.ok}
+        return {card for card in sent if card[1] is not None}
+
+    return cards(calls[:accepted_at_kill]) & cards(calls[accepted_at_kill:])
+
+
+def assert_cards_once_and_in_order(
+    shop: Shop, booked: list[Confirmed], resent: set[tuple[int, int | None]]
+) -> None:
+    """The owner's chat has one card per order, in the order the orders were placed (a card `resent` after
+    the kill counted once, where its first copy is)."""
     cards = [n for n in (order_number(m) for m in shop.owner.bot_messages()) if n is not None]
+    for chat_id, number in resent:
+        if chat_id == shop.owner.user_id and number is not None and cards.count(number) == 2:
+            cards.reverse()
+            cards.remove(number)  # the later copy
+            cards.reverse()
     expected = sorted(order.placed.number for order in booked if order.shop is shop)
     assert sorted(cards) == expected, f"{shop.owner.first_name}: cards {cards}, orders {expected}"
     assert cards == expected, f"{shop.owner.first_name}'s cards out of order: {cards}"
