@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import ast
 import functools
-import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage import json_codec
 from storage.sqlite import BUSY_TIMEOUT, one_call_per_statement
 
 if TYPE_CHECKING:
@@ -33,26 +32,6 @@ _ASSIGNMENT = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s*$"
 MIGRATION_LOCK = 0x626F745F6D6967  # "bot_mig"
 
 
-def json_text(value: Any) -> str:
-    """A JSON column's value as text, by orjson (drafts, job payloads and stored updates pass here on every
-    write: the standard library's encoder cost about five times as much); where orjson refuses (a text with
-    a lone surrogate, an int beyond 64 bits) the standard library writes it, as it always did."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-    except TypeError:
-        return json.dumps(value)
-
-
-def json_value(stored: str | bytes) -> Any:
-    """A JSON column's text read by orjson; by the standard library where orjson refuses it (NaN, a lone
-    surrogate written by `json_text`'s fallback). orjson reads an integer beyond 64 bits as a float: the bot
-    stores none (Telegram's and Zoom's ids fit in 64 bits)."""
-    try:
-        return orjson.loads(stored)
-    except orjson.JSONDecodeError:
-        return json.loads(stored)
-
-
 class SchemaTooNew(Exception):
     """The database carries a migration this version of the bot does not know."""
 
@@ -61,7 +40,8 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-_JSON = {"json_serializer": json_text, "json_deserializer": json_value}
+# JSON columns by orjson (storage/json_codec.py): drafts, job payloads and stored updates, in most writes.
+_JSON = {"json_serializer": json_codec.text, "json_deserializer": json_codec.decode}
 
 
 def create_engine(database_url: str) -> AsyncEngine:

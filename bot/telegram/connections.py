@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from telegram.error import NetworkError, TimedOut
 
-from bot.telegram import json_body
+from storage import json_codec
 
 MAX_HEAD = 64 * 1024  # an answer's status line and headers
 KEEPALIVE_SECONDS = 4.0  # an idle connection is closed before common servers drop it (uvicorn: 5 s)
@@ -290,14 +290,14 @@ class KeepAlivePool:
         """POST `form` to `path` as a JSON object of its values: the answer's status and body.
 
         The Bot API reads a JSON body as it reads a form (a structured value may come as a JSON object or
-        as JSON text); orjson encodes it (bot/telegram/json_body.py), where url-encoding quotes each byte in
+        as JSON text); orjson encodes it (storage/json_codec.py), where url-encoding quotes each byte in
         Python (about 100 us for a message with a keyboard).
 
         Raises TimedOut when the request could not go out in time (it was not carried out), `AnswerLost`
         when it went out and its answer did not come in time, NetworkError for a broken connection. When
         the first bytes of the answer came is left in `answer_arrived`.
         """
-        body = json_body.encode(form)
+        body = json_codec.encode(form)
         request = b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s" % (
             path.encode("ascii"),
             self._head,

@@ -19,12 +19,11 @@ from bot.domain import utcnow
 from bot.i18n import Text
 from bot.jobs.outbox import Outbox
 from bot.logs import log_context
-from bot.telegram import json_body
 from bot.telegram.buttons import Verb, parse
 from bot.telegram.chat_turns import ChatTurns
 from bot.telegram.delivery import retry_seconds
 from bot.telegram.limits import answering
-from storage import repos
+from storage import json_codec, repos
 from storage.direct import direct
 
 log = logging.getLogger(__name__)
@@ -144,7 +143,7 @@ class UpdateIntake:
 
     async def receive_json(self, body: bytes) -> int:
         try:
-            data = json_body.decode(body)
+            data = json_codec.decode(body)
         except ValueError:
             return 400
         update_id = data.get("update_id") if isinstance(data, dict) else None

@@ -29,8 +29,8 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import HTTPXRequest, RequestData
 
 from bot.metrics import Metrics, outcome_of
-from bot.telegram import json_body
 from bot.telegram.connections import AnswerLost, KeepAlivePool
+from storage import json_codec
 
 METHOD = re.compile(r"[A-Za-z]{1,64}")
 # Enough side by side for Telegram's limits at any round trip (30 writes a second overall, answers at once);
@@ -61,7 +61,7 @@ class RawResult:
         """Keep the result of a successful answer; what PTB is given to parse in its place: an answer of
         True, or the answer itself where it holds no result (PTB refuses it as before)."""
         try:
-            answer = json_body.decode(body)
+            answer = json_codec.decode(body)
         except ValueError:
             return body
         if not isinstance(answer, dict) or "result" not in answer:
@@ -102,7 +102,7 @@ def values(request_data: RequestData) -> dict[str, object]:
     the body (PTB's `json_parameters` encodes each alone, then the body holds it as a string: 28 us for a
     card's edit against 9); the others as the text `json_parameters` gives."""
     return {
-        name: value if isinstance(value, str | dict | list) else json_body.encode(value).decode()
+        name: value if isinstance(value, str | dict | list) else json_codec.encode(value).decode()
         for name, value in request_data.parameters.items()
     }
 
@@ -196,10 +196,10 @@ class CountedRequest(HTTPXRequest):
 
     @staticmethod
     def parse_json_payload(payload: bytes) -> Any:
-        """An answer's JSON, read by orjson (bot/telegram/json_body.py); a body that is not JSON (or not
+        """An answer's JSON, read by orjson (storage/json_codec.py); a body that is not JSON (or not
         UTF-8) goes to PTB's own reading, which replaces bad bytes, and logs and raises as before."""
         try:
-            return json_body.decode(payload)
+            return json_codec.decode(payload)
         except ValueError:
             return HTTPXRequest.parse_json_payload(payload)
 

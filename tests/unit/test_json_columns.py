@@ -1,6 +1,6 @@
-"""JSON columns are written by orjson and read back by it (storage/db.py `json_text`, `json_value`): any value
-the standard library wrote must come back as the standard library would read it, and the text must be JSON
-to any reader (SQLite's json_extract reads job payloads in a migration)."""
+"""JSON columns are written by orjson and read back by it (storage/json_codec.py `text` and `decode`, the
+engines' serializers): any value the standard library wrote must come back as the standard library would
+read it, and the text must be JSON to any reader (SQLite's json_extract reads job payloads in a migration)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from storage.db import json_text, json_value
+from storage.json_codec import decode as json_value
+from storage.json_codec import text as json_text
 
 SCALARS = (
     st.none()
     | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**64 - 1)  # beyond 64 bits orjson reads a float (see db.py)
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)  # beyond 64 bits orjson reads a float (json_codec)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text()  # lone surrogates included
 )

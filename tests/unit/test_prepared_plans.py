@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, event, exc
 
-from storage import prepared, repos
-from storage.db import json_text, json_value
+from storage import json_codec, prepared, repos
 from storage.models import Base
 
 AT = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -65,7 +64,7 @@ CASES: list[tuple[str, Any, list[dict[str, Any]]]] = [
 def sent() -> Any:
     """What SQLAlchemy hands SQLite when it runs a statement with these parameters (an empty database in
     memory with the bot's tables, its JSON written as the bot's engines write it), and its dialect."""
-    engine = create_engine("sqlite://", json_serializer=json_text, json_deserializer=json_value)
+    engine = create_engine("sqlite://", json_serializer=json_codec.text, json_deserializer=json_codec.decode)
     Base.metadata.create_all(engine)
     calls: list[tuple[str, Any]] = []
     event.listen(

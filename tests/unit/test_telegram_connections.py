@@ -419,7 +419,7 @@ async def test_a_keyboard_goes_as_a_json_object_and_plain_values_as_the_text_ptb
 
 
 async def test_odd_texts_go_out_and_come_back_whole_and_a_body_that_is_not_json_is_telegrams_error() -> None:
-    """orjson encodes and decodes the bodies (bot/telegram/json_body.py); what it refuses (a lone surrogate,
+    """orjson encodes and decodes the bodies (storage/json_codec.py); what it refuses (a lone surrogate,
     a NaN) goes through the standard library as before, and an answer that is not JSON is PTB's own error."""
     async with serving(bot_api) as server:
         request = CountedRequest(Metrics())
