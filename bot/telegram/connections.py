@@ -223,6 +223,8 @@ async def _read_to_end(connection: _Connection) -> bytes:
 
 
 class Answer(NamedTuple):
+    """An HTTP answer as it came (its body whole, as its framing said)."""
+
     status: int
     reason: str
     headers: list[tuple[str, str]]  # as sent, in order

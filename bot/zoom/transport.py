@@ -33,7 +33,7 @@ from bot.telegram.connections import (
 )
 
 CONNECTIONS = 20  # per origin, unless told (bot/app.py gives one per Zoom job, and a few more)
-_HOP_BY_HOP = {b"transfer-encoding", b"content-length"}  # written by this transport from the body read
+_FRAMING = {b"transfer-encoding", b"content-length"}  # written by this transport from the body read
 
 
 class KeptAliveTransport(httpx.AsyncBaseTransport):
@@ -63,7 +63,7 @@ class KeptAliveTransport(httpx.AsyncBaseTransport):
         lines += [
             b"%s: %s\r\n" % (name, value)
             for name, value in request.headers.raw
-            if name.lower() not in _HOP_BY_HOP
+            if name.lower() not in _FRAMING
         ]
         if body or method in (b"POST", b"PUT", b"PATCH"):
             lines.append(b"Content-Length: %d\r\n" % len(body))
@@ -94,14 +94,17 @@ class KeptAliveTransport(httpx.AsyncBaseTransport):
         self._pools.clear()
 
 
+# The connections' failures by phase, as httpx's; any other (an answer that broke off) is a protocol error.
+_PHASES: tuple[tuple[type[NetworkError], type[httpx.TransportError]], ...] = (
+    (PoolTimedOut, httpx.PoolTimeout),
+    (ConnectTimedOut, httpx.ConnectTimeout),
+    (ConnectFailed, httpx.ConnectError),
+    (SendTimedOut, httpx.WriteTimeout),
+    (SendFailed, httpx.WriteError),
+    (AnswerLost, httpx.ReadTimeout),
+)
+
+
 def _httpx_error(exc: NetworkError, request: httpx.Request) -> httpx.TransportError:
-    kinds: list[tuple[type[NetworkError], type[httpx.TransportError]]] = [
-        (PoolTimedOut, httpx.PoolTimeout),
-        (ConnectTimedOut, httpx.ConnectTimeout),
-        (ConnectFailed, httpx.ConnectError),
-        (SendTimedOut, httpx.WriteTimeout),
-        (SendFailed, httpx.WriteError),
-        (AnswerLost, httpx.ReadTimeout),
-    ]
-    kind = next((theirs for ours, theirs in kinds if isinstance(exc, ours)), httpx.RemoteProtocolError)
+    kind = next((theirs for ours, theirs in _PHASES if isinstance(exc, ours)), httpx.RemoteProtocolError)
     return kind(exc.message, request=request)

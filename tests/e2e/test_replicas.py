@@ -229,9 +229,7 @@ def assert_cards_once_and_in_order(
     cards = [n for n in (order_number(m) for m in shop.owner.bot_messages()) if n is not None]
     for chat_id, number in resent:
         if chat_id == shop.owner.user_id and number is not None and cards.count(number) == 2:
-            cards.reverse()
-            cards.remove(number)  # the later copy
-            cards.reverse()
+            del cards[max(i for i, card in enumerate(cards) if card == number)]  # the later copy
     expected = sorted(order.placed.number for order in booked if order.shop is shop)
     assert sorted(cards) == expected, f"{shop.owner.first_name}: cards {cards}, orders {expected}"
     assert cards == expected, f"{shop.owner.first_name}'s cards out of order: {cards}"

@@ -188,13 +188,20 @@ async def test_a_transaction_cancelled_while_it_holds_the_write_turn_gives_back_
     assert sessions.kw["bind"].sync_engine.pool.checkedout() == 0
 
 
+def in_transaction(pooled: Any) -> bool:
+    """Whether the pooled connection has a transaction open (SQLite's driver, or asyncpg's)."""
+    driver = pooled.driver_connection
+    if hasattr(driver, "is_in_transaction"):  # asyncpg
+        return bool(driver.is_in_transaction())
+    return bool(driver._connection.in_transaction)  # aiosqlite's sqlite3 connection
+
+
 async def test_connections_go_back_to_the_pool_with_no_transaction_open(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     """A direct transaction's connection goes back without the pool's reset (a rollback): only once its
-    transaction has ended, committed or rolled back."""
-    if not on_sqlite(sessions):
-        pytest.skip("direct transactions are SQLite's")
+    transaction has ended, committed or rolled back. (On PostgreSQL the blocks are sessions', which end
+    their transactions the same way.)"""
     engine = sessions.kw["bind"]
     async with direct(sessions) as transaction:
         await repos.save_person(transaction, 1, "Ann", None, NOW)
@@ -204,9 +211,10 @@ async def test_connections_go_back_to_the_pool_with_no_transaction_open(
             raise RuntimeError("the handler failed")
     async with direct(sessions) as transaction:
         await repos.persons_names(transaction, [1])  # a read only
-    pooled = [await engine.raw_connection() for _ in range(SQLITE_CONNECTIONS)]  # every one the pool has
+    idle = engine.sync_engine.pool.checkedin()
+    pooled = [await engine.raw_connection() for _ in range(idle)]  # every connection the pool holds idle
     try:
-        assert not any(connection.driver_connection._connection.in_transaction for connection in pooled)
+        assert pooled and not any(in_transaction(connection) for connection in pooled)
     finally:
         for connection in pooled:
             await greenlet_spawn(connection.close)
